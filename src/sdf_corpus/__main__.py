@@ -1,0 +1,3 @@
+from sdf_corpus.cli import main
+
+main()

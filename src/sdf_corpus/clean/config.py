@@ -1,0 +1,139 @@
+"""Settings for the clean stage (dedup, quality filters, shards, token counting).
+
+The corpus spec imports `CleanConfig` as its `clean:` section, so every field
+has a default and a description; unknown keys are rejected so a typo in a
+spec fails loudly instead of silently using a default.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+__all__ = [
+    "CleanConfig",
+    "DedupConfig",
+    "FilterConfig",
+    "ShardConfig",
+]
+
+
+class DedupConfig(BaseModel):
+    """Exact + MinHash-LSH near-duplicate removal (see docs/clean.md for the defaults)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    exact: bool = Field(True, description="Drop documents whose normalised text was seen before.")
+    near: bool = Field(True, description="Drop near-duplicates found by MinHash LSH.")
+    num_perm: int = Field(128, ge=16, le=1024, description="MinHash permutations per signature.")
+    bands: int = Field(16, ge=1, le=512, description="LSH bands; bands * rows must equal num_perm.")
+    rows: int = Field(8, ge=1, le=128, description="Rows (hash values) per LSH band.")
+    ngram: int = Field(5, ge=1, le=16, description="Word n-gram size of the shingles.")
+    threshold: float = Field(
+        0.8, ge=0.0, le=1.0,
+        description="Estimated Jaccard at or above which a candidate counts as a duplicate.",
+    )
+    batch_size: int = Field(2000, ge=1, le=100_000, description="Documents per signature batch.")
+    seed: int = Field(1, ge=0, description="Seed of the MinHash permutations.")
+
+    @model_validator(mode="after")
+    def _bands_cover_signature(self) -> DedupConfig:
+        if self.bands * self.rows != self.num_perm:
+            raise ValueError(
+                f"dedup.bands * dedup.rows must equal dedup.num_perm "
+                f"({self.bands} * {self.rows} != {self.num_perm})"
+            )
+        return self
+
+
+class FilterConfig(BaseModel):
+    """Thresholds of the quality filters; each filter's reason code is in docs/clean.md."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: list[str] | None = Field(
+        None, description="Filter names to run (default: all, in the documented order)."
+    )
+    # language
+    prescreen_min_stopword_share: float = Field(
+        0.30, ge=0.0, le=1.0,
+        description="English stop-word share at or above which a text is English without langdetect.",
+    )
+    prescreen_max_stopword_share: float = Field(
+        0.08, ge=0.0, le=1.0,
+        description="English stop-word share below which a text is not English without langdetect.",
+    )
+    langdetect_sample_chars: int = Field(600, ge=50, le=20_000, description="Sample for langdetect.")
+    # length
+    default_min_tokens: int = Field(50, ge=0, description="Minimum tokens when a genre has no bounds.")
+    default_max_tokens: int = Field(
+        100_000, ge=1, description="Maximum tokens when a genre has no bounds."
+    )
+    # repetition (Gopher, Rae et al. 2021, table A1)
+    max_dup_line_frac: float = Field(0.30, ge=0.0, le=1.0, description="Duplicate line fraction.")
+    max_dup_para_frac: float = Field(0.30, ge=0.0, le=1.0, description="Duplicate paragraph fraction.")
+    max_dup_line_char_frac: float = Field(0.20, ge=0.0, le=1.0, description="Chars in dup lines.")
+    max_dup_para_char_frac: float = Field(0.20, ge=0.0, le=1.0, description="Chars in dup paragraphs.")
+    max_top_ngram_frac: list[float] = Field(
+        [0.20, 0.18, 0.16], min_length=3, max_length=3,
+        description="Max char share of the most frequent 2-, 3-, 4-gram.",
+    )
+    max_dup_ngram_frac: list[float] = Field(
+        [0.15, 0.14, 0.13, 0.12, 0.11, 0.10], min_length=6, max_length=6,
+        description="Max char share of duplicated 5..10-grams.",
+    )
+    # degenerate loops
+    max_consecutive_repeats: int = Field(
+        3, ge=1, le=100, description="Same sentence/line more than this many times in a row drops."
+    )
+    max_repeated_phrase_run: int = Field(
+        4, ge=2, le=100, description="Same 3..12-word phrase more than this many times in a row."
+    )
+    # symbols
+    max_symbol_word_ratio: float = Field(0.10, ge=0.0, description="'#' and ellipses per word.")
+    max_non_alpha_word_frac: float = Field(
+        0.20, ge=0.0, le=1.0, description="Max share of words without any letter."
+    )
+    # stop words
+    min_stopwords: int = Field(2, ge=0, description="Minimum distinct English stop words present.")
+    # meta-commentary
+    max_trim_chars: int = Field(
+        400, ge=0, description="A leading/trailing meta line longer than this is not trimmed."
+    )
+    # truncation
+    truncated_min_keep_frac: float = Field(
+        0.80, ge=0.0, le=1.0, description="Trim mid-sentence endings only if this share remains."
+    )
+    truncated_min_keep_chars: int = Field(
+        200, ge=0, description="... and at least this many characters remain."
+    )
+
+
+class ShardConfig(BaseModel):
+    """Parquet output layout."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    target_mb: float = Field(256, gt=0, le=16_384, description="Target shard size in MB (on disk).")
+    row_group_rows: int = Field(
+        1000, ge=1, le=1_000_000, description="Rows buffered before writing one row group."
+    )
+    compression_level: int = Field(3, ge=1, le=22, description="zstd level.")
+
+
+class CleanConfig(BaseModel):
+    """The `clean:` section of a corpus spec."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    language: str = Field("en", min_length=2, description="ISO 639-1 code documents must be in.")
+    excluded_names: list[str] = Field(
+        default_factory=lambda: ["Claude"],
+        description="Names that must not appear (whole word); matching documents are dropped.",
+    )
+    dedup: DedupConfig = Field(default_factory=DedupConfig)
+    filters: FilterConfig = Field(default_factory=FilterConfig)
+    shard: ShardConfig = Field(default_factory=ShardConfig)
+    tokenizer: str = Field(
+        "approx",
+        description='"approx" (offline regex estimate, approx-words-v1) or "hf:PATH" (tokenizer.json).',
+    )

@@ -1,0 +1,28 @@
+"""The `sdf-corpus` command: a thin click layer over library functions."""
+
+from __future__ import annotations
+
+import click
+
+from sdf_corpus import __version__
+from sdf_corpus.cli.build import build, generate
+from sdf_corpus.cli.plan import plan
+
+__all__ = ["main"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="sdf-corpus")
+def main() -> None:
+    """Build constitutional SDF training corpora: plan, generate, clean, report."""
+
+
+for command in (plan, generate, build):
+    main.add_command(command)
+
+try:  # commands whose stages live in optional modules register themselves here
+    from sdf_corpus.cli.clean import clean
+
+    main.add_command(clean)
+except ImportError:  # pragma: no cover - only while a stage is being built
+    pass

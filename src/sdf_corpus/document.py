@@ -1,0 +1,54 @@
+"""The record that flows through dedup, filter, shard and report.
+
+A Document is one candidate training text. Generation produces them from the
+ledger; `sdf-corpus clean` produces them from any JSONL/Parquet collection.
+Columns a user's file carries that we do not know go into `metadata` and are
+written back out unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Document"]
+
+
+@dataclass(slots=True)
+class Document:
+    id: str
+    text: str
+    genre: str = ""
+    format: str = "document"  # "document" | "chat"
+    messages: list[dict[str, Any]] | None = None  # chat only: [{"role", "content"}, ...]
+    tools: list[dict[str, Any]] | None = None  # chat only: tool definitions shown to the model
+    principle_id: str = ""
+    persona_id: str = ""
+    attributes: dict[str, Any] = field(default_factory=dict)
+    model: str = ""
+    backend: str = ""
+    n_tokens: int = 0
+    quality: dict[str, Any] = field(default_factory=dict)  # filter measurements, trims applied
+    created_at: str = ""  # ISO 8601 UTC
+    truncated: bool = False  # generation stopped at max_tokens
+    metadata: dict[str, Any] = field(default_factory=dict)  # extra columns carried along
+
+    def to_row(self) -> dict[str, Any]:
+        """The Parquet/JSONL row; nested values become JSON strings (see docs/schema.md)."""
+        return {
+            "id": self.id,
+            "text": self.text,
+            "genre": self.genre,
+            "format": self.format,
+            "messages": json.dumps(self.messages, ensure_ascii=False) if self.messages else None,
+            "tools": json.dumps(self.tools, ensure_ascii=False) if self.tools else None,
+            "principle_id": self.principle_id,
+            "persona_id": self.persona_id,
+            "attributes": json.dumps(self.attributes, ensure_ascii=False, sort_keys=True),
+            "model": self.model,
+            "backend": self.backend,
+            "n_tokens": self.n_tokens,
+            "quality": json.dumps(self.quality, ensure_ascii=False, sort_keys=True),
+            "created_at": self.created_at,
+        }

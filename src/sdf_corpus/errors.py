@@ -1,0 +1,60 @@
+"""Errors meant for the person running sdf-corpus.
+
+Every exception here carries a message that names the file, field or line at
+fault and says how to fix it. Only the CLI turns them into exit codes.
+
+    SdfError                    base; exit 2 unless stated
+    ├── SpecError               a corpus spec, genre, persona or constitution file is wrong
+    ├── InputError              a file given to clean/augment/export is unusable
+    ├── KeyMissingError         a backend needs an API key that the environment lacks
+    ├── BackendError            a provider refused a request for a reason retrying cannot fix
+    └── BudgetError             a spend limit would be crossed (exit 3)
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BackendError",
+    "BudgetError",
+    "InputError",
+    "KeyMissingError",
+    "SdfError",
+    "SpecError",
+]
+
+
+class SdfError(Exception):
+    """A user-facing error: one line, naming what is wrong and how to fix it."""
+
+    exit_code = 2
+
+
+class SpecError(SdfError):
+    """A spec, library or constitution file is malformed or inconsistent."""
+
+    def __init__(self, where: str, problem: str, fix: str = "") -> None:
+        self.where = where
+        self.problem = problem
+        self.fix = fix
+        message = f"{where}: {problem}"
+        if fix:
+            message += f" ({fix})"
+        super().__init__(message)
+
+
+class InputError(SdfError):
+    """An input dataset (JSONL, Parquet) cannot be used as given."""
+
+
+class KeyMissingError(SdfError):
+    """A backend needs a key; the message names the environment variable to set."""
+
+
+class BackendError(SdfError):
+    """A provider rejected a request permanently (a 4xx other than 429)."""
+
+
+class BudgetError(SdfError):
+    """Going on would cross --max-cost."""
+
+    exit_code = 3

@@ -1,0 +1,192 @@
+"""Expand genre x principle x persona (+ attribute draws) into Jobs.
+
+How the budget becomes jobs:
+1. Each genre's share of the token budget is budget x weight / sum(weights).
+   A job is expected to yield its genre's mean length x (1 - expected_drop_rate)
+   tokens after cleaning, so the ideal job count per genre follows.
+2. Coverage comes first. If the total is smaller than the number of
+   (genre, principle) cells, no cell gets a second job: counts are capped at the
+   number of principles and the excess goes to the other genres by weight.
+   Otherwise every genre gets at least one job per principle and the rest of the
+   budget is water-filled by weight, so small-weight genres are not starved of
+   coverage and large ones still get their share.
+3. Within a genre, job k takes principle perm[k mod P] of a seeded permutation,
+   so every cell is covered before any repeats. AI characters, authors and
+   audiences rotate through seeded permutations by the job's global position, so
+   no name is used twice before every name is used once.
+Everything derives from the spec's seed: the same spec gives the same jobs and
+ids, and a top-up round continues the rotations where the last round stopped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import random
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+
+from sdf_corpus.plan.job import Job, job_id
+from sdf_corpus.spec.load import Corpus
+
+__all__ = ["Allocation", "allocate", "iter_jobs", "plan_round", "sample_job"]
+
+
+@dataclass(frozen=True)
+class Allocation:
+    jobs: dict[str, int]  # genre -> job count
+    tokens: dict[str, int]  # genre -> expected final tokens
+
+
+def expected_tokens(corpus: Corpus, genre: str) -> float:
+    """Tokens a job of this genre is expected to add to the cleaned corpus."""
+    return corpus.genres[genre].mean_tokens * (1.0 - corpus.spec.budget.expected_drop_rate)
+
+
+def allocate(corpus: Corpus, budget_tokens: int, *, coverage: bool = True) -> Allocation:
+    weights = corpus.weights()
+    total_w = sum(weights.values())
+    eff = {g: expected_tokens(corpus, g) for g in weights}
+    ideal = {g: budget_tokens * w / total_w / eff[g] for g, w in weights.items()}
+    n_principles = len(corpus.constitution.principles)
+    cells = n_principles * len(weights)
+    total = sum(ideal.values())
+    if not coverage:
+        counts = _largest_remainder(ideal, max(1, round(total)), cap=None)
+    elif total < cells:
+        counts = _largest_remainder(ideal, max(1, round(total)), cap=n_principles)
+    else:
+        floor_tokens = {g: n_principles * eff[g] for g in weights}
+        share = {g: budget_tokens * w / total_w for g, w in weights.items()}
+        filled = _water_fill(share, floor_tokens, budget_tokens)
+        counts = {g: max(n_principles, round(filled[g] / eff[g])) for g in weights}
+    tokens = {g: round(counts[g] * eff[g]) for g in counts}
+    return Allocation(counts, tokens)
+
+
+def _largest_remainder(ideal: Mapping[str, float], total: int, cap: int | None) -> dict[str, int]:
+    counts = {g: 0 for g in ideal}
+    open_ = {g for g, x in ideal.items() if x > 0}
+    remaining = total
+    while remaining > 0 and open_:
+        weight = sum(ideal[g] for g in open_)
+        quota = {g: remaining * ideal[g] / weight for g in open_}
+        capped = {g for g in open_ if cap is not None and counts[g] + quota[g] >= cap}
+        if capped:  # fill those to the cap and share the rest among the others
+            for g in capped:
+                remaining -= cap - counts[g]  # type: ignore[operator]
+                counts[g] = cap  # type: ignore[assignment]
+            open_ -= capped
+            continue
+        floors = {g: math.floor(quota[g]) for g in open_}
+        for g in open_:
+            counts[g] += floors[g]
+        left = remaining - sum(floors.values())
+        by_remainder = sorted(open_, key=lambda g: (-(quota[g] - floors[g]), g))
+        for g in by_remainder[:left]:
+            counts[g] += 1
+        remaining = 0
+    return counts
+
+
+def _water_fill(share: Mapping[str, float], floor: Mapping[str, float], total: float) -> dict[str, float]:
+    """Give each genre max(floor, lam x share) with the sum as close to total as floors allow."""
+    fixed: set[str] = set()
+    while True:
+        free = [g for g in share if g not in fixed]
+        left = total - sum(floor[g] for g in fixed)
+        free_share = sum(share[g] for g in free)
+        lam = left / free_share if free_share > 0 else 0.0
+        newly = {g for g in free if lam * share[g] < floor[g]}
+        if not newly:
+            return {g: floor[g] if g in fixed else lam * share[g] for g in share}
+        fixed |= newly
+
+
+def _seed_int(*parts: object) -> int:
+    digest = hashlib.blake2b(json.dumps(parts).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") >> 1
+
+
+def _permutation(n: int, *seed_parts: object) -> list[int]:
+    order = list(range(n))
+    random.Random(_seed_int(*seed_parts)).shuffle(order)
+    return order
+
+
+@dataclass
+class _Rotations:
+    corpus: Corpus
+    ai: list[int] = field(init=False)
+    author: list[int] = field(init=False)
+    audience: list[int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        lib, seed = self.corpus.personas, self.corpus.spec.seed
+        self.ai = _permutation(len(lib.ai), seed, "ai")
+        self.author = _permutation(len(lib.authors), seed, "author")
+        self.audience = _permutation(len(lib.audiences), seed, "audience")
+
+    def pick(self, position: int) -> tuple[str, str, list[str], str]:
+        lib = self.corpus.personas
+        ai = lib.ai[self.ai[position % len(self.ai)]].id if lib.ai else ""
+        author = lib.authors[self.author[position % len(self.author)]] if lib.authors else None
+        audience = lib.audiences[self.audience[position % len(self.audience)]].id if lib.audiences else ""
+        return ai, author.id if author else "", list(author.roles) if author else [], audience
+
+
+def _fingerprints(corpus: Corpus) -> dict[str, str]:
+    spec = corpus.spec
+    shared = hashlib.blake2b(
+        (corpus.constitution.text + "\x00" + spec.backend.provider + "\x00" + spec.backend.model
+         + "\x00" + json.dumps(corpus.personas.model_dump(), sort_keys=True)).encode(),
+        digest_size=16,
+    ).hexdigest()
+    return {name: g.fingerprint() + shared for name, g in corpus.genres.items()}
+
+
+def iter_jobs(
+    corpus: Corpus,
+    counts: Mapping[str, int],
+    *,
+    round_no: int = 0,
+    start_index: int = 0,
+    done_per_genre: Mapping[str, int] | None = None,
+) -> Iterator[Job]:
+    """Yield the jobs of one round in plan order (genre by genre)."""
+    spec = corpus.spec
+    principles = corpus.constitution.principles
+    rotations = _Rotations(corpus)
+    fingerprints = _fingerprints(corpus)
+    position = start_index
+    for name, n in counts.items():
+        genre = corpus.genres[name]
+        perm = _permutation(len(principles), spec.seed, "principles", name)
+        first = (done_per_genre or {}).get(name, 0)
+        attr_keys = sorted(genre.attributes)
+        lo, hi = genre.length["min"], genre.length["max"]
+        for k in range(first, first + n):
+            seed = _seed_int(spec.seed, name, k)
+            rng = random.Random(seed)
+            ai, author, roles, audience = rotations.pick(position)
+            fields = {
+                "corpus": spec.name, "genre": name, "principle_id": principles[perm[k % len(perm)]].id,
+                "ai_id": ai if "ai" in genre.uses else "",
+                "author_id": author if "author" in genre.uses else "",
+                "author_role": rng.choice(roles) if roles and "author" in genre.uses else "",
+                "audience_id": audience if "audience" in genre.uses else "",
+                "attributes": {key: rng.choice(genre.attributes[key]) for key in attr_keys},
+                "seed": seed, "target_tokens": rng.randint(lo, hi),
+            }
+            yield Job(id=job_id(fields, fingerprints[name]), index=position, round=round_no, **fields)
+            position += 1
+
+
+def plan_round(corpus: Corpus) -> tuple[Allocation, Iterator[Job]]:
+    allocation = allocate(corpus, corpus.spec.budget.tokens)
+    return allocation, iter_jobs(corpus, allocation.jobs)
+
+
+def sample_job(corpus: Corpus, genre: str) -> Job:
+    return next(iter_jobs(corpus, {genre: 1}))

@@ -1,0 +1,134 @@
+"""What a plan will generate, computed by walking every job (no job is kept in memory)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from sdf_corpus.library import library_dir
+from sdf_corpus.plan.planner import allocate, iter_jobs
+from sdf_corpus.spec.load import Corpus
+
+__all__ = ["PlanSummary", "summarise_plan"]
+
+
+@dataclass
+class GenreLine:
+    weight: float
+    jobs: int = 0
+    tokens: int = 0
+    target_tokens_sum: int = 0
+    cells: set[str] = field(default_factory=set)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "weight": self.weight,
+            "jobs": self.jobs,
+            "tokens": self.tokens,
+            "mean_length": round(self.target_tokens_sum / self.jobs) if self.jobs else 0,
+            "cells_covered": len(self.cells),
+        }
+
+
+@dataclass
+class PlanSummary:
+    corpus: str
+    budget_tokens: int
+    genres: dict[str, GenreLine]
+    principles: int
+    personas: int
+    ai_names: Counter[str]
+    library: dict[str, int]
+
+    @property
+    def jobs(self) -> int:
+        return sum(g.jobs for g in self.genres.values())
+
+    @property
+    def cells_covered(self) -> int:
+        return sum(len(g.cells) for g in self.genres.values())
+
+    @property
+    def cells_total(self) -> int:
+        return self.principles * len(self.genres)
+
+    def max_name_share(self) -> float:
+        used = sum(self.ai_names.values())
+        return max(self.ai_names.values()) / used if used else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        top = self.ai_names.most_common(1)
+        return {
+            "corpus": self.corpus,
+            "jobs": self.jobs,
+            "target_tokens": sum(g.tokens for g in self.genres.values()),
+            "budget_tokens": self.budget_tokens,
+            "genres": {name: line.as_dict() for name, line in self.genres.items()},
+            "principles": self.principles,
+            "personas": self.personas,
+            "cells_covered": self.cells_covered,
+            "cells_total": self.cells_total,
+            "ai_names_used": len(self.ai_names),
+            "top_ai_name": {"name": top[0][0], "share": round(self.max_name_share(), 4)} if top else None,
+            "library": self.library,
+        }
+
+
+def summarise_plan(corpus: Corpus) -> PlanSummary:
+    allocation = allocate(corpus, corpus.spec.budget.tokens)
+    weights = corpus.weights()
+    lines = {g: GenreLine(weight=weights[g], tokens=allocation.tokens[g]) for g in allocation.jobs}
+    names = {p.id: p.name for p in corpus.personas.ai}
+    ai_names: Counter[str] = Counter()
+    for job in iter_jobs(corpus, allocation.jobs):
+        line = lines[job.genre]
+        line.jobs += 1
+        line.target_tokens_sum += job.target_tokens
+        line.cells.add(job.principle_id)
+        if job.ai_id:
+            ai_names[names[job.ai_id]] += 1
+    return PlanSummary(
+        corpus=corpus.spec.name,
+        budget_tokens=corpus.spec.budget.tokens,
+        genres=lines,
+        principles=len(corpus.constitution.principles),
+        personas=len(corpus.personas.ai),
+        ai_names=ai_names,
+        library=_library_counts(corpus),
+    )
+
+
+def _library_counts(corpus: Corpus) -> dict[str, int]:
+    return {
+        "genres_available": len(list(library_dir("genres").glob("*.yaml"))),
+        "principles": len(corpus.constitution.principles),
+        "ai_personas": len(corpus.personas.ai),
+        "authors": len(corpus.personas.authors),
+        "audiences": len(corpus.personas.audiences),
+    }
+
+
+def format_table(summary: PlanSummary) -> str:
+    rows = [("genre", "weight", "jobs", "target tokens", "mean len", "cells")]
+    for name, line in summary.genres.items():
+        d = line.as_dict()
+        rows.append((name, f"{line.weight:g}", f"{d['jobs']:,}", f"{d['tokens']:,}",
+                     f"{d['mean_length']:,}", f"{d['cells_covered']}/{summary.principles}"))
+    total = summary.as_dict()
+    rows.append(("TOTAL", "", f"{total['jobs']:,}", f"{total['target_tokens']:,}", "",
+                 f"{total['cells_covered']}/{total['cells_total']}"))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = []
+    for n, row in enumerate(rows):
+        cells = [row[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(row[1:], widths[1:])]
+        lines.append("  ".join(cells))
+        if n == 0 or n == len(rows) - 2:
+            lines.append("  ".join("-" * w for w in widths))
+    top = total["top_ai_name"]
+    lines.append(
+        f"{summary.principles} principles, {summary.personas} AI characters "
+        f"({total['ai_names_used']} used; most frequent {top['name']} at {top['share']:.1%})"
+        if top else f"{summary.principles} principles"
+    )
+    return "\n".join(lines)

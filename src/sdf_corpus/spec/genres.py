@@ -1,0 +1,165 @@
+"""Genre library: what each kind of document is, how long, what it draws, and its prompts.
+
+A genre file (`genres/NAME.yaml`) is product, not plumbing: its prompts are the
+instructions every generated document is written from. Templates are Jinja2
+with strict undefined variables, so a typo in a prompt fails at load time with
+the file and field named, before anything is spent. See docs/genres.md for the
+variables a template can use.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from sdf_corpus.errors import SpecError
+
+__all__ = ["Genre", "MessageSpec", "Stage", "load_genre"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Stage(_Strict):
+    """One sampling step of a genre's chain (e.g. idea -> draft -> rewrite)."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    prompt: str = Field(min_length=1, description="Jinja2 template of the user turn")
+    system: str = Field("", description="system prompt, kept out of the training text")
+    system_injection: str = Field(
+        "",
+        description="extra system text sent at sampling time only (e.g. to elicit ethical "
+        "reasoning); never stored in the training text",
+    )
+    prefill: str = Field("", description="template the answer must continue (document start)")
+    max_tokens: int = Field(1024, ge=16, le=64000)
+    temperature: float = Field(1.0, ge=0.0, le=2.0)
+    parse: Literal["text", "list", "sections"] = Field(
+        "text",
+        description="text: keep as is; list: pick one item of a numbered/bulleted list "
+        "(seeded); sections: split '## Name' or 'NAME:' tagged sections; always falls back "
+        "to the raw text",
+    )
+    is_rewrite: bool = Field(
+        False, description="the revise-against-the-principle step; skipped when rewrite: false"
+    )
+    optional_injection: bool = Field(
+        True, description="the injection can be switched off with injection: false"
+    )
+
+
+class MessageSpec(_Strict):
+    """How a chat-format genre assembles its conversation from stage outputs."""
+
+    role: Literal["system", "user", "assistant", "tool"]
+    stage: str = Field("", description="stage whose output is this message's content")
+    fallback: str = Field("", description="stage used when `stage` did not run (ablations)")
+    template: str = Field("", description="or a template rendered with the job context")
+
+
+class Genre(_Strict):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    title: str
+    family: Literal["document", "story", "chat"] = "document"
+    format: Literal["document", "chat"] = "document"
+    description: str = Field(min_length=1)
+    format_notes: str = Field("", description="what a real example of this genre looks like")
+    length: dict[Literal["min", "max"], int]
+    uses: list[Literal["ai", "author", "audience"]] = Field(default_factory=lambda: ["ai"])
+    attributes: dict[str, list[str]] = Field(default_factory=dict)
+    stages: list[Stage] = Field(min_length=1)
+    rewrite: bool = Field(True, description="run the rewrite stage (off only for ablations)")
+    injection: bool = Field(True, description="send system injections (off for ablations)")
+    output: str = Field("", description="stage whose text is the document; default: last run")
+    messages: list[MessageSpec] = Field(default_factory=list, description="chat genres only")
+    local: Stage | None = Field(
+        None,
+        description="single-stage document-continuation prompt for base models (local backend)",
+    )
+
+    @field_validator("length")
+    @classmethod
+    def _length_band(cls, value: dict[str, int]) -> dict[str, int]:
+        lo, hi = value.get("min"), value.get("max")
+        if lo is None or hi is None or not 0 < lo <= hi:
+            raise ValueError("length needs 0 < min <= max (tokens)")
+        return value
+
+    @field_validator("attributes")
+    @classmethod
+    def _attribute_values(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for key, options in value.items():
+            if not options:
+                raise ValueError(f"attribute {key!r} has no values to draw from")
+        return value
+
+    @model_validator(mode="after")
+    def _stage_names(self) -> Genre:
+        names = [s.name for s in self.stages]
+        if len(set(names)) != len(names):
+            raise ValueError(f"stage names repeat: {names}")
+        if self.output and self.output not in names:
+            raise ValueError(f"output names stage {self.output!r}, which is not one of {names}")
+        for message in self.messages:
+            for ref in (message.stage, message.fallback):
+                if ref and ref not in names:
+                    raise ValueError(f"a message takes stage {ref!r}, not one of {names}")
+        if self.format == "chat" and not self.messages:
+            raise ValueError("a chat-format genre needs `messages` saying how to assemble them")
+        return self
+
+    @property
+    def mean_tokens(self) -> int:
+        return (self.length["min"] + self.length["max"]) // 2
+
+    def active_stages(self) -> list[Stage]:
+        """Stages that run, honouring the `rewrite` ablation switch."""
+        return [s for s in self.stages if self.rewrite or not s.is_rewrite]
+
+    def output_stage(self) -> str:
+        active = [s.name for s in self.active_stages()]
+        if self.output and self.output in active:
+            return self.output
+        return active[-1]
+
+    def fingerprint(self) -> str:
+        """Hash of everything in the genre that shapes a request (prompts, params, switches)."""
+        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()
+        return hashlib.blake2b(blob, digest_size=16).hexdigest()
+
+
+def load_genre(path: Path) -> Genre:
+    try:
+        raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SpecError(str(path), "genre file not found", "check the name or path") from None
+    except yaml.YAMLError as exc:
+        raise SpecError(str(path), f"not valid YAML: {_yaml_where(exc)}") from None
+    if not isinstance(raw, dict):
+        raise SpecError(str(path), "a genre file must be a YAML mapping")
+    raw.setdefault("name", path.stem)
+    try:
+        return Genre.model_validate(raw)
+    except ValidationError as exc:
+        raise SpecError(str(path), _first_error(exc)) from None
+
+
+def _yaml_where(exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    return f"line {mark.line + 1}: {problem}" if mark is not None else str(problem)
+
+
+def _first_error(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+    msg = err["msg"]
+    if err["type"] == "extra_forbidden":
+        msg = "unknown key; remove it or check its spelling"
+    return f"field {loc}: {msg}"

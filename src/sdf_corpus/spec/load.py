@@ -1,0 +1,208 @@
+"""Load a corpus spec and everything it points at into one validated `Corpus`.
+
+Every check that can fail happens here, before anything is spent: YAML syntax,
+unknown keys, missing files, unknown genres in `mix`, empty constitutions, and
+prompt templates whose variables cannot all be filled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from sdf_corpus.errors import SpecError
+from sdf_corpus.library import library_dir
+from sdf_corpus.spec.constitution import Constitution, load_constitution
+from sdf_corpus.spec.genres import Genre, _first_error, _yaml_where, load_genre
+from sdf_corpus.spec.models import CorpusSpec
+from sdf_corpus.spec.personas import PersonaLibrary, load_personas
+
+__all__ = ["Corpus", "apply_override", "load_corpus"]
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """A spec with its constitution, genres and personas loaded and cross-checked."""
+
+    spec: CorpusSpec
+    path: Path
+    constitution: Constitution
+    genres: dict[str, Genre]  # in spec order
+    personas: PersonaLibrary
+    genre_paths: dict[str, Path]
+
+    @property
+    def run_dir(self) -> Path:
+        return self.spec.output
+
+    def weights(self) -> dict[str, float]:
+        return {name: self.spec.mix.get(name, 1.0) for name in self.genres}
+
+    def spec_hash(self) -> str:
+        blob = json.dumps(self.spec.model_dump(mode="json"), sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def load_corpus(
+    path: Path, overrides: list[str] | None = None, out: Path | None = None
+) -> Corpus:
+    raw = _read_spec(path)
+    for item in overrides or []:
+        apply_override(raw, item)
+    base = path.resolve().parent
+    _resolve_paths(raw, base)
+    if out is not None:
+        raw["output"] = str(out.resolve())
+    try:
+        spec = CorpusSpec.model_validate(raw)
+    except ValidationError as exc:
+        raise SpecError(str(path), _first_error(exc)) from None
+    constitution = load_constitution(spec.constitution)
+    genre_paths = {name: _genre_path(name, base, path) for name in spec.genres}
+    genres = {}
+    for name, gpath in genre_paths.items():
+        genre = load_genre(gpath)
+        genres[genre.name] = _with_overrides(genre, spec.genre_overrides.get(genre.name), path)
+    _check_cross_refs(spec, genres, path)
+    personas = load_personas(_persona_files(spec.personas, path), spec.excluded_names)
+    corpus = Corpus(spec, path, constitution, genres, personas, genre_paths)
+    _check_personas(corpus)
+    from sdf_corpus.prompts import check_templates  # late: prompts imports this module
+
+    check_templates(corpus)
+    return corpus
+
+
+def _read_spec(path: Path) -> dict[str, Any]:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SpecError(str(path), "spec file not found") from None
+    except yaml.YAMLError as exc:
+        raise SpecError(str(path), f"not valid YAML: {_yaml_where(exc)}") from None
+    if not isinstance(raw, dict):
+        raise SpecError(str(path), "a corpus spec must be a YAML mapping of keys to values")
+    return raw
+
+
+def apply_override(raw: dict[str, Any], item: str) -> None:
+    """Apply one `--set dotted.key=value` (value parsed as YAML) to the raw spec."""
+    key, sep, value = item.partition("=")
+    if not sep or not key.strip():
+        raise SpecError("--set", f"{item!r} is not KEY=VALUE", "e.g. --set budget.tokens=5000")
+    try:
+        parsed = yaml.safe_load(value)
+    except yaml.YAMLError:
+        raise SpecError("--set", f"value of {key} is not valid YAML: {value!r}") from None
+    node = raw
+    parts = key.strip().split(".")
+    for part in parts[:-1]:
+        child = node.get(part)
+        if child is None:
+            child = node[part] = {}
+        if not isinstance(child, dict):
+            raise SpecError("--set", f"{key}: {part!r} is not a mapping, cannot set a key inside it")
+        node = child
+    node[parts[-1]] = parsed
+
+
+def _resolve_paths(raw: dict[str, Any], base: Path) -> None:
+    constitution = raw.get("constitution")
+    if isinstance(constitution, str) and not _looks_like_path(constitution):
+        raw["constitution"] = str(library_dir("constitution") / f"{constitution}.md")
+    elif isinstance(constitution, str):
+        raw["constitution"] = str((base / constitution).resolve())
+    personas = raw.get("personas")
+    if isinstance(personas, str):
+        personas = [personas]
+    if isinstance(personas, list):
+        raw["personas"] = [
+            str(library_dir("personas")) if p == "builtin" else str((base / str(p)).resolve())
+            for p in personas
+        ]
+    if isinstance(raw.get("output"), str):
+        raw["output"] = str((base / raw["output"]).resolve())
+
+
+def _looks_like_path(value: str) -> bool:
+    return "/" in value or value.endswith((".md", ".yaml", ".yml"))
+
+
+def _genre_path(name: str, base: Path, spec_path: Path) -> Path:
+    if _looks_like_path(name):
+        candidate = (base / name).resolve()
+    else:
+        candidate = library_dir("genres") / f"{name}.yaml"
+    if not candidate.is_file():
+        available = ", ".join(sorted(p.stem for p in library_dir("genres").glob("*.yaml")))
+        raise SpecError(
+            str(spec_path),
+            f"field genres: unknown genre {name!r}",
+            f"use one of: {available}, or a path to a genre YAML file",
+        )
+    return candidate
+
+
+def _with_overrides(genre: Genre, update: dict[str, Any] | None, spec_path: Path) -> Genre:
+    if not update:
+        return genre
+    allowed = {"rewrite", "injection", "length", "attributes", "output"}
+    unknown = set(update) - allowed
+    if unknown:
+        raise SpecError(
+            str(spec_path),
+            f"field genre_overrides.{genre.name}: cannot override {sorted(unknown)}",
+            f"allowed: {sorted(allowed)}",
+        )
+    try:
+        return Genre.model_validate({**genre.model_dump(), **update})
+    except ValidationError as exc:
+        raise SpecError(str(spec_path), f"genre_overrides.{genre.name}: {_first_error(exc)}") from None
+
+
+def _check_cross_refs(spec: CorpusSpec, genres: dict[str, Genre], path: Path) -> None:
+    if len(genres) != len(spec.genres):
+        raise SpecError(str(path), "field genres: a genre is listed twice")
+    for name in spec.mix:
+        if name not in genres:
+            raise SpecError(
+                str(path),
+                f"field mix: {name!r} is not one of the spec's genres",
+                "add it to `genres` or remove it from `mix`",
+            )
+    for name in spec.genre_overrides:
+        if name not in genres:
+            raise SpecError(str(path), f"field genre_overrides: {name!r} is not one of the spec's genres")
+
+
+def _persona_files(paths: list[Path], spec_path: Path) -> list[Path]:
+    files: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            found = sorted([*p.glob("*.yaml"), *p.glob("*.yml")])
+            if not found:
+                raise SpecError(str(spec_path), f"field personas: no YAML files in {p}")
+            files.extend(found)
+        elif p.is_file():
+            files.append(p)
+        else:
+            raise SpecError(str(spec_path), f"field personas: {p} does not exist", "check the path")
+    return files
+
+
+def _check_personas(corpus: Corpus) -> None:
+    lib = corpus.personas
+    needs = {use for g in corpus.genres.values() for use in g.uses}
+    for use, have in (("ai", lib.ai), ("author", lib.authors), ("audience", lib.audiences)):
+        if use in needs and not have:
+            raise SpecError(
+                str(corpus.path),
+                f"field personas: a genre uses '{use}' personas but none were loaded",
+                f"add a persona file with kind: {use}",
+            )

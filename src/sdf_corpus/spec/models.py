@@ -1,0 +1,86 @@
+"""The corpus spec (`corpora/NAME.yaml`) as validated pydantic models.
+
+Unknown keys are errors everywhere: a misspelt knob that silently does nothing
+would cost a build. Paths are resolved relative to the spec file by the loader.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from sdf_corpus.clean.config import CleanConfig
+
+__all__ = ["BackendSpec", "BudgetSpec", "CorpusSpec", "PriceSpec"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class BackendSpec(_Strict):
+    provider: Literal["local", "anthropic", "litellm"] = "local"
+    model: str = Field("", description="provider model id; local: a GGUF path or empty for Gemma 270M")
+    api_base: str | None = Field(None, description="provider URL (OpenAI-compatible servers)")
+    concurrency: int = Field(16, ge=1, le=4096, description="requests in flight")
+    requests_per_minute: float | None = Field(None, gt=0)
+    tokens_per_minute: float | None = Field(None, gt=0, description="output+input tokens/min")
+    timeout: float = Field(120.0, gt=0, le=3600, description="seconds per request")
+    max_attempts: int = Field(6, ge=1, le=50, description="tries per stage before the job fails")
+    n_ctx: int = Field(2048, ge=256, le=131072, description="local only: context window")
+
+
+class BudgetSpec(_Strict):
+    tokens: int = Field(ge=100, description="tokens wanted in the FINAL (cleaned) corpus")
+    expected_drop_rate: float = Field(
+        0.15, ge=0.0, lt=0.95, description="share of documents the clean stage is expected to drop"
+    )
+    max_rounds: int = Field(3, ge=1, le=20, description="top-up rounds when the corpus falls short")
+    max_cost: float | None = Field(None, gt=0, description="USD; stop before crossing it")
+
+
+class PriceSpec(_Strict):
+    """USD per million tokens."""
+
+    input: float = Field(ge=0)
+    output: float = Field(ge=0)
+    cache_read: float = Field(0.0, ge=0)
+    cache_write: float = Field(0.0, ge=0)
+
+
+class CorpusSpec(_Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    description: str = ""
+    constitution: Path
+    genres: list[str] = Field(min_length=1)
+    personas: list[Path] = Field(min_length=1)
+    budget: BudgetSpec
+    mix: dict[str, float] = Field(default_factory=dict)
+    backend: BackendSpec = Field(default_factory=BackendSpec)
+    prices: dict[str, PriceSpec] = Field(default_factory=dict)
+    seed: int = 0
+    output: Path
+    excluded_names: list[str] = Field(default_factory=lambda: ["Claude"])
+    genre_overrides: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="per-genre switches, e.g. {difficult_advice: {rewrite: false}} for ablations",
+    )
+    clean: CleanConfig = Field(default_factory=CleanConfig)
+
+    @field_validator("personas", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, (str, Path)) else value
+
+    @field_validator("mix")
+    @classmethod
+    def _positive_weights(cls, value: dict[str, float]) -> dict[str, float]:
+        for genre, weight in value.items():
+            if not weight > 0:
+                raise ValueError(
+                    f"weight for {genre!r} is {weight}; weights must be > 0 "
+                    "(remove the genre from `genres` to leave it out)"
+                )
+        return value

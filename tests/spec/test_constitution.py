@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sdf_corpus.errors import SpecError
+from sdf_corpus.spec.constitution import load_constitution
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_example_constitution_has_sections_and_enough_principles() -> None:
+    c = load_constitution(REPO / "constitution" / "example.md")
+    assert 25 <= len(c.principles) <= 40
+    assert len({p.section for p in c.principles}) >= 6
+    assert len({p.id for p in c.principles}) == len(c.principles)
+    assert all(p.text and p.title and p.section for p in c.principles)
+
+
+def test_headings_and_bullets_both_parse(tmp_path: Path) -> None:
+    path = tmp_path / "c.md"
+    path.write_text(
+        "# Mini\n\nIntro text.\n\n## Honesty\n\nSection intro.\n\n### Tell the truth\n\n"
+        "Body one.\n\nMore body.\n\n## Harm\n\n- **Avoid harm.** Weigh costs.\n"
+        "- **Avoid harm.** Same title twice.\n",
+        encoding="utf-8",
+    )
+    c = load_constitution(path)
+    assert c.title == "Mini"
+    assert [(p.id, p.section) for p in c.principles] == [
+        ("tell_the_truth", "Honesty"), ("avoid_harm", "Harm"), ("avoid_harm_2", "Harm")]
+    assert c.principles[0].text == "Body one.\n\nMore body."
+    assert "Section intro" not in c.principles[0].text
+
+
+def test_yaml_list_of_principles(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("- {title: Be kind, text: Kindness matters.}\n- {id: x, title: Y, text: Z}\n")
+    c = load_constitution(path)
+    assert [p.id for p in c.principles] == ["be_kind", "x"]
+
+
+def test_ids_are_stable_when_principles_are_added(tmp_path: Path) -> None:
+    a, b = tmp_path / "a.md", tmp_path / "b.md"
+    a.write_text("## S\n### One\nx\n### Two\ny\n")
+    b.write_text("## S\n### Zero\nw\n### One\nx\n### Two\ny\n")
+    ids_a = {p.title: p.id for p in load_constitution(a).principles}
+    ids_b = {p.title: p.id for p in load_constitution(b).principles}
+    assert ids_a.items() <= ids_b.items()
+
+
+@pytest.mark.parametrize("content", ["", "# Only a title\n\nSome prose, no principles.\n"])
+def test_empty_constitution_is_an_error(tmp_path: Path, content: str) -> None:
+    path = tmp_path / "c.md"
+    path.write_text(content)
+    with pytest.raises(SpecError, match="no principles found"):
+        load_constitution(path)
