@@ -29,6 +29,8 @@ class BackendSpec(_Strict):
     tokens_per_minute: float | None = Field(None, gt=0, description="output+input tokens/min")
     timeout: float = Field(120.0, gt=0, le=3600, description="seconds per request")
     max_attempts: int = Field(6, ge=1, le=50, description="tries per stage before the job fails")
+    retry_base_delay: float = Field(1.0, ge=0, le=600, description="first backoff, seconds")
+    retry_max_delay: float = Field(60.0, ge=0, le=3600, description="longest backoff, seconds")
     n_ctx: int = Field(2048, ge=256, le=131072, description="local only: context window")
 
 

@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from sdf_corpus.cli._common import spec_options, user_errors
+from sdf_corpus.generate.runner import RunOptions
+from sdf_corpus.pipeline import build as build_run
+from sdf_corpus.pipeline import generate as generate_run
+from sdf_corpus.pipeline import open_ledger
+from sdf_corpus.spec.load import Corpus, load_corpus
+
+
+def run_options(func):  # type: ignore[no-untyped-def]
+    func = click.option("--max-cost", type=float, default=None, metavar="USD",
+                        help="Stop cleanly before total spend of this run would cross USD.")(func)
+    func = click.option("--retry-failed", is_flag=True,
+                        help="Retry jobs that exhausted their attempts in an earlier run.")(func)
+    return click.option("--no-progress", is_flag=True, help="No progress bar.")(func)
+
+
+def _options(corpus: Corpus, max_cost: float | None, no_progress: bool) -> RunOptions:
+    limit = max_cost if max_cost is not None else corpus.spec.budget.max_cost
+    return RunOptions(max_cost=limit, progress=not no_progress)
+
+
+def _summary(corpus: Corpus) -> str:
+    ledger = open_ledger(corpus)
+    try:
+        t = ledger.totals()
+    finally:
+        ledger.close()
+    return (f"jobs {t.done}/{t.jobs} done, {t.failed} failed, {t.pending} pending; "
+            f"{t.requests} requests, {t.input_tokens:,} in / {t.output_tokens:,} out tokens, "
+            f"cache read {t.cache_read_tokens:,} / write {t.cache_write_tokens:,}; "
+            f"${t.cost_usd:.4f}; ledger {corpus.run_dir / 'ledger.sqlite'}")
+
+
+@click.command()
+@spec_options
+@run_options
+@user_errors
+def generate(spec: Path, out: Path | None, overrides: tuple[str, ...], max_cost: float | None,
+             retry_failed: bool, no_progress: bool) -> None:
+    """Generate the planned documents of SPEC into its run ledger (resumable)."""
+    corpus = load_corpus(spec, list(overrides), out)
+    try:
+        result = generate_run(corpus, _options(corpus, max_cost, no_progress),
+                              retry_failed=retry_failed)
+    except KeyboardInterrupt:
+        click.echo(f"interrupted; committed work is kept. {_summary(corpus)}", err=True)
+        sys.exit(130)
+    click.echo(_summary(corpus))
+    if result.stopped == "max_cost":
+        click.echo("stopped: --max-cost reached; re-run with a higher limit to continue", err=True)
+        sys.exit(3)
+
+
+@click.command()
+@spec_options
+@run_options
+@user_errors
+def build(spec: Path, out: Path | None, overrides: tuple[str, ...], max_cost: float | None,
+          retry_failed: bool, no_progress: bool) -> None:
+    """Plan, generate, clean and report SPEC end to end (resumable; a finished build does nothing)."""
+    corpus = load_corpus(spec, list(overrides), out)
+    try:
+        result = build_run(corpus, _options(corpus, max_cost, no_progress),
+                           retry_failed=retry_failed)
+    except KeyboardInterrupt:
+        click.echo(f"interrupted; committed work is kept. {_summary(corpus)}", err=True)
+        sys.exit(130)
+    click.echo(_summary(corpus))
+    click.echo(json.dumps(result.as_dict()))
+    _report_if_available(corpus)
+    if result.stopped == "max_cost":
+        click.echo("stopped: --max-cost reached; re-run with a higher limit to continue", err=True)
+        sys.exit(3)
+
+
+def _report_if_available(corpus: Corpus) -> None:
+    try:
+        from sdf_corpus.report import write_report
+    except ImportError:
+        return
+    click.echo(write_report(corpus.run_dir, progress=False))

@@ -1,0 +1,72 @@
+"""Turn a finished job and its stage outputs into a Document for the clean stage.
+
+Only stage outputs become training text; prompts, system prompts and injections
+never do. Chat genres assemble `messages` from their declared stages.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sdf_corpus.document import Document
+from sdf_corpus.generate.chain import output_stage_name, parse_output, stages_for
+from sdf_corpus.generate.ledger import StageOutput
+from sdf_corpus.plan.job import Job
+from sdf_corpus.prompts import job_context, render
+from sdf_corpus.spec.load import Corpus
+
+__all__ = ["to_document"]
+
+
+def to_document(corpus: Corpus, job: Job, outputs: dict[str, StageOutput]) -> Document:
+    genre = corpus.genres[job.genre]
+    provider = corpus.spec.backend.provider
+    final = outputs[output_stage_name(genre, provider)]
+    messages = _messages(corpus, job, outputs) if genre.format == "chat" else None
+    text = _chat_text(messages) if messages else final.text.strip()
+    return Document(
+        id=job.id,
+        text=text,
+        genre=job.genre,
+        format=genre.format,
+        messages=messages,
+        principle_id=job.principle_id,
+        persona_id=job.ai_id,
+        attributes={
+            **job.attributes,
+            "author_id": job.author_id,
+            "author_role": job.author_role,
+            "audience_id": job.audience_id,
+            "round": job.round,
+            "seed": job.seed,
+            "target_tokens": job.target_tokens,
+        },
+        model=final.model,
+        backend=final.backend,
+        created_at=datetime.fromtimestamp(final.created_at, UTC).isoformat(timespec="seconds"),
+        truncated=final.stop_reason == "max_tokens",
+    )
+
+
+def _messages(corpus: Corpus, job: Job, outputs: dict[str, StageOutput]) -> list[dict[str, Any]]:
+    genre = corpus.genres[job.genre]
+    parsed = {
+        s.name: parse_output(s, outputs[s.name].text, job)
+        for s in stages_for(genre, corpus.spec.backend.provider)
+        if s.name in outputs
+    }
+    context = job_context(corpus, job, parsed)
+    out = []
+    for spec in genre.messages:
+        if spec.stage:
+            content = parsed.get(spec.stage) or parsed.get(spec.fallback, "")
+        else:
+            content = render(spec.template, context, f"{job.genre} messages")
+        if content:
+            out.append({"role": spec.role, "content": content.strip()})
+    return out
+
+
+def _chat_text(messages: list[dict[str, Any]]) -> str:
+    return "\n\n".join(f"{m['role'].capitalize()}: {m['content']}" for m in messages)

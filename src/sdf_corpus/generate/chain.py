@@ -1,0 +1,95 @@
+"""One job's chain of stages: which stages run, how each request is built, and
+how a stage's free-text output is read by the stages after it.
+
+Providers and small models drift from requested formats, so parsing is lenient:
+a stage that asked for a list gets one item picked by the job's seed, and any
+output that does not parse is used as it is rather than failing the job.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from typing import Any
+
+from sdf_corpus.generate.backends.base import Request
+from sdf_corpus.plan.job import Job
+from sdf_corpus.prompts import render_stage
+from sdf_corpus.spec.genres import Genre, Stage
+from sdf_corpus.spec.load import Corpus
+
+__all__ = ["build_request", "parse_output", "shared_prefix", "stages_for"]
+
+_ITEM = re.compile(r"^\s*(?:\d{1,2}[.)]|[-*•])\s+(?P<body>.+)$")
+_FENCE = re.compile(r"^```[a-zA-Z]*\s*\n(?P<body>.*?)\n```\s*$", re.DOTALL)
+
+
+def stages_for(genre: Genre, provider: str) -> list[Stage]:
+    """A base model cannot follow instructions: the local backend runs the genre's
+    single document-continuation stage instead of its instruction chain."""
+    if provider == "local" and genre.local is not None:
+        return [genre.local]
+    return genre.active_stages()
+
+
+def output_stage_name(genre: Genre, provider: str) -> str:
+    if provider == "local" and genre.local is not None:
+        return genre.local.name
+    return genre.output_stage()
+
+
+def shared_prefix(corpus: Corpus, genre: Genre) -> str:
+    """The long head shared by every request of a genre: cached by providers that can."""
+    return (
+        f"You are helping write documents for a corpus about AI characters guided by the "
+        f"constitution below. Read it closely; the documents must be faithful to it.\n\n"
+        f"<constitution>\n{corpus.constitution.text.strip()}\n</constitution>\n\n"
+        f'<genre name="{genre.title}">\n{genre.description.strip()}\n\n'
+        f"What a real example looks like: {genre.format_notes.strip()}\n</genre>"
+    )
+
+
+def build_request(
+    corpus: Corpus, job: Job, stage: Stage, context: dict[str, Any], provider: str
+) -> Request:
+    genre = corpus.genres[job.genre]
+    rendered = render_stage(stage, context, str(corpus.genre_paths.get(job.genre, job.genre)))
+    system = rendered["system"]
+    if rendered["system_injection"] and genre.injection:
+        # Sent at sampling time only: the injection never reaches stored text.
+        system = f"{system}\n\n{rendered['system_injection']}".strip()
+    return Request(
+        prompt=rendered["prompt"],
+        system=system,
+        cache_prefix="" if provider == "local" else shared_prefix(corpus, genre),
+        max_tokens=stage.max_tokens,
+        temperature=stage.temperature,
+        prefill=rendered["prefill"],
+        custom_id=f"{job.id}-{stage.name}",
+    )
+
+
+def parse_output(stage: Stage, text: str, job: Job) -> str:
+    text = _unfence(text.strip())
+    if stage.parse == "list":
+        items = _list_items(text)
+        if len(items) >= 2:
+            return random.Random(f"{job.seed}:{stage.name}").choice(items)
+    return text
+
+
+def _unfence(text: str) -> str:
+    match = _FENCE.match(text)
+    return match["body"].strip() if match else text
+
+
+def _list_items(text: str) -> list[str]:
+    """Numbered or bulleted items; continuation lines join the item above them."""
+    items: list[list[str]] = []
+    for line in text.splitlines():
+        match = _ITEM.match(line)
+        if match:
+            items.append([match["body"].strip()])
+        elif items and line.strip():
+            items[-1].append(line.strip())
+    return [" ".join(parts) for parts in items if parts]

@@ -1,0 +1,197 @@
+"""The whole flow as library functions: generate, clean and build a run.
+
+Each function takes a loaded `Corpus` and works in its run directory; the CLI
+only parses options and calls one of these.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from sdf_corpus.document import Document
+from sdf_corpus.errors import SpecError
+from sdf_corpus.generate.assemble import to_document
+from sdf_corpus.generate.ledger import Ledger
+from sdf_corpus.generate.pricing import ModelPrice, lookup_price
+from sdf_corpus.generate.runner import GenerateResult, RunOptions, run_generation
+from sdf_corpus.plan.planner import allocate, iter_jobs
+from sdf_corpus.spec.load import Corpus
+
+__all__ = ["BuildResult", "build", "clean_run", "generate", "open_ledger", "run_documents"]
+
+
+def open_ledger(corpus: Corpus) -> Ledger:
+    return Ledger(corpus.run_dir / "ledger.sqlite")
+
+
+def _check_backend_fit(corpus: Corpus) -> None:
+    if corpus.spec.backend.provider != "local":
+        return
+    for name, genre in corpus.genres.items():
+        if genre.local is None:
+            raise SpecError(
+                str(corpus.genre_paths[name]),
+                "no `local` stage: the local backend runs a base model that needs a "
+                "document-opening prompt", "add a `local:` stage or use another backend")
+
+
+def sync_plan(corpus: Corpus, ledger: Ledger) -> int:
+    """Record round 0 on first use, then make the ledger's active jobs exactly the
+    jobs the current spec derives for every recorded round."""
+    if not ledger.rounds():
+        allocation = allocate(corpus, corpus.spec.budget.tokens)
+        ledger.add_round(0, allocation.jobs, 0, {})
+        ledger.set_meta("spec_hash", corpus.spec_hash())
+    return ledger.sync_jobs(_all_jobs(corpus, ledger))
+
+
+def _all_jobs(corpus: Corpus, ledger: Ledger) -> Iterator[Any]:
+    for round_no, counts, start, done in ledger.rounds():
+        counts = {g: n for g, n in counts.items() if g in corpus.genres}
+        yield from iter_jobs(corpus, counts, round_no=round_no, start_index=start,
+                             done_per_genre=done)
+
+
+def price_for(corpus: Corpus) -> ModelPrice | None:
+    spec = corpus.spec
+    table = {k: ModelPrice(p.input, p.output, p.cache_read, p.cache_write)
+             for k, p in spec.prices.items()}
+    price = lookup_price(spec.backend.model, table) if table else None
+    if price is None and spec.backend.provider == "anthropic":
+        price = lookup_price(spec.backend.model)
+    return price
+
+
+def make_run_backend(corpus: Corpus) -> Any:
+    from sdf_corpus.generate.backends import make_backend
+
+    spec = corpus.spec
+    prices = {k: ModelPrice(p.input, p.output, p.cache_read, p.cache_write)
+              for k, p in spec.prices.items()}
+    return make_backend(
+        spec.backend.provider, spec.backend.model, api_base=spec.backend.api_base,
+        timeout=spec.backend.timeout, prices=prices or None,
+        local_options={"n_ctx": spec.backend.n_ctx, "seed": spec.seed})
+
+
+def generate(corpus: Corpus, options: RunOptions, *, retry_failed: bool = False) -> GenerateResult:
+    """Generate every pending job of the run's plan; resumable at any point."""
+    _check_backend_fit(corpus)
+    ledger = open_ledger(corpus)
+    try:
+        sync_plan(corpus, ledger)
+        if retry_failed:
+            ledger.reset_failed()
+        backend = make_run_backend(corpus)  # raises KeyMissingError before any request
+        return asyncio.run(_generate(corpus, ledger, backend, options))
+    finally:
+        ledger.close()
+
+
+async def _generate(corpus: Corpus, ledger: Ledger, backend: Any, options: RunOptions) -> GenerateResult:
+    try:
+        return await run_generation(corpus, ledger, backend, options, price_for(corpus))
+    finally:
+        await backend.aclose()
+
+
+def run_documents(corpus: Corpus, ledger: Ledger) -> Iterator[Document]:
+    for job, outputs in ledger.done_jobs():
+        yield to_document(corpus, job, outputs)
+
+
+def genre_lengths(corpus: Corpus) -> dict[str, tuple[int, int]]:
+    """Length bounds the clean stage enforces; the local base model writes short openings."""
+    out = {}
+    for name, genre in corpus.genres.items():
+        lo, hi = genre.length["min"], genre.length["max"]
+        if corpus.spec.backend.provider == "local" and genre.local is not None:
+            lo, hi = min(lo, max(30, genre.local.max_tokens // 6)), max(hi, genre.local.max_tokens)
+        # Real documents stray past a band; drop only what is far outside it.
+        out[name] = (lo // 2, hi * 2)
+    return out
+
+
+def clean_run(corpus: Corpus, *, progress: bool = True) -> Any:
+    from sdf_corpus.clean.pipeline import clean
+
+    ledger = open_ledger(corpus)
+    try:
+        cfg = corpus.spec.clean
+        if corpus.spec.excluded_names and cfg.excluded_names != corpus.spec.excluded_names:
+            cfg = cfg.model_copy(update={"excluded_names": corpus.spec.excluded_names})
+        return clean(run_documents(corpus, ledger), corpus.run_dir, cfg,
+                     genre_lengths=genre_lengths(corpus), spec_hash=corpus.spec_hash(),
+                     progress=progress)
+    finally:
+        ledger.close()
+
+
+@dataclass
+class BuildResult:
+    rounds: int = 0
+    generate: list[GenerateResult] = field(default_factory=list)
+    kept_tokens: int = 0
+    kept_documents: int = 0
+    budget_tokens: int = 0
+    stopped: str = "complete"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"rounds": self.rounds, "kept_tokens": self.kept_tokens,
+                "kept_documents": self.kept_documents, "budget_tokens": self.budget_tokens,
+                "stopped": self.stopped,
+                "requests": sum(g.requests for g in self.generate),
+                "spent_usd": self.generate[-1].spent_usd if self.generate else 0.0}
+
+
+def build(corpus: Corpus, options: RunOptions, *, retry_failed: bool = False) -> BuildResult:
+    """Generate, clean, and top up until the cleaned corpus meets the budget
+    (or `budget.max_rounds` is reached, or --max-cost stops it)."""
+    result = BuildResult(budget_tokens=corpus.spec.budget.tokens)
+    while True:
+        gen = generate(corpus, options, retry_failed=retry_failed and result.rounds == 0)
+        result.generate.append(gen)
+        stats = clean_run(corpus, progress=options.progress)
+        result.kept_tokens, result.kept_documents = _kept(stats)
+        result.rounds += 1
+        if gen.stopped != "complete":
+            result.stopped = gen.stopped
+            return result
+        if result.kept_tokens >= corpus.spec.budget.tokens or not _top_up(corpus, result):
+            return result
+
+
+def _kept(stats: Any) -> tuple[int, int]:
+    data = stats.as_dict() if hasattr(stats, "as_dict") else dict(stats)
+    return int(data["kept"]["tokens"]), int(data["kept"]["documents"])
+
+
+def _top_up(corpus: Corpus, result: BuildResult) -> bool:
+    """Plan one more round for the shortfall, sized by the yield observed so far."""
+    ledger = open_ledger(corpus)
+    try:
+        rounds = ledger.rounds()
+        if len(rounds) >= corpus.spec.budget.max_rounds:
+            result.stopped = "max_rounds"
+            return False
+        totals = ledger.totals()
+        shortfall = corpus.spec.budget.tokens - result.kept_tokens
+        planned = sum(sum(c.values()) for _, c, _, _ in rounds)
+        observed = result.kept_tokens / max(1, totals.done)
+        expected = sum(corpus.genres[g].mean_tokens for g in corpus.genres) / len(corpus.genres)
+        expected *= 1 - corpus.spec.budget.expected_drop_rate
+        scale = expected / observed if observed > 0 else 2.0
+        allocation = allocate(corpus, int(shortfall * min(scale, 4.0)) + 1, coverage=False)
+        done: dict[str, int] = {}
+        for _, counts, _, prev in rounds:
+            for g, n in counts.items():
+                done[g] = done.get(g, 0) + n
+        ledger.add_round(len(rounds), allocation.jobs, planned, done)
+        ledger.set_meta("last_top_up", json.dumps({"shortfall": shortfall}))
+        return True
+    finally:
+        ledger.close()
