@@ -41,7 +41,16 @@ class Allocation:
 
 def expected_tokens(corpus: Corpus, genre: str) -> float:
     """Tokens a job of this genre is expected to add to the cleaned corpus."""
-    return corpus.genres[genre].mean_tokens * (1.0 - corpus.spec.budget.expected_drop_rate)
+    return mean_length(corpus, genre) * (1.0 - corpus.spec.budget.expected_drop_rate)
+
+
+def mean_length(corpus: Corpus, genre: str) -> int:
+    """A genre's mean document length; a base model on the local backend writes one
+    continuation of at most its `local` stage's max_tokens (about 3/4 of it on average)."""
+    g = corpus.genres[genre]
+    if corpus.spec.backend.provider == "local" and g.local is not None:
+        return min(g.mean_tokens, g.local.max_tokens * 3 // 4)
+    return g.mean_tokens
 
 
 def allocate(corpus: Corpus, budget_tokens: int, *, coverage: bool = True) -> Allocation:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sdf_corpus.library import library_dir
-from sdf_corpus.plan.planner import allocate, iter_jobs
+from sdf_corpus.plan.planner import allocate, iter_jobs, mean_length
 from sdf_corpus.spec.load import Corpus
 
 __all__ = ["PlanSummary", "summarise_plan"]
@@ -79,12 +79,14 @@ def summarise_plan(corpus: Corpus) -> PlanSummary:
     allocation = allocate(corpus, corpus.spec.budget.tokens)
     weights = corpus.weights()
     lines = {g: GenreLine(weight=weights[g], tokens=allocation.tokens[g]) for g in allocation.jobs}
+    cap = {g: mean_length(corpus, g) if corpus.spec.backend.provider == "local" else None
+           for g in allocation.jobs}
     names = {p.id: p.name for p in corpus.personas.ai}
     ai_names: Counter[str] = Counter()
     for job in iter_jobs(corpus, allocation.jobs):
         line = lines[job.genre]
         line.jobs += 1
-        line.target_tokens_sum += job.target_tokens
+        line.target_tokens_sum += cap[job.genre] or job.target_tokens
         line.cells.add(job.principle_id)
         if job.ai_id:
             ai_names[names[job.ai_id]] += 1

@@ -1,0 +1,60 @@
+"""SIGKILL a running build at random moments; the resumed run must finish with
+every planned stage exactly once and pay at most for the requests in flight."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from fakeprovider.server import FakeProvider
+
+from .conftest import DUMMY_KEY, ledger_rows
+from .test_generate import _planned_requests
+
+CONCURRENCY = 4
+
+
+def _start(spec: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "ANTHROPIC_API_KEY": DUMMY_KEY}
+    return subprocess.Popen(
+        [sys.executable, "-m", "sdf_corpus", "generate", str(spec), "--no-progress"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_sigkill_at_random_points_then_resume(
+        fake_spec: Callable[..., Path], fake_provider: FakeProvider, seed: int) -> None:
+    fake_provider.latency = 0.12
+    spec = fake_spec(backend={"concurrency": CONCURRENCY}, budget={"tokens": 14000, "max_rounds": 1})
+    jobs, planned = _planned_requests(spec)
+    rng = random.Random(seed)
+    kills = 0
+    for _ in range(3):
+        proc = _start(spec)
+        # wait until it is really spending, then kill it somewhere in the middle
+        deadline = time.time() + 30
+        start_count = fake_provider.count
+        while fake_provider.count == start_count and time.time() < deadline and proc.poll() is None:
+            time.sleep(0.02)
+        time.sleep(rng.uniform(0.05, 0.6))
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            kills += 1
+        proc.wait(timeout=30)
+    assert kills >= 1
+    final = _start(spec)
+    _, err = final.communicate(timeout=300)
+    assert final.returncode == 0, err.decode()
+    run = spec.parent / "run"
+    assert ledger_rows(run, "SELECT COUNT(*) FROM jobs WHERE status='done'")[0][0] == jobs
+    total, distinct = ledger_rows(run, "SELECT COUNT(*), COUNT(DISTINCT job_id||'/'||stage) FROM outputs")[0]
+    assert total == distinct == planned
+    assert planned <= fake_provider.count <= planned + kills * CONCURRENCY
