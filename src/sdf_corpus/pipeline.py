@@ -45,8 +45,27 @@ def sync_plan(corpus: Corpus, ledger: Ledger) -> int:
     if not ledger.rounds():
         allocation = allocate(corpus, corpus.spec.budget.tokens)
         ledger.add_round(0, allocation.jobs, 0, {})
-        ledger.set_meta("spec_hash", corpus.spec_hash())
+    _record_run_facts(corpus, ledger)
     return ledger.sync_jobs(_all_jobs(corpus, ledger))
+
+
+def _record_run_facts(corpus: Corpus, ledger: Ledger) -> None:
+    """What the report needs to read a run without its spec: targets and names."""
+    weights = corpus.weights()
+    total_w = sum(weights.values())
+    budget = corpus.spec.budget.tokens
+    facts = {
+        "spec_hash": corpus.spec_hash(),
+        "spec": corpus.spec.model_dump_json(),
+        "targets": json.dumps({g: round(budget * w / total_w) for g, w in weights.items()}),
+        "weights": json.dumps(weights),
+        "principles": json.dumps([{"id": p.id, "title": p.title, "section": p.section}
+                                  for p in corpus.constitution.principles]),
+        "ai_names": json.dumps({p.id: p.name for p in corpus.personas.ai}),
+        "excluded_names": json.dumps(corpus.spec.excluded_names),
+    }
+    for key, value in facts.items():
+        ledger.set_meta(key, value)
 
 
 def _all_jobs(corpus: Corpus, ledger: Ledger) -> Iterator[Any]:
@@ -166,8 +185,7 @@ def build(corpus: Corpus, options: RunOptions, *, retry_failed: bool = False) ->
 
 
 def _kept(stats: Any) -> tuple[int, int]:
-    data = stats.as_dict() if hasattr(stats, "as_dict") else dict(stats)
-    return int(data["kept"]["tokens"]), int(data["kept"]["documents"])
+    return int(stats.kept_tokens), int(stats.kept_docs)
 
 
 def _top_up(corpus: Corpus, result: BuildResult) -> bool:

@@ -22,18 +22,28 @@ class DedupConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    exact: bool = Field(True, description="Drop documents whose normalised text was seen before.")
-    near: bool = Field(True, description="Drop near-duplicates found by MinHash LSH.")
-    num_perm: int = Field(128, ge=16, le=1024, description="MinHash permutations per signature.")
-    bands: int = Field(16, ge=1, le=512, description="LSH bands; bands * rows must equal num_perm.")
-    rows: int = Field(8, ge=1, le=128, description="Rows (hash values) per LSH band.")
-    ngram: int = Field(5, ge=1, le=16, description="Word n-gram size of the shingles.")
+    exact: bool = Field(
+        default=True, description="Drop documents whose normalised text was seen before."
+    )
+    near: bool = Field(default=True, description="Drop near-duplicates found by MinHash LSH.")
+    num_perm: int = Field(
+        default=128, ge=16, le=1024, description="MinHash permutations per signature."
+    )
+    bands: int = Field(
+        default=16, ge=1, le=512, description="LSH bands; bands * rows must equal num_perm."
+    )
+    rows: int = Field(default=8, ge=1, le=128, description="Rows (hash values) per LSH band.")
+    ngram: int = Field(default=5, ge=1, le=16, description="Word n-gram size of the shingles.")
     threshold: float = Field(
-        0.8, ge=0.0, le=1.0,
+        default=0.8,
+        ge=0.0,
+        le=1.0,
         description="Estimated Jaccard at or above which a candidate counts as a duplicate.",
     )
-    batch_size: int = Field(2000, ge=1, le=100_000, description="Documents per signature batch.")
-    seed: int = Field(1, ge=0, description="Seed of the MinHash permutations.")
+    batch_size: int = Field(
+        default=2000, ge=1, le=100_000, description="Documents per signature batch."
+    )
+    seed: int = Field(default=1, ge=0, description="Seed of the MinHash permutations.")
 
     @model_validator(mode="after")
     def _bands_cover_signature(self) -> DedupConfig:
@@ -51,60 +61,95 @@ class FilterConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     enabled: list[str] | None = Field(
-        None, description="Filter names to run (default: all, in the documented order)."
+        default=None, description="Filter names to run (default: all, in the documented order)."
     )
     # language
     prescreen_min_stopword_share: float = Field(
-        0.30, ge=0.0, le=1.0,
-        description="English stop-word share at or above which a text is English without langdetect.",
+        default=0.30,
+        ge=0.0,
+        le=1.0,
+        description="English stop-word share at or above which a text is English (no langdetect).",
     )
     prescreen_max_stopword_share: float = Field(
-        0.08, ge=0.0, le=1.0,
+        default=0.08,
+        ge=0.0,
+        le=1.0,
         description="English stop-word share below which a text is not English without langdetect.",
     )
-    langdetect_sample_chars: int = Field(600, ge=50, le=20_000, description="Sample for langdetect.")
+    langdetect_sample_chars: int = Field(
+        default=600, ge=50, le=20_000, description="Sample for langdetect."
+    )
     # length
-    default_min_tokens: int = Field(50, ge=0, description="Minimum tokens when a genre has no bounds.")
+    default_min_tokens: int = Field(
+        default=50, ge=0, description="Minimum tokens when a genre has no bounds."
+    )
     default_max_tokens: int = Field(
-        100_000, ge=1, description="Maximum tokens when a genre has no bounds."
+        default=100_000, ge=1, description="Maximum tokens when a genre has no bounds."
     )
     # repetition (Gopher, Rae et al. 2021, table A1)
-    max_dup_line_frac: float = Field(0.30, ge=0.0, le=1.0, description="Duplicate line fraction.")
-    max_dup_para_frac: float = Field(0.30, ge=0.0, le=1.0, description="Duplicate paragraph fraction.")
-    max_dup_line_char_frac: float = Field(0.20, ge=0.0, le=1.0, description="Chars in dup lines.")
-    max_dup_para_char_frac: float = Field(0.20, ge=0.0, le=1.0, description="Chars in dup paragraphs.")
+    max_dup_line_frac: float = Field(
+        default=0.30, ge=0.0, le=1.0, description="Duplicate line fraction."
+    )
+    max_dup_para_frac: float = Field(
+        default=0.30, ge=0.0, le=1.0, description="Duplicate paragraph fraction."
+    )
+    max_dup_line_char_frac: float = Field(
+        default=0.20, ge=0.0, le=1.0, description="Chars in dup lines."
+    )
+    max_dup_para_char_frac: float = Field(
+        default=0.20, ge=0.0, le=1.0, description="Chars in dup paragraphs."
+    )
     max_top_ngram_frac: list[float] = Field(
-        [0.20, 0.18, 0.16], min_length=3, max_length=3,
+        default=[0.20, 0.18, 0.16],
+        min_length=3,
+        max_length=3,
         description="Max char share of the most frequent 2-, 3-, 4-gram.",
     )
     max_dup_ngram_frac: list[float] = Field(
-        [0.15, 0.14, 0.13, 0.12, 0.11, 0.10], min_length=6, max_length=6,
+        default=[0.15, 0.14, 0.13, 0.12, 0.11, 0.10],
+        min_length=6,
+        max_length=6,
         description="Max char share of duplicated 5..10-grams.",
     )
     # degenerate loops
     max_consecutive_repeats: int = Field(
-        3, ge=1, le=100, description="Same sentence/line more than this many times in a row drops."
+        default=3,
+        ge=1,
+        le=100,
+        description="Same sentence/line more than this many times in a row drops.",
     )
     max_repeated_phrase_run: int = Field(
-        4, ge=2, le=100, description="Same 3..12-word phrase more than this many times in a row."
+        default=4,
+        ge=2,
+        le=100,
+        description="Same 3..12-word phrase more than this many times in a row.",
     )
     # symbols
-    max_symbol_word_ratio: float = Field(0.10, ge=0.0, description="'#' and ellipses per word.")
+    max_symbol_word_ratio: float = Field(
+        default=0.10, ge=0.0, description="'#' and ellipses per word."
+    )
     max_non_alpha_word_frac: float = Field(
-        0.20, ge=0.0, le=1.0, description="Max share of words without any letter."
+        default=0.20, ge=0.0, le=1.0, description="Max share of words without any letter."
     )
     # stop words
-    min_stopwords: int = Field(2, ge=0, description="Minimum distinct English stop words present.")
+    min_stopwords: int = Field(
+        default=2, ge=0, description="Minimum distinct English stop words present."
+    )
     # meta-commentary
     max_trim_chars: int = Field(
-        400, ge=0, description="A leading/trailing meta line longer than this is not trimmed."
+        default=400,
+        ge=0,
+        description="A leading/trailing meta line longer than this is not trimmed.",
     )
     # truncation
     truncated_min_keep_frac: float = Field(
-        0.80, ge=0.0, le=1.0, description="Trim mid-sentence endings only if this share remains."
+        default=0.80,
+        ge=0.0,
+        le=1.0,
+        description="Trim mid-sentence endings only if this share remains.",
     )
     truncated_min_keep_chars: int = Field(
-        200, ge=0, description="... and at least this many characters remain."
+        default=200, ge=0, description="... and at least this many characters remain."
     )
 
 
@@ -113,11 +158,13 @@ class ShardConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    target_mb: float = Field(256, gt=0, le=16_384, description="Target shard size in MB (on disk).")
-    row_group_rows: int = Field(
-        1000, ge=1, le=1_000_000, description="Rows buffered before writing one row group."
+    target_mb: float = Field(
+        default=256, gt=0, le=16_384, description="Target shard size in MB (on disk)."
     )
-    compression_level: int = Field(3, ge=1, le=22, description="zstd level.")
+    row_group_rows: int = Field(
+        default=1000, ge=1, le=1_000_000, description="Rows buffered before writing one row group."
+    )
+    compression_level: int = Field(default=3, ge=1, le=22, description="zstd level.")
 
 
 class CleanConfig(BaseModel):
@@ -125,15 +172,17 @@ class CleanConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    language: str = Field("en", min_length=2, description="ISO 639-1 code documents must be in.")
+    language: str = Field(
+        default="en", min_length=2, description="ISO 639-1 code documents must be in."
+    )
     excluded_names: list[str] = Field(
         default_factory=lambda: ["Claude"],
         description="Names that must not appear (whole word); matching documents are dropped.",
     )
-    dedup: DedupConfig = Field(default_factory=DedupConfig)
-    filters: FilterConfig = Field(default_factory=FilterConfig)
-    shard: ShardConfig = Field(default_factory=ShardConfig)
+    dedup: DedupConfig = Field(default_factory=lambda: DedupConfig())
+    filters: FilterConfig = Field(default_factory=lambda: FilterConfig())
+    shard: ShardConfig = Field(default_factory=lambda: ShardConfig())
     tokenizer: str = Field(
-        "approx",
-        description='"approx" (offline regex estimate, approx-words-v1) or "hf:PATH" (tokenizer.json).',
+        default="approx",
+        description='"approx" (offline estimate, approx-words-v1) or "hf:PATH" (tokenizer.json).',
     )

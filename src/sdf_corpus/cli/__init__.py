@@ -6,6 +6,7 @@ import click
 
 from sdf_corpus import __version__
 from sdf_corpus.cli.build import build, generate
+from sdf_corpus.cli.clean import clean
 from sdf_corpus.cli.plan import plan
 
 __all__ = ["main"]
@@ -17,12 +18,5 @@ def main() -> None:
     """Build constitutional SDF training corpora: plan, generate, clean, report."""
 
 
-for command in (plan, generate, build):
+for command in (plan, generate, clean, build):
     main.add_command(command)
-
-try:  # commands whose stages live in optional modules register themselves here
-    from sdf_corpus.cli.clean import clean
-
-    main.add_command(clean)
-except ImportError:  # pragma: no cover - only while a stage is being built
-    pass

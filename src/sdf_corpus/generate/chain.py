@@ -55,7 +55,7 @@ def build_request(
     genre = corpus.genres[job.genre]
     rendered = render_stage(stage, context, str(corpus.genre_paths.get(job.genre, job.genre)))
     system = rendered["system"]
-    if rendered["system_injection"] and genre.injection:
+    if rendered["system_injection"] and (genre.injection or not stage.optional_injection):
         # Sent at sampling time only: the injection never reaches stored text.
         system = f"{system}\n\n{rendered['system_injection']}".strip()
     return Request(

@@ -1,0 +1,40 @@
+"""Drop documents with unrendered template variables or placeholder text.
+
+"[Your Name]" or "{persona}" in training text teaches the model to emit
+template debris; no trim can make such a document right, so it is dropped.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sdf_corpus.clean.filters.base import KEEP, Filter, Verdict
+from sdf_corpus.document import Document
+
+__all__ = ["PlaceholderFilter"]
+
+_PATTERNS = [
+    r"\{\{[^{}\n]{0,60}\}\}",  # jinja/mustache {{ x }}
+    r"\{\s*[A-Za-z_][A-Za-z0-9_.]{0,40}\s*\}",  # str.format {persona}
+    # [Name], [Your Name], [insert date], [Company Name], [X]
+    r"\[(?:your |the |insert |my |their )?(?:[A-Z][a-z]+ ?){0,3}(?:name|Name|NAME|date|Date|"
+    r"company|Company|address|Address|location|Location|city|City|email|Email|number|Number|"
+    r"title|Title|topic|Topic|X|Y)\]",
+    r"\[(?:insert|INSERT|Insert)[^\]\n]{0,60}\]",
+    r"<\s*(?:insert|INSERT|Insert|placeholder|PLACEHOLDER)[^>\n]{0,60}>",
+    r"\b[Ll]orem ipsum\b",
+    r"(?<![A-Za-z])XXX+(?![A-Za-z])",
+    r"\bTODO:",
+]
+_PLACEHOLDER = re.compile("|".join(f"(?:{p})" for p in _PATTERNS))
+
+
+class PlaceholderFilter(Filter):
+    name = "placeholder"
+
+    def check(self, doc: Document) -> Verdict:
+        m = _PLACEHOLDER.search(doc.text)
+        if m is None:
+            return KEEP
+        self.note(doc, match=m.group(0))
+        return False, self.name

@@ -1,0 +1,227 @@
+"""The clean stage: filters -> exact dedup -> near dedup -> shards, in one streaming pass.
+
+Filters run first (cheap ones first, see `filters.FILTER_ORDER`) so dedup never
+spends time on documents that would be dropped anyway, and so a trimmed
+preamble cannot hide a duplicate. Documents then pass exact dedup one by one
+and near dedup in batches of `dedup.batch_size`; within and across batches the
+first document in input order is kept. Everything is written to a staging
+folder inside `out_dir` and swapped into place at the end, so a failed or
+interrupted run leaves the previous outputs untouched and a re-run leaves no
+stale shards.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
+from itertools import chain
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from sdf_corpus.clean.config import CleanConfig
+from sdf_corpus.clean.dedup import ExactDedup, NearDedup
+from sdf_corpus.clean.filters import build_filters
+from sdf_corpus.clean.filters.language import LanguageFilter
+from sdf_corpus.clean.stats import CleanStats
+from sdf_corpus.clean.tokens import make_counter
+from sdf_corpus.clean.writers import RejectWriter, ShardInfo, ShardWriter, write_json_atomic
+from sdf_corpus.document import Document
+
+__all__ = ["clean"]
+
+_OUTPUT_DIRS = ("shards", "rejected")
+
+
+def clean(
+    docs: Iterable[Document],
+    out_dir: Path,
+    config: CleanConfig,
+    *,
+    genre_lengths: Mapping[str, tuple[int, int]] | None = None,
+    spec_hash: str = "",
+    progress: bool = True,
+) -> CleanStats:
+    """Filter, deduplicate and shard `docs` into `out_dir`; returns the counts."""
+    run = _Run(config, genre_lengths)
+    stream = iter(docs)
+    first = next(stream, None)  # input validation errors surface before any output exists
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".clean-staging-", dir=out_dir))
+    try:
+        run.open(staging)
+        docs_in = stream if first is None else chain([first], stream)
+        run.consume(docs_in, progress)
+        shards = run.close()
+        _publish(out_dir, staging, run.stats, _manifest(run, shards, spec_hash))
+    finally:
+        run.abort()
+        shutil.rmtree(staging, ignore_errors=True)
+    return run.stats
+
+
+class _Run:
+    """State of one clean pass: filters, dedup indexes, writers, stats."""
+
+    def __init__(self, config: CleanConfig, genre_lengths: Mapping[str, tuple[int, int]] | None):
+        self.config = config
+        self.counter = make_counter(config.tokenizer)
+        self.filters = build_filters(config, self.counter, genre_lengths)
+        self.exact = ExactDedup()
+        self.near = NearDedup(config.dedup)
+        self.stats = CleanStats()
+        self.batch: list[Document] = []
+        self.by_genre: dict[str, Counter[str]] = {}
+        self.by_principle: dict[str, Counter[str]] = {}
+        self.shards: ShardWriter | None = None
+        self.rejected: RejectWriter | None = None
+
+    def open(self, staging: Path) -> None:
+        for name in _OUTPUT_DIRS:
+            (staging / name).mkdir()
+        self.shards = ShardWriter(staging / "shards", self.config.shard)
+        self.rejected = RejectWriter(staging / "rejected")
+
+    def consume(self, docs: Iterable[Document], progress: bool) -> None:
+        bar = tqdm(unit="docs", desc="clean", disable=not progress)
+        for doc in self._timed(docs, "read"):
+            self.process(doc)
+            bar.update(1)
+            if self.stats.input_docs % 1000 == 0:
+                bar.set_postfix(tokens=self.stats.input_tokens, kept=self.stats.kept_docs)
+        self._flush_batch()
+        bar.close()
+
+    def _timed(self, docs: Iterable[Document], stage: str) -> Iterator[Document]:
+        it = iter(docs)
+        while True:
+            t = time.perf_counter()
+            doc = next(it, None)
+            self.stats.timings[stage] += time.perf_counter() - t
+            if doc is None:
+                return
+            yield doc
+
+    def process(self, doc: Document) -> None:
+        self.stats.input_docs += 1
+        doc.n_tokens = self.counter.count(doc.text)
+        self.stats.input_tokens += doc.n_tokens
+        if not self._filter(doc):
+            return
+        t = time.perf_counter()
+        duplicate = self.config.dedup.exact and self.exact.is_duplicate(doc.text)
+        self.stats.timings["exact_dedup"] += time.perf_counter() - t
+        if duplicate:
+            self._reject(doc, "exact_dedup", "exact_duplicate")
+            return
+        self.batch.append(doc)
+        if len(self.batch) >= self.config.dedup.batch_size:
+            self._flush_batch()
+
+    def _filter(self, doc: Document) -> bool:
+        for f in self.filters:
+            t = time.perf_counter()
+            keep, reason = f.check(doc)
+            self.stats.timings[f"filter.{f.name}"] += time.perf_counter() - t
+            if not keep:
+                self._reject(doc, "filter", reason or f.name, doc.quality.get(f.name))
+                return False
+        for trim in doc.quality.get("trimmed", []):
+            self.stats.trimmed[trim["filter"]] += 1
+        return True
+
+    def _flush_batch(self) -> None:
+        batch, self.batch = self.batch, []
+        if not batch:
+            return
+        matches: list[tuple[str, float] | None] = [None] * len(batch)
+        if self.config.dedup.near:
+            t = time.perf_counter()
+            matches = self.near.process_batch([d.id for d in batch], [d.text for d in batch])
+            self.stats.timings["near_dedup"] += time.perf_counter() - t
+        t = time.perf_counter()
+        for doc, match in zip(batch, matches, strict=False):
+            if match is None:
+                self._keep(doc)
+            else:
+                detail = {"jaccard_estimate": round(match[1], 4)}
+                self._reject(doc, "near_dedup", "near_duplicate", detail, match[0])
+        self.stats.timings["write"] += time.perf_counter() - t
+
+    def _keep(self, doc: Document) -> None:
+        assert self.shards is not None
+        self.shards.write(doc)
+        self.stats.kept_docs += 1
+        self.stats.kept_tokens += doc.n_tokens
+        for table, key in ((self.by_genre, doc.genre), (self.by_principle, doc.principle_id)):
+            counts = table.setdefault(key, Counter())
+            counts["docs"] += 1
+            counts["tokens"] += doc.n_tokens
+
+    def _reject(
+        self,
+        doc: Document,
+        stage: str,
+        reason: str,
+        detail: Any = None,
+        duplicate_of: str | None = None,
+    ) -> None:
+        assert self.rejected is not None
+        self.stats.drop(stage, reason, doc.n_tokens)
+        self.rejected.write(doc, stage, reason, detail, duplicate_of)
+
+    def close(self) -> list[ShardInfo]:
+        assert self.shards is not None and self.rejected is not None
+        t = time.perf_counter()
+        shards = self.shards.close()
+        self.rejected.close()
+        self.stats.timings["write"] += time.perf_counter() - t
+        self.stats.cluster_sizes = self.near.cluster_sizes()
+        for f in self.filters:
+            if isinstance(f, LanguageFilter):
+                self.stats.langdetect_calls = f.langdetect_calls
+                self.stats.lang_prescreened = f.prescreened
+        return shards
+
+    def abort(self) -> None:
+        """Release open files after an error (no-op after a clean close)."""
+        if self.rejected is not None:
+            self.rejected.close()
+
+
+def _manifest(run: _Run, shards: list[ShardInfo], spec_hash: str) -> dict[str, Any]:
+    def table(t: dict[str, Counter[str]]) -> dict[str, dict[str, int]]:
+        return {k: {"docs": v["docs"], "tokens": v["tokens"]} for k, v in sorted(t.items())}
+
+    return {
+        "version": 1,
+        "spec_hash": spec_hash,
+        "tokenizer": run.counter.name,
+        "totals": {
+            "documents": sum(s.rows for s in shards),
+            "tokens": sum(s.tokens for s in shards),
+            "bytes": sum(s.bytes for s in shards),
+        },
+        "shards": [s.to_json() for s in shards],
+        "by_genre": table(run.by_genre),
+        "by_principle": table(run.by_principle),
+        "dedup": run.config.dedup.model_dump(),
+    }
+
+
+def _publish(out_dir: Path, staging: Path, stats: CleanStats, manifest: dict[str, Any]) -> None:
+    """Swap staged folders into place; manifest.json last, so its presence means complete."""
+    (out_dir / "manifest.json").unlink(missing_ok=True)
+    for name in _OUTPUT_DIRS:
+        target = out_dir / name
+        old = staging / f"old-{name}"
+        if target.exists():
+            target.rename(old)
+        (staging / name).rename(target)
+    write_json_atomic(out_dir / "clean_stats.json", stats.to_json())
+    write_json_atomic(out_dir / "manifest.json", manifest)

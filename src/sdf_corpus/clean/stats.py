@@ -1,0 +1,84 @@
+"""Counts of the clean stage, addable so per-batch or per-worker stats merge.
+
+The report stage reads only `clean_stats.json`, the `to_json()` of this object;
+its format is documented in docs/clean.md.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["CleanStats"]
+
+
+@dataclass
+class CleanStats:
+    input_docs: int = 0
+    input_tokens: int = 0
+    kept_docs: int = 0
+    kept_tokens: int = 0
+    # "stage/reason" -> count; tokens are counted at the moment of the drop.
+    dropped_docs: Counter[str] = field(default_factory=Counter)
+    dropped_tokens: Counter[str] = field(default_factory=Counter)
+    trimmed: Counter[str] = field(default_factory=Counter)  # filter name -> docs trimmed
+    cluster_sizes: Counter[int] = field(default_factory=Counter)  # size -> clusters
+    langdetect_calls: int = 0
+    lang_prescreened: int = 0
+    timings: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
+
+    def drop(self, stage: str, reason: str, tokens: int) -> None:
+        key = f"{stage}/{reason}"
+        self.dropped_docs[key] += 1
+        self.dropped_tokens[key] += tokens
+
+    def __add__(self, other: CleanStats) -> CleanStats:
+        out = CleanStats()
+        for name in self.__dataclass_fields__:
+            mine, theirs = getattr(self, name), getattr(other, name)
+            if isinstance(mine, defaultdict):
+                merged = defaultdict(float, mine)
+                for key, value in theirs.items():
+                    merged[key] += value
+                setattr(out, name, merged)
+            else:
+                # Counter + Counter drops zero entries, which a count never needs.
+                setattr(out, name, mine + theirs)
+        return out
+
+    @property
+    def dropped_total(self) -> int:
+        return sum(self.dropped_docs.values())
+
+    def dropped_by_reason(self) -> dict[str, int]:
+        out: Counter[str] = Counter()
+        for key, n in self.dropped_docs.items():
+            out[key.split("/", 1)[1]] += n
+        return dict(out)
+
+    def to_json(self) -> dict[str, Any]:
+        by_stage: dict[str, dict[str, dict[str, int]]] = {}
+        for key in sorted(self.dropped_docs):
+            stage, reason = key.split("/", 1)
+            by_stage.setdefault(stage, {})[reason] = {
+                "docs": self.dropped_docs[key],
+                "tokens": self.dropped_tokens[key],
+            }
+        return {
+            "version": 1,
+            "input": {"docs": self.input_docs, "tokens": self.input_tokens},
+            "kept": {"docs": self.kept_docs, "tokens": self.kept_tokens},
+            "dropped": {
+                "docs": self.dropped_total,
+                "tokens": sum(self.dropped_tokens.values()),
+                "by_stage": by_stage,
+            },
+            "trimmed": dict(sorted(self.trimmed.items())),
+            "near_dup_cluster_sizes": {str(k): v for k, v in sorted(self.cluster_sizes.items())},
+            "language": {
+                "langdetect_calls": self.langdetect_calls,
+                "prescreened": self.lang_prescreened,
+            },
+            "timings_s": {k: round(v, 3) for k, v in sorted(self.timings.items())},
+        }

@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+import yaml
+from pydantic import ValidationError
+
+from sdf_corpus.cli._common import user_errors
+from sdf_corpus.clean.config import CleanConfig
+from sdf_corpus.errors import InputError, SpecError
+from sdf_corpus.spec.genres import _first_error
+from sdf_corpus.spec.load import apply_override
+
+
+def load_clean_config(config: Path | None, overrides: tuple[str, ...]) -> CleanConfig:
+    raw: dict[str, Any] = {}
+    where = str(config) if config else "--set"
+    if config is not None:
+        try:
+            loaded = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise SpecError(str(config), f"cannot read clean settings: {exc}") from None
+        # accept either a bare clean section or a whole corpus spec holding one
+        raw = loaded.get("clean", loaded) if isinstance(loaded, dict) else {}
+    for item in overrides:
+        apply_override(raw, item)
+    try:
+        return CleanConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise SpecError(where, _first_error(exc)) from None
+
+
+@click.command()
+@click.argument("inputs", nargs=-1, required=True,
+                type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), required=True,
+              help="Folder for shards/, rejected/, manifest.json and clean_stats.json.")
+@click.option("--config", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="YAML with clean settings (a `clean:` section or a corpus spec).")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override a clean setting, e.g. --set dedup.threshold=0.7.")
+@click.option("--no-progress", is_flag=True)
+@user_errors
+def clean(inputs: tuple[Path, ...], out: Path, config: Path | None, overrides: tuple[str, ...],
+          no_progress: bool) -> None:
+    """Deduplicate, filter and shard any JSONL/Parquet collection with a `text` column."""
+    from sdf_corpus.clean.inputs import read_documents
+    from sdf_corpus.clean.pipeline import clean as clean_documents
+
+    for path in inputs:
+        if not path.is_file():
+            raise InputError(f"{path}: no such file")
+    settings = load_clean_config(config, overrides)
+    stats = clean_documents(read_documents(list(inputs)), out, settings, progress=not no_progress)
+    data = stats.to_json()
+    click.echo(
+        f"kept {data['kept']['docs']:,} of {data['input']['docs']:,} documents "
+        f"({data['kept']['tokens']:,} of {data['input']['tokens']:,} tokens); "
+        f"dropped {json.dumps(stats.dropped_by_reason(), sort_keys=True)}; shards in {out / 'shards'}")

@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+from datasketch import MinHash
+
+from sdf_corpus.clean.minhash import SCHEME, MinHasher, shingle_hashes_reference
+from sdf_corpus.clean.normalize import _PUNCT, normalise
+from sdf_corpus.clean.synth import TextSynth, near_duplicate, shingle_jaccard, shingles
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Hello,   World!", "hello world"),
+        ("end.Start", "end start"),
+        ("  Tabs\tand\nnewlines ", "tabs and newlines"),
+        ("Ça  VA? Très bien…", "ça va très bien"),
+        ("snake_case", "snake case"),
+        ("", ""),
+    ],
+)
+def test_normalise(text: str, expected: str) -> None:
+    assert normalise(text) == expected
+
+
+def test_ascii_fast_path_matches_regex() -> None:
+    rng = random.Random(3)
+    for _ in range(5000):
+        s = "".join(chr(rng.randrange(128)) for _ in range(rng.randrange(40)))
+        assert normalise(s) == " ".join(_PUNCT.sub(" ", s.casefold()).split())
+
+
+def test_signatures_equal_datasketch_affine32() -> None:
+    texts = [TextSynth(i).document(120) for i in range(6)] + [
+        "short text",
+        "",
+        "Ünïcode wörds here ok",
+    ]
+    hasher = MinHasher(num_perm=64, ngram=5, seed=7)
+    sigs = hasher.signatures(texts)
+    for text, sig in zip(texts, sigs, strict=False):
+        hashes = shingle_hashes_reference(text, 5)
+        ref = MinHash(num_perm=64, seed=7, scheme=SCHEME, hashfunc=lambda x: x)
+        ref.update_batch(hashes)
+        assert np.array_equal(ref.hashvalues, sig)
+
+
+def test_estimates_track_exact_jaccard() -> None:
+    rng = random.Random(11)
+    hasher = MinHasher(num_perm=128, ngram=5)
+    errors = []
+    for i in range(60):
+        base = TextSynth(100 + i).document(300)
+        other = near_duplicate(base, rng.uniform(0.2, 0.95), rng)
+        sig = hasher.signatures([base, other])
+        est = float(np.mean(sig[0] == sig[1]))
+        errors.append(est - shingle_jaccard(base, other))
+    errors_arr = np.array(errors)
+    # Std of one estimate is at most sqrt(0.25 / 128) ~ 0.044; the mean error shows bias.
+    assert abs(errors_arr.mean()) < 0.02
+    assert np.abs(errors_arr).max() < 0.15
+
+
+def test_estimate_quality_matches_datasketch_default() -> None:
+    rng = random.Random(5)
+    hasher = MinHasher(num_perm=128, ngram=5)
+    ours, theirs = [], []
+    for i in range(40):
+        base = TextSynth(300 + i).document(200)
+        other = near_duplicate(base, 0.5, rng)
+        exact = shingle_jaccard(base, other)
+        sig = hasher.signatures([base, other])
+        ours.append(abs(float(np.mean(sig[0] == sig[1])) - exact))
+        a, b = MinHash(num_perm=128), MinHash(num_perm=128)
+        a.update_batch([s.encode() for s in shingles(base)])
+        b.update_batch([s.encode() for s in shingles(other)])
+        theirs.append(abs(a.jaccard(b) - exact))
+    assert np.mean(ours) < np.mean(theirs) + 0.02
