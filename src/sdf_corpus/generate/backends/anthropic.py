@@ -1,0 +1,214 @@
+"""Anthropic Messages API through the official SDK, with prompt caching.
+
+Cost comes from our own price table (`pricing.py`), never from the SDK or
+litellm. The SDK's retries are off: the runner owns retrying.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import anthropic
+
+from sdf_corpus.errors import KeyMissingError
+from sdf_corpus.generate.backends._common import (
+    anchor_prefill,
+    join_prompt,
+    parse_retry_after,
+    prefill_instruction,
+    scrub,
+)
+from sdf_corpus.generate.backends.base import (
+    Completion,
+    PermanentError,
+    ProviderError,
+    Request,
+    RetryableError,
+)
+from sdf_corpus.generate.pricing import ModelPrice, base_model_id, cost_usd, lookup_price
+
+__all__ = ["MIN_CACHE_CHARS", "AnthropicBackend"]
+
+KEY_VARIABLE = "ANTHROPIC_API_KEY"
+# Anthropic caches a prefix only from ~1024 tokens (more on some models); a
+# shorter block marked for caching just costs a cache write for nothing.
+MIN_CACHE_CHARS = 4000
+_STOP_REASONS = {"max_tokens": "max_tokens", "end_turn": "end", "stop_sequence": "stop_sequence"}
+# Statuses the API documents as transient besides 429 and 5xx.
+_RETRY_STATUSES = {408, 409, 429}
+_SAMPLING_KEYS = ("temperature", "top_p")
+_VERSION = re.compile(r"claude-(opus|sonnet|haiku|fable|mythos)-(\d+)(?:-(\d+))?$")
+
+
+def _generation(model: str) -> tuple[str, tuple[int, int]] | None:
+    """("opus", (4, 6)) for "claude-opus-4-6"; None for names we cannot read."""
+    match = _VERSION.match(base_model_id(model))
+    if match is None:
+        return None
+    minor = match.group(3)
+    return match.group(1), (int(match.group(2)), int(minor) if minor else 0)
+
+
+def supports_prefill(model: str) -> bool:
+    """Claude 4.6 and later reject a trailing assistant turn with a 400."""
+    generation = _generation(model)
+    return generation is None or generation[1] < (4, 6)
+
+
+def supports_sampling(model: str) -> bool:
+    """Opus 4.7+ and the 5-series reject non-default temperature/top_p with a 400."""
+    generation = _generation(model)
+    if generation is None:
+        return True
+    family, version = generation
+    if family in ("fable", "mythos"):
+        return False
+    return version < ((4, 7) if family == "opus" else (5, 0))
+
+
+def _user_content(request: Request, prefill_in_prompt: bool) -> list[dict[str, Any]]:
+    prompt = request.prompt
+    if prefill_in_prompt and request.prefill:
+        # No native prefill: ask for the opening instead; the reply is re-anchored.
+        prompt = prefill_instruction(prompt, request.prefill)
+    if len(request.cache_prefix) >= MIN_CACHE_CHARS:
+        return [
+            {"type": "text", "text": request.cache_prefix, "cache_control": {"type": "ephemeral"}},
+            {"type": "text", "text": prompt},
+        ]
+    return [{"type": "text", "text": join_prompt(request.cache_prefix, prompt)}]
+
+
+def build_params(model: str, request: Request) -> dict[str, Any]:
+    """The Messages API JSON body for one Request (also a batch entry's params)."""
+    native_prefill = supports_prefill(model)
+    messages: list[dict[str, Any]] = [
+        {"role": "user", "content": _user_content(request, not native_prefill)}
+    ]
+    if request.prefill and native_prefill:
+        # The API rejects a final assistant turn that ends in whitespace.
+        messages.append({"role": "assistant", "content": request.prefill.rstrip()})
+    params: dict[str, Any] = {
+        "model": model,
+        "max_tokens": request.max_tokens,
+        "messages": messages,
+    }
+    if request.system:
+        params["system"] = [{"type": "text", "text": request.system}]
+    if request.stop:
+        params["stop_sequences"] = list(request.stop)
+    if supports_sampling(model):
+        # 1.0 is the API default; leaving it out keeps requests valid everywhere.
+        if request.temperature != 1.0:
+            params["temperature"] = request.temperature
+        if request.top_p is not None:
+            params["top_p"] = request.top_p
+    return params
+
+
+class AnthropicBackend:
+    name = "anthropic"
+
+    def __init__(
+        self,
+        model: str,
+        api_base: str | None = None,
+        timeout: float = 60.0,
+        prices: Mapping[str, ModelPrice] | None = None,
+    ) -> None:
+        key = os.environ.get(KEY_VARIABLE, "").strip()
+        if not key:
+            raise KeyMissingError(
+                f"backend anthropic needs an API key: set {KEY_VARIABLE} in the environment"
+            )
+        self.model = model
+        self._key = key
+        self._price = lookup_price(model, prices)
+        self._client = anthropic.AsyncAnthropic(
+            api_key=key,
+            base_url=api_base or os.environ.get("ANTHROPIC_BASE_URL") or None,
+            max_retries=0,
+            timeout=timeout,
+        )
+
+    def __repr__(self) -> str:
+        return f"AnthropicBackend(model={self.model!r}, base_url={str(self._client.base_url)!r})"
+
+    async def complete(self, request: Request) -> Completion:
+        try:
+            params = build_params(self.model, request)
+            # SDK 2.x has no sampling keywords (new models reject them); older
+            # models still honour them in the JSON body.
+            extra = {k: params.pop(k) for k in _SAMPLING_KEYS if k in params}
+            message = await self._client.messages.create(**params, extra_body=extra or None)
+        except Exception as exc:  # every SDK failure becomes a ProviderError
+            error = map_anthropic_error(exc, self._key)
+        else:
+            return self._completion(request, message)
+        # Raised outside the handler so the SDK exception (whose text may echo
+        # secrets) is not even kept as __context__.
+        raise error
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+    def _completion(self, request: Request, message: Any) -> Completion:
+        generated = "".join(
+            block.text for block in message.content if getattr(block, "type", "") == "text"
+        )
+        usage = message.usage
+        counts = {
+            "input_tokens": int(usage.input_tokens or 0),
+            "output_tokens": int(usage.output_tokens or 0),
+            "cache_read_tokens": int(getattr(usage, "cache_read_input_tokens", 0) or 0),
+            "cache_write_tokens": int(getattr(usage, "cache_creation_input_tokens", 0) or 0),
+        }
+        if self._price is None:
+            cost, source = 0.0, "unknown"
+        else:
+            cost = cost_usd(
+                self._price,
+                counts["input_tokens"],
+                counts["output_tokens"],
+                counts["cache_read_tokens"],
+                counts["cache_write_tokens"],
+            )
+            source = "table"
+        reason = str(message.stop_reason or "")
+        return Completion(
+            text=anchor_prefill(
+                request.prefill, generated, echoed=not supports_prefill(self.model)
+            ),
+            stop_reason=_STOP_REASONS.get(reason, reason),
+            cost_usd=cost,
+            cost_source=source,
+            model=str(message.model or self.model),
+            **counts,
+        )
+
+
+def map_anthropic_error(exc: Exception, key: str) -> ProviderError:
+    """Normalise an SDK exception; the key is scrubbed from every message."""
+    if isinstance(exc, anthropic.APIStatusError):
+        status = exc.status_code
+        detail = scrub(str(exc.api_message or exc.message), key)
+        kind = exc.type or type(exc).__name__
+        text = f"anthropic {status} {kind}: {detail}"
+        if status in _RETRY_STATUSES or status >= 500:
+            return RetryableError(
+                text, status=status, retry_after=parse_retry_after(exc.response.headers)
+            )
+        return PermanentError(text, status=status)
+    if isinstance(exc, anthropic.APITimeoutError):
+        return RetryableError("anthropic request timed out")
+    if isinstance(exc, anthropic.APIConnectionError):
+        return RetryableError(f"anthropic connection failed: {scrub(str(exc), key)}")
+    if isinstance(exc, (anthropic.APIResponseValidationError, ValueError)):
+        # JSON decode errors and pydantic validation errors are both ValueErrors.
+        return RetryableError(
+            f"anthropic returned a malformed response: {scrub(str(exc), key)[:300]}"
+        )
+    return PermanentError(f"anthropic call failed: {type(exc).__name__}: {scrub(str(exc), key)}")

@@ -1,0 +1,100 @@
+"""The one interface every provider sits behind.
+
+A backend turns a `Request` into a `Completion`. It does not retry and does not
+rate-limit: the runner does both, uniformly, using the error classes below to
+decide. Adding a provider is one module that implements `Backend`.
+
+    ProviderError                 anything a provider call raised, normalised
+    ├── RetryableError            429, 529/overloaded, 5xx, timeouts, connection errors
+    │                             (`retry_after` seconds when the provider said so)
+    └── PermanentError            4xx request errors: fail the job at once
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+__all__ = [
+    "Backend",
+    "Completion",
+    "PermanentError",
+    "ProviderError",
+    "Request",
+    "RetryableError",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One sampling call.
+
+    `system` is stored-text-neutral: the runner folds any stage `system_injection`
+    into it at sampling time, and nothing in a Request is ever written to training
+    text. `cache_prefix` is the long shared head of the prompt (constitution
+    excerpt and genre instructions); backends that support prompt caching send it
+    as its own block marked for caching, others simply prepend it to `prompt`.
+    `prefill` is text the answer must continue (document-style prompts for base
+    models; also honoured by chat backends as a leading assistant turn where the
+    provider allows it).
+    """
+
+    prompt: str
+    system: str = ""
+    cache_prefix: str = ""
+    max_tokens: int = 1024
+    temperature: float = 1.0
+    top_p: float | None = None
+    stop: tuple[str, ...] = ()
+    prefill: str = ""
+    custom_id: str = ""  # job id + stage, for logs and batch mapping
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    text: str
+    stop_reason: str  # "end" | "max_tokens" | "stop_sequence" | provider's own word
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    cost_usd: float = 0.0
+    model: str = ""
+    # Where cost_usd came from: "table" (our price table), "litellm" (its cost
+    # map), "free" (a local model) or "unknown" (no price: cost_usd is 0.0).
+    cost_source: str = ""
+
+    @property
+    def truncated(self) -> bool:
+        return self.stop_reason == "max_tokens"
+
+
+class ProviderError(Exception):
+    """A provider call failed. Messages never include API keys."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class RetryableError(ProviderError):
+    def __init__(
+        self, message: str, *, status: int | None = None, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message, status=status)
+        self.retry_after = retry_after
+
+
+class PermanentError(ProviderError):
+    pass
+
+
+@runtime_checkable
+class Backend(Protocol):
+    name: str  # "anthropic" | "litellm" | "local" | ...
+    model: str
+
+    async def complete(self, request: Request) -> Completion: ...
+
+    async def aclose(self) -> None: ...

@@ -1,0 +1,117 @@
+"""Cost from usage times an explicit price table.
+
+Costs are never taken from a client library's own tables: litellm's Anthropic
+cache pricing has been wrong before, and a cost figure that lies is worse than
+none. Every figure here is USD per million tokens.
+
+Anthropic reports `input_tokens` EXCLUDING cache reads and cache writes, so a
+call costs input*in + cache_read*cr + cache_write*cw + output*out.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+__all__ = [
+    "ANTHROPIC_PRICES",
+    "BATCH_DISCOUNT",
+    "ModelPrice",
+    "base_model_id",
+    "cost_usd",
+    "lookup_price",
+]
+
+# The Message Batches API bills every token class at half price.
+BATCH_DISCOUNT = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class ModelPrice:
+    """USD per million tokens. `cache_write` is the 5-minute-TTL write rate."""
+
+    input: float
+    output: float
+    cache_read: float
+    cache_write: float
+
+
+def _standard(input_: float, output: float) -> ModelPrice:
+    # Anthropic's default multipliers: 5-minute cache write 1.25x input, hit 0.1x.
+    return ModelPrice(input_, output, round(input_ * 0.1, 6), round(input_ * 1.25, 6))
+
+
+# Source: Anthropic list prices, platform.claude.com/docs/en/about-claude/pricing
+# and the per-model overview pages ("5m cache write", "Cache read"), checked
+# 2026-11-23. Newer models do not all use the 0.1x cache-hit multiplier, so
+# those rows spell out every rate. Haiku 5.5 is priced by prompt length; the
+# row is its <=100k-token band (longer prompts cost 5x): an underestimate there.
+ANTHROPIC_PRICES: dict[str, ModelPrice] = {
+    "claude-fable-5-1": ModelPrice(10.0, 50.0, 0.25, 12.5),
+    "claude-fable-5": ModelPrice(10.0, 50.0, 1.0, 12.5),
+    "claude-opus-5-5": ModelPrice(4.0, 20.0, 0.20, 5.0),
+    "claude-opus-5": _standard(5.0, 25.0),
+    "claude-opus-4-8": _standard(5.0, 25.0),
+    "claude-opus-4-7": _standard(5.0, 25.0),
+    "claude-opus-4-6": _standard(5.0, 25.0),
+    "claude-opus-4-5": _standard(5.0, 25.0),
+    "claude-opus-4-1": _standard(15.0, 75.0),
+    "claude-opus-4-0": _standard(15.0, 75.0),
+    "claude-opus-4": _standard(15.0, 75.0),
+    "claude-sonnet-5-5": ModelPrice(2.0, 10.0, 0.10, 2.5),
+    "claude-sonnet-5": _standard(2.0, 10.0),
+    "claude-sonnet-4-6": _standard(3.0, 15.0),
+    "claude-sonnet-4-5": _standard(3.0, 15.0),
+    "claude-sonnet-4-0": _standard(3.0, 15.0),
+    "claude-sonnet-4": _standard(3.0, 15.0),
+    "claude-haiku-5-5": ModelPrice(0.10, 0.50, 0.01, 0.125),
+    "claude-haiku-4-5": _standard(1.0, 5.0),
+    "claude-3-5-haiku": ModelPrice(0.80, 4.0, 0.08, 1.0),
+}
+
+# Dated snapshots ("claude-sonnet-4-5-20250929") and "-latest" aliases price as
+# their family; "[1m]" context variants and provider prefixes are dropped too.
+_SUFFIX = re.compile(r"(-\d{8}|-latest|\[1m\])$")
+
+
+def base_model_id(model: str) -> str:
+    """ "claude-sonnet-4-5" for "anthropic/claude-sonnet-4-5-20250929" and the like."""
+    name = model.strip().lower().rsplit("/", 1)[-1]
+    while True:
+        stripped = _SUFFIX.sub("", name)
+        if stripped == name:
+            return name
+        name = stripped
+
+
+def lookup_price(model: str, table: Mapping[str, ModelPrice] | None = None) -> ModelPrice | None:
+    """The price row for `model`, tolerating date suffixes; None when unknown."""
+    prices = ANTHROPIC_PRICES if table is None else table
+    if model in prices:
+        return prices[model]
+    name = base_model_id(model)
+    if name in prices:
+        return prices[name]
+    for key, price in prices.items():
+        if base_model_id(key) == name:
+            return price
+    return None
+
+
+def cost_usd(
+    price: ModelPrice,
+    input_tokens: int,
+    output_tokens: int,
+    cache_read: int = 0,
+    cache_write: int = 0,
+    batch: bool = False,
+) -> float:
+    """USD for one call; `input_tokens` must already exclude cached tokens."""
+    total = (
+        input_tokens * price.input
+        + output_tokens * price.output
+        + cache_read * price.cache_read
+        + cache_write * price.cache_write
+    ) / 1_000_000
+    return total * BATCH_DISCOUNT if batch else total

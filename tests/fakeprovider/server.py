@@ -1,0 +1,396 @@
+"""A loopback fake of the Anthropic Messages and OpenAI chat APIs.
+
+The real SDKs talk to it over HTTP, so tests exercise the clients' own request
+building, parsing and error classes without reaching the internet. It runs an
+aiohttp server on its own event loop in a background thread, which lets both
+synchronous pytest code and asyncio code (or a benchmark script) drive it.
+
+    provider = FakeProvider(latency=0.2).start()
+    provider.inject("429", retry_after=2)      # the next request gets a 429
+    ...                                        # point a client at provider.url
+    provider.stop()
+
+Fault kinds: "429", "529", "500", "400", "slow", "truncate", "malformed".
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from fakeprovider.text import default_text
+
+__all__ = ["FAULT_KINDS", "FakeProvider", "Responder"]
+
+Responder = Callable[[str, dict[str, Any]], str]
+FAULT_KINDS = ("429", "529", "500", "400", "slow", "truncate", "malformed")
+_SECRET_HEADERS = {"x-api-key", "authorization", "api-key"}
+_CHARS_PER_TOKEN = 4
+
+
+@dataclass
+class _Fault:
+    kind: str
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+def _tokens(chars: int) -> int:
+    return max(1, -(-chars // _CHARS_PER_TOKEN))
+
+
+def _block_texts(content: Any) -> list[tuple[str, bool]]:
+    """(text, marked-for-cache) for a string or a list of content blocks."""
+    if isinstance(content, str):
+        return [(content, False)]
+    blocks = content if isinstance(content, list) else []
+    return [(str(b.get("text", "")), "cache_control" in b) for b in blocks if isinstance(b, dict)]
+
+
+def _user_prompt(messages: list[dict[str, Any]]) -> str:
+    return "\n".join(
+        text
+        for message in messages
+        if message.get("role") == "user"
+        for text, _ in _block_texts(message.get("content", ""))
+    )
+
+
+def _truncated(fault: _Fault | None, full: str) -> str | None:
+    """The partial text a "truncate" fault asks for, else None."""
+    if fault is None or fault.kind != "truncate":
+        return None
+    return str(fault.options.get("text", full[: len(full) // 3]))
+
+
+def _limit(text: str, max_tokens: int, stops: list[str]) -> tuple[str, str, str | None]:
+    """Cut `text` at the first stop sequence or at max_tokens: (text, reason, stop)."""
+    hits = [(text.find(s), s) for s in stops if s and s in text]
+    if hits:
+        pos, seq = min(hits)
+        return text[:pos], "stop_sequence", seq
+    budget = max(1, max_tokens) * _CHARS_PER_TOKEN
+    if len(text) > budget:
+        return text[:budget], "max_tokens", None
+    return text, "end_turn", None
+
+
+def _error(status: int, kind: str, message: str, *, openai: bool) -> web.Response:
+    if openai:
+        body: dict[str, Any] = {"error": {"message": message, "type": kind, "code": None}}
+    else:
+        body = {"type": "error", "error": {"type": kind, "message": message}}
+    return web.json_response(body, status=status)
+
+
+class FakeProvider:
+    """A scripted provider on 127.0.0.1; thread-safe, cheap per request."""
+
+    def __init__(
+        self,
+        latency: float = 0.0,
+        responder: Responder | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self.latency = latency
+        self.responder: Responder = responder or (lambda prompt, body: default_text(prompt))
+        self.host = host
+        self._port = port
+        self._lock = threading.Lock()
+        self._faults: deque[_Fault] = deque()
+        self._requests: list[dict[str, Any]] = []
+        self._seen_prefixes: set[str] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._runner: web.AppRunner | None = None
+
+    # --- lifecycle -------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """Base URL without a path: Anthropic clients append /v1/messages."""
+        return f"http://{self.host}:{self._port}"
+
+    @property
+    def openai_base(self) -> str:
+        return f"{self.url}/v1"
+
+    def start(self) -> FakeProvider:
+        ready = threading.Event()
+        failure: list[BaseException] = []
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._serve, args=(ready, failure), name="fake-provider", daemon=True
+        )
+        self._thread.start()
+        ready.wait(timeout=10)
+        if failure:
+            raise RuntimeError("fake provider failed to start") from failure[0]
+        return self
+
+    def stop(self) -> None:
+        if self._loop is None or self._thread is None:
+            return
+        future = asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop)
+        future.result(timeout=10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+        self._loop.close()
+        self._loop = self._thread = self._runner = None
+
+    def __enter__(self) -> FakeProvider:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _serve(self, ready: threading.Event, failure: list[BaseException]) -> None:
+        assert self._loop is not None
+        asyncio.set_event_loop(self._loop)
+        try:
+            self._loop.run_until_complete(self._bind())
+        except BaseException as exc:  # surfaced to start() in the caller's thread
+            failure.append(exc)
+            ready.set()
+            return
+        ready.set()
+        self._loop.run_forever()
+
+    async def _shutdown(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+        # Handlers still asleep ("slow" faults, latency) would be destroyed pending.
+        current = asyncio.current_task()
+        pending = [t for t in asyncio.all_tasks() if t is not current]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+
+    async def _bind(self) -> None:
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_post("/v1/messages", self._anthropic)
+        app.router.add_post("/v1/chat/completions", self._openai)
+        app.router.add_post("/chat/completions", self._openai)
+        # A short shutdown grace: "slow" handlers are asleep on purpose.
+        self._runner = web.AppRunner(app, shutdown_timeout=0.5, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self._port, backlog=2048)
+        await site.start()
+        self._port = int(self._runner.addresses[0][1])
+
+    # --- scripting and records --------------------------------------------
+
+    def inject(self, kind: str, count: int = 1, **options: Any) -> None:
+        """Queue `count` faults of `kind`; each is consumed by one request.
+
+        Options: retry_after (429, seconds), seconds ("slow", default 5),
+        message ("400"), text ("truncate").
+        """
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault kind {kind!r}; choose from {FAULT_KINDS}")
+        with self._lock:
+            self._faults.extend(_Fault(kind, dict(options)) for _ in range(count))
+
+    @property
+    def requests(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self._requests)
+
+    @property
+    def count(self) -> int:
+        with self._lock:
+            return len(self._requests)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._faults.clear()
+            self._requests.clear()
+            self._seen_prefixes.clear()
+
+    async def _admit(self, request: web.Request) -> tuple[dict[str, Any] | None, _Fault | None]:
+        """Record the request and take the next fault; body None when not JSON."""
+        raw = await request.read()
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            body = None
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        record = {
+            "path": request.path,
+            "body": body,
+            "headers": {k: v for k, v in headers.items() if k not in _SECRET_HEADERS},
+            "time": time.time(),
+        }
+        with self._lock:
+            self._requests.append(record)
+            fault = self._faults.popleft() if self._faults else None
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        return (body if isinstance(body, dict) else None), fault
+
+    async def _fault_response(self, fault: _Fault | None, *, openai: bool) -> web.Response | None:
+        """A response for an error fault; None when the request proceeds."""
+        if fault is None or fault.kind == "truncate":
+            return None
+        opts = fault.options
+        if fault.kind == "slow":
+            await asyncio.sleep(float(opts.get("seconds", 5.0)))
+            return None
+        if fault.kind == "malformed":
+            return web.Response(
+                status=200,
+                text='{"id": "msg_broken", "content": [',
+                content_type="application/json",
+            )
+        if fault.kind == "429":
+            response = _error(
+                429, "rate_limit_error", "Rate limited by fake provider", openai=openai
+            )
+            response.headers["retry-after"] = str(opts.get("retry_after", 1))
+            return response
+        if fault.kind == "529":
+            return _error(529, "overloaded_error", "Overloaded", openai=openai)
+        if fault.kind == "500":
+            return _error(500, "api_error", "Internal server error", openai=openai)
+        message = str(opts.get("message", "max_tokens: value is out of range"))
+        return _error(400, "invalid_request_error", message, openai=openai)
+
+    # --- Anthropic Messages API -------------------------------------------
+
+    def _cache_usage(self, body: dict[str, Any]) -> tuple[int, int, int]:
+        """(uncached chars, cache-creation tokens, cache-read tokens)."""
+        blocks = _block_texts(body.get("system", ""))
+        for message in body.get("messages", []):
+            blocks.extend(_block_texts(message.get("content", "")))
+        total = sum(len(t) for t, _ in blocks)
+        running, cached, key, digest = 0, 0, "", hashlib.sha256()
+        for text, marked in blocks:
+            running += len(text)
+            digest.update(text.encode("utf-8"))
+            if marked:
+                cached, key = running, digest.hexdigest()
+        if not cached:
+            return total, 0, 0
+        with self._lock:
+            seen = key in self._seen_prefixes
+            self._seen_prefixes.add(key)
+        tokens = _tokens(cached)
+        return total - cached, (0 if seen else tokens), (tokens if seen else 0)
+
+    async def _anthropic(self, request: web.Request) -> web.Response:
+        body, fault = await self._admit(request)
+        refused = _anthropic_refusal(request, body)
+        if refused is not None or body is None:
+            return refused or _error(400, "invalid_request_error", "no body", openai=False)
+        failed = await self._fault_response(fault, openai=False)
+        if failed is not None:
+            return failed
+        prompt = _user_prompt(body["messages"])
+        full = self.responder(prompt, body)
+        stops = list(body.get("stop_sequences") or [])
+        text, reason, seq = _limit(full, int(body["max_tokens"]), stops)
+        partial = _truncated(fault, full)
+        if partial is not None:
+            text, reason, seq = partial, "max_tokens", None
+        plain, created, read = self._cache_usage(body)
+        message_id = hashlib.sha1(f"{time.time_ns()}{prompt}".encode()).hexdigest()[:24]
+        return web.json_response(
+            {
+                "id": f"msg_{message_id}",
+                "type": "message",
+                "role": "assistant",
+                "content": [{"type": "text", "text": text}],
+                "model": body["model"],
+                "stop_reason": reason,
+                "stop_sequence": seq,
+                "usage": {
+                    "input_tokens": _tokens(plain),
+                    "output_tokens": _tokens(len(text)),
+                    "cache_creation_input_tokens": created,
+                    "cache_read_input_tokens": read,
+                },
+            }
+        )
+
+    # --- OpenAI chat completions ------------------------------------------
+
+    async def _openai(self, request: web.Request) -> web.Response:
+        body, fault = await self._admit(request)
+        if body is None or "messages" not in body or "model" not in body:
+            message = "model and messages are required"
+            return _error(400, "invalid_request_error", message, openai=True)
+        failed = await self._fault_response(fault, openai=True)
+        if failed is not None:
+            return failed
+        messages = body["messages"]
+        full = self.responder(_user_prompt(messages), body)
+        stops = body.get("stop") or []
+        stops = [stops] if isinstance(stops, str) else list(stops)
+        max_tokens = int(body.get("max_tokens") or body.get("max_completion_tokens") or 4096)
+        text, reason, _ = _limit(full, max_tokens, stops)
+        partial = _truncated(fault, full)
+        if partial is not None:
+            text, reason = partial, "max_tokens"
+        prompt_chars = sum(len(t) for m in messages for t, _ in _block_texts(m.get("content")))
+        usage = {"prompt_tokens": _tokens(prompt_chars), "completion_tokens": _tokens(len(text))}
+        usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
+        choice = {
+            "index": 0,
+            "message": {"role": "assistant", "content": text},
+            "finish_reason": "length" if reason == "max_tokens" else "stop",
+        }
+        return web.json_response(
+            {
+                "id": f"chatcmpl-{time.time_ns()}",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": body["model"],
+                "choices": [choice],
+                "usage": usage,
+            }
+        )
+
+
+def _anthropic_refusal(request: web.Request, body: dict[str, Any] | None) -> web.Response | None:
+    """The error the real API gives for a request it would not accept, else None."""
+    if not (request.headers.get("x-api-key") or request.headers.get("authorization")):
+        return _error(401, "authentication_error", "x-api-key header is required", openai=False)
+    if not request.headers.get("anthropic-version"):
+        message = "anthropic-version header is required"
+        return _error(400, "invalid_request_error", message, openai=False)
+    missing = [k for k in ("model", "max_tokens", "messages") if body is None or k not in body]
+    if missing:
+        return _error(400, "invalid_request_error", f"missing field(s): {missing}", openai=False)
+    return None
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Run the fake LLM provider on loopback.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds per request")
+    args = parser.parse_args(argv)
+    provider = FakeProvider(latency=args.latency, host=args.host, port=args.port).start()
+    print(provider.url, flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        provider.stop()
+
+
+if __name__ == "__main__":
+    main()
