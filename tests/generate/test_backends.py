@@ -102,7 +102,7 @@ def test_anthropic_cache_prefix_is_written_then_read_and_priced(
     anthropic_backend: Callable[..., Backend],
     provider: FakeProvider,
 ) -> None:
-    request = Request(prompt="Now write the post.", cache_prefix=LONG_PREFIX)
+    request = Request(prompt="Now write the post.", cache_prefix=LONG_PREFIX, system="Stage one.")
     first = run(anthropic_backend(), request)
     second = run(anthropic_backend(), request)
     assert first.cache_write_tokens > 1000 and first.cache_read_tokens == 0
@@ -113,8 +113,16 @@ def test_anthropic_cache_prefix_is_written_then_read_and_priced(
     )
     assert second.cost_usd == pytest.approx(expected)
     assert second.cost_usd < first.cost_usd
-    block = provider.requests[0]["body"]["messages"][0]["content"][0]
+    # The prefix leads the system blocks so that every stage of a genre, whatever its
+    # own system text, shares one cache entry; the user turn carries only the prompt.
+    body = provider.requests[0]["body"]
+    block, stage_system = body["system"]
     assert block["cache_control"] == {"type": "ephemeral"} and block["text"] == LONG_PREFIX
+    assert stage_system == {"type": "text", "text": "Stage one."}
+    assert body["messages"][0]["content"] == [{"type": "text", "text": "Now write the post."}]
+    other_stage = Request(prompt="Rewrite it.", cache_prefix=LONG_PREFIX, system="Stage two.")
+    third = run(anthropic_backend(), other_stage)
+    assert third.cache_read_tokens == first.cache_write_tokens
 
 
 def test_anthropic_short_prefix_is_prepended_without_cache_marker(

@@ -74,12 +74,29 @@ def _user_content(request: Request, prefill_in_prompt: bool) -> list[dict[str, A
     if prefill_in_prompt and request.prefill:
         # No native prefill: ask for the opening instead; the reply is re-anchored.
         prompt = prefill_instruction(prompt, request.prefill)
-    if len(request.cache_prefix) >= MIN_CACHE_CHARS:
-        return [
-            {"type": "text", "text": request.cache_prefix, "cache_control": {"type": "ephemeral"}},
-            {"type": "text", "text": prompt},
-        ]
+    if _cacheable(request):
+        return [{"type": "text", "text": prompt}]  # the prefix travels in `system`
     return [{"type": "text", "text": join_prompt(request.cache_prefix, prompt)}]
+
+
+def _cacheable(request: Request) -> bool:
+    return len(request.cache_prefix) >= MIN_CACHE_CHARS
+
+
+def _system_blocks(request: Request) -> list[dict[str, Any]]:
+    """The cached prefix goes first, ahead of the stage's own system text.
+
+    The API caches the request up to the marked block in the order tools,
+    system, messages; a stage system prompt placed before the prefix would make
+    every stage of a genre a different cache entry.
+    """
+    blocks: list[dict[str, Any]] = []
+    if _cacheable(request):
+        blocks.append({"type": "text", "text": request.cache_prefix,
+                       "cache_control": {"type": "ephemeral"}})
+    if request.system:
+        blocks.append({"type": "text", "text": request.system})
+    return blocks
 
 
 def build_params(model: str, request: Request) -> dict[str, Any]:
@@ -96,8 +113,9 @@ def build_params(model: str, request: Request) -> dict[str, Any]:
         "max_tokens": request.max_tokens,
         "messages": messages,
     }
-    if request.system:
-        params["system"] = [{"type": "text", "text": request.system}]
+    system = _system_blocks(request)
+    if system:
+        params["system"] = system
     if request.stop:
         params["stop_sequences"] = list(request.stop)
     if supports_sampling(model):
