@@ -58,10 +58,16 @@ def build_request(
     if rendered["system_injection"] and (genre.injection or not stage.optional_injection):
         # Sent at sampling time only: the injection never reaches stored text.
         system = f"{system}\n\n{rendered['system_injection']}".strip()
+    if provider == "local":
+        # A base model continues a document: its "prompt" is the document's own
+        # opening, which belongs in the stored text, so it travels as prefill.
+        opening = "\n".join(p for p in (rendered["prompt"], rendered["prefill"]) if p)
+        return Request(prompt="", prefill=opening, max_tokens=stage.max_tokens,
+                       temperature=stage.temperature, custom_id=f"{job.id}-{stage.name}")
     return Request(
         prompt=rendered["prompt"],
         system=system,
-        cache_prefix="" if provider == "local" else shared_prefix(corpus, genre),
+        cache_prefix=shared_prefix(corpus, genre),
         max_tokens=stage.max_tokens,
         temperature=stage.temperature,
         prefill=rendered["prefill"],

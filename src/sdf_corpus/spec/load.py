@@ -152,7 +152,7 @@ def _genre_path(name: str, base: Path, spec_path: Path) -> Path:
 def _with_overrides(genre: Genre, update: dict[str, Any] | None, spec_path: Path) -> Genre:
     if not update:
         return genre
-    allowed = {"rewrite", "injection", "length", "attributes", "output"}
+    allowed = {"rewrite", "injection", "length", "attributes", "output", "local"}
     unknown = set(update) - allowed
     if unknown:
         raise SpecError(
@@ -161,9 +161,19 @@ def _with_overrides(genre: Genre, update: dict[str, Any] | None, spec_path: Path
             f"allowed: {sorted(allowed)}",
         )
     try:
-        return Genre.model_validate({**genre.model_dump(), **update})
+        return Genre.model_validate(_deep_merge(genre.model_dump(), update))
     except ValidationError as exc:
         raise SpecError(str(spec_path), f"genre_overrides.{genre.name}: {_first_error(exc)}") from None
+
+
+def _deep_merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict) and key != "attributes":
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
 
 
 def _check_cross_refs(spec: CorpusSpec, genres: dict[str, Genre], path: Path) -> None:

@@ -1,0 +1,45 @@
+"""End to end on the bundled local model (Gemma 3 270M through llama-cpp-python):
+a handful of short documents generated offline, cleaned, sharded and reported."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+
+from sdf_corpus.cli import main
+
+pytest.importorskip("llama_cpp", reason="the local extra is not installed: pip install '.[local]'")
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.slow
+def test_demo_spec_builds_offline_on_the_local_model(tmp_path: Path) -> None:
+    spec = REPO / "corpora" / "demo.yaml"
+    args = ["build", str(spec), "--out", str(tmp_path / "run"), "--no-progress",
+            "--set", "genres=[blog_post, good_mental_health_story]",
+            "--set", "mix={}",
+            "--set", "budget={tokens: 150, max_rounds: 1, expected_drop_rate: 0.0}",
+            "--set", "genre_overrides={blog_post: {local: {max_tokens: 96}}, "
+                     "good_mental_health_story: {local: {max_tokens: 96}}}"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output + result.stderr
+    run = tmp_path / "run"
+    manifest = json.loads((run / "manifest.json").read_text())
+    stats = json.loads((run / "clean_stats.json").read_text())
+    assert stats["input"]["docs"] == 2  # both jobs generated
+    kept = stats["kept"]["docs"]
+    assert kept + stats["dropped"]["docs"] == 2
+    rows = sum(pq.read_metadata(run / "shards" / s["file"]).num_rows for s in manifest["shards"])
+    assert rows == kept == manifest["totals"]["documents"]
+    for shard in manifest["shards"]:
+        table = pq.read_table(run / "shards" / shard["file"])
+        assert set(table.column("backend").to_pylist()) == {"local"}
+    # re-running a finished build does no work
+    again = CliRunner().invoke(main, args)
+    assert again.exit_code == 0
+    assert '"requests": 0' in again.output
