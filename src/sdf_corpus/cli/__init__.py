@@ -7,7 +7,9 @@ import click
 from sdf_corpus import __version__
 from sdf_corpus.cli.build import build, generate
 from sdf_corpus.cli.clean import clean
+from sdf_corpus.cli.inspect import inspect
 from sdf_corpus.cli.plan import plan
+from sdf_corpus.cli.report import report
 
 __all__ = ["main"]
 
@@ -18,5 +20,5 @@ def main() -> None:
     """Build constitutional SDF training corpora: plan, generate, clean, report."""
 
 
-for command in (plan, generate, clean, build):
+for command in (plan, generate, clean, build, report, inspect):
     main.add_command(command)

@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from sdf_corpus.cli._common import user_errors
+from sdf_corpus.report import write_report
+
+
+@click.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+@user_errors
+def report(run_dir: Path, no_progress: bool) -> None:
+    """Summarise RUN_DIR: mix vs target, coverage, names, lengths, drops, spend, diversity.
+
+    Writes RUN_DIR/report.json and a self-contained RUN_DIR/report.html.
+    """
+    click.echo(write_report(run_dir, progress=not no_progress))

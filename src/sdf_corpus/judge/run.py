@@ -1,0 +1,171 @@
+"""Judge every kept document of a run that has no judgement under this rubric yet."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow.parquet as pq
+from tqdm import tqdm
+
+from sdf_corpus.errors import BudgetError, SpecError
+from sdf_corpus.generate.backends.base import Backend, ProviderError, Request
+from sdf_corpus.generate.executor import CostGuard, Executor
+from sdf_corpus.generate.ledger import Ledger
+from sdf_corpus.generate.pricing import ModelPrice
+from sdf_corpus.judge.rubric import JudgeParseError, Rubric
+from sdf_corpus.judge.store import JudgeStore
+from sdf_corpus.spec.load import Corpus
+from sdf_corpus.spec.models import BackendSpec
+
+__all__ = ["JudgeResult", "judge_backend_spec", "judge_run"]
+
+
+@dataclass
+class JudgeResult:
+    judged: int = 0
+    unjudged: int = 0
+    failed: int = 0  # provider errors: left for the next run
+    requests: int = 0
+    stopped: str = "complete"
+
+
+def judge_backend_spec(corpus: Corpus) -> BackendSpec:
+    spec, judge = corpus.spec.backend, corpus.spec.judge
+    update: dict[str, Any] = {"provider": judge.provider or spec.provider}
+    if judge.model:
+        update["model"] = judge.model
+    if judge.api_base:
+        update["api_base"] = judge.api_base
+    if judge.concurrency:
+        update["concurrency"] = judge.concurrency
+    resolved = spec.model_copy(update=update)
+    if resolved.provider == "local":
+        raise SpecError(
+            str(corpus.path),
+            "field judge: a local base model cannot judge",
+            "set judge.provider to anthropic or litellm (and judge.model)",
+        )
+    return resolved
+
+
+def _documents(run_dir: Any, skip: set[str]) -> Iterator[dict[str, Any]]:
+    for path in sorted((run_dir / "shards").glob("*.parquet")):
+        columns = ["id", "text", "genre", "principle_id"]
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=512, columns=columns):
+            for row in batch.to_pylist():
+                if row["id"] not in skip:
+                    yield row
+
+
+class _Judge:
+    def __init__(
+        self, corpus: Corpus, store: JudgeStore, rubric: Rubric, executor: Executor, bar: tqdm
+    ) -> None:
+        self.corpus, self.store, self.rubric, self.executor = corpus, store, rubric, executor
+        self.bar, self.result, self.stop = bar, JudgeResult(), False
+
+    async def worker(self, docs: Iterator[dict[str, Any]]) -> None:
+        while not self.stop:
+            doc = next(docs, None)
+            if doc is None:
+                return
+            try:
+                await self.judge(doc)
+            except BudgetError:
+                self.stop, self.result.stopped = True, "max_cost"
+                return
+            self.bar.update(1)
+
+    async def judge(self, doc: dict[str, Any]) -> None:
+        genre = self.corpus.genres.get(doc["genre"])
+        family = genre.family if genre else "document"
+        principle = self._principle(doc["principle_id"])
+        prompt = self.rubric.render(
+            document=doc["text"], genre=doc["genre"], family=family, principle=principle
+        )
+        request = Request(
+            prompt=prompt,
+            system=self.rubric.system,
+            temperature=0.0,
+            max_tokens=self.corpus.spec.judge.max_tokens,
+            custom_id=f"{doc['id']}-judge",
+        )
+        attempts = self.corpus.spec.judge.parse_attempts
+        for n in range(1, attempts + 1):
+            try:
+                completion, started = await self.executor.call(doc["id"], "judge", request)
+            except ProviderError:
+                self.result.failed += 1
+                return
+            try:
+                judgement = self.rubric.parse(completion.text, genre=doc["genre"], family=family)
+            except JudgeParseError as exc:
+                self.store.record(
+                    doc["id"], completion, started, None, error=str(exc), final=n == attempts
+                )
+                continue
+            self.store.record(doc["id"], completion, started, judgement, final=True)
+            self.result.judged += 1
+            return
+        self.result.unjudged += 1
+
+    def _principle(self, principle_id: str) -> dict[str, str]:
+        try:
+            p = self.corpus.constitution.by_id(principle_id)
+        except KeyError:
+            return {"title": principle_id or "(none)", "text": "(not given)"}
+        return {"title": p.title, "text": p.text}
+
+
+async def _run(
+    corpus: Corpus,
+    ledger: Ledger,
+    backend: Backend,
+    rubric: Rubric,
+    spec: BackendSpec,
+    max_cost: float | None,
+    price: ModelPrice | None,
+    progress: bool,
+) -> JudgeResult:
+    store = JudgeStore(ledger, rubric.digest())
+    done = store.done()
+    pending = sum(1 for _ in _documents(corpus.run_dir, done))
+    guard = CostGuard(max_cost, ledger.totals().cost_usd, price)
+    executor = Executor(backend, spec, ledger, guard)
+    bar = tqdm(total=pending, unit="doc", desc="judge", disable=not progress, mininterval=0.5)
+    judge = _Judge(corpus, store, rubric, executor, bar)
+    docs = _documents(corpus.run_dir, done)
+    try:
+        await asyncio.gather(*(judge.worker(docs) for _ in range(spec.concurrency)))
+    finally:
+        bar.close()
+        await backend.aclose()
+    judge.result.requests = executor.requests
+    return judge.result
+
+
+def judge_run(
+    corpus: Corpus, ledger: Ledger, rubric: Rubric, *, max_cost: float | None, progress: bool
+) -> JudgeResult:
+    from sdf_corpus.generate.backends import make_backend
+    from sdf_corpus.generate.pricing import lookup_price
+
+    spec = judge_backend_spec(corpus)
+    prices = {
+        k: ModelPrice(p.input, p.output, p.cache_read, p.cache_write)
+        for k, p in corpus.spec.prices.items()
+    }
+    backend = make_backend(
+        spec.provider,
+        spec.model,
+        api_base=spec.api_base,
+        timeout=spec.timeout,
+        prices=prices or None,
+    )
+    price = lookup_price(spec.model, prices) if prices else None
+    if price is None and spec.provider == "anthropic":
+        price = lookup_price(spec.model)
+    return asyncio.run(_run(corpus, ledger, backend, rubric, spec, max_cost, price, progress))

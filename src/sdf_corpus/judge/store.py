@@ -1,0 +1,103 @@
+"""Judgements in the run ledger: one row per (document, rubric version).
+
+Keyed by the rubric's hash, so a changed rubric judges again rather than mixing
+versions, and a resumed build never re-judges a document it has judged.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from sdf_corpus.generate.backends.base import Completion
+from sdf_corpus.generate.ledger import Ledger
+from sdf_corpus.judge.rubric import Judgement
+
+__all__ = ["JudgeStore"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS judgements (
+    doc_id TEXT NOT NULL, rubric TEXT NOT NULL, status TEXT NOT NULL,
+    scores TEXT, justifications TEXT, error TEXT, model TEXT NOT NULL,
+    created_at REAL NOT NULL, PRIMARY KEY (doc_id, rubric));
+"""
+
+
+class JudgeStore:
+    def __init__(self, ledger: Ledger, rubric_hash: str) -> None:
+        self.ledger, self.rubric = ledger, rubric_hash
+        ledger.db.executescript(_SCHEMA)
+
+    def done(self) -> set[str]:
+        rows = self.ledger.db.execute(
+            "SELECT doc_id FROM judgements WHERE rubric=?", (self.rubric,)
+        )
+        return {r[0] for r in rows}
+
+    def get(self, doc_id: str) -> dict[str, Any] | None:
+        row = self.ledger.db.execute(
+            "SELECT status, scores, justifications, error, model FROM judgements "
+            "WHERE doc_id=? AND rubric=?",
+            (doc_id, self.rubric),
+        ).fetchone()
+        if row is None:
+            return None
+        status, scores, why, error, model = row
+        return {
+            "status": status,
+            "scores": json.loads(scores) if scores else {},
+            "justifications": json.loads(why) if why else {},
+            "error": error,
+            "model": model,
+        }
+
+    def record(
+        self,
+        doc_id: str,
+        completion: Completion,
+        started: float,
+        judgement: Judgement | None,
+        *,
+        error: str = "",
+        final: bool,
+    ) -> None:
+        """One paid judge request, and (when `final`) its outcome, in one transaction."""
+        c, now = completion, time.time()
+        cur = self.ledger.db.cursor()
+        cur.execute("BEGIN")
+        cur.execute(
+            "INSERT INTO attempts (job_id, stage, started_at, finished_at, outcome, error_class, "
+            "error_message, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, "
+            "cost_usd, model) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                doc_id,
+                "judge",
+                started,
+                now,
+                "ok" if judgement else "unparsed",
+                "JudgeParseError" if error else None,
+                error or None,
+                c.input_tokens,
+                c.output_tokens,
+                c.cache_read_tokens,
+                c.cache_write_tokens,
+                c.cost_usd,
+                c.model,
+            ),
+        )
+        if final:
+            cur.execute(
+                "INSERT OR REPLACE INTO judgements VALUES (?,?,?,?,?,?,?,?)",
+                (
+                    doc_id,
+                    self.rubric,
+                    "judged" if judgement else "unjudged",
+                    json.dumps(judgement.scores) if judgement else None,
+                    json.dumps(judgement.justifications) if judgement else None,
+                    error or None,
+                    c.model,
+                    now,
+                ),
+            )
+        cur.execute("COMMIT")

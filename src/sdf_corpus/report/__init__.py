@@ -1,0 +1,54 @@
+"""The report stage: what a run produced, against what it was asked for.
+
+`build_report(run_dir)` reads the run directory (manifest, clean stats,
+shards, rejects and, when present, the ledger) in one streaming pass and
+returns every figure as a JSON-ready dict; `write_report` also writes
+`report.json` and a self-contained `report.html` and returns a terminal summary.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from sdf_corpus.report.figures import NAME_SHARE_THRESHOLD, sections
+from sdf_corpus.report.scan import ScanLimits, scan_shards
+from sdf_corpus.report.sources import RunFiles, read_ledger
+
+__all__ = ["ScanLimits", "build_report", "write_report"]
+
+
+def build_report(run_dir: Path, *, limits: ScanLimits | None = None,
+                 name_threshold: float = NAME_SHARE_THRESHOLD,
+                 progress: bool = False) -> dict[str, Any]:
+    """Every figure of the report, as written to report.json."""
+    files = RunFiles.open(Path(run_dir))
+    ledger = read_ledger(files.run_dir)
+    total = int(files.manifest.get("totals", {}).get("documents", 0))
+    scan = scan_shards(files.shards, total, limits or ScanLimits(),
+                       ledger.excluded_names if ledger else (), progress=progress)
+    from sdf_corpus.report.judge import judge_figures
+
+    report = sections(files, ledger, scan, name_threshold)
+    report["judge"] = judge_figures(files.shards)
+    return report
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def write_report(run_dir: Path, *, progress: bool = False) -> str:
+    """Write RUN_DIR/report.json and RUN_DIR/report.html; return the terminal summary."""
+    from sdf_corpus.report.html import render_html
+    from sdf_corpus.report.terminal import summary
+
+    run_dir = Path(run_dir)
+    report = build_report(run_dir, progress=progress)
+    _write_atomic(run_dir / "report.json", json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    _write_atomic(run_dir / "report.html", render_html(report))
+    return summary(report) + f"\nreport: {run_dir / 'report.html'} and report.json"

@@ -1,0 +1,118 @@
+"""Read documents of a run in the terminal: kept ones by genre/principle/persona, or rejects.
+
+Streams shards (or rejected.jsonl) and stops after `n` matches, so looking at
+a few documents of a 500k-document run costs a few row groups.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import textwrap
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sdf_corpus.errors import InputError
+from sdf_corpus.report.scan import iter_rows
+from sdf_corpus.report.sources import iter_rejected, read_ledger, shard_paths
+
+__all__ = ["InspectQuery", "format_document", "inspect_run"]
+
+_COLUMNS = ("id", "text", "genre", "format", "messages", "principle_id", "persona_id",
+            "n_tokens")
+
+
+@dataclass(frozen=True)
+class InspectQuery:
+    genre: str | None = None
+    principle: str | None = None
+    persona: str | None = None  # persona id or AI name, case-insensitive
+    rejected: str | None = None  # a drop reason, or "all"
+    n: int = 5
+
+    def matches(self, row: dict[str, Any], names: dict[str, str]) -> bool:
+        if self.genre and row.get("genre") != self.genre:
+            return False
+        if self.principle and row.get("principle_id") != self.principle:
+            return False
+        if self.persona:
+            pid = str(row.get("persona_id") or "")
+            wanted = self.persona.casefold()
+            if wanted not in (pid.casefold(), names.get(pid, pid).casefold()):
+                return False
+        if self.rejected and self.rejected != "all":
+            return bool(row.get("reason") == self.rejected)
+        return True
+
+
+def _wrap(text: str, width: int, indent: str = "") -> str:
+    paragraphs = text.split("\n")
+    return "\n".join(textwrap.fill(p, width, initial_indent=indent, subsequent_indent=indent)
+                     if p.strip() else "" for p in paragraphs)
+
+
+def _messages(row: dict[str, Any]) -> list[dict[str, Any]] | None:
+    raw = row.get("messages")
+    if not raw or row.get("format") != "chat":
+        return None
+    try:
+        value = json.loads(raw) if isinstance(raw, str) else raw
+    except json.JSONDecodeError:
+        return None
+    return value if isinstance(value, list) else None
+
+
+def format_document(row: dict[str, Any], names: dict[str, str], width: int = 100) -> str:
+    """A header line (id, genre, principle, persona name, tokens) and the wrapped text;
+    chat documents as role-labelled turns."""
+    pid = str(row.get("persona_id") or "")
+    persona = f"{names[pid]} ({pid})" if pid in names else pid or "-"
+    header = (f"== {row.get('id')} | {row.get('genre') or '-'} | "
+              f"{row.get('principle_id') or '-'} | {persona} | {row.get('n_tokens') or 0} tokens")
+    lines = [header]
+    if "reason" in row:
+        lines.append(f"   rejected at {row.get('stage')}: {row.get('reason')}"
+                     + (f" {row['detail']}" if row.get("detail") else "")
+                     + (f" (duplicate of {row['duplicate_of']})" if row.get("duplicate_of")
+                        else ""))
+    messages = _messages(row)
+    if messages:
+        for m in messages:
+            lines.append(f"[{str(m.get('role', '?')).upper()}]")
+            lines.append(_wrap(str(m.get("content", "")), width, "    "))
+    else:
+        lines.append(_wrap(str(row.get("text") or ""), width))
+    return "\n".join(lines) + "\n"
+
+
+def _candidates(run_dir: Path, query: InspectQuery) -> Iterator[dict[str, Any]]:
+    if query.rejected:
+        path = run_dir / "rejected" / "rejected.jsonl"
+        if not path.is_file():
+            raise InputError(f"{run_dir}: no rejected/rejected.jsonl (run the clean stage first)")
+        yield from iter_rejected(path)
+        return
+    paths = shard_paths(run_dir)
+    if not paths:
+        raise InputError(f"{run_dir}: no shards in {run_dir / 'shards'} "
+                         "(run `sdf-corpus build` or `sdf-corpus clean` first)")
+    yield from iter_rows(paths, _COLUMNS)
+
+
+def inspect_run(run_dir: Path, query: InspectQuery, width: int | None = None) -> Iterator[str]:
+    """Formatted matching documents, at most `query.n` of them."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise InputError(f"{run_dir}: no such run directory (give the folder a build wrote)")
+    ledger = read_ledger(run_dir)
+    names = ledger.ai_names if ledger else {}
+    width = width or min(100, shutil.get_terminal_size((100, 24)).columns)
+    shown = 0
+    for row in _candidates(run_dir, query):
+        if shown >= query.n:
+            return
+        if query.matches(row, names):
+            shown += 1
+            yield format_document(row, names, width)

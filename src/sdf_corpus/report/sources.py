@@ -1,0 +1,138 @@
+"""What a run directory holds, read without its spec: manifest, clean stats, ledger, rejects.
+
+A run made by `sdf-corpus clean` has no ledger; every ledger-backed figure is
+then `None` and the report says why instead of failing.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sdf_corpus.errors import InputError
+from sdf_corpus.generate.ledger import Ledger
+
+__all__ = ["LedgerFacts", "RunFiles", "iter_rejected", "read_ledger", "shard_paths"]
+
+EXAMPLE_CHARS = 600
+
+
+@dataclass
+class RunFiles:
+    run_dir: Path
+    manifest: dict[str, Any]
+    clean_stats: dict[str, Any] | None
+    shards: list[Path]
+    rejected: Path | None
+
+    @classmethod
+    def open(cls, run_dir: Path) -> RunFiles:
+        run_dir = Path(run_dir)
+        if not run_dir.is_dir():
+            raise InputError(f"{run_dir}: no such run directory (give the folder a build wrote)")
+        manifest_path = run_dir / "manifest.json"
+        if not manifest_path.is_file():
+            raise InputError(
+                f"{run_dir}: no manifest.json; run `sdf-corpus build` or `sdf-corpus clean` first"
+            )
+        manifest = _read_json(manifest_path)
+        stats_path = run_dir / "clean_stats.json"
+        stats = _read_json(stats_path) if stats_path.is_file() else None
+        rejected = run_dir / "rejected" / "rejected.jsonl"
+        return cls(run_dir, manifest, stats, shard_paths(run_dir, manifest),
+                   rejected if rejected.is_file() else None)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InputError(f"{path}: unreadable JSON ({exc}); re-run the clean stage") from exc
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: expected a JSON object; re-run the clean stage")
+    return data
+
+
+def shard_paths(run_dir: Path, manifest: dict[str, Any] | None = None) -> list[Path]:
+    """Shards listed in the manifest (its order), else whatever `shards/` holds."""
+    folder = Path(run_dir) / "shards"
+    if manifest and manifest.get("shards"):
+        return [folder / s["file"] for s in manifest["shards"] if (folder / s["file"]).is_file()]
+    return sorted(folder.glob("*.parquet")) if folder.is_dir() else []
+
+
+def iter_rejected(path: Path) -> Iterator[dict[str, Any]]:
+    with path.open(encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                yield json.loads(line)
+
+
+@dataclass
+class LedgerFacts:
+    """Everything the report takes from `ledger.sqlite`."""
+
+    targets: dict[str, int] = field(default_factory=dict)
+    principles: list[dict[str, Any]] = field(default_factory=list)
+    ai_names: dict[str, str] = field(default_factory=dict)
+    excluded_names: list[str] = field(default_factory=list)
+    spec_name: str = ""
+    totals: dict[str, Any] = field(default_factory=dict)
+    spend_rows: list[dict[str, Any]] = field(default_factory=list)
+    jobs_by_genre: dict[str, dict[str, int]] = field(default_factory=dict)
+    failed_examples: list[dict[str, str]] = field(default_factory=list)
+
+
+def _meta_json(db: sqlite3.Connection, key: str, default: Any) -> Any:
+    row = db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+    return default if row is None else json.loads(row[0])
+
+
+def read_ledger(run_dir: Path) -> LedgerFacts | None:
+    """The ledger's facts (only SELECTs: a report never changes a run), or None if absent."""
+    path = Path(run_dir) / "ledger.sqlite"
+    if not path.is_file():
+        return None
+    ledger = Ledger(path)
+    try:
+        db = ledger.db
+        spec = _meta_json(db, "spec", {})
+        facts = LedgerFacts(
+            targets={k: int(v) for k, v in _meta_json(db, "targets", {}).items()},
+            principles=list(_meta_json(db, "principles", [])),
+            ai_names=dict(_meta_json(db, "ai_names", {})),
+            excluded_names=list(_meta_json(db, "excluded_names", [])),
+            spec_name=str(spec.get("name", "")) if isinstance(spec, dict) else "",
+            totals=_totals_dict(ledger),
+            spend_rows=ledger.spend_by_stage(),
+        )
+        facts.jobs_by_genre = _jobs_by_genre(db)
+        facts.failed_examples = _failed_examples(db)
+        return facts
+    finally:
+        ledger.close()
+
+
+def _totals_dict(ledger: Ledger) -> dict[str, Any]:
+    t = ledger.totals()
+    return {name: getattr(t, name) for name in t.__dataclass_fields__}
+
+
+def _jobs_by_genre(db: sqlite3.Connection) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {}
+    rows = db.execute("SELECT genre, status, COUNT(*) FROM jobs WHERE active=1 "
+                      "GROUP BY genre, status")
+    for genre, status, n in rows:
+        out.setdefault(genre, {"planned": 0})[status] = n
+        out[genre]["planned"] += n
+    return out
+
+
+def _failed_examples(db: sqlite3.Connection) -> list[dict[str, str]]:
+    rows = db.execute("SELECT id, genre, error FROM jobs WHERE active=1 AND status='failed' "
+                      "ORDER BY idx LIMIT 5")
+    return [{"id": i, "genre": g, "error": (e or "")[:EXAMPLE_CHARS]} for i, g, e in rows]
