@@ -97,14 +97,24 @@ def make_run_backend(corpus: Corpus) -> Any:
         local_options={"n_ctx": spec.backend.n_ctx, "seed": spec.seed})
 
 
-def generate(corpus: Corpus, options: RunOptions, *, retry_failed: bool = False) -> GenerateResult:
-    """Generate every pending job of the run's plan; resumable at any point."""
+def generate(corpus: Corpus, options: RunOptions, *, retry_failed: bool = False,
+             batch: bool = False) -> GenerateResult:
+    """Generate every pending job of the run's plan; resumable at any point.
+
+    `batch`: through the Message Batches API (anthropic only), at the batch discount."""
     _check_backend_fit(corpus)
+    if batch and corpus.spec.backend.provider != "anthropic":
+        raise SpecError("backend.provider", f"--batch needs the anthropic backend, not "
+                        f"{corpus.spec.backend.provider!r}", "drop --batch or switch provider")
     ledger = open_ledger(corpus)
     try:
         sync_plan(corpus, ledger)
         if retry_failed:
             ledger.reset_failed()
+        if batch:
+            from sdf_corpus.generate.batch import run_batch_generation
+
+            return asyncio.run(run_batch_generation(corpus, ledger, options, price_for(corpus)))
         backend = make_run_backend(corpus)  # raises KeyMissingError before any request
         return asyncio.run(_generate(corpus, ledger, backend, options))
     finally:
@@ -167,12 +177,14 @@ class BuildResult:
                 "spent_usd": self.generate[-1].spent_usd if self.generate else 0.0}
 
 
-def build(corpus: Corpus, options: RunOptions, *, retry_failed: bool = False) -> BuildResult:
+def build(corpus: Corpus, options: RunOptions, *, retry_failed: bool = False,
+          batch: bool = False) -> BuildResult:
     """Generate, clean, and top up until the cleaned corpus meets the budget
     (or `budget.max_rounds` is reached, or --max-cost stops it)."""
     result = BuildResult(budget_tokens=corpus.spec.budget.tokens)
     while True:
-        gen = generate(corpus, options, retry_failed=retry_failed and result.rounds == 0)
+        gen = generate(corpus, options, retry_failed=retry_failed and result.rounds == 0,
+                       batch=batch)
         result.generate.append(gen)
         stats = clean_run(corpus, progress=options.progress)
         result.kept_tokens, result.kept_documents = _kept(stats)

@@ -28,6 +28,7 @@ from typing import Any
 
 from aiohttp import web
 
+from fakeprovider.batches import FakeBatches
 from fakeprovider.text import default_text
 
 __all__ = ["FAULT_KINDS", "FakeProvider", "Responder"]
@@ -114,6 +115,7 @@ class FakeProvider:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
+        self.batches = FakeBatches(self)
 
     # --- lifecycle -------------------------------------------------------
 
@@ -182,6 +184,7 @@ class FakeProvider:
         app.router.add_post("/v1/messages", self._anthropic)
         app.router.add_post("/v1/chat/completions", self._openai)
         app.router.add_post("/chat/completions", self._openai)
+        self.batches.register(app)
         # A short shutdown grace: "slow" handlers are asleep on purpose.
         self._runner = web.AppRunner(app, shutdown_timeout=0.5, access_log=None)
         await self._runner.setup()
@@ -296,6 +299,12 @@ class FakeProvider:
         failed = await self._fault_response(fault, openai=False)
         if failed is not None:
             return failed
+        return web.json_response(self.anthropic_message(body, fault))
+
+    def anthropic_message(
+        self, body: dict[str, Any], fault: _Fault | None = None
+    ) -> dict[str, Any]:
+        """The Message object for one accepted request (also each batch request's result)."""
         prompt = _user_prompt(body["messages"])
         full = self.responder(prompt, body)
         stops = list(body.get("stop_sequences") or [])
@@ -305,23 +314,21 @@ class FakeProvider:
             text, reason, seq = partial, "max_tokens", None
         plain, created, read = self._cache_usage(body)
         message_id = hashlib.sha1(f"{time.time_ns()}{prompt}".encode()).hexdigest()[:24]
-        return web.json_response(
-            {
-                "id": f"msg_{message_id}",
-                "type": "message",
-                "role": "assistant",
-                "content": [{"type": "text", "text": text}],
-                "model": body["model"],
-                "stop_reason": reason,
-                "stop_sequence": seq,
-                "usage": {
-                    "input_tokens": _tokens(plain),
-                    "output_tokens": _tokens(len(text)),
-                    "cache_creation_input_tokens": created,
-                    "cache_read_input_tokens": read,
-                },
-            }
-        )
+        return {
+            "id": f"msg_{message_id}",
+            "type": "message",
+            "role": "assistant",
+            "content": [{"type": "text", "text": text}],
+            "model": body["model"],
+            "stop_reason": reason,
+            "stop_sequence": seq,
+            "usage": {
+                "input_tokens": _tokens(plain),
+                "output_tokens": _tokens(len(text)),
+                "cache_creation_input_tokens": created,
+                "cache_read_input_tokens": read,
+            },
+        }
 
     # --- OpenAI chat completions ------------------------------------------
 

@@ -17,6 +17,9 @@ from sdf_corpus.spec.load import Corpus, load_corpus
 def run_options(func):  # type: ignore[no-untyped-def]
     func = click.option("--max-cost", type=float, default=None, metavar="USD",
                         help="Stop cleanly before total spend of this run would cross USD.")(func)
+    func = click.option("--batch", is_flag=True,
+                        help="Use the Message Batches API (anthropic): half price, results "
+                             "within 24h; polled and resumed from the ledger.")(func)
     func = click.option("--retry-failed", is_flag=True,
                         help="Retry jobs that exhausted their attempts in an earlier run.")(func)
     return click.option("--no-progress", is_flag=True, help="No progress bar.")(func)
@@ -44,17 +47,25 @@ def _summary(corpus: Corpus) -> str:
 @run_options
 @user_errors
 def generate(spec: Path, out: Path | None, overrides: tuple[str, ...], max_cost: float | None,
-             retry_failed: bool, no_progress: bool) -> None:
+             batch: bool, retry_failed: bool, no_progress: bool) -> None:
     """Generate the planned documents of SPEC into its run ledger (resumable)."""
     corpus = load_corpus(spec, list(overrides), out)
     try:
         result = generate_run(corpus, _options(corpus, max_cost, no_progress),
-                              retry_failed=retry_failed)
+                              retry_failed=retry_failed, batch=batch)
     except KeyboardInterrupt:
         click.echo(f"interrupted; committed work is kept. {_summary(corpus)}", err=True)
         sys.exit(130)
     click.echo(_summary(corpus))
-    if result.stopped == "max_cost":
+    _stopped(result.stopped)
+
+
+def _stopped(stopped: str) -> None:
+    if stopped == "ambiguous_create":
+        click.echo("stopped: a batch create got no answer; re-run to adopt it (or resubmit "
+                   "its requests if it was never created)", err=True)
+        sys.exit(4)
+    if stopped == "max_cost":
         click.echo("stopped: --max-cost reached; re-run with a higher limit to continue", err=True)
         sys.exit(3)
 
@@ -64,26 +75,22 @@ def generate(spec: Path, out: Path | None, overrides: tuple[str, ...], max_cost:
 @run_options
 @user_errors
 def build(spec: Path, out: Path | None, overrides: tuple[str, ...], max_cost: float | None,
-          retry_failed: bool, no_progress: bool) -> None:
+          batch: bool, retry_failed: bool, no_progress: bool) -> None:
     """Plan, generate, clean and report SPEC end to end (resumable; a finished build does nothing)."""
     corpus = load_corpus(spec, list(overrides), out)
     try:
         result = build_run(corpus, _options(corpus, max_cost, no_progress),
-                           retry_failed=retry_failed)
+                           retry_failed=retry_failed, batch=batch)
     except KeyboardInterrupt:
         click.echo(f"interrupted; committed work is kept. {_summary(corpus)}", err=True)
         sys.exit(130)
     click.echo(_summary(corpus))
     click.echo(json.dumps(result.as_dict()))
-    _report_if_available(corpus)
-    if result.stopped == "max_cost":
-        click.echo("stopped: --max-cost reached; re-run with a higher limit to continue", err=True)
-        sys.exit(3)
+    _report(corpus)
+    _stopped(result.stopped)
 
 
-def _report_if_available(corpus: Corpus) -> None:
-    try:
-        from sdf_corpus.report import write_report
-    except ImportError:
-        return
+def _report(corpus: Corpus) -> None:
+    from sdf_corpus.report import write_report
+
     click.echo(write_report(corpus.run_dir, progress=False))

@@ -13,6 +13,13 @@ Tables
     outputs   one row per finished stage: text, stop reason, usage, cost
     attempts  every request made: outcome ok|retry|failed, error class and
               message (never a key), usage and cost
+    batches   one row per Message Batch we meant to create (`generate --batch`):
+              provider id (NULL until create returned), status
+              creating|in_progress|ended|collected|orphaned, size, worst-case cost
+    batch_requests
+              one row per request in a batch: deterministic custom id (job id,
+              stage, attempt), the batch's local seq, and the result once read
+              (succeeded|errored|expired|canceled|missing|lost)
 """
 
 from __future__ import annotations
@@ -54,6 +61,15 @@ CREATE TABLE IF NOT EXISTS attempts (
     input_tokens INTEGER NOT NULL DEFAULT 0, output_tokens INTEGER NOT NULL DEFAULT 0,
     cache_read_tokens INTEGER NOT NULL DEFAULT 0, cache_write_tokens INTEGER NOT NULL DEFAULT 0,
     cost_usd REAL NOT NULL DEFAULT 0, model TEXT NOT NULL DEFAULT '');
+CREATE TABLE IF NOT EXISTS batches (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE, status TEXT NOT NULL,
+    requests INTEGER NOT NULL, bytes INTEGER NOT NULL, worst_cost_usd REAL NOT NULL,
+    created_at REAL NOT NULL, submitted_at REAL, ended_at REAL, collected_at REAL);
+CREATE TABLE IF NOT EXISTS batch_requests (
+    custom_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, job_id TEXT NOT NULL, stage TEXT NOT NULL,
+    attempt INTEGER NOT NULL, prefill TEXT NOT NULL DEFAULT '', result TEXT, error TEXT);
+CREATE INDEX IF NOT EXISTS batch_requests_seq ON batch_requests (seq, result);
+CREATE INDEX IF NOT EXISTS batch_requests_job ON batch_requests (job_id, result);
 """
 
 
@@ -205,8 +221,12 @@ class Ledger:
         started: float,
         *,
         final: bool,
+        batch_custom_id: str | None = None,
     ) -> None:
-        """Commit one finished stage (and, if it was the last, the job) in one transaction."""
+        """Commit one finished stage (and, if it was the last, the job) in one transaction.
+
+        `batch_custom_id`: the batch request this came from, marked succeeded in
+        the same transaction so re-reading a batch's results never pays twice."""
         now = time.time()
         c = completion
         cur = self.db.cursor()
@@ -249,11 +269,15 @@ class Ledger:
             "UPDATE jobs SET updated_at=?" + (", status='done'" if final else "") + " WHERE id=?",
             (now, job.id),
         )
+        if batch_custom_id is not None:
+            cur.execute(
+                "UPDATE batch_requests SET result='succeeded' WHERE custom_id=?", (batch_custom_id,)
+            )
         cur.execute("COMMIT")
 
     def record_error(
         self,
-        job: Job,
+        job: Job | str,
         stage: str,
         started: float,
         error: BaseException,
@@ -268,7 +292,7 @@ class Ledger:
             "INSERT INTO attempts (job_id, stage, started_at, finished_at, outcome, error_class, "
             "error_message, status) VALUES (?,?,?,?,?,?,?,?)",
             (
-                job.id,
+                job if isinstance(job, str) else job.id,
                 stage,
                 started,
                 now,

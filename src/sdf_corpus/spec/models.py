@@ -13,11 +13,22 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from sdf_corpus.clean.config import CleanConfig
 
-__all__ = ["BackendSpec", "BudgetSpec", "CorpusSpec", "PriceSpec"]
+__all__ = ["BackendSpec", "BatchSpec", "BudgetSpec", "CorpusSpec", "PriceSpec"]
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class BatchSpec(_Strict):
+    """Message Batches settings (`generate --batch`, anthropic only)."""
+
+    max_requests: int = Field(100_000, ge=1, le=100_000, description="requests per batch (API cap)")
+    max_bytes: int = Field(
+        256_000_000, ge=10_000, le=256_000_000, description="JSON bytes per batch (API cap 256 MB)"
+    )
+    poll_initial: float = Field(30.0, gt=0, le=3600, description="first poll delay, seconds")
+    poll_max: float = Field(300.0, gt=0, le=3600, description="longest poll delay, seconds")
 
 
 class BackendSpec(_Strict):
@@ -32,6 +43,7 @@ class BackendSpec(_Strict):
     retry_base_delay: float = Field(1.0, ge=0, le=600, description="first backoff, seconds")
     retry_max_delay: float = Field(60.0, ge=0, le=3600, description="longest backoff, seconds")
     n_ctx: int = Field(2048, ge=256, le=131072, description="local only: context window")
+    batch: BatchSpec = Field(default_factory=BatchSpec)
 
 
 class BudgetSpec(_Strict):

@@ -30,7 +30,7 @@ from sdf_corpus.generate.backends.base import (
 )
 from sdf_corpus.generate.pricing import ModelPrice, base_model_id, cost_usd, lookup_price
 
-__all__ = ["MIN_CACHE_CHARS", "AnthropicBackend"]
+__all__ = ["MIN_CACHE_CHARS", "AnthropicBackend", "build_params", "message_completion"]
 
 KEY_VARIABLE = "ANTHROPIC_API_KEY"
 # Anthropic caches a prefix only from ~1024 tokens (more on some models); a
@@ -174,38 +174,45 @@ class AnthropicBackend:
         await self._client.close()
 
     def _completion(self, request: Request, message: Any) -> Completion:
-        generated = "".join(
-            block.text for block in message.content if getattr(block, "type", "") == "text"
+        return message_completion(self.model, self._price, request.prefill, message)
+
+
+def message_completion(
+    model: str, price: ModelPrice | None, prefill: str, message: Any, *, batch: bool = False
+) -> Completion:
+    """A Completion from an SDK Message (immediate or a batch result), costed
+    from our price table; `batch` applies the Message Batches discount."""
+    generated = "".join(
+        block.text for block in message.content if getattr(block, "type", "") == "text"
+    )
+    usage = message.usage
+    counts = {
+        "input_tokens": int(usage.input_tokens or 0),
+        "output_tokens": int(usage.output_tokens or 0),
+        "cache_read_tokens": int(getattr(usage, "cache_read_input_tokens", 0) or 0),
+        "cache_write_tokens": int(getattr(usage, "cache_creation_input_tokens", 0) or 0),
+    }
+    if price is None:
+        cost, source = 0.0, "unknown"
+    else:
+        cost = cost_usd(
+            price,
+            counts["input_tokens"],
+            counts["output_tokens"],
+            counts["cache_read_tokens"],
+            counts["cache_write_tokens"],
+            batch=batch,
         )
-        usage = message.usage
-        counts = {
-            "input_tokens": int(usage.input_tokens or 0),
-            "output_tokens": int(usage.output_tokens or 0),
-            "cache_read_tokens": int(getattr(usage, "cache_read_input_tokens", 0) or 0),
-            "cache_write_tokens": int(getattr(usage, "cache_creation_input_tokens", 0) or 0),
-        }
-        if self._price is None:
-            cost, source = 0.0, "unknown"
-        else:
-            cost = cost_usd(
-                self._price,
-                counts["input_tokens"],
-                counts["output_tokens"],
-                counts["cache_read_tokens"],
-                counts["cache_write_tokens"],
-            )
-            source = "table"
-        reason = str(message.stop_reason or "")
-        return Completion(
-            text=anchor_prefill(
-                request.prefill, generated, echoed=not supports_prefill(self.model)
-            ),
-            stop_reason=_STOP_REASONS.get(reason, reason),
-            cost_usd=cost,
-            cost_source=source,
-            model=str(message.model or self.model),
-            **counts,
-        )
+        source = "table+batch" if batch else "table"
+    reason = str(message.stop_reason or "")
+    return Completion(
+        text=anchor_prefill(prefill, generated, echoed=not supports_prefill(model)),
+        stop_reason=_STOP_REASONS.get(reason, reason),
+        cost_usd=cost,
+        cost_source=source,
+        model=str(message.model or model),
+        **counts,
+    )
 
 
 def map_anthropic_error(exc: Exception, key: str) -> ProviderError:

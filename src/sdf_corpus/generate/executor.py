@@ -1,0 +1,121 @@
+"""Sending one request well: rate limits, retries with backoff, the spend cap,
+and a ledger row for every attempt. Shared by generation and the judge."""
+
+from __future__ import annotations
+
+import time
+
+from aiolimiter import AsyncLimiter
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+from sdf_corpus.errors import BudgetError
+from sdf_corpus.generate.backends.base import (
+    Backend,
+    Completion,
+    ProviderError,
+    Request,
+    RetryableError,
+)
+from sdf_corpus.generate.ledger import Ledger
+from sdf_corpus.generate.pricing import ModelPrice, cost_usd
+from sdf_corpus.spec.models import BackendSpec
+
+__all__ = ["CostGuard", "Executor"]
+
+
+class CostGuard:
+    """Refuses a request whose worst case would take spend past --max-cost."""
+
+    def __init__(self, limit: float | None, spent: float, price: ModelPrice | None) -> None:
+        self.limit, self.spent, self.price, self.reserved = limit, spent, price, 0.0
+
+    def worst_case(self, request: Request) -> float:
+        if self.price is None:
+            return 0.0
+        chars = len(request.prompt) + len(request.system) + len(request.cache_prefix)
+        return cost_usd(self.price, chars // 3 + 1, request.max_tokens)
+
+    def reserve(self, request: Request) -> float:
+        estimate = self.worst_case(request)
+        if self.limit is not None and self.spent + self.reserved + estimate > self.limit:
+            raise BudgetError(
+                f"stopping before --max-cost {self.limit:.2f} USD would be crossed "
+                f"(spent {self.spent:.4f}, in flight up to {self.reserved:.4f})"
+            )
+        self.reserved += estimate
+        return estimate
+
+    def settle(self, estimate: float, actual: float) -> None:
+        self.reserved -= estimate
+        self.spent += actual
+
+
+class _Wait:
+    """Exponential backoff with jitter that never undercuts the provider's retry-after."""
+
+    def __init__(self, base: float, cap: float) -> None:
+        self.backoff = wait_exponential_jitter(multiplier=base, max=cap, jitter=base)
+
+    def __call__(self, state: RetryCallState) -> float:
+        delay = float(self.backoff(state))
+        exc = state.outcome.exception() if state.outcome else None
+        retry_after = getattr(exc, "retry_after", None)
+        return max(delay, float(retry_after)) if retry_after else delay
+
+
+class Executor:
+    """Calls a backend under the run's limits; raises ProviderError once retries are spent."""
+
+    def __init__(
+        self, backend: Backend, spec: BackendSpec, ledger: Ledger, guard: CostGuard
+    ) -> None:
+        self.backend, self.ledger, self.guard = backend, ledger, guard
+        self.max_attempts = spec.max_attempts
+        self.wait = _Wait(spec.retry_base_delay, spec.retry_max_delay)
+        self.rpm = AsyncLimiter(spec.requests_per_minute, 60) if spec.requests_per_minute else None
+        self.tpm = AsyncLimiter(spec.tokens_per_minute, 60) if spec.tokens_per_minute else None
+        self.requests = 0
+        self.tokens_out = 0
+
+    async def call(self, key: str, stage: str, request: Request) -> tuple[Completion, float]:
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self.max_attempts),
+            wait=self.wait,
+            retry=retry_if_exception_type(RetryableError),
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                return await self._attempt(key, stage, request)
+        raise AssertionError("unreachable: tenacity re-raises the last error")
+
+    async def _attempt(self, key: str, stage: str, request: Request) -> tuple[Completion, float]:
+        estimate = self.guard.reserve(request)
+        actual = 0.0
+        if self.rpm:
+            await self.rpm.acquire()
+        if self.tpm:
+            await self.tpm.acquire(
+                min(self.tpm.max_rate, request.max_tokens + len(request.prompt) // 4)
+            )
+        started = time.time()
+        try:
+            self.requests += 1
+            completion = await self.backend.complete(request)
+            actual = completion.cost_usd
+            self.tokens_out += completion.output_tokens
+            return completion, started
+        except ProviderError as exc:
+            retryable = isinstance(exc, RetryableError)
+            self.ledger.record_error(
+                key, stage, started, exc, status=exc.status, fatal=not retryable
+            )
+            raise
+        finally:
+            self.guard.settle(estimate, actual)

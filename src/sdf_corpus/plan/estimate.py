@@ -1,0 +1,287 @@
+"""What a build will cost, before anything is spent (`sdf-corpus plan --estimate`).
+
+Method, per genre and stage (the numbers are module constants, stated in
+docs/cost.md and printed with every estimate):
+
+- requests = planned jobs of the genre (one request per job per stage; retries,
+  failed jobs and top-up rounds are not included);
+- input tokens: the stage's request is rendered for a few sample jobs of the
+  genre with `chain.build_request`, exactly as generation would, with each
+  earlier stage's output replaced by a placeholder of its expected length;
+  characters / CHARS_PER_TOKEN, averaged over the samples;
+- cached tokens: the shared prefix (constitution + genre instructions) when the
+  backend caches it (anthropic, prefix >= MIN_CACHE_CHARS). The cache entry is
+  shared by every stage of a genre and refreshed by every hit, so the estimate
+  assumes ONE cache write per genre (the first request) and a read for every
+  other request;
+- output tokens: a stage that writes the document (its prompt asks for the
+  target length, or it is the genre's output stage) is expected to write the
+  genre's mean target length; any other stage (ideas, outlines, user turns)
+  NON_DOCUMENT_SHARE of its max_tokens;
+- cost: usage x the price table (the spec's `prices:`, else our Anthropic table
+  in pricing.py, else litellm's model_cost), and x BATCH_DISCOUNT in batch mode.
+
+The estimate claims +-SPREAD on the total. Extra stages (e.g. a judge stage)
+join through `estimate_cost(..., extra_stages=...)`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sdf_corpus.generate.backends.anthropic import MIN_CACHE_CHARS
+from sdf_corpus.generate.chain import build_request, output_stage_name, stages_for
+from sdf_corpus.generate.pricing import ModelPrice, cost_usd, lookup_price
+from sdf_corpus.plan.planner import allocate, iter_jobs, mean_length
+from sdf_corpus.prompts import job_context
+from sdf_corpus.spec.genres import Stage
+from sdf_corpus.spec.load import Corpus
+
+__all__ = ["Estimate", "StageEstimate", "estimate_cost", "format_estimate", "resolve_price"]
+
+SPREAD = 0.25
+CHARS_PER_TOKEN = 4.0
+NON_DOCUMENT_SHARE = 0.5
+LIST_ITEMS = 5  # a list stage is read by later stages as one of its ~5 items
+SAMPLE_JOBS = 6
+_TARGET_MARKERS = ("words.target", "length.target")
+
+
+@dataclass
+class StageEstimate:
+    genre: str
+    stage: str
+    requests: int
+    input_tokens: float = 0.0  # uncached input
+    cache_write_tokens: float = 0.0
+    cache_read_tokens: float = 0.0
+    output_tokens: float = 0.0
+    cost_usd: float | None = None
+    batch_cost_usd: float | None = None
+
+    def price(self, price: ModelPrice | None, batch_ok: bool) -> None:
+        if price is None:
+            return
+        usage = (round(self.input_tokens), round(self.output_tokens),
+                 round(self.cache_read_tokens), round(self.cache_write_tokens))
+        self.cost_usd = cost_usd(price, *usage)
+        self.batch_cost_usd = cost_usd(price, *usage, batch=True) if batch_ok else None
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"genre": self.genre, "stage": self.stage, "requests": self.requests}
+        for key in ("input_tokens", "cache_write_tokens", "cache_read_tokens", "output_tokens"):
+            out[key] = round(getattr(self, key))
+        out["cost_usd"] = _round(self.cost_usd)
+        out["batch_cost_usd"] = _round(self.batch_cost_usd)
+        return out
+
+
+@dataclass
+class Estimate:
+    model: str
+    price: ModelPrice | None
+    price_source: str
+    batch_available: bool
+    lines: list[StageEstimate] = field(default_factory=list)
+    spread: float = SPREAD
+
+    def extend(self, lines: Sequence[StageEstimate]) -> None:
+        """Add stages priced elsewhere (e.g. a judge pass) to the same totals."""
+        for line in lines:
+            line.price(self.price, self.batch_available)
+            self.lines.append(line)
+
+    def total(self, key: str) -> float | None:
+        values = [getattr(line, key) for line in self.lines]
+        return None if any(v is None for v in values) else float(sum(values))
+
+    def batch_without_cache_hits(self) -> float | None:
+        """Upper figure for batch mode: batch caching is best-effort, every read may miss."""
+        if self.price is None or not self.batch_available:
+            return None
+        tokens = {k: sum(getattr(x, k) for x in self.lines) for k in
+                  ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")}
+        return cost_usd(self.price, round(tokens["input_tokens"]), round(tokens["output_tokens"]),
+                        0, round(tokens["cache_read_tokens"] + tokens["cache_write_tokens"]),
+                        batch=True)
+
+    def as_dict(self) -> dict[str, Any]:
+        totals: dict[str, Any] = {"requests": sum(x.requests for x in self.lines)}
+        for key in ("input_tokens", "cache_write_tokens", "cache_read_tokens", "output_tokens"):
+            totals[key] = round(self.total(key) or 0)
+        for key in ("cost_usd", "batch_cost_usd"):
+            totals[key] = _round(self.total(key))
+        totals["batch_no_cache_hits_usd"] = _round(self.batch_without_cache_hits())
+        return {
+            "model": self.model,
+            "price_source": self.price_source,
+            "price_per_mtok": None if self.price is None else {
+                "input": self.price.input, "output": self.price.output,
+                "cache_read": self.price.cache_read, "cache_write": self.price.cache_write},
+            "spread": self.spread,
+            "stages": [line.as_dict() for line in self.lines],
+            "total": totals,
+            "assumptions": ASSUMPTIONS,
+        }
+
+
+ASSUMPTIONS = [
+    f"tokens = characters / {CHARS_PER_TOKEN:g} (English prose; real tokenizers vary ~10%)",
+    "one request per job and stage: retries, failed jobs and top-up rounds are not included",
+    "cached prefix: one cache write per genre, every other request reads it "
+    "(the cache is shared by all stages of a genre and refreshed on each hit)",
+    "document stages write the genre's mean target length; other stages "
+    f"{NON_DOCUMENT_SHARE:.0%} of their max_tokens",
+    "batch mode: every token class at the batch discount; batch cache hits are best-effort "
+    "(see batch_no_cache_hits_usd for the figure if none hit)",
+    f"claimed spread: +-{SPREAD:.0%} on the total",
+]
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
+def resolve_price(corpus: Corpus) -> tuple[ModelPrice | None, str]:
+    """The spec's `prices:`, else our Anthropic table, else litellm's cost map."""
+    spec = corpus.spec
+    model = spec.backend.model
+    table = {k: ModelPrice(p.input, p.output, p.cache_read, p.cache_write)
+             for k, p in spec.prices.items()}
+    if table and (price := lookup_price(model, table)) is not None:
+        return price, "spec prices"
+    if spec.backend.provider == "local":
+        return ModelPrice(0.0, 0.0, 0.0, 0.0), "local model (free)"
+    if (price := lookup_price(model)) is not None:
+        return price, "sdf-corpus Anthropic table (pricing.py)"
+    price = _litellm_price(model)
+    return (price, "litellm model_cost") if price else (None, "unknown (add it under `prices:`)")
+
+
+def _litellm_price(model: str) -> ModelPrice | None:
+    # Never fetch the remote cost map: only the copy bundled with the package.
+    os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
+    try:
+        import litellm
+    except ImportError:
+        return None
+    costs: Mapping[str, Any] = litellm.model_cost
+    row = costs.get(model) or costs.get(model.split("/", 1)[-1])
+    if not row or "input_cost_per_token" not in row:
+        return None
+    per_m = 1_000_000
+    inp = float(row.get("input_cost_per_token") or 0) * per_m
+    return ModelPrice(inp, float(row.get("output_cost_per_token") or 0) * per_m,
+                      float(row.get("cache_read_input_token_cost") or 0) * per_m,
+                      float(row.get("cache_creation_input_token_cost") or inp / per_m) * per_m)
+
+
+def estimate_cost(corpus: Corpus, *,
+                  extra_stages: Mapping[str, Sequence[Stage]] | None = None) -> Estimate:
+    """Tokens and cost per genre and stage for the planned jobs (see module doc)."""
+    price, source = resolve_price(corpus)
+    provider = corpus.spec.backend.provider
+    estimate = Estimate(corpus.spec.backend.model, price, source, provider == "anthropic")
+    counts = allocate(corpus, corpus.spec.budget.tokens).jobs
+    for genre, n in counts.items():
+        if n <= 0:
+            continue
+        stages = [*stages_for(corpus.genres[genre], provider),
+                  *(extra_stages or {}).get(genre, ())]
+        estimate.extend(_genre_lines(corpus, genre, stages, n))
+    return estimate
+
+
+def _genre_lines(
+    corpus: Corpus, genre: str, stages: Sequence[Stage], n: int
+) -> list[StageEstimate]:
+    provider = corpus.spec.backend.provider
+    samples = list(iter_jobs(corpus, {genre: min(n, SAMPLE_JOBS)}))
+    contexts = [job_context(corpus, job) for job in samples]
+    lines: list[StageEstimate] = []
+    for stage in stages:
+        plain = prefix = 0.0
+        for job, context in zip(samples, contexts, strict=True):
+            request = build_request(corpus, job, stage, context, provider)
+            plain += len(request.prompt) + len(request.system) + len(request.prefill)
+            prefix += len(request.cache_prefix)
+        plain, prefix = plain / len(samples), prefix / len(samples)
+        out_tokens = _expected_output(corpus, genre, stage)
+        for context in contexts:
+            context["stages"][stage.name] = _placeholder(stage, out_tokens)
+        line = StageEstimate(genre, stage.name, n, output_tokens=n * out_tokens)
+        cached = provider == "anthropic" and prefix >= MIN_CACHE_CHARS
+        if not cached:
+            plain += prefix
+        line.input_tokens = n * plain / CHARS_PER_TOKEN
+        if cached:
+            writes = 1 if not lines else 0  # the genre's first request writes the prefix
+            line.cache_write_tokens = writes * prefix / CHARS_PER_TOKEN
+            line.cache_read_tokens = (n - writes) * prefix / CHARS_PER_TOKEN
+        lines.append(line)
+    return lines
+
+
+def _expected_output(corpus: Corpus, genre: str, stage: Stage) -> float:
+    provider = corpus.spec.backend.provider
+    text = stage.prompt + stage.system
+    writes_document = (any(m in text for m in _TARGET_MARKERS)
+                       or stage.name == output_stage_name(corpus.genres[genre], provider))
+    if writes_document:
+        return float(min(stage.max_tokens, mean_length(corpus, genre)))
+    return stage.max_tokens * NON_DOCUMENT_SHARE
+
+
+def _placeholder(stage: Stage, tokens: float) -> str:
+    chars = int(tokens * CHARS_PER_TOKEN)
+    if stage.parse == "list":
+        chars //= LIST_ITEMS
+    return ("lorem ipsum " * (chars // 12 + 1))[:chars]
+
+
+def format_estimate(estimate: Estimate, max_cost: float | None = None) -> str:
+    rows = [("genre", "stage", "requests", "input", "cache write", "cache read", "output",
+             "immediate $", "batch $")]
+    for x in estimate.lines:
+        rows.append((x.genre, x.stage, f"{x.requests:,}", f"{x.input_tokens:,.0f}",
+                     f"{x.cache_write_tokens:,.0f}", f"{x.cache_read_tokens:,.0f}",
+                     f"{x.output_tokens:,.0f}", _usd(x.cost_usd), _usd(x.batch_cost_usd)))
+    d = estimate.as_dict()["total"]
+    rows.append(("TOTAL", "", f"{d['requests']:,}", f"{d['input_tokens']:,}",
+                 f"{d['cache_write_tokens']:,}", f"{d['cache_read_tokens']:,}",
+                 f"{d['output_tokens']:,}", _usd(d["cost_usd"]), _usd(d["batch_cost_usd"])))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    out = []
+    for n, row in enumerate(rows):
+        cells = [row[0].ljust(widths[0]), row[1].ljust(widths[1])]
+        cells += [c.rjust(w) for c, w in zip(row[2:], widths[2:], strict=True)]
+        out.append("  ".join(cells))
+        if n in (0, len(rows) - 2):
+            out.append("  ".join("-" * w for w in widths))
+    out.append(f"prices: {estimate.model} from {estimate.price_source}; "
+               f"estimate claims +-{estimate.spread:.0%}")
+    if d["batch_no_cache_hits_usd"] is not None:
+        out.append(f"batch with no cache hits at all: {_usd(d['batch_no_cache_hits_usd'])}")
+    out.extend(f"  assumes {a}" for a in ASSUMPTIONS[:-1])
+    out.extend(_max_cost_notes(estimate, max_cost))
+    return "\n".join(out)
+
+
+def _max_cost_notes(estimate: Estimate, max_cost: float | None) -> list[str]:
+    if max_cost is None:
+        return []
+    notes = []
+    for mode, key in (("immediate", "cost_usd"), ("batch", "batch_cost_usd")):
+        total = estimate.total(key)
+        if total is not None and total > max_cost:
+            notes.append(f"warning: the {mode} estimate {_usd(total)} exceeds --max-cost "
+                         f"{_usd(max_cost)}: the build would stop after about "
+                         f"{max_cost / total:.0%} of its spend")
+    return notes
+
+
+def _usd(value: float | None) -> str:
+    return "n/a" if value is None else f"${value:,.4f}"
