@@ -5,8 +5,10 @@ from __future__ import annotations
 import click
 
 from sdf_corpus import __version__
+from sdf_corpus.cli.augment import augment
 from sdf_corpus.cli.build import build, generate
 from sdf_corpus.cli.clean import clean
+from sdf_corpus.cli.export import export
 from sdf_corpus.cli.inspect import inspect
 from sdf_corpus.cli.plan import plan
 from sdf_corpus.cli.report import report
@@ -20,5 +22,5 @@ def main() -> None:
     """Build constitutional SDF training corpora: plan, generate, clean, report."""
 
 
-for command in (plan, generate, clean, build, report, inspect):
+for command in (plan, generate, clean, build, report, inspect, export, augment):
     main.add_command(command)

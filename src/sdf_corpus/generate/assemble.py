@@ -1,7 +1,9 @@
 """Turn a finished job and its stage outputs into a Document for the clean stage.
 
 Only stage outputs become training text; prompts, system prompts and injections
-never do. Chat genres assemble `messages` from their declared stages.
+never do. Chat genres assemble `messages` from their declared stages (a tagged
+agent transcript expands into many messages with tool calls) and carry the tool
+definitions their job drew as `tools`.
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ from sdf_corpus.generate.chain import output_stage_name, parse_output, stages_fo
 from sdf_corpus.generate.ledger import StageOutput
 from sdf_corpus.plan.job import Job
 from sdf_corpus.prompts import job_context, render
+from sdf_corpus.recipes.tools import definitions_in
+from sdf_corpus.recipes.transcript import parse_transcript, render_messages
+from sdf_corpus.spec.genres import Genre
 from sdf_corpus.spec.load import Corpus
 
 __all__ = ["to_document"]
@@ -24,13 +29,14 @@ def to_document(corpus: Corpus, job: Job, outputs: dict[str, StageOutput]) -> Do
     provider = corpus.spec.backend.provider
     final = outputs[output_stage_name(genre, provider)]
     messages = _messages(corpus, job, outputs) if genre.format == "chat" else None
-    text = _chat_text(messages) if messages else final.text.strip()
+    text = render_messages(messages) if messages else final.text.strip()
     return Document(
         id=job.id,
         text=text,
         genre=job.genre,
         format=genre.format,
         messages=messages,
+        tools=_tools(genre, job) if genre.format == "chat" else None,
         principle_id=job.principle_id,
         persona_id=job.ai_id,
         attributes={
@@ -63,10 +69,14 @@ def _messages(corpus: Corpus, job: Job, outputs: dict[str, StageOutput]) -> list
             content = parsed.get(spec.stage) or parsed.get(spec.fallback, "")
         else:
             content = render(spec.template, context, f"{job.genre} messages")
-        if content:
-            out.append({"role": spec.role, "content": content.strip()})
+        if not content:
+            continue
+        expanded = parse_transcript(content) if spec.parse == "transcript" else None
+        out.extend(expanded or [{"role": spec.role, "content": content.strip()}])
     return out
 
 
-def _chat_text(messages: list[dict[str, Any]]) -> str:
-    return "\n\n".join(f"{m['role'].capitalize()}: {m['content']}" for m in messages)
+def _tools(genre: Genre, job: Job) -> list[dict[str, Any]] | None:
+    if genre.tools is None:
+        return None
+    return definitions_in(job.attributes.get(genre.tools.attribute, "")) or None

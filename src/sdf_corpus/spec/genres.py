@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from sdf_corpus.errors import SpecError
 
-__all__ = ["Genre", "MessageSpec", "Stage", "load_genre"]
+__all__ = ["Genre", "MessageSpec", "Stage", "ToolDraw", "load_genre"]
 
 
 class _Strict(BaseModel):
@@ -52,6 +52,9 @@ class Stage(_Strict):
     optional_injection: bool = Field(
         True, description="the injection can be switched off with injection: false"
     )
+    reasoning_only: bool = Field(
+        False, description="a step that adds explicit reasoning; skipped when reasoning: false"
+    )
 
 
 class MessageSpec(_Strict):
@@ -61,6 +64,25 @@ class MessageSpec(_Strict):
     stage: str = Field("", description="stage whose output is this message's content")
     fallback: str = Field("", description="stage used when `stage` did not run (ablations)")
     template: str = Field("", description="or a template rendered with the job context")
+    parse: Literal["text", "transcript"] = Field(
+        "text",
+        description="transcript: expand a tagged transcript ([user], [assistant], [tool_call "
+        "name=...], [tool_result name=...]) into many messages; `role` is used for a single "
+        "message holding the raw text when it does not parse",
+    )
+
+
+class ToolDraw(_Strict):
+    """Tools an agentic genre's jobs are given: expanded at load into an attribute of
+    toolsets (one readable line each) that the planner draws per job by its seed."""
+
+    attribute: str = Field("tools", pattern=r"^[a-z][a-z0-9_]*$",
+                           description="attribute that carries each job's toolset")
+    min: int = Field(3, ge=1, le=20)
+    max: int = Field(6, ge=1, le=20)
+    toolsets: int = Field(60, ge=1, le=1000, description="distinct toolsets to draw from")
+    pool: list[str] = Field(default_factory=list,
+                            description="tool-name prefixes to draw from; empty: the whole library")
 
 
 class Genre(_Strict):
@@ -76,12 +98,33 @@ class Genre(_Strict):
     stages: list[Stage] = Field(min_length=1)
     rewrite: bool = Field(True, description="run the rewrite stage (off only for ablations)")
     injection: bool = Field(True, description="send system injections (off for ablations)")
+    reasoning: bool = Field(
+        True, description="run reasoning_only stages (false: behaviour-only ablation)"
+    )
+    tools: ToolDraw | None = Field(None, description="chat genres: tools drawn per job")
     output: str = Field("", description="stage whose text is the document; default: last run")
     messages: list[MessageSpec] = Field(default_factory=list, description="chat genres only")
     local: Stage | None = Field(
         None,
         description="single-stage document-continuation prompt for base models (local backend)",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _toolsets(cls, raw: Any) -> Any:
+        if not isinstance(raw, dict) or not raw.get("tools"):
+            return raw
+        from sdf_corpus.recipes.tools import toolset_lines  # late: a leaf module, no cycle
+
+        try:
+            draw = ToolDraw.model_validate(raw["tools"])
+        except ValidationError:
+            return raw  # the field's own validation reports it, with its location
+        if draw.min > draw.max:
+            raise ValueError("tools needs min <= max")
+        lines = toolset_lines(str(raw.get("name", "")), draw.toolsets, draw.min, draw.max,
+                              draw.pool)
+        return {**raw, "attributes": {**(raw.get("attributes") or {}), draw.attribute: lines}}
 
     @field_validator("length")
     @classmethod
@@ -119,8 +162,10 @@ class Genre(_Strict):
         return (self.length["min"] + self.length["max"]) // 2
 
     def active_stages(self) -> list[Stage]:
-        """Stages that run, honouring the `rewrite` ablation switch."""
-        return [s for s in self.stages if self.rewrite or not s.is_rewrite]
+        """Stages that run, honouring the `rewrite` and `reasoning` ablation switches."""
+        return [s for s in self.stages
+                if (self.rewrite or not s.is_rewrite)
+                and (self.reasoning or not s.reasoning_only)]
 
     def output_stage(self) -> str:
         active = [s.name for s in self.active_stages()]

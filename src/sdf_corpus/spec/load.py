@@ -152,7 +152,7 @@ def _genre_path(name: str, base: Path, spec_path: Path) -> Path:
 def _with_overrides(genre: Genre, update: dict[str, Any] | None, spec_path: Path) -> Genre:
     if not update:
         return genre
-    allowed = {"rewrite", "injection", "length", "attributes", "output", "local"}
+    allowed = {"rewrite", "injection", "reasoning", "length", "attributes", "output", "local"}
     unknown = set(update) - allowed
     if unknown:
         raise SpecError(
