@@ -168,12 +168,14 @@ class BuildResult:
     kept_documents: int = 0
     budget_tokens: int = 0
     stopped: str = "complete"
+    judge: Any = None
 
     def as_dict(self) -> dict[str, Any]:
         return {"rounds": self.rounds, "kept_tokens": self.kept_tokens,
                 "kept_documents": self.kept_documents, "budget_tokens": self.budget_tokens,
                 "stopped": self.stopped,
                 "requests": sum(g.requests for g in self.generate),
+                "judge_requests": self.judge.requests if self.judge else 0,
                 "spent_usd": self.generate[-1].spent_usd if self.generate else 0.0}
 
 
@@ -188,12 +190,44 @@ def build(corpus: Corpus, options: RunOptions, *, retry_failed: bool = False,
         result.generate.append(gen)
         stats = clean_run(corpus, progress=options.progress)
         result.kept_tokens, result.kept_documents = _kept(stats)
+        if corpus.spec.judge.enabled:
+            judged = judge_and_apply(corpus, options)
+            result.judge = judged
+            result.kept_tokens, result.kept_documents = _kept_after_judge(corpus)
+            if judged.stopped != "complete":
+                result.stopped = judged.stopped
+                return result
         result.rounds += 1
         if gen.stopped != "complete":
             result.stopped = gen.stopped
             return result
         if result.kept_tokens >= corpus.spec.budget.tokens or not _top_up(corpus, result):
             return result
+
+
+def judge_and_apply(corpus: Corpus, options: RunOptions) -> Any:
+    """Judge the freshly cleaned shards (resuming: judged documents are skipped) and
+    write the scores into them, dropping what falls below judge.min_scores."""
+    from sdf_corpus.judge.apply import apply_judgements
+    from sdf_corpus.judge.rubric import load_rubric
+    from sdf_corpus.judge.run import judge_run
+    from sdf_corpus.judge.store import JudgeStore
+
+    rubric = load_rubric(corpus.spec.judge.rubric, corpus.path.resolve().parent)
+    ledger = open_ledger(corpus)
+    try:
+        result = judge_run(corpus, ledger, rubric, max_cost=options.max_cost,
+                           progress=options.progress)
+        apply_judgements(corpus.run_dir, JudgeStore(ledger, rubric.digest()), rubric,
+                         corpus.spec.judge.min_scores)
+        return result
+    finally:
+        ledger.close()
+
+
+def _kept_after_judge(corpus: Corpus) -> tuple[int, int]:
+    stats = json.loads((corpus.run_dir / "clean_stats.json").read_text())
+    return int(stats["kept"]["tokens"]), int(stats["kept"]["docs"])
 
 
 def _kept(stats: Any) -> tuple[int, int]:

@@ -105,7 +105,9 @@ class FakeProvider:
         port: int = 0,
     ) -> None:
         self.latency = latency
-        self.responder: Responder = responder or (lambda prompt, body: default_text(prompt))
+        self.responder: Responder = responder or (
+            lambda prompt, body: default_text(prompt, body.get("max_tokens"))
+        )
         self.host = host
         self._port = port
         self._lock = threading.Lock()

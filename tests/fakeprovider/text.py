@@ -8,10 +8,13 @@ long enough, punctuated and varied enough that quality filters keep them.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import random
+import re
+from pathlib import Path
 
-__all__ = ["default_text", "idea_list", "prose"]
+__all__ = ["default_text", "idea_list", "prose", "realistic"]
 
 _ADJ = (
     "quiet",
@@ -160,8 +163,43 @@ def idea_list(prompt: str, n: int = 10) -> str:
     return "\n".join(lines)
 
 
-def default_text(prompt: str) -> str:
+def default_text(prompt: str, max_tokens: int | None = None) -> str:
+    """A numbered list when asked for one; otherwise prose. Given the request's
+    max_tokens, the prose fills about half of it (documents of realistic length)."""
     lowered = prompt.lower()
-    if "idea" in lowered and "list" in lowered:
-        return idea_list(prompt)
-    return prose(prompt)
+    if "numbered list" in lowered or ("idea" in lowered and "list" in lowered):
+        return idea_list(prompt, 5)
+    if max_tokens is None:
+        return prose(prompt)
+    return realistic(prompt, min(1800, int(max_tokens * 0.4)))
+
+
+_REPO = Path(__file__).resolve().parents[2]
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+@functools.lru_cache(maxsize=1)
+def _sentence_pool() -> tuple[str, ...]:
+    """Real English sentences (the example constitution), so long answers pass the
+    repetition filters the way real model output does."""
+    sources = [_REPO / "constitution" / "example.md"]
+    sentences: list[str] = []
+    for path in sources:
+        text = re.sub(r"^[#{].*$|^\s*[-\w]+:\s*[>|]?-?\s*$", "", path.read_text(), flags=re.M)
+        sentences += [s.strip() for s in _SENTENCE_END.split(" ".join(text.split()))
+                      if len(s.split()) >= 8 and "{{" not in s and "{%" not in s]
+    return tuple(dict.fromkeys(sentences))
+
+
+def realistic(prompt: str, min_words: int) -> str:
+    """Paragraphs of distinct real sentences, drawn without replacement, seeded by the
+    prompt; opens with a tag of the prompt's hash so different prompts never collide."""
+    rng, tag = _rng(prompt)
+    pool = list(_sentence_pool())
+    rng.shuffle(pool)
+    paragraphs, words = [], 0
+    while words < min_words and pool:
+        take, pool = pool[: rng.randint(3, 5)], pool[5:]
+        paragraphs.append(" ".join(take))
+        words += sum(len(s.split()) for s in take)
+    return f"Notes from case {tag}.\n\n" + "\n\n".join(paragraphs)

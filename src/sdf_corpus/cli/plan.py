@@ -27,7 +27,10 @@ def plan(spec: Path, out: Path | None, overrides: tuple[str, ...], as_json: bool
     if estimate:
         from sdf_corpus.plan.estimate import estimate_cost
 
+        from sdf_corpus.judge.estimate import add_judge_estimate
+
         cost = estimate_cost(corpus)
+        add_judge_estimate(corpus, cost)
     limit = max_cost if max_cost is not None else corpus.spec.budget.max_cost
     if as_json:
         data = summary.as_dict()

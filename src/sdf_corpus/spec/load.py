@@ -76,7 +76,28 @@ def load_corpus(
     from sdf_corpus.prompts import check_templates  # late: prompts imports this module
 
     check_templates(corpus)
+    _check_judge(corpus)
     return corpus
+
+
+def _check_judge(corpus: Corpus) -> None:
+    judge = corpus.spec.judge
+    if not judge.enabled:
+        return
+    from sdf_corpus.judge.rubric import load_rubric
+    from sdf_corpus.judge.run import judge_backend_spec
+
+    judge_backend_spec(corpus)  # refuses a local base model as judge
+    rubric = load_rubric(judge.rubric, corpus.path.resolve().parent)
+    ids = {c.id: c for c in rubric.criteria}
+    for criterion, minimum in judge.min_scores.items():
+        if criterion not in ids:
+            raise SpecError(str(corpus.path), f"field judge.min_scores: unknown criterion "
+                            f"{criterion!r}", f"use one of {sorted(ids)}")
+        lo, hi = ids[criterion].scale
+        if not lo <= minimum <= hi:
+            raise SpecError(str(corpus.path), f"field judge.min_scores.{criterion}: {minimum} is "
+                            f"outside the scale {lo}-{hi}")
 
 
 def _read_spec(path: Path) -> dict[str, Any]:

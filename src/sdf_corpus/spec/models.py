@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from sdf_corpus.clean.config import CleanConfig
+from sdf_corpus.judge.config import JudgeSpec
 
 __all__ = ["BackendSpec", "BatchSpec", "BudgetSpec", "CorpusSpec", "PriceSpec"]
 
@@ -82,6 +83,7 @@ class CorpusSpec(_Strict):
         description="per-genre switches, e.g. {difficult_advice: {rewrite: false}} for ablations",
     )
     clean: CleanConfig = Field(default_factory=CleanConfig)
+    judge: JudgeSpec = Field(default_factory=JudgeSpec)
 
     @field_validator("personas", mode="before")
     @classmethod
