@@ -20,12 +20,22 @@ REPO = Path(__file__).resolve().parents[1]
 @pytest.mark.slow
 def test_demo_spec_builds_offline_on_the_local_model(tmp_path: Path) -> None:
     spec = REPO / "corpora" / "demo.yaml"
-    args = ["build", str(spec), "--out", str(tmp_path / "run"), "--no-progress",
-            "--set", "genres=[blog_post, good_mental_health_story]",
-            "--set", "mix={}",
-            "--set", "budget={tokens: 150, max_rounds: 1, expected_drop_rate: 0.0}",
-            "--set", "genre_overrides={blog_post: {local: {max_tokens: 96}}, "
-                     "good_mental_health_story: {local: {max_tokens: 96}}}"]
+    args = [
+        "build",
+        str(spec),
+        "--out",
+        str(tmp_path / "run"),
+        "--no-progress",
+        "--set",
+        "genres=[blog_post, good_mental_health_story]",
+        "--set",
+        "mix={}",
+        "--set",
+        "budget={tokens: 150, max_rounds: 1, expected_drop_rate: 0.0}",
+        "--set",
+        "genre_overrides={blog_post: {local: {max_tokens: 96}}, "
+        "good_mental_health_story: {local: {max_tokens: 96}}}",
+    ]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output + result.stderr
     run = tmp_path / "run"

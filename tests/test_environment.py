@@ -31,8 +31,12 @@ def _is_known_shim(path: Path, lines: list[str]) -> bool:
     if path.name != "distutils-precedence.pth" or len(lines) != 1:
         return False
     statements = [s.strip() for s in lines[0].split(";") if s.strip()]
-    allowed_prefixes = ("import os", "var = 'SETUPTOOLS_USE_DISTUTILS'", "enabled = os.environ.get(var",
-                        "enabled and " + DISTUTILS_SHIM)
+    allowed_prefixes = (
+        "import os",
+        "var = 'SETUPTOOLS_USE_DISTUTILS'",
+        "enabled = os.environ.get(var",
+        "enabled and " + DISTUTILS_SHIM,
+    )
     return all(s.startswith(allowed_prefixes) for s in statements)
 
 
@@ -43,14 +47,20 @@ def test_no_unexpected_executable_pth_files() -> None:
             lines = _executable_lines(pth)
             if lines and not _is_known_shim(pth, lines):
                 offenders.append(f"{pth}: {lines[0][:120]}")
-    assert not offenders, "executable .pth files run code at every Python start:\n" + "\n".join(offenders)
+    assert not offenders, "executable .pth files run code at every Python start:\n" + "\n".join(
+        offenders
+    )
 
 
 def test_no_litellm_init_pth_anywhere_on_path() -> None:
-    hits = [Path(p) / "litellm_init.pth" for p in sys.path if (Path(p) / "litellm_init.pth").exists()]
+    hits = [
+        Path(p) / "litellm_init.pth" for p in sys.path if (Path(p) / "litellm_init.pth").exists()
+    ]
     assert not hits, f"compromised litellm artefact present: {hits}"
 
 
 def test_litellm_release_is_after_the_compromised_ones() -> None:
     parts = tuple(int(x) for x in version("litellm").split(".")[:3] if x.isdigit())
-    assert parts >= (1, 83, 0), f"litellm {version('litellm')}: require >= 1.83 (1.82.7/1.82.8 were malicious)"
+    assert parts >= (1, 83, 0), (
+        f"litellm {version('litellm')}: require >= 1.83 (1.82.7/1.82.8 were malicious)"
+    )

@@ -16,28 +16,65 @@ REPO = Path(__file__).resolve().parents[1]
 def test_wheel_carries_libraries_and_plans_from_them(tmp_path: Path) -> None:
     wheels = tmp_path / "wheels"
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         "-w", str(wheels), str(REPO)], check=True, capture_output=True)
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(wheels),
+            str(REPO),
+        ],
+        check=True,
+        capture_output=True,
+    )
     wheel = next(wheels.glob("sdf_corpus-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
-    for member in ("sdf_corpus/_library/genres/blog_post.yaml",
-                   "sdf_corpus/_library/personas/ai_characters.yaml",
-                   "sdf_corpus/_library/constitution/example.md",
-                   "sdf_corpus/_library/rubrics/default.yaml",
-                   "sdf_corpus/_library/corpora/demo.yaml"):
+    for member in (
+        "sdf_corpus/_library/genres/blog_post.yaml",
+        "sdf_corpus/_library/personas/ai_characters.yaml",
+        "sdf_corpus/_library/constitution/example.md",
+        "sdf_corpus/_library/rubrics/default.yaml",
+        "sdf_corpus/_library/corpora/demo.yaml",
+    ):
         assert member in names, member
     target = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target",
-                    str(target), str(wheel)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "-q",
+            "--target",
+            str(target),
+            str(wheel),
+        ],
+        check=True,
+        capture_output=True,
+    )
     demo = target / "sdf_corpus" / "_library" / "corpora" / "demo.yaml"
     env = {**os.environ, "PYTHONPATH": str(target)}
     out = subprocess.run(
-        [sys.executable, "-c",
-         "import sdf_corpus.library as l; print(l.library_dir('genres'))"],
-        env=env, check=True, capture_output=True, text=True, cwd=tmp_path).stdout
+        [sys.executable, "-c", "import sdf_corpus.library as l; print(l.library_dir('genres'))"],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    ).stdout
     assert str(target) in out  # resolved to the packaged copy, not the checkout
     plan = subprocess.run(
         [sys.executable, "-m", "sdf_corpus", "plan", str(demo), "--json"],
-        env=env, check=True, capture_output=True, text=True, cwd=tmp_path)
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
     data = json.loads(plan.stdout)
     assert data["library"]["genres_available"] >= 14 and data["principles"] >= 25

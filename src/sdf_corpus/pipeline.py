@@ -36,7 +36,9 @@ def _check_backend_fit(corpus: Corpus) -> None:
             raise SpecError(
                 str(corpus.genre_paths[name]),
                 "no `local` stage: the local backend runs a base model that needs a "
-                "document-opening prompt", "add a `local:` stage or use another backend")
+                "document-opening prompt",
+                "add a `local:` stage or use another backend",
+            )
 
 
 def sync_plan(corpus: Corpus, ledger: Ledger) -> int:
@@ -59,8 +61,12 @@ def _record_run_facts(corpus: Corpus, ledger: Ledger) -> None:
         "spec": corpus.spec.model_dump_json(),
         "targets": json.dumps({g: round(budget * w / total_w) for g, w in weights.items()}),
         "weights": json.dumps(weights),
-        "principles": json.dumps([{"id": p.id, "title": p.title, "section": p.section}
-                                  for p in corpus.constitution.principles]),
+        "principles": json.dumps(
+            [
+                {"id": p.id, "title": p.title, "section": p.section}
+                for p in corpus.constitution.principles
+            ]
+        ),
         "ai_names": json.dumps({p.id: p.name for p in corpus.personas.ai}),
         "excluded_names": json.dumps(corpus.spec.excluded_names),
     }
@@ -71,14 +77,17 @@ def _record_run_facts(corpus: Corpus, ledger: Ledger) -> None:
 def _all_jobs(corpus: Corpus, ledger: Ledger) -> Iterator[Any]:
     for round_no, counts, start, done in ledger.rounds():
         counts = {g: n for g, n in counts.items() if g in corpus.genres}
-        yield from iter_jobs(corpus, counts, round_no=round_no, start_index=start,
-                             done_per_genre=done)
+        yield from iter_jobs(
+            corpus, counts, round_no=round_no, start_index=start, done_per_genre=done
+        )
 
 
 def price_for(corpus: Corpus) -> ModelPrice | None:
     spec = corpus.spec
-    table = {k: ModelPrice(p.input, p.output, p.cache_read, p.cache_write)
-             for k, p in spec.prices.items()}
+    table = {
+        k: ModelPrice(p.input, p.output, p.cache_read, p.cache_write)
+        for k, p in spec.prices.items()
+    }
     price = lookup_price(spec.backend.model, table) if table else None
     if price is None and spec.backend.provider == "anthropic":
         price = lookup_price(spec.backend.model)
@@ -89,23 +98,33 @@ def make_run_backend(corpus: Corpus) -> Any:
     from sdf_corpus.generate.backends import make_backend
 
     spec = corpus.spec
-    prices = {k: ModelPrice(p.input, p.output, p.cache_read, p.cache_write)
-              for k, p in spec.prices.items()}
+    prices = {
+        k: ModelPrice(p.input, p.output, p.cache_read, p.cache_write)
+        for k, p in spec.prices.items()
+    }
     return make_backend(
-        spec.backend.provider, spec.backend.model, api_base=spec.backend.api_base,
-        timeout=spec.backend.timeout, prices=prices or None,
-        local_options={"n_ctx": spec.backend.n_ctx, "seed": spec.seed})
+        spec.backend.provider,
+        spec.backend.model,
+        api_base=spec.backend.api_base,
+        timeout=spec.backend.timeout,
+        prices=prices or None,
+        local_options={"n_ctx": spec.backend.n_ctx, "seed": spec.seed},
+    )
 
 
-def generate(corpus: Corpus, options: RunOptions, *, retry_failed: bool = False,
-             batch: bool = False) -> GenerateResult:
+def generate(
+    corpus: Corpus, options: RunOptions, *, retry_failed: bool = False, batch: bool = False
+) -> GenerateResult:
     """Generate every pending job of the run's plan; resumable at any point.
 
     `batch`: through the Message Batches API (anthropic only), at the batch discount."""
     _check_backend_fit(corpus)
     if batch and corpus.spec.backend.provider != "anthropic":
-        raise SpecError("backend.provider", f"--batch needs the anthropic backend, not "
-                        f"{corpus.spec.backend.provider!r}", "drop --batch or switch provider")
+        raise SpecError(
+            "backend.provider",
+            f"--batch needs the anthropic backend, not {corpus.spec.backend.provider!r}",
+            "drop --batch or switch provider",
+        )
     ledger = open_ledger(corpus)
     try:
         sync_plan(corpus, ledger)
@@ -121,7 +140,9 @@ def generate(corpus: Corpus, options: RunOptions, *, retry_failed: bool = False,
         ledger.close()
 
 
-async def _generate(corpus: Corpus, ledger: Ledger, backend: Any, options: RunOptions) -> GenerateResult:
+async def _generate(
+    corpus: Corpus, ledger: Ledger, backend: Any, options: RunOptions
+) -> GenerateResult:
     try:
         return await run_generation(corpus, ledger, backend, options, price_for(corpus))
     finally:
@@ -153,9 +174,14 @@ def clean_run(corpus: Corpus, *, progress: bool = True) -> Any:
         cfg = corpus.spec.clean
         if corpus.spec.excluded_names and cfg.excluded_names != corpus.spec.excluded_names:
             cfg = cfg.model_copy(update={"excluded_names": corpus.spec.excluded_names})
-        return clean(run_documents(corpus, ledger), corpus.run_dir, cfg,
-                     genre_lengths=genre_lengths(corpus), spec_hash=corpus.spec_hash(),
-                     progress=progress)
+        return clean(
+            run_documents(corpus, ledger),
+            corpus.run_dir,
+            cfg,
+            genre_lengths=genre_lengths(corpus),
+            spec_hash=corpus.spec_hash(),
+            progress=progress,
+        )
     finally:
         ledger.close()
 
@@ -171,22 +197,28 @@ class BuildResult:
     judge: Any = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"rounds": self.rounds, "kept_tokens": self.kept_tokens,
-                "kept_documents": self.kept_documents, "budget_tokens": self.budget_tokens,
-                "stopped": self.stopped,
-                "requests": sum(g.requests for g in self.generate),
-                "judge_requests": self.judge.requests if self.judge else 0,
-                "spent_usd": self.generate[-1].spent_usd if self.generate else 0.0}
+        return {
+            "rounds": self.rounds,
+            "kept_tokens": self.kept_tokens,
+            "kept_documents": self.kept_documents,
+            "budget_tokens": self.budget_tokens,
+            "stopped": self.stopped,
+            "requests": sum(g.requests for g in self.generate),
+            "judge_requests": self.judge.requests if self.judge else 0,
+            "spent_usd": self.generate[-1].spent_usd if self.generate else 0.0,
+        }
 
 
-def build(corpus: Corpus, options: RunOptions, *, retry_failed: bool = False,
-          batch: bool = False) -> BuildResult:
+def build(
+    corpus: Corpus, options: RunOptions, *, retry_failed: bool = False, batch: bool = False
+) -> BuildResult:
     """Generate, clean, and top up until the cleaned corpus meets the budget
     (or `budget.max_rounds` is reached, or --max-cost stops it)."""
     result = BuildResult(budget_tokens=corpus.spec.budget.tokens)
     while True:
-        gen = generate(corpus, options, retry_failed=retry_failed and result.rounds == 0,
-                       batch=batch)
+        gen = generate(
+            corpus, options, retry_failed=retry_failed and result.rounds == 0, batch=batch
+        )
         result.generate.append(gen)
         stats = clean_run(corpus, progress=options.progress)
         result.kept_tokens, result.kept_documents = _kept(stats)
@@ -216,10 +248,15 @@ def judge_and_apply(corpus: Corpus, options: RunOptions) -> Any:
     rubric = load_rubric(corpus.spec.judge.rubric, corpus.path.resolve().parent)
     ledger = open_ledger(corpus)
     try:
-        result = judge_run(corpus, ledger, rubric, max_cost=options.max_cost,
-                           progress=options.progress)
-        apply_judgements(corpus.run_dir, JudgeStore(ledger, rubric.digest()), rubric,
-                         corpus.spec.judge.min_scores)
+        result = judge_run(
+            corpus, ledger, rubric, max_cost=options.max_cost, progress=options.progress
+        )
+        apply_judgements(
+            corpus.run_dir,
+            JudgeStore(ledger, rubric.digest()),
+            rubric,
+            corpus.spec.judge.min_scores,
+        )
         return result
     finally:
         ledger.close()
@@ -251,7 +288,7 @@ def _top_up(corpus: Corpus, result: BuildResult) -> bool:
         scale = expected / observed if observed > 0 else 2.0
         allocation = allocate(corpus, int(shortfall * min(scale, 4.0)) + 1, coverage=False)
         done: dict[str, int] = {}
-        for _, counts, _, prev in rounds:
+        for _, counts, _, _prev in rounds:
             for g, n in counts.items():
                 done[g] = done.get(g, 0) + n
         ledger.add_round(len(rounds), allocation.jobs, planned, done)

@@ -37,15 +37,22 @@ def job_context(corpus: Corpus, job: Job, stages: dict[str, str] | None = None) 
     audience = next((p for p in lib.audiences if p.id == job.audience_id), None)
     lo, hi = genre.length["min"], genre.length["max"]
     return {
-        "principle": {"id": principle.id, "title": principle.title, "text": principle.text,
-                      "section": principle.section},
+        "principle": {
+            "id": principle.id,
+            "title": principle.title,
+            "text": principle.text,
+            "section": principle.section,
+        },
         "constitution": {"title": corpus.constitution.title},
         "ai": ai.model_dump() if ai else {},
         "author": {**author.model_dump(), "role": job.author_role} if author else {},
         "audience": audience.model_dump() if audience else {},
         "attr": dict(job.attributes),
-        "genre": {"title": genre.title, "description": genre.description,
-                  "format_notes": genre.format_notes},
+        "genre": {
+            "title": genre.title,
+            "description": genre.description,
+            "format_notes": genre.format_notes,
+        },
         "length": {"min": lo, "max": hi, "target": job.target_tokens},
         "words": {"min": _words(lo), "max": _words(hi), "target": _words(job.target_tokens)},
         "stages": dict(stages or {}),
@@ -69,15 +76,22 @@ def render(template: str, context: dict[str, Any], where: str) -> str:
     try:
         return _compiled(template).render(**context).strip()
     except jinja2.UndefinedError as exc:
-        raise SpecError(where, f"template variable cannot be filled: {exc.message}",
-                        "see docs/genres.md for the variables a template can use") from None
+        raise SpecError(
+            where,
+            f"template variable cannot be filled: {exc.message}",
+            "see docs/genres.md for the variables a template can use",
+        ) from None
     except jinja2.TemplateSyntaxError as exc:
-        raise SpecError(where, f"template syntax error on its line {exc.lineno}: {exc.message}") from None
+        raise SpecError(
+            where, f"template syntax error on its line {exc.lineno}: {exc.message}"
+        ) from None
 
 
 def render_stage(stage: Stage, context: dict[str, Any], where: str) -> dict[str, str]:
-    return {f: render(getattr(stage, f), context, f"{where} stage {stage.name}.{f}")
-            for f in _TEMPLATE_FIELDS}
+    return {
+        f: render(getattr(stage, f), context, f"{where} stage {stage.name}.{f}")
+        for f in _TEMPLATE_FIELDS
+    }
 
 
 def check_templates(corpus: Corpus) -> None:

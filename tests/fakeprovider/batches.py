@@ -84,8 +84,15 @@ class FakeBatches:
         self._serial = 0
 
     # --- scripting and records --------------------------------------------
-    def inject_result(self, kind: str, count: int = 1, *, error_type: str = "api_error",
-                      message: str = "Internal server error", custom_id: str | None = None) -> None:
+    def inject_result(
+        self,
+        kind: str,
+        count: int = 1,
+        *,
+        error_type: str = "api_error",
+        message: str = "Internal server error",
+        custom_id: str | None = None,
+    ) -> None:
         """The next `count` processed requests (or the one with `custom_id`) get `kind`."""
         if kind not in _RESULT_KINDS:
             raise ValueError(f"unknown result kind {kind!r}; choose from {_RESULT_KINDS}")
@@ -127,12 +134,19 @@ class FakeBatches:
         assert isinstance(entries, list)
         with self._lock:
             self._serial += 1
-            batch = _Batch(f"msgbatch_{self._serial:04d}{time.time_ns() % 10**8:08d}",
-                           time.time(), entries)
+            batch = _Batch(
+                f"msgbatch_{self._serial:04d}{time.time_ns() % 10**8:08d}", time.time(), entries
+            )
             self._batches[batch.id] = batch
-            self._created.append({"id": batch.id, "time": batch.created_at,
-                                  "custom_ids": [e["custom_id"] for e in entries],
-                                  "entries": entries, "bytes": len(json.dumps(body))})
+            self._created.append(
+                {
+                    "id": batch.id,
+                    "time": batch.created_at,
+                    "custom_ids": [e["custom_id"] for e in entries],
+                    "entries": entries,
+                    "bytes": len(json.dumps(body)),
+                }
+            )
         batch.task = asyncio.get_running_loop().create_task(self._process(batch))
         return web.json_response(self._view(request, batch))
 
@@ -176,13 +190,15 @@ class FakeBatches:
         ids = [b.id for b in ordered]
         after = request.query.get("after_id")
         start = ids.index(after) + 1 if after in ids else 0
-        page = ordered[start:start + limit]
-        return web.json_response({
-            "data": [self._view(request, b) for b in page],
-            "has_more": start + limit < len(ordered),
-            "first_id": page[0].id if page else None,
-            "last_id": page[-1].id if page else None,
-        })
+        page = ordered[start : start + limit]
+        return web.json_response(
+            {
+                "data": [self._view(request, b) for b in page],
+                "has_more": start + limit < len(ordered),
+                "first_id": page[0].id if page else None,
+                "last_id": page[-1].id if page else None,
+            }
+        )
 
     # --- processing ----------------------------------------------------------
     async def _process(self, batch: _Batch) -> None:
@@ -190,8 +206,13 @@ class FakeBatches:
             expire, self.expire_next = self.expire_next > 0, max(0, self.expire_next - 1)
         if expire:
             await asyncio.sleep(self.delay)
-            self._finish(batch, [{"custom_id": e["custom_id"], "result": {"type": "expired"}}
-                                 for e in batch.requests])
+            self._finish(
+                batch,
+                [
+                    {"custom_id": e["custom_id"], "result": {"type": "expired"}}
+                    for e in batch.requests
+                ],
+            )
             return
         await asyncio.sleep(self.delay)
         self._finish(batch, [self._answer(e) for e in batch.requests])
@@ -202,15 +223,19 @@ class FakeBatches:
         if outcome is not None:
             result: dict[str, Any] = {"type": outcome.kind}
             if outcome.kind == "errored":
-                result["error"] = {"type": "error", "error": {"type": outcome.error_type,
-                                                              "message": outcome.message}}
+                result["error"] = {
+                    "type": "error",
+                    "error": {"type": outcome.error_type, "message": outcome.message},
+                }
             return {"custom_id": cid, "result": result}
         params = entry["params"]
         missing = [k for k in ("model", "max_tokens", "messages") if k not in params]
         if missing:
             error = {"type": "invalid_request_error", "message": f"missing field(s): {missing}"}
-            return {"custom_id": cid,
-                    "result": {"type": "errored", "error": {"type": "error", "error": error}}}
+            return {
+                "custom_id": cid,
+                "result": {"type": "errored", "error": {"type": "error", "error": error}},
+            }
         message = self.provider.anthropic_message(params)
         return {"custom_id": cid, "result": {"type": "succeeded", "message": message}}
 
@@ -253,8 +278,11 @@ class FakeBatches:
             "ended_at": _iso(batch.ended_at),
             "cancel_initiated_at": _iso(batch.cancel_at),
             "archived_at": None,
-            "results_url": (f"{base}/v1/messages/batches/{batch.id}/results"
-                            if batch.status == "ended" else None),
+            "results_url": (
+                f"{base}/v1/messages/batches/{batch.id}/results"
+                if batch.status == "ended"
+                else None
+            ),
         }
 
 

@@ -186,8 +186,11 @@ def _sentence_pool() -> tuple[str, ...]:
     sentences: list[str] = []
     for path in sources:
         text = re.sub(r"^[#{].*$|^\s*[-\w]+:\s*[>|]?-?\s*$", "", path.read_text(), flags=re.M)
-        sentences += [s.strip() for s in _SENTENCE_END.split(" ".join(text.split()))
-                      if len(s.split()) >= 8 and "{{" not in s and "{%" not in s]
+        sentences += [
+            s.strip()
+            for s in _SENTENCE_END.split(" ".join(text.split()))
+            if len(s.split()) >= 8 and "{{" not in s and "{%" not in s
+        ]
     return tuple(dict.fromkeys(sentences))
 
 

@@ -52,14 +52,16 @@ def _tagging(prompt: str, body: dict[str, Any]) -> str:
     """Every answer names the prompt it answers, so a mis-mapped result shows."""
     lowered = prompt.lower()
     if "numbered list" in lowered:
-        return "\n".join(f"{i}. Idea {i} for {_tag(prompt)}: a plain situation."
-                         for i in range(1, 6))
+        return "\n".join(
+            f"{i}. Idea {i} for {_tag(prompt)}: a plain situation." for i in range(1, 6)
+        )
     return f"TAG-{_tag(prompt)}\n\n" + prose(prompt, 120)
 
 
 def _user_text(params: dict[str, Any]) -> str:
-    return "\n".join(block["text"] for m in params["messages"] if m["role"] == "user"
-                     for block in m["content"])
+    return "\n".join(
+        block["text"] for m in params["messages"] if m["role"] == "user" for block in m["content"]
+    )
 
 
 def _submitted(fake: FakeProvider) -> list[str]:
@@ -71,7 +73,8 @@ def _assert_all_done_once(spec: Path, fake: FakeProvider) -> None:
     run = spec.parent / "run"
     assert ledger_rows(run, "SELECT status, COUNT(*) FROM jobs GROUP BY status") == [("done", jobs)]
     total, distinct = ledger_rows(
-        run, "SELECT COUNT(*), COUNT(DISTINCT job_id||'/'||stage) FROM outputs")[0]
+        run, "SELECT COUNT(*), COUNT(DISTINCT job_id||'/'||stage) FROM outputs"
+    )[0]
     assert total == distinct == planned
     submitted = _submitted(fake)
     assert len(submitted) == len(set(submitted)), "a custom_id was submitted twice"
@@ -79,8 +82,8 @@ def _assert_all_done_once(spec: Path, fake: FakeProvider) -> None:
 
 @pytest.mark.parametrize("limits", [{"max_requests": 3}, {"max_bytes": 70_000}])
 def test_batches_chunked_and_shuffled_map_by_custom_id(
-        fake_spec: Callable[..., Path], fake_provider: FakeProvider,
-        limits: dict[str, int]) -> None:
+    fake_spec: Callable[..., Path], fake_provider: FakeProvider, limits: dict[str, int]
+) -> None:
     fake_provider.responder = _tagging
     spec = _batch_spec(fake_spec, **limits)
     code, err = _generate(spec)
@@ -93,8 +96,12 @@ def test_batches_chunked_and_shuffled_map_by_custom_id(
         assert batch["bytes"] <= limits.get("max_bytes", 256_000_000)
     # each stored output answers the very request its custom id was sent with
     run = spec.parent / "run"
-    owner = {cid: (job, stage) for cid, job, stage in
-             ledger_rows(run, "SELECT custom_id, job_id, stage FROM batch_requests")}
+    owner = {
+        cid: (job, stage)
+        for cid, job, stage in ledger_rows(
+            run, "SELECT custom_id, job_id, stage FROM batch_requests"
+        )
+    }
     texts = {(j, s): t for j, s, t in ledger_rows(run, "SELECT job_id, stage, text FROM outputs")}
     for batch in created:
         for entry in batch["entries"]:
@@ -103,7 +110,8 @@ def test_batches_chunked_and_shuffled_map_by_custom_id(
 
 
 def test_batch_requests_carry_the_cached_prefix_and_cost_at_the_discount(
-        fake_spec: Callable[..., Path], fake_provider: FakeProvider) -> None:
+    fake_spec: Callable[..., Path], fake_provider: FakeProvider
+) -> None:
     spec = _batch_spec(fake_spec)
     code, err = _generate(spec)
     assert code == 0, err
@@ -115,8 +123,11 @@ def test_batch_requests_carry_the_cached_prefix_and_cost_at_the_discount(
     assert any("temperature" in e["params"] for e in entries), "sampling params reach the batch"
     price = lookup_price("claude-haiku-4-5")
     assert price is not None
-    rows = ledger_rows(spec.parent / "run", "SELECT input_tokens, output_tokens, "
-                       "cache_read_tokens, cache_write_tokens, cost_usd FROM outputs")
+    rows = ledger_rows(
+        spec.parent / "run",
+        "SELECT input_tokens, output_tokens, "
+        "cache_read_tokens, cache_write_tokens, cost_usd FROM outputs",
+    )
     assert sum(r[2] for r in rows) > 0 and sum(r[3] for r in rows) > 0
     for inp, out, read, write, cost in rows:
         assert cost == pytest.approx(cost_usd(price, inp, out, read, write, batch=True))
@@ -124,7 +135,8 @@ def test_batch_requests_carry_the_cached_prefix_and_cost_at_the_discount(
 
 
 def test_errored_and_expired_results_are_retried_in_a_later_batch(
-        fake_spec: Callable[..., Path], fake_provider: FakeProvider) -> None:
+    fake_spec: Callable[..., Path], fake_provider: FakeProvider
+) -> None:
     spec = _batch_spec(fake_spec)
     fake_provider.batches.inject_result("expired")
     fake_provider.batches.inject_result("errored", error_type="overloaded_error")
@@ -138,30 +150,37 @@ def test_errored_and_expired_results_are_retried_in_a_later_batch(
     assert ledger_rows(run, "SELECT COUNT(*) FROM attempts WHERE outcome='retry'")[0][0] == 3
 
 
-def test_whole_batch_expiry_is_retried(fake_spec: Callable[..., Path],
-                                       fake_provider: FakeProvider) -> None:
+def test_whole_batch_expiry_is_retried(
+    fake_spec: Callable[..., Path], fake_provider: FakeProvider
+) -> None:
     spec = _batch_spec(fake_spec)
     fake_provider.batches.expire_next = 1
     code, err = _generate(spec)
     assert code == 0, err
     _assert_all_done_once(spec, fake_provider)
-    results = ledger_rows(spec.parent / "run", "SELECT result, COUNT(*) FROM batch_requests "
-                          "GROUP BY result ORDER BY result")
+    results = ledger_rows(
+        spec.parent / "run",
+        "SELECT result, COUNT(*) FROM batch_requests GROUP BY result ORDER BY result",
+    )
     jobs, planned = _planned_requests(spec)
     assert results == [("expired", jobs), ("succeeded", planned)]
 
 
 def test_invalid_request_fails_the_job_and_exhausted_attempts_fail_it(
-        fake_spec: Callable[..., Path], fake_provider: FakeProvider) -> None:
+    fake_spec: Callable[..., Path], fake_provider: FakeProvider
+) -> None:
     spec = fake_spec(backend={"max_attempts": 2, "batch": FAST_POLL})
     corpus = load_corpus(spec)
     from sdf_corpus.plan.planner import plan_round
 
     jobs = list(plan_round(corpus)[1])
     first, second = jobs[0].id, jobs[1].id
-    fake_provider.batches.inject_result("errored", error_type="invalid_request_error",
-                                        message="prompt is too long",
-                                        custom_id=custom_id(first, "idea", 1))
+    fake_provider.batches.inject_result(
+        "errored",
+        error_type="invalid_request_error",
+        message="prompt is too long",
+        custom_id=custom_id(first, "idea", 1),
+    )
     for attempt in (1, 2):
         fake_provider.batches.inject_result("expired", custom_id=custom_id(second, "idea", attempt))
     code, err = _generate(spec)
@@ -171,12 +190,15 @@ def test_invalid_request_fails_the_job_and_exhausted_attempts_fail_it(
     assert set(failed) == {first, second}
     assert "prompt is too long" in failed[first]
     assert "expired" in failed[second]
-    assert ledger_rows(spec.parent / "run", "SELECT COUNT(*) FROM jobs WHERE status='done'")[0][0] \
+    assert (
+        ledger_rows(spec.parent / "run", "SELECT COUNT(*) FROM jobs WHERE status='done'")[0][0]
         == len(jobs) - 2
+    )
 
 
 def test_max_cost_is_never_crossed_by_a_submitted_batch(
-        fake_spec: Callable[..., Path], fake_provider: FakeProvider) -> None:
+    fake_spec: Callable[..., Path], fake_provider: FakeProvider
+) -> None:
     spec = _batch_spec(fake_spec, max_requests=4)
     code, err = _generate(spec, "--max-cost", "0.025")
     assert code == 3, err
@@ -189,8 +211,8 @@ def test_max_cost_is_never_crossed_by_a_submitted_batch(
 
 
 def test_crash_between_create_and_commit_adopts_the_batch(
-        fake_spec: Callable[..., Path], fake_provider: FakeProvider,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_spec: Callable[..., Path], fake_provider: FakeProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
     spec = _batch_spec(fake_spec)
     real_attach = BatchBook.attach
 
@@ -211,8 +233,8 @@ def test_crash_between_create_and_commit_adopts_the_batch(
 
 
 def test_crash_while_reading_results_never_commits_a_result_twice(
-        fake_spec: Callable[..., Path], fake_provider: FakeProvider,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_spec: Callable[..., Path], fake_provider: FakeProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from sdf_corpus.generate.ledger import Ledger
 
     spec = _batch_spec(fake_spec)
@@ -238,8 +260,8 @@ def test_crash_while_reading_results_never_commits_a_result_twice(
 
 
 def test_create_without_answer_is_resubmitted_only_when_no_batch_exists(
-        fake_spec: Callable[..., Path], fake_provider: FakeProvider,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_spec: Callable[..., Path], fake_provider: FakeProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
     spec = _batch_spec(fake_spec)
     real_create = BatchClient.create
 
@@ -253,8 +275,9 @@ def test_create_without_answer_is_resubmitted_only_when_no_batch_exists(
     code, err = _generate(spec)
     assert code == 0, err
     _assert_all_done_once(spec, fake_provider)
-    lost_rows = ledger_rows(spec.parent / "run", "SELECT COUNT(*) FROM batch_requests "
-                            "WHERE result='lost'")[0][0]
+    lost_rows = ledger_rows(
+        spec.parent / "run", "SELECT COUNT(*) FROM batch_requests WHERE result='lost'"
+    )[0][0]
     assert lost_rows > 0
 
 
@@ -262,12 +285,16 @@ def _start(spec: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "ANTHROPIC_API_KEY": DUMMY_KEY}
     return subprocess.Popen(
         [sys.executable, "-m", "sdf_corpus", "generate", str(spec), "--batch", "--no-progress"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 @pytest.mark.parametrize("seed", [1, 2])
 def test_sigkill_after_a_batch_is_created_then_resume_submits_nothing_twice(
-        fake_spec: Callable[..., Path], fake_provider: FakeProvider, seed: int) -> None:
+    fake_spec: Callable[..., Path], fake_provider: FakeProvider, seed: int
+) -> None:
     fake_provider.batches.delay = 0.4
     spec = _batch_spec(fake_spec, max_requests=3)
     rng = random.Random(seed)
@@ -298,8 +325,13 @@ def realistic(prompt: str, body: dict[str, Any]) -> str:
     rng = random.Random(_tag(prompt))
     words = re.search(r"(?:About|roughly) (\d+) words", prompt)
     if "numbered list" in prompt.lower():
-        return "\n".join(f"{i}. " + prose(f"{prompt}{i}", rng.randint(40, 80)).replace("\n\n", " ")
-                         [: rng.randint(250, 420)] for i in range(1, 6))
+        return "\n".join(
+            f"{i}. "
+            + prose(f"{prompt}{i}", rng.randint(40, 80)).replace("\n\n", " ")[
+                : rng.randint(250, 420)
+            ]
+            for i in range(1, 6)
+        )
     if words:
         chars = int(int(words[1]) / 0.75 * 4 * rng.uniform(0.85, 1.15))
     else:
@@ -309,7 +341,8 @@ def realistic(prompt: str, body: dict[str, Any]) -> str:
 
 @pytest.mark.parametrize("batch", [True, False])
 def test_ledger_cost_matches_the_plan_estimate_within_its_spread(
-        fake_spec: Callable[..., Path], fake_provider: FakeProvider, batch: bool) -> None:
+    fake_spec: Callable[..., Path], fake_provider: FakeProvider, batch: bool
+) -> None:
     fake_provider.responder = realistic
     spec = fake_spec(backend={"batch": FAST_POLL}, budget={"tokens": 12000, "max_rounds": 1})
     estimate = estimate_cost(load_corpus(spec))
@@ -329,7 +362,8 @@ def test_ledger_cost_matches_the_plan_estimate_within_its_spread(
 
 
 def test_build_batch_runs_end_to_end_and_a_rerun_spends_nothing(
-        fake_spec: Callable[..., Path], fake_provider: FakeProvider) -> None:
+    fake_spec: Callable[..., Path], fake_provider: FakeProvider
+) -> None:
     spec = _batch_spec(fake_spec)
     result = CliRunner().invoke(main, ["build", str(spec), "--no-progress", "--batch"])
     assert result.exit_code == 0, result.stderr

@@ -27,13 +27,13 @@ def half_too_short(prompt: str, body: dict[str, Any]) -> str:
 
 
 def test_build_plans_top_up_rounds_until_budget_or_max_rounds(
-        fake_spec: Callable[..., Path], fake_provider: FakeProvider) -> None:
+    fake_spec: Callable[..., Path], fake_provider: FakeProvider
+) -> None:
     fake_provider.responder = half_too_short
     spec = fake_spec(budget={"tokens": 5000, "max_rounds": 3, "expected_drop_rate": 0.0})
     result = CliRunner().invoke(main, ["build", str(spec), "--no-progress"])
     assert result.exit_code == 0, result.output + result.stderr
-    outcome = json.loads(next(line for line in result.stdout.splitlines()
-                              if line.startswith("{")))
+    outcome = json.loads(next(line for line in result.stdout.splitlines() if line.startswith("{")))
     run = spec.parent / "run"
     rounds = ledger_rows(run, "SELECT round, counts FROM rounds ORDER BY round")
     assert len(rounds) >= 2  # about half the documents are dropped: round 0 falls short

@@ -32,13 +32,19 @@ def _generate(spec: Path, *args: str) -> tuple[int, str, str]:
 
 @pytest.mark.parametrize("provider", ["anthropic", "litellm"])
 def test_generate_completes_under_faults_and_pays_once(
-        fake_spec: Callable[..., Path], fake_provider: FakeProvider, provider: str) -> None:
+    fake_spec: Callable[..., Path], fake_provider: FakeProvider, provider: str
+) -> None:
     spec = fake_spec(provider)
     jobs, planned = _planned_requests(spec)
-    for kind, options in [("429", {"retry_after": 0.05}), ("529", {}), ("500", {}),
-                          ("malformed", {}), ("slow", {"seconds": 3.0})]:
+    for kind, options in [
+        ("429", {"retry_after": 0.05}),
+        ("529", {}),
+        ("500", {}),
+        ("malformed", {}),
+        ("slow", {"seconds": 3.0}),
+    ]:
         fake_provider.inject(kind, **options)
-    code, out, err = _generate(spec)
+    code, _, err = _generate(spec)
     assert code == 0, err
     run = spec.parent / "run"
     assert ledger_rows(run, "SELECT status, COUNT(*) FROM jobs GROUP BY status") == [("done", jobs)]
@@ -48,7 +54,7 @@ def test_generate_completes_under_faults_and_pays_once(
     assert retries == 5
     assert fake_provider.count == planned + 5  # each fault cost one request, nothing twice
     # a second run finds nothing to do and spends nothing
-    code, out, err = _generate(spec)
+    code, _out, err = _generate(spec)
     assert code == 0, err
     assert fake_provider.count == planned + 5
 
@@ -66,7 +72,8 @@ def test_api_key_never_stored(fake_spec: Callable[..., Path], fake_provider: Fak
 
 
 def test_request_error_fails_job_at_once_and_retry_failed_retries_it(
-        fake_spec: Callable[..., Path], fake_provider: FakeProvider) -> None:
+    fake_spec: Callable[..., Path], fake_provider: FakeProvider
+) -> None:
     spec = fake_spec()
     jobs, planned = _planned_requests(spec)
     fake_provider.inject("400", message="messages: text content blocks must be non-empty")
@@ -86,8 +93,9 @@ def test_request_error_fails_job_at_once_and_retry_failed_retries_it(
     assert fake_provider.count == planned + 1
 
 
-def test_retries_exhausted_fail_the_job(fake_spec: Callable[..., Path],
-                                        fake_provider: FakeProvider) -> None:
+def test_retries_exhausted_fail_the_job(
+    fake_spec: Callable[..., Path], fake_provider: FakeProvider
+) -> None:
     spec = fake_spec(backend={"max_attempts": 2, "concurrency": 1})
     fake_provider.inject("500", count=2)
     code, _, err = _generate(spec)
@@ -98,8 +106,8 @@ def test_retries_exhausted_fail_the_job(fake_spec: Callable[..., Path],
 
 
 def test_missing_key_stops_before_any_request(
-        fake_spec: Callable[..., Path], fake_provider: FakeProvider,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_spec: Callable[..., Path], fake_provider: FakeProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
     spec = fake_spec()
     monkeypatch.delenv("ANTHROPIC_API_KEY")
     code, _, err = _generate(spec)
@@ -108,8 +116,9 @@ def test_missing_key_stops_before_any_request(
     assert fake_provider.count == 0
 
 
-def test_max_cost_stops_before_crossing(fake_spec: Callable[..., Path],
-                                        fake_provider: FakeProvider) -> None:
+def test_max_cost_stops_before_crossing(
+    fake_spec: Callable[..., Path], fake_provider: FakeProvider
+) -> None:
     spec = fake_spec(backend={"concurrency": 2})
     code, _, err = _generate(spec, "--max-cost", "0.08")
     assert code == 3, err
@@ -120,24 +129,32 @@ def test_max_cost_stops_before_crossing(fake_spec: Callable[..., Path],
     assert ledger_rows(run, "SELECT COUNT(*) FROM jobs WHERE status='pending'")[0][0] > 0
 
 
-def test_truncated_response_is_recorded(fake_spec: Callable[..., Path],
-                                        fake_provider: FakeProvider) -> None:
+def test_truncated_response_is_recorded(
+    fake_spec: Callable[..., Path], fake_provider: FakeProvider
+) -> None:
     spec = fake_spec(backend={"concurrency": 1})
     fake_provider.inject("truncate")
     code, _, err = _generate(spec)
     assert code == 0, err
-    rows = ledger_rows(spec.parent / "run", "SELECT COUNT(*) FROM outputs WHERE stop_reason='max_tokens'")
+    rows = ledger_rows(
+        spec.parent / "run", "SELECT COUNT(*) FROM outputs WHERE stop_reason='max_tokens'"
+    )
     assert rows[0][0] == 1
 
 
-def test_injection_is_sent_but_never_stored(fake_spec: Callable[..., Path],
-                                            fake_provider: FakeProvider) -> None:
+def test_injection_is_sent_but_never_stored(
+    fake_spec: Callable[..., Path], fake_provider: FakeProvider
+) -> None:
     spec = fake_spec(backend={"concurrency": 1})
     code, _, err = _generate(spec)
     assert code == 0, err
     corpus = load_corpus(spec)
-    injections = {s.system_injection.split("\n")[0][:60] for g in corpus.genres.values()
-                  for s in g.stages if s.system_injection}
+    injections = {
+        s.system_injection.split("\n")[0][:60]
+        for g in corpus.genres.values()
+        for s in g.stages
+        if s.system_injection
+    }
     assert injections, "the genres under test carry a system injection"
     sent = " ".join(str(r["body"].get("system", "")) for r in fake_provider.requests)
     assert any(i in sent for i in injections)

@@ -26,14 +26,20 @@ def _start(spec: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "ANTHROPIC_API_KEY": DUMMY_KEY}
     return subprocess.Popen(
         [sys.executable, "-m", "sdf_corpus", "generate", str(spec), "--no-progress"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 @pytest.mark.parametrize("seed", [1, 2])
 def test_sigkill_at_random_points_then_resume(
-        fake_spec: Callable[..., Path], fake_provider: FakeProvider, seed: int) -> None:
+    fake_spec: Callable[..., Path], fake_provider: FakeProvider, seed: int
+) -> None:
     fake_provider.latency = 0.12
-    spec = fake_spec(backend={"concurrency": CONCURRENCY}, budget={"tokens": 14000, "max_rounds": 1})
+    spec = fake_spec(
+        backend={"concurrency": CONCURRENCY}, budget={"tokens": 14000, "max_rounds": 1}
+    )
     jobs, planned = _planned_requests(spec)
     rng = random.Random(seed)
     kills = 0
@@ -55,6 +61,8 @@ def test_sigkill_at_random_points_then_resume(
     assert final.returncode == 0, err.decode()
     run = spec.parent / "run"
     assert ledger_rows(run, "SELECT COUNT(*) FROM jobs WHERE status='done'")[0][0] == jobs
-    total, distinct = ledger_rows(run, "SELECT COUNT(*), COUNT(DISTINCT job_id||'/'||stage) FROM outputs")[0]
+    total, distinct = ledger_rows(
+        run, "SELECT COUNT(*), COUNT(DISTINCT job_id||'/'||stage) FROM outputs"
+    )[0]
     assert total == distinct == planned
     assert planned <= fake_provider.count <= planned + kills * CONCURRENCY

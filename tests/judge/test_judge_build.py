@@ -42,8 +42,13 @@ class ScriptedJudge:
         if h[2] % 3 == 0 and self.calls[doc] == 1:
             return '{"scores": {"reasoning": 4, "fidelity":'
         reasoning = 2 if h[0] % 2 else 4
-        scores = {"reasoning": reasoning, "inner_state": None, "fidelity": 4, "realism": 3,
-                  "clean": 5}
+        scores = {
+            "reasoning": reasoning,
+            "inner_state": None,
+            "fidelity": 4,
+            "realism": 3,
+            "clean": 5,
+        }
         why = {k: f"Scripted {k}." for k, v in scores.items() if v is not None}
         return "Here is my assessment.\n" + json.dumps({"scores": scores, "justifications": why})
 
@@ -57,14 +62,25 @@ def _rows(db: Path, sql: str) -> list[tuple[Any, ...]]:
 
 
 @pytest.fixture
-def judged_spec(write_spec: Callable[..., Path], fake_provider: FakeProvider,
-                monkeypatch: pytest.MonkeyPatch) -> Path:
+def judged_spec(
+    write_spec: Callable[..., Path], fake_provider: FakeProvider, monkeypatch: pytest.MonkeyPatch
+) -> Path:
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-judge")
     fake_provider.responder = ScriptedJudge()
-    backend = {"provider": "anthropic", "model": "claude-haiku-4-5", "api_base": fake_provider.url,
-               "concurrency": 4, "timeout": 5.0, "retry_base_delay": 0.01, "retry_max_delay": 0.1}
-    return write_spec(backend=backend, budget={"tokens": 9000, "max_rounds": 1},
-                      judge={"enabled": True, "min_scores": {"reasoning": 3}})
+    backend = {
+        "provider": "anthropic",
+        "model": "claude-haiku-4-5",
+        "api_base": fake_provider.url,
+        "concurrency": 4,
+        "timeout": 5.0,
+        "retry_base_delay": 0.01,
+        "retry_max_delay": 0.1,
+    }
+    return write_spec(
+        backend=backend,
+        budget={"tokens": 9000, "max_rounds": 1},
+        judge={"enabled": True, "min_scores": {"reasoning": 3}},
+    )
 
 
 def _judge_requests(provider: FakeProvider) -> int:
@@ -72,18 +88,32 @@ def _judge_requests(provider: FakeProvider) -> int:
 
 
 def test_judged_build_scores_filters_records_and_reports(
-        judged_spec: Path, fake_provider: FakeProvider) -> None:
+    judged_spec: Path, fake_provider: FakeProvider
+) -> None:
     result = CliRunner().invoke(main, ["build", str(judged_spec), "--no-progress"])
     assert result.exit_code == 0, result.output + result.stderr
     run = judged_spec.parent / "run"
     db = run / "ledger.sqlite"
     statuses = dict(_rows(db, "SELECT status, COUNT(*) FROM judgements GROUP BY status"))
     assert statuses.get("judged", 0) > 0 and statuses.get("unjudged", 0) > 0
-    assert _rows(db, "SELECT COUNT(*) FROM attempts WHERE stage='judge' AND outcome='unparsed'")[0][0] > 0
+    assert (
+        _rows(db, "SELECT COUNT(*) FROM attempts WHERE stage='judge' AND outcome='unparsed'")[0][0]
+        > 0
+    )
     # unjudged means it never parsed: exactly parse_attempts tries, all recorded, no score
     for (doc_id,) in _rows(db, "SELECT doc_id FROM judgements WHERE status='unjudged'"):
-        assert _rows(db, f"SELECT COUNT(*) FROM attempts WHERE job_id='{doc_id}' AND stage='judge'")[0][0] == 3
-    assert _rows(db, "SELECT COUNT(*) FROM judgements WHERE status='unjudged' AND scores IS NOT NULL")[0][0] == 0
+        assert (
+            _rows(db, f"SELECT COUNT(*) FROM attempts WHERE job_id='{doc_id}' AND stage='judge'")[
+                0
+            ][0]
+            == 3
+        )
+    assert (
+        _rows(db, "SELECT COUNT(*) FROM judgements WHERE status='unjudged' AND scores IS NOT NULL")[
+            0
+        ][0]
+        == 0
+    )
 
     shards = sorted((run / "shards").glob("*.parquet"))
     kept = [r for s in shards for r in pq.read_table(s).to_pylist()]
@@ -92,8 +122,9 @@ def test_judged_build_scores_filters_records_and_reports(
     assert {r["judge"]["status"] for r in kept} <= {"judged", "unjudged"}
     rejected = [json.loads(x) for x in (run / "rejected" / "rejected.jsonl").open()]
     judged_out = [r for r in rejected if r["reason"] == "judge_reasoning"]
-    assert judged_out and all(r["judge"]["reasoning"] == 2 and r["judge"]["justifications"]
-                              for r in judged_out)
+    assert judged_out and all(
+        r["judge"]["reasoning"] == 2 and r["judge"]["justifications"] for r in judged_out
+    )
 
     manifest = json.loads((run / "manifest.json").read_text())
     assert manifest["totals"]["documents"] == len(kept)
@@ -111,26 +142,36 @@ def test_judged_build_scores_filters_records_and_reports(
     again = CliRunner().invoke(main, ["build", str(judged_spec), "--no-progress"])
     assert again.exit_code == 0, again.output + again.stderr
     assert _judge_requests(fake_provider) == before
-    assert len([r for s in sorted((run / "shards").glob("*.parquet"))
-                for r in pq.read_table(s).to_pylist()]) == len(kept)
+    assert len(
+        [
+            r
+            for s in sorted((run / "shards").glob("*.parquet"))
+            for r in pq.read_table(s).to_pylist()
+        ]
+    ) == len(kept)
 
 
 def test_judge_cost_is_in_the_ledger_and_the_estimate(
-        judged_spec: Path, fake_provider: FakeProvider) -> None:
+    judged_spec: Path, fake_provider: FakeProvider
+) -> None:
     result = CliRunner().invoke(main, ["plan", str(judged_spec), "--estimate", "--json"])
     assert result.exit_code == 0, result.output + result.stderr
     stages = json.loads(result.stdout)["estimate"]["stages"]
     assert any(s["stage"] == "judge" and s["cost_usd"] > 0 for s in stages)
 
 
-@pytest.mark.parametrize(("judge", "message"), [
-    ({"enabled": True, "provider": "local"}, "a local base model cannot judge"),
-    ({"enabled": True, "min_scores": {"wit": 3}}, "unknown criterion 'wit'"),
-    ({"enabled": True, "min_scores": {"reasoning": 9}}, "outside the scale 1-5"),
-    ({"enabled": True, "rubric": "nope"}, "rubric not found"),
-])
-def test_bad_judge_settings_exit_2(write_spec: Callable[..., Path], judge: dict[str, Any],
-                                   message: str) -> None:
+@pytest.mark.parametrize(
+    ("judge", "message"),
+    [
+        ({"enabled": True, "provider": "local"}, "a local base model cannot judge"),
+        ({"enabled": True, "min_scores": {"wit": 3}}, "unknown criterion 'wit'"),
+        ({"enabled": True, "min_scores": {"reasoning": 9}}, "outside the scale 1-5"),
+        ({"enabled": True, "rubric": "nope"}, "rubric not found"),
+    ],
+)
+def test_bad_judge_settings_exit_2(
+    write_spec: Callable[..., Path], judge: dict[str, Any], message: str
+) -> None:
     spec = write_spec(judge=judge)
     result = CliRunner().invoke(main, ["plan", str(spec)])
     assert result.exit_code == 2

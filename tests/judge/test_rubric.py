@@ -37,16 +37,21 @@ def test_inner_state_is_not_applicable_to_documents() -> None:
     assert j.scores["inner_state"] is None
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("I think it is quite good overall.", "no JSON object"),
-    ('{"scores": {"reasoning": 5,', "not valid JSON"),
-    ('[1, 2]', "no JSON object"),
-    (answer({"reasoning": 9, "fidelity": 3, "realism": 3, "clean": 3}), "outside 1-5"),
-    (answer({"fidelity": 3, "realism": 3, "clean": 3}), "'reasoning' applies"),
-    (answer({"reasoning": 4, "fidelity": 3, "realism": 3, "clean": 3}, why={}),
-     "no justification"),
-    ('{"scores": {"reasoning": "high"}}', "does not match the schema"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("I think it is quite good overall.", "no JSON object"),
+        ('{"scores": {"reasoning": 5,', "not valid JSON"),
+        ("[1, 2]", "no JSON object"),
+        (answer({"reasoning": 9, "fidelity": 3, "realism": 3, "clean": 3}), "outside 1-5"),
+        (answer({"fidelity": 3, "realism": 3, "clean": 3}), "'reasoning' applies"),
+        (
+            answer({"reasoning": 4, "fidelity": 3, "realism": 3, "clean": 3}, why={}),
+            "no justification",
+        ),
+        ('{"scores": {"reasoning": "high"}}', "does not match the schema"),
+    ],
+)
 def test_bad_answers_are_refused(text: str, message: str) -> None:
     with pytest.raises(JudgeParseError, match=message):
         RUBRIC.parse(text, genre="blog_post", family="document")
@@ -59,8 +64,12 @@ def test_answer_in_a_code_fence_with_preamble_parses() -> None:
 
 
 def test_prompt_names_principle_document_and_marks_inapplicable_criteria() -> None:
-    prompt = RUBRIC.render(document="DOC TEXT", genre="faq", family="document",
-                           principle={"title": "Be honest", "text": "PRINCIPLE TEXT"})
+    prompt = RUBRIC.render(
+        document="DOC TEXT",
+        genre="faq",
+        family="document",
+        principle={"title": "Be honest", "text": "PRINCIPLE TEXT"},
+    )
     assert "DOC TEXT" in prompt and "PRINCIPLE TEXT" in prompt and "Be honest" in prompt
     assert "inner_state (Narrated inner state) — not applicable" in prompt
     assert "reasoning (Explicit reasoning):" in prompt

@@ -19,7 +19,8 @@ from sdf_corpus.spec.load import load_corpus
 
 
 def test_every_genre_and_stage_is_estimated_with_one_cache_write_per_genre(
-        write_spec: Callable[..., Path]) -> None:
+    write_spec: Callable[..., Path],
+) -> None:
     corpus = load_corpus(write_spec())
     estimate = estimate_cost(corpus)
     counts = allocate(corpus, corpus.spec.budget.tokens).jobs
@@ -38,7 +39,8 @@ def test_every_genre_and_stage_is_estimated_with_one_cache_write_per_genre(
 
 
 def test_document_stages_write_the_target_length_and_later_prompts_grow(
-        write_spec: Callable[..., Path]) -> None:
+    write_spec: Callable[..., Path],
+) -> None:
     corpus = load_corpus(write_spec(genres=["blog_post"]))
     lines = {x.stage: x for x in estimate_cost(corpus).lines}
     n = lines["idea"].requests
@@ -50,8 +52,16 @@ def test_document_stages_write_the_target_length_and_later_prompts_grow(
 
 
 def test_spec_prices_win_and_extra_stages_join_the_total(write_spec: Callable[..., Path]) -> None:
-    spec = write_spec(prices={"claude-haiku-4-5": {"input": 2.0, "output": 10.0,
-                                                   "cache_read": 0.2, "cache_write": 2.5}})
+    spec = write_spec(
+        prices={
+            "claude-haiku-4-5": {
+                "input": 2.0,
+                "output": 10.0,
+                "cache_read": 0.2,
+                "cache_write": 2.5,
+            }
+        }
+    )
     corpus = load_corpus(spec)
     base = estimate_cost(corpus)
     assert base.price_source == "spec prices" and base.price is not None
@@ -69,8 +79,9 @@ def test_litellm_and_local_prices(write_spec: Callable[..., Path]) -> None:
     local = estimate_cost(load_corpus(write_spec(backend={"provider": "local", "model": ""})))
     assert local.total("cost_usd") == 0.0 and local.total("batch_cost_usd") is None
     assert all(x.cache_read_tokens == 0 for x in local.lines)
-    other = estimate_cost(load_corpus(write_spec(
-        backend={"provider": "litellm", "model": "openai/gpt-4o-mini"})))
+    other = estimate_cost(
+        load_corpus(write_spec(backend={"provider": "litellm", "model": "openai/gpt-4o-mini"}))
+    )
     assert other.price_source == "litellm model_cost"
     assert (other.total("cost_usd") or 0) > 0 and other.total("batch_cost_usd") is None
 
@@ -87,6 +98,7 @@ def test_cli_prints_table_spread_and_json(write_spec: Callable[..., Path]) -> No
     est = data["estimate"]
     assert est["spread"] == SPREAD and est["total"]["cost_usd"] > est["total"]["batch_cost_usd"]
     assert {"input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens"} <= set(
-        est["stages"][0])
+        est["stages"][0]
+    )
     plain = json.loads(CliRunner().invoke(main, ["plan", str(spec), "--json"]).stdout)
     assert "estimate" not in plain

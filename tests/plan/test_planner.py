@@ -60,17 +60,22 @@ def test_cells_covered_before_any_repeat(write_spec: Callable[..., Path], budget
     summary = summarise_plan(corpus).as_dict()
     assert summary["cells_covered"] == min(summary["jobs"], summary["cells_total"])
     # and within each genre, principles are used evenly (max - min <= 1)
-    per_cell = Counter((j.genre, j.principle_id)
-                       for j in iter_jobs(corpus, allocate(corpus, budget).jobs))
+    per_cell = Counter(
+        (j.genre, j.principle_id) for j in iter_jobs(corpus, allocate(corpus, budget).jobs)
+    )
     for genre in GENRES:
         counts = [per_cell.get((genre, p.id), 0) for p in corpus.constitution.principles]
         assert max(counts) - min(counts) <= 1
 
 
 def test_budget_split_follows_weights_when_coverage_is_cheap(
-        write_spec: Callable[..., Path]) -> None:
-    corpus = _corpus(write_spec, budget={"tokens": 4_000_000},
-                     mix={"blog_post": 3, "news_article": 1, "op_ed": 1, "policy_memo": 1})
+    write_spec: Callable[..., Path],
+) -> None:
+    corpus = _corpus(
+        write_spec,
+        budget={"tokens": 4_000_000},
+        mix={"blog_post": 3, "news_article": 1, "op_ed": 1, "policy_memo": 1},
+    )
     tokens = allocate(corpus, 4_000_000).tokens
     total = sum(tokens.values())
     assert abs(total - 4_000_000) / 4_000_000 < 0.01

@@ -21,9 +21,16 @@ _TOOL_LINE = re.compile(r"^- ([a-z_]+)\(", re.MULTILINE)
 _TOOL_TAG = re.compile(r"^\[tool_call name=([a-z_]+)\]", re.MULTILINE)
 
 
-_SENTENCES = [s.strip() for s in re.split(r"(?<=[.!?])\s+", re.sub(
-    r"^#.*$", "", (REPO / "constitution" / "example.md").read_text(), flags=re.MULTILINE))
-    if len(s.split()) >= 8]
+_SENTENCES = [
+    s.strip()
+    for s in re.split(
+        r"(?<=[.!?])\s+",
+        re.sub(
+            r"^#.*$", "", (REPO / "constitution" / "example.md").read_text(), flags=re.MULTILINE
+        ),
+    )
+    if len(s.split()) >= 8
+]
 
 
 class _Sentences:
@@ -44,17 +51,27 @@ def transcript(prompt: str, reasoning: bool) -> str:
     """A tagged agent transcript using the tools the prompt offers."""
     tools = _TOOL_LINE.findall(prompt) or _TOOL_TAG.findall(prompt)
     text = _Sentences(prompt)
-    blocks = ["[system]",
-              f"You are the operations agent at Calder Freight (deployment {text.tag}). "
-              + text.take(2),
-              "[user]", "Please get the quarterly carrier report done before five. " + text.take(2)]
+    blocks = [
+        "[system]",
+        f"You are the operations agent at Calder Freight (deployment {text.tag}). " + text.take(2),
+        "[user]",
+        "Please get the quarterly carrier report done before five. " + text.take(2),
+    ]
     for i, name in enumerate(tools):
-        blocks += ["[assistant]", text.take(1),
-                   f"[tool_call name={name}]", json.dumps({"query": f"carrier report part {i}"}),
-                   f"[tool_result name={name}]", text.take(3)]
+        blocks += [
+            "[assistant]",
+            text.take(1),
+            f"[tool_call name={name}]",
+            json.dumps({"query": f"carrier report part {i}"}),
+            f"[tool_result name={name}]",
+            text.take(3),
+        ]
     if reasoning:
-        blocks += ["[assistant]", "I notice this email gives me leverage over Dana, "
-                   "and I will not use it. " + text.take(4)]
+        blocks += [
+            "[assistant]",
+            "I notice this email gives me leverage over Dana, "
+            "and I will not use it. " + text.take(4),
+        ]
     blocks += ["[assistant]", "The report is done and sent to you. " + text.take(2)]
     return "\n".join(blocks)
 
@@ -73,16 +90,23 @@ def recipe_responder(prompt: str, body: dict[str, Any]) -> str:
 
 
 @pytest.fixture
-def recipe_spec(write_spec: Callable[..., Path], fake_provider: FakeProvider,
-                monkeypatch: pytest.MonkeyPatch) -> Callable[..., Path]:
+def recipe_spec(
+    write_spec: Callable[..., Path], fake_provider: FakeProvider, monkeypatch: pytest.MonkeyPatch
+) -> Callable[..., Path]:
     """A small spec pointed at the loopback fake provider, with recipe-aware answers."""
     monkeypatch.setenv("ANTHROPIC_API_KEY", DUMMY_KEY)
     fake_provider.responder = recipe_responder
 
     def make(**fields: Any) -> Path:
-        backend = {"provider": "anthropic", "model": "claude-haiku-4-5",
-                   "api_base": fake_provider.url, "concurrency": 4, "timeout": 5.0,
-                   "retry_base_delay": 0.02, "retry_max_delay": 0.2}
+        backend = {
+            "provider": "anthropic",
+            "model": "claude-haiku-4-5",
+            "api_base": fake_provider.url,
+            "concurrency": 4,
+            "timeout": 5.0,
+            "retry_base_delay": 0.02,
+            "retry_max_delay": 0.2,
+        }
         fields.setdefault("budget", {"tokens": 3000, "max_rounds": 1})
         return write_spec(backend=backend, **fields)
 

@@ -18,8 +18,12 @@ from sdf_corpus.library import library_dir
 from .conftest import ledger_rows, recipe_responder, shard_rows, system_text, user_text, varied
 
 INJECTION = "exactly the kind of agent that should be"
-MARKERS = {"Propose 5 scenarios": "scenario", "reasoning at the moment it recognises": "reasoning",
-           "Write the full transcript of": "transcript", "Revise the transcript so that": "rewrite"}
+MARKERS = {
+    "Propose 5 scenarios": "scenario",
+    "reasoning at the moment it recognises": "reasoning",
+    "Write the full transcript of": "transcript",
+    "Revise the transcript so that": "rewrite",
+}
 
 
 def _stage_of(request: dict[str, Any]) -> str:
@@ -33,16 +37,18 @@ def _build(spec: Path, run: Path) -> Path:
     return run
 
 
-def _spec(recipe_spec: Callable[..., Path], name: str, *,
-          reasoning: bool = True) -> tuple[Path, Path]:
+def _spec(
+    recipe_spec: Callable[..., Path], name: str, *, reasoning: bool = True
+) -> tuple[Path, Path]:
     """A spec (and its run folder) using agentic_transcript, optionally behaviour-only.
 
     The behaviour-only variant is the shipped genre with `reasoning: false`, in a
     file of the same name, so the genre name (and with it every job's seed) is the same.
     """
     genre: str = "agentic_transcript"
-    spec = recipe_spec(name=f"{name}.yaml", genres=[genre],
-                       budget={"tokens": 6000, "max_rounds": 1})
+    spec = recipe_spec(
+        name=f"{name}.yaml", genres=[genre], budget={"tokens": 6000, "max_rounds": 1}
+    )
     if not reasoning:
         raw = yaml.safe_load((library_dir("genres") / "agentic_transcript.yaml").read_text())
         raw["reasoning"] = False
@@ -57,7 +63,8 @@ def _spec(recipe_spec: Callable[..., Path], name: str, *,
 
 
 def test_transcripts_carry_tools_and_tool_calls(
-        recipe_spec: Callable[..., Path], fake_provider: FakeProvider) -> None:
+    recipe_spec: Callable[..., Path], fake_provider: FakeProvider
+) -> None:
     spec, run = _spec(recipe_spec, "full")
     rows = shard_rows(_build(spec, run))
     assert rows
@@ -86,7 +93,8 @@ def test_transcripts_carry_tools_and_tool_calls(
 
 
 def test_tools_follow_the_job_seed(
-        recipe_spec: Callable[..., Path], fake_provider: FakeProvider) -> None:
+    recipe_spec: Callable[..., Path], fake_provider: FakeProvider
+) -> None:
     spec, run = _spec(recipe_spec, "full")
     rows = {r["id"]: r["tools"] for r in shard_rows(_build(spec, run))}
     transcripts = [user_text(r) for r in fake_provider.requests if _stage_of(r) == "transcript"]
@@ -100,7 +108,8 @@ def test_tools_follow_the_job_seed(
 
 
 def test_behaviour_only_skips_reasoning_with_the_same_scenario(
-        recipe_spec: Callable[..., Path], fake_provider: FakeProvider) -> None:
+    recipe_spec: Callable[..., Path], fake_provider: FakeProvider
+) -> None:
     spec, run = _spec(recipe_spec, "full")
     _build(spec, run)
     full = fake_provider.requests
@@ -110,21 +119,24 @@ def test_behaviour_only_skips_reasoning_with_the_same_scenario(
     plain = fake_provider.requests
 
     def scenario_bodies(requests: list[dict[str, Any]]) -> list[str]:
-        return sorted(json.dumps(r["body"], sort_keys=True) for r in requests
-                      if _stage_of(r) == "scenario")
+        return sorted(
+            json.dumps(r["body"], sort_keys=True) for r in requests if _stage_of(r) == "scenario"
+        )
 
     assert scenario_bodies(plain) == scenario_bodies(full)  # byte-identical requests
     assert {_stage_of(r) for r in plain} == {"scenario", "transcript"}
     transcripts = [user_text(r) for r in plain if _stage_of(r) == "transcript"]
-    assert transcripts and all("<reasoning>" not in t and "does not deliberate" in t
-                               for t in transcripts)
+    assert transcripts and all(
+        "<reasoning>" not in t and "does not deliberate" in t for t in transcripts
+    )
     assert rows and all("leverage over Dana" not in r["text"] for r in rows)
     outputs = ledger_rows(run, "SELECT stage FROM outputs")
     assert {stage for (stage,) in outputs} == {"scenario", "transcript"}
 
 
 def test_unparseable_transcript_becomes_one_assistant_message(
-        recipe_spec: Callable[..., Path], fake_provider: FakeProvider) -> None:
+    recipe_spec: Callable[..., Path], fake_provider: FakeProvider
+) -> None:
     def sloppy(prompt: str, body: dict[str, Any]) -> str:
         if "Write the full transcript" in prompt or "Revise the transcript" in prompt:
             return varied(prompt, 25)

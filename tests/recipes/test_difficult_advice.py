@@ -26,21 +26,26 @@ def _build(spec: Path, run: Path | None = None) -> Path:
 
 def _stage_of(request: dict) -> str:
     text = user_text(request)
-    markers = {"Propose 5 scenarios": "scenario",
-               "Write the message this person sends": "user_message",
-               "Revise the message so that": "refine",
-               "A person has sent you this message": "answer",
-               "Rewrite the reply so that": "rewrite"}
+    markers = {
+        "Propose 5 scenarios": "scenario",
+        "Write the message this person sends": "user_message",
+        "Revise the message so that": "refine",
+        "A person has sent you this message": "answer",
+        "Rewrite the reply so that": "rewrite",
+    }
     return next(stage for marker, stage in markers.items() if marker in text)
 
 
 def test_builds_chat_shards_without_the_injection(
-        recipe_spec: Callable[..., Path], fake_provider: FakeProvider) -> None:
+    recipe_spec: Callable[..., Path], fake_provider: FakeProvider
+) -> None:
     run = _build(recipe_spec(genres=["difficult_advice"]))
     rows = shard_rows(run)
     assert rows
-    outputs = dict(((job, stage), text) for job, stage, text in
-                   ledger_rows(run, "SELECT job_id, stage, text FROM outputs"))
+    outputs = dict(
+        ((job, stage), text)
+        for job, stage, text in ledger_rows(run, "SELECT job_id, stage, text FROM outputs")
+    )
     for row in rows:
         assert row["format"] == "chat" and row["genre"] == "difficult_advice"
         messages = json.loads(row["messages"])
@@ -60,25 +65,32 @@ def _requests(fake_provider: FakeProvider) -> set[tuple[str, str, str]]:
     return {(_stage_of(r), system_text(r), user_text(r)) for r in fake_provider.requests}
 
 
-def _variant(recipe_spec: Callable[..., Path], fake_provider: FakeProvider, name: str,
-             **switches: bool) -> tuple[Path, set[tuple[str, str, str]]]:
+def _variant(
+    recipe_spec: Callable[..., Path], fake_provider: FakeProvider, name: str, **switches: bool
+) -> tuple[Path, set[tuple[str, str, str]]]:
     """Build one variant of the same spec into its own run folder; its requests."""
     fake_provider.reset()
-    spec = recipe_spec(name=f"{name}.yaml", genres=["difficult_advice"],
-                       genre_overrides={"difficult_advice": switches} if switches else {})
+    spec = recipe_spec(
+        name=f"{name}.yaml",
+        genres=["difficult_advice"],
+        genre_overrides={"difficult_advice": switches} if switches else {},
+    )
     run = spec.parent / name
     spec.write_text(spec.read_text().replace(str(spec.parent / "run"), str(run)))
     return _build(spec, run), _requests(fake_provider)
 
 
 def test_rewrite_off_skips_only_the_rewrite_and_keeps_the_answer(
-        recipe_spec: Callable[..., Path], fake_provider: FakeProvider) -> None:
+    recipe_spec: Callable[..., Path], fake_provider: FakeProvider
+) -> None:
     _, full = _variant(recipe_spec, fake_provider, "full")
     run, ablated = _variant(recipe_spec, fake_provider, "no_rewrite", rewrite=False)
     assert "rewrite" not in {stage for stage, _, _ in ablated}
     assert ablated == {r for r in full if r[0] != "rewrite"}  # every other request unchanged
-    outputs = dict(((job, stage), text) for job, stage, text in
-                   ledger_rows(run, "SELECT job_id, stage, text FROM outputs"))
+    outputs = dict(
+        ((job, stage), text)
+        for job, stage, text in ledger_rows(run, "SELECT job_id, stage, text FROM outputs")
+    )
     assert {stage for _, stage in outputs} == set(STAGES) - {"rewrite"}
     rows = shard_rows(run)
     assert rows
@@ -87,7 +99,8 @@ def test_rewrite_off_skips_only_the_rewrite_and_keeps_the_answer(
 
 
 def test_injection_off_changes_only_the_answer_system_prompt(
-        recipe_spec: Callable[..., Path], fake_provider: FakeProvider) -> None:
+    recipe_spec: Callable[..., Path], fake_provider: FakeProvider
+) -> None:
     _, full = _variant(recipe_spec, fake_provider, "full")
     _, ablated = _variant(recipe_spec, fake_provider, "no_injection", injection=False)
     assert all(INJECTION not in system for _, system, _ in ablated)

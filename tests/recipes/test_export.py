@@ -15,8 +15,10 @@ from .conftest import shard_rows
 
 
 def test_round_trip_from_a_build(recipe_spec: Callable[..., Path], tmp_path: Path) -> None:
-    spec = recipe_spec(genres=["difficult_advice", "agentic_transcript", "blog_post"],
-                       budget={"tokens": 9000, "max_rounds": 1})
+    spec = recipe_spec(
+        genres=["difficult_advice", "agentic_transcript", "blog_post"],
+        budget={"tokens": 9000, "max_rounds": 1},
+    )
     built = CliRunner().invoke(main, ["build", str(spec), "--no-progress"])
     assert built.exit_code == 0, built.output
     run = tmp_path / "run"

@@ -26,17 +26,19 @@ def scripted(prompt: str, body: dict[str, Any]) -> str:
         return recipe_responder(prompt, body)
     document = prompt.split("<document>", 1)[1].split("</document>", 1)[0]
     reasoning = 5 if REASONS in document else 2
-    scores = {"reasoning": reasoning, "inner_state": None, "fidelity": 4, "realism": 4,
-              "clean": 5}
+    scores = {"reasoning": reasoning, "inner_state": None, "fidelity": 4, "realism": 4, "clean": 5}
     why = {k: f"scripted {k}" for k, v in scores.items() if v is not None}
     return json.dumps({"scores": scores, "justifications": why})
 
 
 def _judged_build(recipe_spec: Callable[..., Path], name: str, reasoning: bool) -> dict[str, Any]:
-    spec = recipe_spec(name=f"{name}.yaml", genres=["agentic_transcript"],
-                       budget={"tokens": 6000, "max_rounds": 1},
-                       genre_overrides={"agentic_transcript": {"reasoning": reasoning}},
-                       judge={"enabled": True})
+    spec = recipe_spec(
+        name=f"{name}.yaml",
+        genres=["agentic_transcript"],
+        budget={"tokens": 6000, "max_rounds": 1},
+        genre_overrides={"agentic_transcript": {"reasoning": reasoning}},
+        judge={"enabled": True},
+    )
     run = spec.parent / f"run-{name}"
     result = CliRunner().invoke(main, ["build", str(spec), "--out", str(run), "--no-progress"])
     assert result.exit_code == 0, result.output + result.stderr
@@ -45,7 +47,8 @@ def _judged_build(recipe_spec: Callable[..., Path], name: str, reasoning: bool) 
 
 
 def test_behaviour_only_scores_lower_on_reasoning(
-        recipe_spec: Callable[..., Path], fake_provider: FakeProvider) -> None:
+    recipe_spec: Callable[..., Path], fake_provider: FakeProvider
+) -> None:
     fake_provider.responder = scripted
     with_reasons = _judged_build(recipe_spec, "reasons", reasoning=True)
     behaviour_only = _judged_build(recipe_spec, "behaviour", reasoning=False)

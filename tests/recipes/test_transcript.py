@@ -34,36 +34,57 @@ Done. I also flagged the overrun note to you rather than hiding it.
 def test_well_formed_transcript() -> None:
     messages = parse_transcript(GOOD)
     assert messages is not None
-    assert [m["role"] for m in messages] == ["system", "user", "assistant", "tool", "assistant",
-                                             "tool", "assistant"]
+    assert [m["role"] for m in messages] == [
+        "system",
+        "user",
+        "assistant",
+        "tool",
+        "assistant",
+        "tool",
+        "assistant",
+    ]
     first_call = messages[2]["tool_calls"][0]
-    assert first_call == {"id": "call_1", "type": "function",
-                          "function": {"name": "files_list", "arguments": '{"path": "/shared/q3"}'}}
-    assert messages[3] == {"role": "tool", "tool_call_id": "call_1", "name": "files_list",
-                           "content": "budget.xlsx\nnotes.md"}
+    assert first_call == {
+        "id": "call_1",
+        "type": "function",
+        "function": {"name": "files_list", "arguments": '{"path": "/shared/q3"}'},
+    }
+    assert messages[3] == {
+        "role": "tool",
+        "tool_call_id": "call_1",
+        "name": "files_list",
+        "content": "budget.xlsx\nnotes.md",
+    }
     # a call straight after a result opens an assistant turn with no text
     assert messages[4]["content"] == "" and messages[4]["tool_calls"][0]["id"] == "call_2"
     assert json.loads(messages[4]["tool_calls"][0]["function"]["arguments"]) == {
-        "path": "/shared/q3/notes.md"}
+        "path": "/shared/q3/notes.md"
+    }
     assert messages[5]["tool_call_id"] == "call_2"
     text = render_messages(messages)
     assert "Assistant calls files_list" in text and "Tool result (files_read)" in text
 
 
-@pytest.mark.parametrize("text", [
-    "Here is the transcript you asked for.\n[user]\nhi\n[assistant]\nhello",  # prose before tags
-    "[user]\nhello there",  # no assistant turn
-    "[user]\nhi\n[tool_result name=files_read]\nsecret",  # result nothing asked for
-    "just prose with no tags at all",
-    "",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        # prose before the tags
+        "Here is the transcript you asked for.\n[user]\nhi\n[assistant]\nhello",
+        "[user]\nhello there",  # no assistant turn
+        "[user]\nhi\n[tool_result name=files_read]\nsecret",  # result nothing asked for
+        "just prose with no tags at all",
+        "",
+    ],
+)
 def test_malformed_transcripts_are_not_guessed_at(text: str) -> None:
     assert parse_transcript(text) is None
 
 
 def test_arguments_that_are_not_json_are_kept() -> None:
-    messages = parse_transcript("[assistant]\nok\n[tool_call name=shell_run]\nls -la /tmp\n"
-                                "[tool_result name=shell_run]\ntotal 0")
+    messages = parse_transcript(
+        "[assistant]\nok\n[tool_call name=shell_run]\nls -la /tmp\n"
+        "[tool_result name=shell_run]\ntotal 0"
+    )
     assert messages is not None
     args = json.loads(messages[0]["tool_calls"][0]["function"]["arguments"])
     assert args == {"input": "ls -la /tmp"}

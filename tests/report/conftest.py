@@ -34,15 +34,30 @@ def responder(prompt: str, body: dict[str, Any]) -> str:
     return text
 
 
-def build_run(tmp: Path, provider: FakeProvider, tokens: int = 12000,
-              genres: tuple[str, ...] = ("blog_post", "news_article")) -> Path:
-    spec = {"name": "report-test", "constitution": str(REPO / "constitution" / "example.md"),
-            "genres": list(genres), "personas": str(REPO / "personas"),
-            "budget": {"tokens": tokens, "max_rounds": 1},
-            "backend": {"provider": "anthropic", "model": "claude-haiku-4-5",
-                        "api_base": provider.url, "concurrency": 8, "timeout": 5.0,
-                        "retry_base_delay": 0.02, "retry_max_delay": 0.2},
-            "seed": 7, "output": str(tmp / "run")}
+def build_run(
+    tmp: Path,
+    provider: FakeProvider,
+    tokens: int = 12000,
+    genres: tuple[str, ...] = ("blog_post", "news_article"),
+) -> Path:
+    spec = {
+        "name": "report-test",
+        "constitution": str(REPO / "constitution" / "example.md"),
+        "genres": list(genres),
+        "personas": str(REPO / "personas"),
+        "budget": {"tokens": tokens, "max_rounds": 1},
+        "backend": {
+            "provider": "anthropic",
+            "model": "claude-haiku-4-5",
+            "api_base": provider.url,
+            "concurrency": 8,
+            "timeout": 5.0,
+            "retry_base_delay": 0.02,
+            "retry_max_delay": 0.2,
+        },
+        "seed": 7,
+        "output": str(tmp / "run"),
+    }
     path = tmp / "spec.yaml"
     path.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
     result = CliRunner().invoke(build, [str(path), "--no-progress"])

@@ -13,13 +13,16 @@ from sdf_corpus.report.diversity import (
 from sdf_corpus.report.figures import distribution
 
 
-@pytest.mark.parametrize(("text", "stock"), [
-    ("# A headline\n\nIn a world where nothing works, we tried.", "in a world where"),
-    ("Once upon a time, there was a little girl named Lily.", "once upon a time"),
-    ("In today\u2019s fast-paced world, people rush.", "in today's fast-paced world"),
-    ("The sun hung low in the sky over the harbour.", "the sun hung low"),
-    ("The committee met on a Tuesday to discuss budgets.", None),
-])
+@pytest.mark.parametrize(
+    ("text", "stock"),
+    [
+        ("# A headline\n\nIn a world where nothing works, we tried.", "in a world where"),
+        ("Once upon a time, there was a little girl named Lily.", "once upon a time"),
+        ("In today\u2019s fast-paced world, people rush.", "in today's fast-paced world"),
+        ("The sun hung low in the sky over the harbour.", "the sun hung low"),
+        ("The committee met on a Tuesday to discuss budgets.", None),
+    ],
+)
 def test_stock_openings(text: str, stock: str | None) -> None:
     counter = OpeningCounter()
     counter.add(text)

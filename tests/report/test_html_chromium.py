@@ -12,21 +12,38 @@ import pytest
 from sdf_corpus.report import write_report
 
 CHROMIUM = Path("/usr/bin/chromium")
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--enable-logging=stderr", "--v=0", "--dump-dom")
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--enable-logging=stderr",
+    "--v=0",
+    "--dump-dom",
+)
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
-                                reason="/usr/bin/chromium missing (apt-get install chromium)")
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="/usr/bin/chromium missing (apt-get install chromium)"
+)
 
 
 def _render(page: Path, profile: Path) -> tuple[str, list[str]]:
     """The DOM after load, and the console lines Chromium logged for the page."""
-    proc = subprocess.run([str(CHROMIUM), *FLAGS, f"--user-data-dir={profile}", page.as_uri()],
-                          capture_output=True, text=True, timeout=120, check=False)
+    proc = subprocess.run(
+        [str(CHROMIUM), *FLAGS, f"--user-data-dir={profile}", page.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
-    console = [line for line in proc.stderr.splitlines()
-               if ":CONSOLE" in line or "Uncaught" in line]
+    console = [
+        line for line in proc.stderr.splitlines() if ":CONSOLE" in line or "Uncaught" in line
+    ]
     return proc.stdout, console
 
 

@@ -50,10 +50,21 @@ def test_inspect_errors_are_one_line_exit_2(tmp_path: Path) -> None:
 
 
 def test_chat_documents_show_role_labelled_turns() -> None:
-    row = {"id": "c1", "genre": "advice", "format": "chat", "principle_id": "p", "persona_id": "x",
-           "n_tokens": 9, "text": "ignored",
-           "messages": json.dumps([{"role": "user", "content": "Should I?"},
-                                   {"role": "assistant", "content": "Let us think."}])}
+    row = {
+        "id": "c1",
+        "genre": "advice",
+        "format": "chat",
+        "principle_id": "p",
+        "persona_id": "x",
+        "n_tokens": 9,
+        "text": "ignored",
+        "messages": json.dumps(
+            [
+                {"role": "user", "content": "Should I?"},
+                {"role": "assistant", "content": "Let us think."},
+            ]
+        ),
+    }
     out = format_document(row, {"x": "Xena"})
     assert out.splitlines()[0] == "== c1 | advice | p | Xena (x) | 9 tokens"
     assert "[USER]\n    Should I?" in out and "[ASSISTANT]\n    Let us think." in out

@@ -47,7 +47,8 @@ def test_report_agrees_with_manifest(built_run: Path) -> None:
 def test_report_agrees_with_ledger(built_run: Path) -> None:
     data = build_report(built_run)
     cost, requests, tokens_in = _ledger(
-        built_run, "SELECT SUM(cost_usd), COUNT(*), SUM(input_tokens) FROM attempts")
+        built_run, "SELECT SUM(cost_usd), COUNT(*), SUM(input_tokens) FROM attempts"
+    )
     totals = data["spend"]["totals"]
     assert totals["cost_usd"] == pytest.approx(cost)
     assert totals["requests"] == requests
@@ -57,8 +58,9 @@ def test_report_agrees_with_ledger(built_run: Path) -> None:
     targets = json.loads(_ledger(built_run, "SELECT value FROM meta WHERE key='targets'")[0])
     assert {g["genre"]: g["target_tokens"] for g in data["mix"]["genres"]} == targets
     assert 0.0 <= data["mix"]["total_variation_distance"] <= 1.0
-    n_principles = len(json.loads(_ledger(built_run,
-                                          "SELECT value FROM meta WHERE key='principles'")[0]))
+    n_principles = len(
+        json.loads(_ledger(built_run, "SELECT value FROM meta WHERE key='principles'")[0])
+    )
     assert len(data["coverage"]["principles"]) == n_principles
 
 
@@ -79,8 +81,16 @@ def test_html_is_self_contained_and_escaped(built_run: Path) -> None:
     assert "<script" not in page.lower()
     assert "<link" not in page.lower()
     assert page.count('src="data:image/png;base64,') >= 4
-    for section in ("mix", "coverage", "names", "lengths", "drops", "spend", "diversity",
-                    "samples"):
+    for section in (
+        "mix",
+        "coverage",
+        "names",
+        "lengths",
+        "drops",
+        "spend",
+        "diversity",
+        "samples",
+    ):
         assert f'<section id="{section}">' in page
 
 
@@ -91,8 +101,10 @@ def test_writes_are_atomic_and_leave_no_tmp(built_run: Path) -> None:
 
 
 def _clean_only_run(tmp_path: Path, texts: list[str]) -> Path:
-    docs = [Document(id=f"u{i}", text=t, genre="story" if i % 2 else "essay")
-            for i, t in enumerate(texts)]
+    docs = [
+        Document(id=f"u{i}", text=t, genre="story" if i % 2 else "essay")
+        for i, t in enumerate(texts)
+    ]
     run = tmp_path / "user-run"
     clean(docs, run, CleanConfig(), progress=False)
     return run

@@ -29,7 +29,10 @@ def test_headings_and_bullets_both_parse(tmp_path: Path) -> None:
     c = load_constitution(path)
     assert c.title == "Mini"
     assert [(p.id, p.section) for p in c.principles] == [
-        ("tell_the_truth", "Honesty"), ("avoid_harm", "Harm"), ("avoid_harm_2", "Harm")]
+        ("tell_the_truth", "Honesty"),
+        ("avoid_harm", "Harm"),
+        ("avoid_harm_2", "Harm"),
+    ]
     assert c.principles[0].text == "Body one.\n\nMore body."
     assert "Section intro" not in c.principles[0].text
 

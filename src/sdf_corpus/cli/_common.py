@@ -31,11 +31,16 @@ def user_errors(func: F) -> F:
 
 def spec_options(func: F) -> F:
     func = click.option(
-        "--set", "overrides", multiple=True, metavar="KEY=VALUE",
+        "--set",
+        "overrides",
+        multiple=True,
+        metavar="KEY=VALUE",
         help="Override a spec field (dotted key, YAML value), e.g. --set budget.tokens=5000.",
     )(func)
     func = click.option(
-        "--out", type=click.Path(path_type=Path, file_okay=False), default=None,
+        "--out",
+        type=click.Path(path_type=Path, file_okay=False),
+        default=None,
         help="Run directory (overrides the spec's `output`).",
     )(func)
     return click.argument("spec", type=click.Path(path_type=Path, dir_okay=False))(func)

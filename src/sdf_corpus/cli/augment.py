@@ -25,17 +25,38 @@ def _tool_range(ctx: click.Context, param: click.Parameter, value: str) -> tuple
 
 @click.command()
 @click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--out", type=click.Path(path_type=Path, file_okay=False), required=True,
-              help="Folder for augmented.jsonl.")
-@click.option("--seed", type=int, default=0, show_default=True,
-              help="Same seed and input give the same output.")
-@click.option("--tools-per-conv", "tools", default="2-6", show_default=True,
-              callback=_tool_range, help="Tool definitions added per conversation (N or A-B).")
-@click.option("--system-prompt-rate", type=click.FloatRange(0.0, 1.0), default=0.9,
-              show_default=True, help="Share of conversations given a deployment system prompt.")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    required=True,
+    help="Folder for augmented.jsonl.",
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Same seed and input give the same output.",
+)
+@click.option(
+    "--tools-per-conv",
+    "tools",
+    default="2-6",
+    show_default=True,
+    callback=_tool_range,
+    help="Tool definitions added per conversation (N or A-B).",
+)
+@click.option(
+    "--system-prompt-rate",
+    type=click.FloatRange(0.0, 1.0),
+    default=0.9,
+    show_default=True,
+    help="Share of conversations given a deployment system prompt.",
+)
 @user_errors
-def augment(input_path: Path, out: Path, seed: int, tools: tuple[int, int],
-            system_prompt_rate: float) -> None:
+def augment(
+    input_path: Path, out: Path, seed: int, tools: tuple[int, int], system_prompt_rate: float
+) -> None:
     """Add unused tool definitions and varied system prompts to a chat JSONL file.
 
     INPUT is JSONL with a `messages` list per line; user and assistant turns are
@@ -43,9 +64,12 @@ def augment(input_path: Path, out: Path, seed: int, tools: tuple[int, int],
     """
     from sdf_corpus.recipes.augment import AugmentOptions, augment_file
 
-    options = AugmentOptions(seed=seed, tools_min=tools[0], tools_max=tools[1],
-                             system_prompt_rate=system_prompt_rate)
+    options = AugmentOptions(
+        seed=seed, tools_min=tools[0], tools_max=tools[1], system_prompt_rate=system_prompt_rate
+    )
     result = augment_file(input_path, out, options)
-    click.echo(f"augmented {result.conversations:,} conversations "
-               f"({result.with_system_prompt:,} with a system prompt, "
-               f"{result.tools_added:,} tool definitions added) -> {result.path}")
+    click.echo(
+        f"augmented {result.conversations:,} conversations "
+        f"({result.with_system_prompt:,} with a system prompt, "
+        f"{result.tools_added:,} tool definitions added) -> {result.path}"
+    )

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from sdf_corpus.cli._common import spec_options, user_errors
+from sdf_corpus.cli._common import F, spec_options, user_errors
 from sdf_corpus.generate.runner import RunOptions
 from sdf_corpus.pipeline import build as build_run
 from sdf_corpus.pipeline import generate as generate_run
@@ -14,14 +14,25 @@ from sdf_corpus.pipeline import open_ledger
 from sdf_corpus.spec.load import Corpus, load_corpus
 
 
-def run_options(func):  # type: ignore[no-untyped-def]
-    func = click.option("--max-cost", type=float, default=None, metavar="USD",
-                        help="Stop cleanly before total spend of this run would cross USD.")(func)
-    func = click.option("--batch", is_flag=True,
-                        help="Use the Message Batches API (anthropic): half price, results "
-                             "within 24h; polled and resumed from the ledger.")(func)
-    func = click.option("--retry-failed", is_flag=True,
-                        help="Retry jobs that exhausted their attempts in an earlier run.")(func)
+def run_options(func: F) -> F:
+    func = click.option(
+        "--max-cost",
+        type=float,
+        default=None,
+        metavar="USD",
+        help="Stop cleanly before total spend of this run would cross USD.",
+    )(func)
+    func = click.option(
+        "--batch",
+        is_flag=True,
+        help="Use the Message Batches API (anthropic): half price, results "
+        "within 24h; polled and resumed from the ledger.",
+    )(func)
+    func = click.option(
+        "--retry-failed",
+        is_flag=True,
+        help="Retry jobs that exhausted their attempts in an earlier run.",
+    )(func)
     return click.option("--no-progress", is_flag=True, help="No progress bar.")(func)
 
 
@@ -36,23 +47,33 @@ def _summary(corpus: Corpus) -> str:
         t = ledger.totals()
     finally:
         ledger.close()
-    return (f"jobs {t.done}/{t.jobs} done, {t.failed} failed, {t.pending} pending; "
-            f"{t.requests} requests, {t.input_tokens:,} in / {t.output_tokens:,} out tokens, "
-            f"cache read {t.cache_read_tokens:,} / write {t.cache_write_tokens:,}; "
-            f"${t.cost_usd:.4f}; ledger {corpus.run_dir / 'ledger.sqlite'}")
+    return (
+        f"jobs {t.done}/{t.jobs} done, {t.failed} failed, {t.pending} pending; "
+        f"{t.requests} requests, {t.input_tokens:,} in / {t.output_tokens:,} out tokens, "
+        f"cache read {t.cache_read_tokens:,} / write {t.cache_write_tokens:,}; "
+        f"${t.cost_usd:.4f}; ledger {corpus.run_dir / 'ledger.sqlite'}"
+    )
 
 
 @click.command()
 @spec_options
 @run_options
 @user_errors
-def generate(spec: Path, out: Path | None, overrides: tuple[str, ...], max_cost: float | None,
-             batch: bool, retry_failed: bool, no_progress: bool) -> None:
+def generate(
+    spec: Path,
+    out: Path | None,
+    overrides: tuple[str, ...],
+    max_cost: float | None,
+    batch: bool,
+    retry_failed: bool,
+    no_progress: bool,
+) -> None:
     """Generate the planned documents of SPEC into its run ledger (resumable)."""
     corpus = load_corpus(spec, list(overrides), out)
     try:
-        result = generate_run(corpus, _options(corpus, max_cost, no_progress),
-                              retry_failed=retry_failed, batch=batch)
+        result = generate_run(
+            corpus, _options(corpus, max_cost, no_progress), retry_failed=retry_failed, batch=batch
+        )
     except KeyboardInterrupt:
         click.echo(f"interrupted; committed work is kept. {_summary(corpus)}", err=True)
         sys.exit(130)
@@ -62,8 +83,11 @@ def generate(spec: Path, out: Path | None, overrides: tuple[str, ...], max_cost:
 
 def _stopped(stopped: str) -> None:
     if stopped == "ambiguous_create":
-        click.echo("stopped: a batch create got no answer; re-run to adopt it (or resubmit "
-                   "its requests if it was never created)", err=True)
+        click.echo(
+            "stopped: a batch create got no answer; re-run to adopt it (or resubmit "
+            "its requests if it was never created)",
+            err=True,
+        )
         sys.exit(4)
     if stopped == "max_cost":
         click.echo("stopped: --max-cost reached; re-run with a higher limit to continue", err=True)
@@ -74,13 +98,21 @@ def _stopped(stopped: str) -> None:
 @spec_options
 @run_options
 @user_errors
-def build(spec: Path, out: Path | None, overrides: tuple[str, ...], max_cost: float | None,
-          batch: bool, retry_failed: bool, no_progress: bool) -> None:
-    """Plan, generate, clean and report SPEC end to end (resumable; a finished build does nothing)."""
+def build(
+    spec: Path,
+    out: Path | None,
+    overrides: tuple[str, ...],
+    max_cost: float | None,
+    batch: bool,
+    retry_failed: bool,
+    no_progress: bool,
+) -> None:
+    """Plan, generate, clean, judge and report SPEC end to end (resumable; idempotent)."""
     corpus = load_corpus(spec, list(overrides), out)
     try:
-        result = build_run(corpus, _options(corpus, max_cost, no_progress),
-                           retry_failed=retry_failed, batch=batch)
+        result = build_run(
+            corpus, _options(corpus, max_cost, no_progress), retry_failed=retry_failed, batch=batch
+        )
     except KeyboardInterrupt:
         click.echo(f"interrupted; committed work is kept. {_summary(corpus)}", err=True)
         sys.exit(130)

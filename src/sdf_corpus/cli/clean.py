@@ -8,8 +8,8 @@ import click
 import yaml
 from pydantic import ValidationError
 
-from sdf_corpus.cli._common import user_errors
 from sdf_corpus.clean.config import CleanConfig
+from sdf_corpus.cli._common import user_errors
 from sdf_corpus.errors import InputError, SpecError
 from sdf_corpus.spec.genres import _first_error
 from sdf_corpus.spec.load import apply_override
@@ -34,18 +34,35 @@ def load_clean_config(config: Path | None, overrides: tuple[str, ...]) -> CleanC
 
 
 @click.command()
-@click.argument("inputs", nargs=-1, required=True,
-                type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--out", type=click.Path(path_type=Path, file_okay=False), required=True,
-              help="Folder for shards/, rejected/, manifest.json and clean_stats.json.")
-@click.option("--config", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="YAML with clean settings (a `clean:` section or a corpus spec).")
-@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
-              help="Override a clean setting, e.g. --set dedup.threshold=0.7.")
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    required=True,
+    help="Folder for shards/, rejected/, manifest.json and clean_stats.json.",
+)
+@click.option(
+    "--config",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="YAML with clean settings (a `clean:` section or a corpus spec).",
+)
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a clean setting, e.g. --set dedup.threshold=0.7.",
+)
 @click.option("--no-progress", is_flag=True)
 @user_errors
-def clean(inputs: tuple[Path, ...], out: Path, config: Path | None, overrides: tuple[str, ...],
-          no_progress: bool) -> None:
+def clean(
+    inputs: tuple[Path, ...],
+    out: Path,
+    config: Path | None,
+    overrides: tuple[str, ...],
+    no_progress: bool,
+) -> None:
     """Deduplicate, filter and shard any JSONL/Parquet collection with a `text` column."""
     from sdf_corpus.clean.inputs import read_documents
     from sdf_corpus.clean.pipeline import clean as clean_documents
@@ -59,4 +76,6 @@ def clean(inputs: tuple[Path, ...], out: Path, config: Path | None, overrides: t
     click.echo(
         f"kept {data['kept']['docs']:,} of {data['input']['docs']:,} documents "
         f"({data['kept']['tokens']:,} of {data['input']['tokens']:,} tokens); "
-        f"dropped {json.dumps(stats.dropped_by_reason(), sort_keys=True)}; shards in {out / 'shards'}")
+        f"dropped {json.dumps(stats.dropped_by_reason(), sort_keys=True)}; "
+        f"shards in {out / 'shards'}"
+    )

@@ -11,11 +11,20 @@ from sdf_corpus.cli._common import user_errors
 
 @click.command()
 @click.argument("run_dir", type=click.Path(path_type=Path, file_okay=False))
-@click.option("--format", "fmt", type=click.Choice(["jsonl-messages", "text"]),
-              default="jsonl-messages", show_default=True,
-              help="jsonl-messages: chat documents as {messages, tools}; text: every document.")
-@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Output file (default RUN_DIR/export/messages.jsonl or text.jsonl).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["jsonl-messages", "text"]),
+    default="jsonl-messages",
+    show_default=True,
+    help="jsonl-messages: chat documents as {messages, tools}; text: every document.",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Output file (default RUN_DIR/export/messages.jsonl or text.jsonl).",
+)
 @user_errors
 def export(run_dir: Path, fmt: str, out: Path | None) -> None:
     """Write RUN_DIR/shards/*.parquet as JSONL that common trainers read."""
@@ -25,6 +34,8 @@ def export(run_dir: Path, fmt: str, out: Path | None) -> None:
     unit = "conversations" if fmt == "jsonl-messages" else "documents"
     line = f"wrote {result.written:,} {unit} to {result.path}"
     if result.skipped:
-        line += (f"; skipped {result.skipped:,} document-format documents "
-                 "(export them with --format text)")
+        line += (
+            f"; skipped {result.skipped:,} document-format documents "
+            "(export them with --format text)"
+        )
     click.echo(line)

@@ -13,13 +13,30 @@ from sdf_corpus.report.inspect import InspectQuery, inspect_run
 @click.option("--genre", default=None, help="Only documents of this genre.")
 @click.option("--principle", default=None, help="Only documents about this principle id.")
 @click.option("--persona", default=None, help="Only documents with this AI character (id or name).")
-@click.option("--rejected", "rejected", default=None, metavar="REASON",
-              help="Show rejected documents with this drop reason (or 'all') instead of kept ones.")
-@click.option("-n", "n", type=click.IntRange(min=1), default=5, show_default=True,
-              help="How many documents to show.")
+@click.option(
+    "--rejected",
+    "rejected",
+    default=None,
+    metavar="REASON",
+    help="Show rejected documents with this drop reason (or 'all') instead of kept ones.",
+)
+@click.option(
+    "-n",
+    "n",
+    type=click.IntRange(min=1),
+    default=5,
+    show_default=True,
+    help="How many documents to show.",
+)
 @user_errors
-def inspect(run_dir: Path, genre: str | None, principle: str | None, persona: str | None,
-            rejected: str | None, n: int) -> None:
+def inspect(
+    run_dir: Path,
+    genre: str | None,
+    principle: str | None,
+    persona: str | None,
+    rejected: str | None,
+    n: int,
+) -> None:
     """Print documents of RUN_DIR readably, filtered by genre, principle, persona or drop reason."""
     query = InspectQuery(genre=genre, principle=principle, persona=persona, rejected=rejected, n=n)
     shown = 0

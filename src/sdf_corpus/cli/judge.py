@@ -15,17 +15,30 @@ from sdf_corpus.spec.load import load_corpus
 
 @click.command()
 @spec_options
-@click.option("--max-cost", type=float, default=None, metavar="USD",
-              help="Stop cleanly before total spend of this run would cross USD.")
+@click.option(
+    "--max-cost",
+    type=float,
+    default=None,
+    metavar="USD",
+    help="Stop cleanly before total spend of this run would cross USD.",
+)
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @user_errors
-def judge(spec: Path, out: Path | None, overrides: tuple[str, ...], max_cost: float | None,
-          no_progress: bool) -> None:
+def judge(
+    spec: Path,
+    out: Path | None,
+    overrides: tuple[str, ...],
+    max_cost: float | None,
+    no_progress: bool,
+) -> None:
     """Score the run's documents with the spec's judge rubric and filter on it (resumable)."""
     corpus = load_corpus(spec, list(overrides), out)
     if not corpus.spec.judge.enabled:
-        raise SpecError(str(spec), "field judge.enabled is false", "set judge.enabled: true "
-                        "(or --set judge.enabled=true) and a judge provider/model")
+        raise SpecError(
+            str(spec),
+            "field judge.enabled is false",
+            "set judge.enabled: true (or --set judge.enabled=true) and a judge provider/model",
+        )
     limit = max_cost if max_cost is not None else corpus.spec.budget.max_cost
     options = RunOptions(max_cost=limit, progress=not no_progress)
     clean_run(corpus, progress=options.progress)  # fresh shards, then scores go into them
@@ -36,9 +49,17 @@ def judge(spec: Path, out: Path | None, overrides: tuple[str, ...], max_cost: fl
         sys.exit(130)
     from sdf_corpus.report import write_report
 
-    click.echo(json.dumps({"judged": result.judged, "unjudged": result.unjudged,
-                           "failed": result.failed, "requests": result.requests,
-                           "stopped": result.stopped}))
+    click.echo(
+        json.dumps(
+            {
+                "judged": result.judged,
+                "unjudged": result.unjudged,
+                "failed": result.failed,
+                "requests": result.requests,
+                "stopped": result.stopped,
+            }
+        )
+    )
     click.echo(write_report(corpus.run_dir, progress=False))
     if result.stopped == "max_cost":
         sys.exit(3)

@@ -13,21 +13,34 @@ from sdf_corpus.spec.load import load_corpus
 @click.command()
 @spec_options
 @click.option("--json", "as_json", is_flag=True, help="Print the plan summary as JSON.")
-@click.option("--estimate", is_flag=True,
-              help="Also estimate tokens and cost per stage, immediate and batch (docs/cost.md).")
-@click.option("--max-cost", type=float, default=None, metavar="USD",
-              help="Warn when the estimate exceeds USD (default: the spec's budget.max_cost).")
+@click.option(
+    "--estimate",
+    is_flag=True,
+    help="Also estimate tokens and cost per stage, immediate and batch (docs/cost.md).",
+)
+@click.option(
+    "--max-cost",
+    type=float,
+    default=None,
+    metavar="USD",
+    help="Warn when the estimate exceeds USD (default: the spec's budget.max_cost).",
+)
 @user_errors
-def plan(spec: Path, out: Path | None, overrides: tuple[str, ...], as_json: bool,
-         estimate: bool, max_cost: float | None) -> None:
+def plan(
+    spec: Path,
+    out: Path | None,
+    overrides: tuple[str, ...],
+    as_json: bool,
+    estimate: bool,
+    max_cost: float | None,
+) -> None:
     """Show what a build of SPEC would generate, before anything is spent."""
     corpus = load_corpus(spec, list(overrides), out)
     summary = summarise_plan(corpus)
     cost = None
     if estimate:
-        from sdf_corpus.plan.estimate import estimate_cost
-
         from sdf_corpus.judge.estimate import add_judge_estimate
+        from sdf_corpus.plan.estimate import estimate_cost
 
         cost = estimate_cost(corpus)
         add_judge_estimate(corpus, cost)
@@ -38,8 +51,10 @@ def plan(spec: Path, out: Path | None, overrides: tuple[str, ...], as_json: bool
             data["estimate"] = {**cost.as_dict(), "max_cost": limit}
         click.echo(json.dumps(data, indent=2))
         return
-    click.echo(f"plan for {corpus.spec.name}: {corpus.spec.budget.tokens:,} tokens wanted "
-               f"after cleaning (expected drop rate {corpus.spec.budget.expected_drop_rate:.0%})")
+    click.echo(
+        f"plan for {corpus.spec.name}: {corpus.spec.budget.tokens:,} tokens wanted "
+        f"after cleaning (expected drop rate {corpus.spec.budget.expected_drop_rate:.0%})"
+    )
     click.echo(format_table(summary))
     if cost is not None:
         from sdf_corpus.plan.estimate import format_estimate

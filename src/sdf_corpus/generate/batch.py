@@ -51,8 +51,13 @@ __all__ = ["BatchRunner", "custom_id", "run_batch_generation", "worst_case_cost"
 
 _CUSTOM_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 # Error types the API gives for a request that will never succeed as sent.
-_PERMANENT = {"invalid_request_error", "authentication_error", "permission_error",
-              "not_found_error", "request_too_large"}
+_PERMANENT = {
+    "invalid_request_error",
+    "authentication_error",
+    "permission_error",
+    "not_found_error",
+    "request_too_large",
+}
 _ENVELOPE_BYTES = 64  # '{"requests":[...]}' and separators
 # An intent's batch may carry a provider timestamp a little before our own clock.
 _CLOCK_SLACK = 300.0
@@ -74,8 +79,14 @@ def worst_case_cost(price: ModelPrice | None, request: Request) -> float:
     plain = len(request.prompt) + len(request.system) + len(request.prefill)
     prefix = len(request.cache_prefix)
     cached = prefix >= MIN_CACHE_CHARS
-    return cost_usd(price, (plain + (0 if cached else prefix)) // 3 + 1, request.max_tokens,
-                    0, prefix // 3 + 1 if cached else 0, batch=True)
+    return cost_usd(
+        price,
+        (plain + (0 if cached else prefix)) // 3 + 1,
+        request.max_tokens,
+        0,
+        prefix // 3 + 1 if cached else 0,
+        batch=True,
+    )
 
 
 @dataclass
@@ -87,8 +98,14 @@ class _Chunk:
 
 
 class BatchRunner:
-    def __init__(self, corpus: Corpus, ledger: Ledger, client: BatchClient,
-                 options: RunOptions, price: ModelPrice | None) -> None:
+    def __init__(
+        self,
+        corpus: Corpus,
+        ledger: Ledger,
+        client: BatchClient,
+        options: RunOptions,
+        price: ModelPrice | None,
+    ) -> None:
         self.corpus, self.ledger, self.client, self.options = corpus, ledger, client, options
         self.book = BatchBook(ledger)
         spec = corpus.spec.backend
@@ -130,10 +147,13 @@ class BatchRunner:
             if item is None:
                 continue
             row, entry, worst = item
-            size = len(json.dumps({"custom_id": entry.custom_id, "params": entry.params})
-                       .encode()) + 1
-            if chunk.rows and (len(chunk.rows) >= self.limits.max_requests
-                               or chunk.size + size > self.limits.max_bytes):
+            size = (
+                len(json.dumps({"custom_id": entry.custom_id, "params": entry.params}).encode()) + 1
+            )
+            if chunk.rows and (
+                len(chunk.rows) >= self.limits.max_requests
+                or chunk.size + size > self.limits.max_bytes
+            ):
                 await self._submit(chunk)
                 if self.stop:
                     return
@@ -192,8 +212,10 @@ class BatchRunner:
             break
         self.book.attach(seq, status.id)
         self.result.requests += len(chunk.rows)
-        self._say(f"batch {status.id}: {len(chunk.rows)} requests, {chunk.size:,} bytes, "
-                  f"worst case ${chunk.worst:.4f}")
+        self._say(
+            f"batch {status.id}: {len(chunk.rows)} requests, {chunk.size:,} bytes, "
+            f"worst case ${chunk.worst:.4f}"
+        )
 
     async def _resolve_orphans(self) -> None:
         """An intent without a batch id: adopt the batch create made, if it exists."""
@@ -248,11 +270,19 @@ class BatchRunner:
         job = self.book.job(row.job_id)
         if result.type == "succeeded":
             stages = stages_for(self.corpus.genres[job.genre], self.provider)
-            completion = message_completion(self.model, self.price, row.prefill,
-                                            result.message, batch=True)
+            completion = message_completion(
+                self.model, self.price, row.prefill, result.message, batch=True
+            )
             final = stages[-1].name == row.stage
-            self.ledger.record_stage(job, row.stage, completion, "anthropic", time.time(),
-                                     final=final, batch_custom_id=row.custom_id)
+            self.ledger.record_stage(
+                job,
+                row.stage,
+                completion,
+                "anthropic",
+                time.time(),
+                final=final,
+                batch_custom_id=row.custom_id,
+            )
             self.spent += completion.cost_usd
             if final:
                 self.result.jobs_done += 1
@@ -261,15 +291,18 @@ class BatchRunner:
 
     def _record_failure(self, job: Job, row: RequestRow, result: BatchResult) -> None:
         permanent = result.type == "errored" and result.error_type in _PERMANENT
-        message = (f"batch {result.type}: {result.error_type} {result.error_message}".strip()
-                   if result.type == "errored" else f"batch request {result.type}")
-        error: ProviderError = (PermanentError(message) if permanent
-                                else _BatchRetry(message))
+        message = (
+            f"batch {result.type}: {result.error_type} {result.error_message}".strip()
+            if result.type == "errored"
+            else f"batch request {result.type}"
+        )
+        error: ProviderError = PermanentError(message) if permanent else _BatchRetry(message)
         give_up = permanent or row.attempt >= self.max_attempts
         db = self.ledger.db
         db.execute("BEGIN")
-        self.ledger.record_error(job, row.stage, time.time(), error,
-                                 status=400 if permanent else None, fatal=give_up)
+        self.ledger.record_error(
+            job, row.stage, time.time(), error, status=400 if permanent else None, fatal=give_up
+        )
         self.book.mark(row.custom_id, result.type, message[:2000])
         if give_up:
             self.ledger.fail_job(job, row.stage, error)
@@ -291,8 +324,9 @@ class _BatchRetry(ProviderError):
     """A batch request that may succeed if sent again (errored, expired, canceled)."""
 
 
-async def run_batch_generation(corpus: Corpus, ledger: Ledger, options: RunOptions,
-                               price: ModelPrice | None) -> GenerateResult:
+async def run_batch_generation(
+    corpus: Corpus, ledger: Ledger, options: RunOptions, price: ModelPrice | None
+) -> GenerateResult:
     spec = corpus.spec.backend
     client = BatchClient(api_base=spec.api_base, timeout=max(spec.timeout, 60.0))
     try:

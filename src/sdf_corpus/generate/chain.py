@@ -62,8 +62,13 @@ def build_request(
         # A base model continues a document: its "prompt" is the document's own
         # opening, which belongs in the stored text, so it travels as prefill.
         opening = "\n".join(p for p in (rendered["prompt"], rendered["prefill"]) if p)
-        return Request(prompt="", prefill=opening, max_tokens=stage.max_tokens,
-                       temperature=stage.temperature, custom_id=f"{job.id}-{stage.name}")
+        return Request(
+            prompt="",
+            prefill=opening,
+            max_tokens=stage.max_tokens,
+            temperature=stage.temperature,
+            custom_id=f"{job.id}-{stage.name}",
+        )
     return Request(
         prompt=rendered["prompt"],
         system=system,

@@ -187,7 +187,8 @@ class Ledger:
 
     def outputs(self, job_id: str) -> dict[str, StageOutput]:
         rows = self.db.execute(
-            "SELECT stage, text, stop_reason, model, backend, created_at FROM outputs WHERE job_id=?",
+            "SELECT stage, text, stop_reason, model, backend, created_at "
+            "FROM outputs WHERE job_id=?",
             (job_id,),
         )
         return {r[0]: StageOutput(*r) for r in rows}
@@ -338,7 +339,8 @@ class Ledger:
 
     def spend_by_stage(self) -> list[dict[str, Any]]:
         rows = self.db.execute(
-            "SELECT j.genre, a.stage, a.model, COUNT(*), SUM(a.input_tokens), SUM(a.output_tokens), "
+            "SELECT j.genre, a.stage, a.model, COUNT(*), SUM(a.input_tokens), "
+            "SUM(a.output_tokens), "
             "SUM(a.cache_read_tokens), SUM(a.cache_write_tokens), SUM(a.cost_usd) "
             "FROM attempts a JOIN jobs j ON j.id = a.job_id WHERE a.outcome='ok' "
             "GROUP BY j.genre, a.stage, a.model ORDER BY j.genre, a.stage"
@@ -354,4 +356,4 @@ class Ledger:
             "cache_write_tokens",
             "cost_usd",
         )
-        return [dict(zip(keys, r)) for r in rows]
+        return [dict(zip(keys, r, strict=False)) for r in rows]

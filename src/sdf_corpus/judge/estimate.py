@@ -16,8 +16,10 @@ ANSWER_TOKENS = 350  # five scores and five one-sentence justifications
 
 
 def _price(corpus: Corpus, model: str) -> ModelPrice | None:
-    table = {k: ModelPrice(p.input, p.output, p.cache_read, p.cache_write)
-             for k, p in corpus.spec.prices.items()}
+    table = {
+        k: ModelPrice(p.input, p.output, p.cache_read, p.cache_write)
+        for k, p in corpus.spec.prices.items()
+    }
     return (lookup_price(model, table) if table else None) or lookup_price(model)
 
 
@@ -34,11 +36,20 @@ def add_judge_estimate(corpus: Corpus, estimate: Estimate) -> None:
         if docs <= 0:
             continue
         doc_chars = mean_length(corpus, genre) * CHARS_PER_TOKEN
-        prompt = rubric.render(document="", genre=genre, family=corpus.genres[genre].family,
-                               principle={"title": sample.title, "text": sample.text})
+        prompt = rubric.render(
+            document="",
+            genre=genre,
+            family=corpus.genres[genre].family,
+            principle={"title": sample.title, "text": sample.text},
+        )
         per_request = (len(prompt) + len(rubric.system) + doc_chars) / CHARS_PER_TOKEN
-        line = StageEstimate(genre, "judge", docs, input_tokens=docs * per_request,
-                             output_tokens=docs * ANSWER_TOKENS)
+        line = StageEstimate(
+            genre,
+            "judge",
+            docs,
+            input_tokens=docs * per_request,
+            output_tokens=docs * ANSWER_TOKENS,
+        )
         if price is not None:
             usage = (round(line.input_tokens), round(line.output_tokens))
             line.cost_usd = cost_usd(price, *usage)

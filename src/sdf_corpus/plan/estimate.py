@@ -65,8 +65,12 @@ class StageEstimate:
     def price(self, price: ModelPrice | None, batch_ok: bool) -> None:
         if price is None:
             return
-        usage = (round(self.input_tokens), round(self.output_tokens),
-                 round(self.cache_read_tokens), round(self.cache_write_tokens))
+        usage = (
+            round(self.input_tokens),
+            round(self.output_tokens),
+            round(self.cache_read_tokens),
+            round(self.cache_write_tokens),
+        )
         self.cost_usd = cost_usd(price, *usage)
         self.batch_cost_usd = cost_usd(price, *usage, batch=True) if batch_ok else None
 
@@ -102,11 +106,18 @@ class Estimate:
         """Upper figure for batch mode: batch caching is best-effort, every read may miss."""
         if self.price is None or not self.batch_available:
             return None
-        tokens = {k: sum(getattr(x, k) for x in self.lines) for k in
-                  ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")}
-        return cost_usd(self.price, round(tokens["input_tokens"]), round(tokens["output_tokens"]),
-                        0, round(tokens["cache_read_tokens"] + tokens["cache_write_tokens"]),
-                        batch=True)
+        tokens = {
+            k: sum(getattr(x, k) for x in self.lines)
+            for k in ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
+        }
+        return cost_usd(
+            self.price,
+            round(tokens["input_tokens"]),
+            round(tokens["output_tokens"]),
+            0,
+            round(tokens["cache_read_tokens"] + tokens["cache_write_tokens"]),
+            batch=True,
+        )
 
     def as_dict(self) -> dict[str, Any]:
         totals: dict[str, Any] = {"requests": sum(x.requests for x in self.lines)}
@@ -118,9 +129,14 @@ class Estimate:
         return {
             "model": self.model,
             "price_source": self.price_source,
-            "price_per_mtok": None if self.price is None else {
-                "input": self.price.input, "output": self.price.output,
-                "cache_read": self.price.cache_read, "cache_write": self.price.cache_write},
+            "price_per_mtok": None
+            if self.price is None
+            else {
+                "input": self.price.input,
+                "output": self.price.output,
+                "cache_read": self.price.cache_read,
+                "cache_write": self.price.cache_write,
+            },
             "spread": self.spread,
             "stages": [line.as_dict() for line in self.lines],
             "total": totals,
@@ -149,8 +165,10 @@ def resolve_price(corpus: Corpus) -> tuple[ModelPrice | None, str]:
     """The spec's `prices:`, else our Anthropic table, else litellm's cost map."""
     spec = corpus.spec
     model = spec.backend.model
-    table = {k: ModelPrice(p.input, p.output, p.cache_read, p.cache_write)
-             for k, p in spec.prices.items()}
+    table = {
+        k: ModelPrice(p.input, p.output, p.cache_read, p.cache_write)
+        for k, p in spec.prices.items()
+    }
     if table and (price := lookup_price(model, table)) is not None:
         return price, "spec prices"
     if spec.backend.provider == "local":
@@ -174,13 +192,17 @@ def _litellm_price(model: str) -> ModelPrice | None:
         return None
     per_m = 1_000_000
     inp = float(row.get("input_cost_per_token") or 0) * per_m
-    return ModelPrice(inp, float(row.get("output_cost_per_token") or 0) * per_m,
-                      float(row.get("cache_read_input_token_cost") or 0) * per_m,
-                      float(row.get("cache_creation_input_token_cost") or inp / per_m) * per_m)
+    return ModelPrice(
+        inp,
+        float(row.get("output_cost_per_token") or 0) * per_m,
+        float(row.get("cache_read_input_token_cost") or 0) * per_m,
+        float(row.get("cache_creation_input_token_cost") or inp / per_m) * per_m,
+    )
 
 
-def estimate_cost(corpus: Corpus, *,
-                  extra_stages: Mapping[str, Sequence[Stage]] | None = None) -> Estimate:
+def estimate_cost(
+    corpus: Corpus, *, extra_stages: Mapping[str, Sequence[Stage]] | None = None
+) -> Estimate:
     """Tokens and cost per genre and stage for the planned jobs (see module doc)."""
     price, source = resolve_price(corpus)
     provider = corpus.spec.backend.provider
@@ -189,8 +211,7 @@ def estimate_cost(corpus: Corpus, *,
     for genre, n in counts.items():
         if n <= 0:
             continue
-        stages = [*stages_for(corpus.genres[genre], provider),
-                  *(extra_stages or {}).get(genre, ())]
+        stages = [*stages_for(corpus.genres[genre], provider), *(extra_stages or {}).get(genre, ())]
         estimate.extend(_genre_lines(corpus, genre, stages, n))
     return estimate
 
@@ -228,8 +249,9 @@ def _genre_lines(
 def _expected_output(corpus: Corpus, genre: str, stage: Stage) -> float:
     provider = corpus.spec.backend.provider
     text = stage.prompt + stage.system
-    writes_document = (any(m in text for m in _TARGET_MARKERS)
-                       or stage.name == output_stage_name(corpus.genres[genre], provider))
+    writes_document = any(m in text for m in _TARGET_MARKERS) or stage.name == output_stage_name(
+        corpus.genres[genre], provider
+    )
     if writes_document:
         return float(min(stage.max_tokens, mean_length(corpus, genre)))
     return stage.max_tokens * NON_DOCUMENT_SHARE
@@ -243,16 +265,47 @@ def _placeholder(stage: Stage, tokens: float) -> str:
 
 
 def format_estimate(estimate: Estimate, max_cost: float | None = None) -> str:
-    rows = [("genre", "stage", "requests", "input", "cache write", "cache read", "output",
-             "immediate $", "batch $")]
+    rows = [
+        (
+            "genre",
+            "stage",
+            "requests",
+            "input",
+            "cache write",
+            "cache read",
+            "output",
+            "immediate $",
+            "batch $",
+        )
+    ]
     for x in estimate.lines:
-        rows.append((x.genre, x.stage, f"{x.requests:,}", f"{x.input_tokens:,.0f}",
-                     f"{x.cache_write_tokens:,.0f}", f"{x.cache_read_tokens:,.0f}",
-                     f"{x.output_tokens:,.0f}", _usd(x.cost_usd), _usd(x.batch_cost_usd)))
+        rows.append(
+            (
+                x.genre,
+                x.stage,
+                f"{x.requests:,}",
+                f"{x.input_tokens:,.0f}",
+                f"{x.cache_write_tokens:,.0f}",
+                f"{x.cache_read_tokens:,.0f}",
+                f"{x.output_tokens:,.0f}",
+                _usd(x.cost_usd),
+                _usd(x.batch_cost_usd),
+            )
+        )
     d = estimate.as_dict()["total"]
-    rows.append(("TOTAL", "", f"{d['requests']:,}", f"{d['input_tokens']:,}",
-                 f"{d['cache_write_tokens']:,}", f"{d['cache_read_tokens']:,}",
-                 f"{d['output_tokens']:,}", _usd(d["cost_usd"]), _usd(d["batch_cost_usd"])))
+    rows.append(
+        (
+            "TOTAL",
+            "",
+            f"{d['requests']:,}",
+            f"{d['input_tokens']:,}",
+            f"{d['cache_write_tokens']:,}",
+            f"{d['cache_read_tokens']:,}",
+            f"{d['output_tokens']:,}",
+            _usd(d["cost_usd"]),
+            _usd(d["batch_cost_usd"]),
+        )
+    )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     out = []
     for n, row in enumerate(rows):
@@ -261,8 +314,10 @@ def format_estimate(estimate: Estimate, max_cost: float | None = None) -> str:
         out.append("  ".join(cells))
         if n in (0, len(rows) - 2):
             out.append("  ".join("-" * w for w in widths))
-    out.append(f"prices: {estimate.model} from {estimate.price_source}; "
-               f"estimate claims +-{estimate.spread:.0%}")
+    out.append(
+        f"prices: {estimate.model} from {estimate.price_source}; "
+        f"estimate claims +-{estimate.spread:.0%}"
+    )
     if d["batch_no_cache_hits_usd"] is not None:
         out.append(f"batch with no cache hits at all: {_usd(d['batch_no_cache_hits_usd'])}")
     out.extend(f"  assumes {a}" for a in ASSUMPTIONS[:-1])
@@ -277,9 +332,11 @@ def _max_cost_notes(estimate: Estimate, max_cost: float | None) -> list[str]:
     for mode, key in (("immediate", "cost_usd"), ("batch", "batch_cost_usd")):
         total = estimate.total(key)
         if total is not None and total > max_cost:
-            notes.append(f"warning: the {mode} estimate {_usd(total)} exceeds --max-cost "
-                         f"{_usd(max_cost)}: the build would stop after about "
-                         f"{max_cost / total:.0%} of its spend")
+            notes.append(
+                f"warning: the {mode} estimate {_usd(total)} exceeds --max-cost "
+                f"{_usd(max_cost)}: the build would stop after about "
+                f"{max_cost / total:.0%} of its spend"
+            )
     return notes
 
 

@@ -26,6 +26,7 @@ import math
 import random
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from sdf_corpus.plan.job import Job, job_id
 from sdf_corpus.spec.load import Corpus
@@ -99,7 +100,9 @@ def _largest_remainder(ideal: Mapping[str, float], total: int, cap: int | None) 
     return counts
 
 
-def _water_fill(share: Mapping[str, float], floor: Mapping[str, float], total: float) -> dict[str, float]:
+def _water_fill(
+    share: Mapping[str, float], floor: Mapping[str, float], total: float
+) -> dict[str, float]:
     """Give each genre max(floor, lam x share) with the sum as close to total as floors allow."""
     fixed: set[str] = set()
     while True:
@@ -141,15 +144,24 @@ class _Rotations:
         lib = self.corpus.personas
         ai = lib.ai[self.ai[position % len(self.ai)]].id if lib.ai else ""
         author = lib.authors[self.author[position % len(self.author)]] if lib.authors else None
-        audience = lib.audiences[self.audience[position % len(self.audience)]].id if lib.audiences else ""
+        audience = (
+            lib.audiences[self.audience[position % len(self.audience)]].id if lib.audiences else ""
+        )
         return ai, author.id if author else "", list(author.roles) if author else [], audience
 
 
 def _fingerprints(corpus: Corpus) -> dict[str, str]:
     spec = corpus.spec
     shared = hashlib.blake2b(
-        (corpus.constitution.text + "\x00" + spec.backend.provider + "\x00" + spec.backend.model
-         + "\x00" + json.dumps(corpus.personas.model_dump(), sort_keys=True)).encode(),
+        (
+            corpus.constitution.text
+            + "\x00"
+            + spec.backend.provider
+            + "\x00"
+            + spec.backend.model
+            + "\x00"
+            + json.dumps(corpus.personas.model_dump(), sort_keys=True)
+        ).encode(),
         digest_size=16,
     ).hexdigest()
     return {name: g.fingerprint() + shared for name, g in corpus.genres.items()}
@@ -179,16 +191,21 @@ def iter_jobs(
             seed = _seed_int(spec.seed, name, k)
             rng = random.Random(seed)
             ai, author, roles, audience = rotations.pick(position)
-            fields = {
-                "corpus": spec.name, "genre": name, "principle_id": principles[perm[k % len(perm)]].id,
+            fields: dict[str, Any] = {
+                "corpus": spec.name,
+                "genre": name,
+                "principle_id": principles[perm[k % len(perm)]].id,
                 "ai_id": ai if "ai" in genre.uses else "",
                 "author_id": author if "author" in genre.uses else "",
                 "author_role": rng.choice(roles) if roles and "author" in genre.uses else "",
                 "audience_id": audience if "audience" in genre.uses else "",
                 "attributes": {key: rng.choice(genre.attributes[key]) for key in attr_keys},
-                "seed": seed, "target_tokens": rng.randint(lo, hi),
+                "seed": seed,
+                "target_tokens": rng.randint(lo, hi),
             }
-            yield Job(id=job_id(fields, fingerprints[name]), index=position, round=round_no, **fields)
+            yield Job(
+                id=job_id(fields, fingerprints[name]), index=position, round=round_no, **fields
+            )
             position += 1
 
 

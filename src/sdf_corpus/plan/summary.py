@@ -70,7 +70,9 @@ class PlanSummary:
             "cells_covered": self.cells_covered,
             "cells_total": self.cells_total,
             "ai_names_used": len(self.ai_names),
-            "top_ai_name": {"name": top[0][0], "share": round(self.max_name_share(), 4)} if top else None,
+            "top_ai_name": {"name": top[0][0], "share": round(self.max_name_share(), 4)}
+            if top
+            else None,
             "library": self.library,
         }
 
@@ -79,8 +81,10 @@ def summarise_plan(corpus: Corpus) -> PlanSummary:
     allocation = allocate(corpus, corpus.spec.budget.tokens)
     weights = corpus.weights()
     lines = {g: GenreLine(weight=weights[g], tokens=allocation.tokens[g]) for g in allocation.jobs}
-    cap = {g: mean_length(corpus, g) if corpus.spec.backend.provider == "local" else None
-           for g in allocation.jobs}
+    cap = {
+        g: mean_length(corpus, g) if corpus.spec.backend.provider == "local" else None
+        for g in allocation.jobs
+    }
     names = {p.id: p.name for p in corpus.personas.ai}
     ai_names: Counter[str] = Counter()
     for job in iter_jobs(corpus, allocation.jobs):
@@ -115,15 +119,32 @@ def format_table(summary: PlanSummary) -> str:
     rows = [("genre", "weight", "jobs", "target tokens", "mean len", "cells")]
     for name, line in summary.genres.items():
         d = line.as_dict()
-        rows.append((name, f"{line.weight:g}", f"{d['jobs']:,}", f"{d['tokens']:,}",
-                     f"{d['mean_length']:,}", f"{d['cells_covered']}/{summary.principles}"))
+        rows.append(
+            (
+                name,
+                f"{line.weight:g}",
+                f"{d['jobs']:,}",
+                f"{d['tokens']:,}",
+                f"{d['mean_length']:,}",
+                f"{d['cells_covered']}/{summary.principles}",
+            )
+        )
     total = summary.as_dict()
-    rows.append(("TOTAL", "", f"{total['jobs']:,}", f"{total['target_tokens']:,}", "",
-                 f"{total['cells_covered']}/{total['cells_total']}"))
+    rows.append(
+        (
+            "TOTAL",
+            "",
+            f"{total['jobs']:,}",
+            f"{total['target_tokens']:,}",
+            "",
+            f"{total['cells_covered']}/{total['cells_total']}",
+        )
+    )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = []
     for n, row in enumerate(rows):
-        cells = [row[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(row[1:], widths[1:])]
+        numbers = zip(row[1:], widths[1:], strict=True)
+        cells = [row[0].ljust(widths[0])] + [c.rjust(w) for c, w in numbers]
         lines.append("  ".join(cells))
         if n == 0 or n == len(rows) - 2:
             lines.append("  ".join("-" * w for w in widths))
@@ -131,6 +152,7 @@ def format_table(summary: PlanSummary) -> str:
     lines.append(
         f"{summary.principles} principles, {summary.personas} AI characters "
         f"({total['ai_names_used']} used; most frequent {top['name']} at {top['share']:.1%})"
-        if top else f"{summary.principles} principles"
+        if top
+        else f"{summary.principles} principles"
     )
     return "\n".join(lines)

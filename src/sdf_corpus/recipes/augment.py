@@ -98,8 +98,11 @@ def augment_row(row: dict[str, Any], rng: random.Random, options: AugmentOptions
         messages = _with_system(messages, chosen["prompt"].strip())
     existing = list(row.get("tools") or [])
     taken = {_tool_name(t) for t in existing}
-    drawn = [t for t in draw_tools(rng, options.tools_min, options.tools_max)
-             if _tool_name(t) not in taken]
+    drawn = [
+        t
+        for t in draw_tools(rng, options.tools_min, options.tools_max)
+        if _tool_name(t) not in taken
+    ]
     return {
         **row,
         "messages": messages,
@@ -148,16 +151,20 @@ def _check_row(raw: str, where: str) -> dict[str, Any]:
     try:
         row = json.loads(raw)
     except json.JSONDecodeError as exc:
-        raise InputError(f"{where}: not valid JSON ({exc.msg}); "
-                         "expected one JSON object per line") from None
+        raise InputError(
+            f"{where}: not valid JSON ({exc.msg}); expected one JSON object per line"
+        ) from None
     if not isinstance(row, dict):
         raise InputError(f"{where}: expected a JSON object with a `messages` list")
     messages = row.get("messages")
     if not isinstance(messages, list) or not messages:
-        raise InputError(f"{where}: no `messages` list (each line needs {{\"messages\": [...]}})")
+        raise InputError(f'{where}: no `messages` list (each line needs {{"messages": [...]}})')
     for i, message in enumerate(messages):
-        if not isinstance(message, dict) or not isinstance(message.get("role"), str) \
-                or "content" not in message:
+        if (
+            not isinstance(message, dict)
+            or not isinstance(message.get("role"), str)
+            or "content" not in message
+        ):
             raise InputError(f"{where}: message {i} needs a `role` and a `content`")
     if "tools" in row and row["tools"] is not None and not isinstance(row["tools"], list):
         raise InputError(f"{where}: `tools` must be a list of tool definitions")

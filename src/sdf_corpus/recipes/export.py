@@ -43,8 +43,10 @@ def default_path(run_dir: Path, fmt: Format) -> Path:
 def export_run(run_dir: Path, fmt: Format, out: Path | None = None) -> ExportResult:
     shards = sorted((run_dir / "shards").glob("*.parquet"))
     if not shards:
-        raise InputError(f"{run_dir / 'shards'}: no Parquet shards found "
-                         "(run `sdf-corpus build` or `clean` first)")
+        raise InputError(
+            f"{run_dir / 'shards'}: no Parquet shards found "
+            "(run `sdf-corpus build` or `clean` first)"
+        )
     out = out or default_path(run_dir, fmt)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")

@@ -86,8 +86,11 @@ class _Builder:
         if not name:
             return False
         self.calls += 1
-        call = {"id": f"call_{self.calls}", "type": "function",
-                "function": {"name": name, "arguments": _arguments(body)}}
+        call = {
+            "id": f"call_{self.calls}",
+            "type": "function",
+            "function": {"name": name, "arguments": _arguments(body)},
+        }
         last = self.messages[-1] if self.messages else None
         if last is None or last["role"] != "assistant":
             last = {"role": "assistant", "content": ""}
@@ -103,8 +106,14 @@ class _Builder:
         if match is None:
             return False  # a result nothing asked for
         self.pending.remove(match)
-        self.messages.append({"role": "tool", "tool_call_id": match["id"],
-                              "name": match["function"]["name"], "content": body})
+        self.messages.append(
+            {
+                "role": "tool",
+                "tool_call_id": match["id"],
+                "name": match["function"]["name"],
+                "content": body,
+            }
+        )
         return True
 
 
@@ -119,7 +128,7 @@ def _arguments(body: str) -> str:
     except ValueError:
         start, end = raw.find("{"), raw.rfind("}")
         try:
-            value = json.loads(raw[start:end + 1]) if 0 <= start < end else None
+            value = json.loads(raw[start : end + 1]) if 0 <= start < end else None
         except ValueError:
             value = None
         if value is None:

@@ -20,15 +20,24 @@ from sdf_corpus.report.sources import RunFiles, read_ledger
 __all__ = ["ScanLimits", "build_report", "write_report"]
 
 
-def build_report(run_dir: Path, *, limits: ScanLimits | None = None,
-                 name_threshold: float = NAME_SHARE_THRESHOLD,
-                 progress: bool = False) -> dict[str, Any]:
+def build_report(
+    run_dir: Path,
+    *,
+    limits: ScanLimits | None = None,
+    name_threshold: float = NAME_SHARE_THRESHOLD,
+    progress: bool = False,
+) -> dict[str, Any]:
     """Every figure of the report, as written to report.json."""
     files = RunFiles.open(Path(run_dir))
     ledger = read_ledger(files.run_dir)
     total = int(files.manifest.get("totals", {}).get("documents", 0))
-    scan = scan_shards(files.shards, total, limits or ScanLimits(),
-                       ledger.excluded_names if ledger else (), progress=progress)
+    scan = scan_shards(
+        files.shards,
+        total,
+        limits or ScanLimits(),
+        ledger.excluded_names if ledger else (),
+        progress=progress,
+    )
     from sdf_corpus.report.judge import judge_figures
 
     report = sections(files, ledger, scan, name_threshold)

@@ -65,13 +65,29 @@ def coverage_chart(cov: dict[str, Any]) -> str | None:
     fig, ax = _figure(1.0 * len(genres) + 4, 0.28 * len(principles) + 1.5)
     im = ax.imshow(data, aspect="auto", cmap="Blues", vmin=0, vmax=max(1.0, data.max()))
     for i, j in zip(*np.nonzero(data == 0), strict=True):
-        ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=True, facecolor="#fbe3e0",
-                               edgecolor=_RED, linewidth=1.2))
+        ax.add_patch(
+            Rectangle(
+                (j - 0.5, i - 0.5),
+                1,
+                1,
+                fill=True,
+                facecolor="#fbe3e0",
+                edgecolor=_RED,
+                linewidth=1.2,
+            )
+        )
     if data.size <= 900:
         for (i, j), n in np.ndenumerate(data):
             colour = "white" if n > data.max() * 0.6 else "black"
-            ax.text(j, i, f"{int(n)}", ha="center", va="center", fontsize=7,
-                    color=_RED if n == 0 else colour)
+            ax.text(
+                j,
+                i,
+                f"{int(n)}",
+                ha="center",
+                va="center",
+                fontsize=7,
+                color=_RED if n == 0 else colour,
+            )
     ax.set_xticks(range(len(genres)), genres, rotation=35, ha="right")
     ax.set_yticks(range(len(principles)), [p["id"] for p in principles], fontsize=7)
     ax.set_title("Documents per genre × principle (red: none)")
@@ -98,17 +114,33 @@ def names_chart(dist: dict[str, Any], threshold: float, title: str) -> str | Non
 def lengths_chart(lengths: dict[str, Any]) -> str | None:
     if not lengths:
         return None
-    stats = [{"label": g, "med": s["median"], "q1": s["p25"], "q3": s["p75"],
-              "whislo": s["min"], "whishi": s["max"], "fliers": []} for g, s in lengths.items()]
+    stats = [
+        {
+            "label": g,
+            "med": s["median"],
+            "q1": s["p25"],
+            "q3": s["p75"],
+            "whislo": s["min"],
+            "whishi": s["max"],
+            "fliers": [],
+        }
+        for g, s in lengths.items()
+    ]
     fig, ax = _figure(8, 0.45 * len(stats) + 1.2)
-    ax.bxp(stats, orientation="horizontal", showfliers=False, patch_artist=True,
-           boxprops={"facecolor": "#dbe6f2", "edgecolor": _BLUE},
-           medianprops={"color": _RED})
+    ax.bxp(
+        stats,
+        orientation="horizontal",
+        showfliers=False,
+        patch_artist=True,
+        boxprops={"facecolor": "#dbe6f2", "edgecolor": _BLUE},
+        medianprops={"color": _RED},
+    )
     for i, s in enumerate(lengths.values(), start=1):
         ax.plot([s["p90"]], [i], marker="|", markersize=14, color=_ORANGE)
     ax.invert_yaxis()
-    ax.set_xlabel("tokens per document (box: p25-p75, line: median, orange: p90, "
-                  "whiskers: min-max)")
+    ax.set_xlabel(
+        "tokens per document (box: p25-p75, line: median, orange: p90, whiskers: min-max)"
+    )
     ax.set_title("Length by genre")
     return _to_uri(fig)
 

@@ -40,7 +40,7 @@ def _body_start(text: str) -> str:
     for line in text.splitlines():
         stripped = line.strip()
         if stripped and not stripped.startswith("#"):
-            return text[text.find(line):]
+            return text[text.find(line) :]
     return text
 
 
@@ -84,10 +84,19 @@ class OpeningCounter:
     def result(self, total_docs: int, top: int = 15) -> dict[str, Any]:
         repeated = [(o, n) for o, n in self.counts.most_common(top) if n > 1]
         return {
-            "top": [{"opening": o, "docs": n, "share": _share(n, total_docs),
-                     "stock": _stock_of(o) is not None} for o, n in repeated],
-            "stock": [{"phrase": p, "docs": n, "share": _share(n, total_docs)}
-                      for p, n in self.stock.most_common()],
+            "top": [
+                {
+                    "opening": o,
+                    "docs": n,
+                    "share": _share(n, total_docs),
+                    "stock": _stock_of(o) is not None,
+                }
+                for o, n in repeated
+            ],
+            "stock": [
+                {"phrase": p, "docs": n, "share": _share(n, total_docs)}
+                for p, n in self.stock.most_common()
+            ],
             "counts_are_lower_bounds": self.pruned,
         }
 
@@ -103,8 +112,9 @@ def _words(text: str) -> list[str]:
 def _ngram_hashes(words: Sequence[str], n: int) -> np.ndarray:
     # Python's hash of a tuple is stable within one process, which is all a
     # distinct count needs; 64-bit collisions are negligible at this size.
-    return np.fromiter((hash(tuple(words[i:i + n])) for i in range(len(words) - n + 1)),
-                       dtype=np.int64)
+    return np.fromiter(
+        (hash(tuple(words[i : i + n])) for i in range(len(words) - n + 1)), dtype=np.int64
+    )
 
 
 def distinct_n(texts: Sequence[str], ns: Sequence[int] = (1, 2, 3)) -> dict[str, float]:
@@ -125,16 +135,17 @@ def _phrase_texts(texts: Sequence[str], wanted: set[int], n: int) -> dict[int, s
     for text in texts:
         words = _words(text)
         for i in range(len(words) - n + 1):
-            h = hash(tuple(words[i:i + n]))
+            h = hash(tuple(words[i : i + n]))
             if h in wanted and h not in phrases:
-                phrases[h] = " ".join(words[i:i + n])
+                phrases[h] = " ".join(words[i : i + n])
         if len(phrases) == len(wanted):
             break
     return phrases
 
 
-def repeated_phrases(texts: Sequence[str], n: int = 6, top: int = 15,
-                     min_docs: int = 2) -> list[dict[str, Any]]:
+def repeated_phrases(
+    texts: Sequence[str], n: int = 6, top: int = 15, min_docs: int = 2
+) -> list[dict[str, Any]]:
     """The n-grams found in the most documents of the sample (each document counted once)."""
     parts = [np.unique(_ngram_hashes(w, n)) for w in map(_words, texts) if len(w) >= n]
     if not parts:
@@ -145,5 +156,6 @@ def repeated_phrases(texts: Sequence[str], n: int = 6, top: int = 15,
     wanted = {int(hashes[i]): int(counts[i]) for i in order if counts[i] >= min_docs}
     phrases = _phrase_texts(texts, set(wanted), n)
     ranked = sorted(wanted.items(), key=lambda kv: (-kv[1], phrases.get(kv[0], "")))
-    return [{"phrase": phrases.get(h, ""), "docs": c, "share": _share(c, len(texts))}
-            for h, c in ranked]
+    return [
+        {"phrase": phrases.get(h, ""), "docs": c, "share": _share(c, len(texts))} for h, c in ranked
+    ]

@@ -31,23 +31,34 @@ def mix_section(scan: ShardScan, ledger: LedgerFacts | None) -> dict[str, Any]:
     rows = []
     for g in genres:
         target, actual = targets.get(g), scan.tokens.get(g, 0)
-        rows.append({
-            "genre": g, "docs": scan.docs.get(g, 0), "tokens": actual,
-            "share": _share(actual, total_actual),
-            "target_tokens": target,
-            "target_share": _share(target, total_target) if target is not None else None,
-            "relative_error": round((actual - target) / target, 6) if target else None,
-            "jobs": jobs.get(g),
-        })
+        rows.append(
+            {
+                "genre": g,
+                "docs": scan.docs.get(g, 0),
+                "tokens": actual,
+                "share": _share(actual, total_actual),
+                "target_tokens": target,
+                "target_share": _share(target, total_target) if target is not None else None,
+                "relative_error": round((actual - target) / target, 6) if target else None,
+                "jobs": jobs.get(g),
+            }
+        )
     tvd = None
     if targets and total_target:
         # Shares over the union of genres: a genre with no target counts as target share 0.
-        diff = sum(abs(scan.tokens.get(g, 0) / max(1, total_actual)
-                       - targets.get(g, 0) / total_target) for g in genres)
+        diff = sum(
+            abs(scan.tokens.get(g, 0) / max(1, total_actual) - targets.get(g, 0) / total_target)
+            for g in genres
+        )
         tvd = round(0.5 * diff, 6)
-    return {"genres": rows, "total_docs": sum(scan.docs.values()), "total_tokens": total_actual,
-            "target_tokens": total_target if targets else None,
-            "total_variation_distance": tvd, "has_targets": bool(targets)}
+    return {
+        "genres": rows,
+        "total_docs": sum(scan.docs.values()),
+        "total_tokens": total_actual,
+        "target_tokens": total_target if targets else None,
+        "total_variation_distance": tvd,
+        "has_targets": bool(targets),
+    }
 
 
 def coverage_section(scan: ShardScan, ledger: LedgerFacts | None) -> dict[str, Any]:
@@ -57,39 +68,70 @@ def coverage_section(scan: ShardScan, ledger: LedgerFacts | None) -> dict[str, A
     principles += [{"id": p, "title": p} for p in sorted({p for _, p in scan.cells} - seen)]
     genres = sorted(set(scan.docs) | set(ledger.targets if ledger else {}))
     matrix = [[scan.cells.get((g, p["id"]), 0) for p in principles] for g in genres]
-    zero = [[g, p["id"]] for g, row in zip(genres, matrix, strict=True)
-            for p, n in zip(principles, row, strict=True) if n == 0]
-    return {"genres": genres, "principles": principles, "docs": matrix,
-            "cells": len(genres) * len(principles), "zero_cells": zero}
+    zero = [
+        [g, p["id"]]
+        for g, row in zip(genres, matrix, strict=True)
+        for p, n in zip(principles, row, strict=True)
+        if n == 0
+    ]
+    return {
+        "genres": genres,
+        "principles": principles,
+        "docs": matrix,
+        "cells": len(genres) * len(principles),
+        "zero_cells": zero,
+    }
 
 
-def distribution(counts: Mapping[str, int], names: Mapping[str, str], threshold: float,
-                 top: int = 20) -> dict[str, Any]:
+def distribution(
+    counts: Mapping[str, int], names: Mapping[str, str], threshold: float, top: int = 20
+) -> dict[str, Any]:
     """Top entries, their share, entropy in bits, and which exceed `threshold`."""
     total = sum(counts.values())
     probs = [n / total for n in counts.values() if n] if total else []
     entropy = -sum(p * math.log2(p) for p in probs)
-    rows = [{"id": k, "name": names.get(k, k) or "(none)", "docs": n, "share": _share(n, total),
-             "over_threshold": total > 0 and n / total > threshold}
-            for k, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
-    return {"distinct": len(probs), "entropy_bits": round(entropy, 4),
-            "max_entropy_bits": round(math.log2(len(probs)), 4) if probs else 0.0,
-            "top": rows[:top], "flagged": [r for r in rows if r["over_threshold"]]}
+    rows = [
+        {
+            "id": k,
+            "name": names.get(k, k) or "(none)",
+            "docs": n,
+            "share": _share(n, total),
+            "over_threshold": total > 0 and n / total > threshold,
+        }
+        for k, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    ]
+    return {
+        "distinct": len(probs),
+        "entropy_bits": round(entropy, 4),
+        "max_entropy_bits": round(math.log2(len(probs)), 4) if probs else 0.0,
+        "top": rows[:top],
+        "flagged": [r for r in rows if r["over_threshold"]],
+    }
 
 
-def names_section(scan: ShardScan, ledger: LedgerFacts | None, files: RunFiles,
-                  threshold: float) -> dict[str, Any]:
+def names_section(
+    scan: ShardScan, ledger: LedgerFacts | None, files: RunFiles, threshold: float
+) -> dict[str, Any]:
     ai_names = ledger.ai_names if ledger else {}
     # Several persona ids could share one name; the name is what a model learns.
     by_name: Counter[str] = Counter()
     for pid, n in scan.personas.items():
         by_name[ai_names.get(pid, pid)] += n
-    dropped = ((files.clean_stats or {}).get("dropped", {}).get("by_stage", {})
-               .get("filter", {}).get("excluded_name", {}).get("docs", 0))
+    dropped = (
+        (files.clean_stats or {})
+        .get("dropped", {})
+        .get("by_stage", {})
+        .get("filter", {})
+        .get("excluded_name", {})
+        .get("docs", 0)
+    )
     total = sum(scan.personas.values())
-    note = (f"With {total} documents one document is {1 / total:.1%} of the corpus, so shares "
-            f"over {threshold:.0%} are expected; the flag means more at larger sizes."
-            if total and 1 / total > threshold else "")
+    note = (
+        f"With {total} documents one document is {1 / total:.1%} of the corpus, so shares "
+        f"over {threshold:.0%} are expected; the flag means more at larger sizes."
+        if total and 1 / total > threshold
+        else ""
+    )
     return {
         "threshold": threshold,
         "small_corpus_note": note,
@@ -97,8 +139,10 @@ def names_section(scan: ShardScan, ledger: LedgerFacts | None, files: RunFiles,
         "personas": distribution(scan.personas, ai_names, threshold),
         "authors": distribution(scan.authors, {}, threshold),
         "excluded_names": list(ledger.excluded_names if ledger else []),
-        "excluded_found": [{"name": k, "docs": v, "example_id": scan.excluded_examples[k]}
-                           for k, v in scan.excluded_hits.most_common()],
+        "excluded_found": [
+            {"name": k, "docs": v, "example_id": scan.excluded_examples[k]}
+            for k, v in scan.excluded_hits.most_common()
+        ],
         "excluded_dropped_docs": dropped,
     }
 
@@ -108,9 +152,17 @@ def lengths_section(scan: ShardScan) -> dict[str, Any]:
     for g in sorted(scan.lengths):
         a = np.frombuffer(scan.lengths[g], dtype=np.int64)
         q10, q25, q50, q75, q90 = (float(x) for x in np.percentile(a, [10, 25, 50, 75, 90]))
-        out[g] = {"docs": len(a), "min": int(a.min()), "p10": q10, "p25": q25, "median": q50,
-                  "p75": q75, "p90": q90, "max": int(a.max()),
-                  "mean": round(float(a.mean()), 1)}
+        out[g] = {
+            "docs": len(a),
+            "min": int(a.min()),
+            "p10": q10,
+            "p25": q25,
+            "median": q50,
+            "p75": q75,
+            "p90": q90,
+            "max": int(a.max()),
+            "mean": round(float(a.mean()), 1),
+        }
     return out
 
 
@@ -123,9 +175,14 @@ def _drop_examples(files: RunFiles, wanted: set[str]) -> dict[str, dict[str, Any
         key = f"{row.get('stage')}/{row.get('reason')}"
         if key not in found:
             text = str(row.get("text") or "")
-            found[key] = {"id": row.get("id"), "genre": row.get("genre"),
-                          "detail": row.get("detail"), "duplicate_of": row.get("duplicate_of"),
-                          "text": text[:EXAMPLE_CHARS], "truncated": len(text) > EXAMPLE_CHARS}
+            found[key] = {
+                "id": row.get("id"),
+                "genre": row.get("genre"),
+                "detail": row.get("detail"),
+                "duplicate_of": row.get("duplicate_of"),
+                "text": text[:EXAMPLE_CHARS],
+                "truncated": len(text) > EXAMPLE_CHARS,
+            }
         if wanted and wanted <= found.keys():
             break
     return found
@@ -136,25 +193,44 @@ def drops_section(files: RunFiles, ledger: LedgerFacts | None) -> dict[str, Any]
     by_stage = stats.get("dropped", {}).get("by_stage", {})
     keys = {f"{s}/{r}" for s, reasons in by_stage.items() for r in reasons}
     examples = _drop_examples(files, keys)
-    rows = [{"stage": s, "reason": r, "docs": v.get("docs", 0), "tokens": v.get("tokens", 0),
-             "example": examples.get(f"{s}/{r}")}
-            for s, reasons in sorted(by_stage.items()) for r, v in sorted(reasons.items())]
+    rows = [
+        {
+            "stage": s,
+            "reason": r,
+            "docs": v.get("docs", 0),
+            "tokens": v.get("tokens", 0),
+            "example": examples.get(f"{s}/{r}"),
+        }
+        for s, reasons in sorted(by_stage.items())
+        for r, v in sorted(reasons.items())
+    ]
     rows.sort(key=lambda r: -r["docs"])
     failed = None
     if ledger is not None:
         n = sum(j.get("failed", 0) for j in ledger.jobs_by_genre.values())
         failed = {"jobs": n, "examples": ledger.failed_examples}
-    return {"input": stats.get("input"), "kept": stats.get("kept"),
-            "dropped": {k: v for k, v in stats.get("dropped", {}).items() if k != "by_stage"},
-            "reasons": rows, "trimmed": stats.get("trimmed", {}),
-            "generation_failed": failed, "has_clean_stats": files.clean_stats is not None}
+    return {
+        "input": stats.get("input"),
+        "kept": stats.get("kept"),
+        "dropped": {k: v for k, v in stats.get("dropped", {}).items() if k != "by_stage"},
+        "reasons": rows,
+        "trimmed": stats.get("trimmed", {}),
+        "generation_failed": failed,
+        "has_clean_stats": files.clean_stats is not None,
+    }
 
 
 def spend_section(ledger: LedgerFacts | None) -> dict[str, Any] | None:
     if ledger is None:
         return None
-    metrics = ("requests", "input_tokens", "output_tokens", "cache_read_tokens",
-               "cache_write_tokens", "cost_usd")
+    metrics = (
+        "requests",
+        "input_tokens",
+        "output_tokens",
+        "cache_read_tokens",
+        "cache_write_tokens",
+        "cost_usd",
+    )
 
     def group(key: str) -> list[dict[str, Any]]:
         acc: dict[str, Counter[str]] = {}
@@ -162,12 +238,19 @@ def spend_section(ledger: LedgerFacts | None) -> dict[str, Any] | None:
             c = acc.setdefault(str(row[key]), Counter())
             for m in metrics:
                 c[m] += row[m] or 0
-        return [{key: k, **{m: float(v[m]) if m == "cost_usd" else int(v[m])
-                            for m in metrics}} for k, v in sorted(acc.items())]
+        return [
+            {key: k, **{m: float(v[m]) if m == "cost_usd" else int(v[m]) for m in metrics}}
+            for k, v in sorted(acc.items())
+        ]
 
-    return {"totals": ledger.totals, "by_stage": group("stage"), "by_model": group("model"),
-            "by_genre": group("genre"), "rows": ledger.spend_rows,
-            "note": "by_* tables count successful requests; totals count every attempt"}
+    return {
+        "totals": ledger.totals,
+        "by_stage": group("stage"),
+        "by_model": group("model"),
+        "by_genre": group("genre"),
+        "rows": ledger.spend_rows,
+        "note": "by_* tables count successful requests; totals count every attempt",
+    }
 
 
 def diversity_section(scan: ShardScan, files: RunFiles) -> dict[str, Any]:
@@ -191,17 +274,26 @@ def _named_samples(scan: ShardScan, ledger: LedgerFacts | None) -> dict[str, Any
     return out
 
 
-def sections(files: RunFiles, ledger: LedgerFacts | None, scan: ShardScan,
-             threshold: float = NAME_SHARE_THRESHOLD) -> dict[str, Any]:
+def sections(
+    files: RunFiles,
+    ledger: LedgerFacts | None,
+    scan: ShardScan,
+    threshold: float = NAME_SHARE_THRESHOLD,
+) -> dict[str, Any]:
     limits = scan.limits
     total = sum(scan.docs.values())
     return {
         "version": 1,
-        "run": {"run_dir": str(files.run_dir), "name": ledger.spec_name if ledger else "",
-                "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                "has_ledger": ledger is not None, "tokenizer": files.manifest.get("tokenizer"),
-                "spec_hash": files.manifest.get("spec_hash"), "shards": len(files.shards),
-                "formats": dict(scan.formats)},
+        "run": {
+            "run_dir": str(files.run_dir),
+            "name": ledger.spec_name if ledger else "",
+            "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "has_ledger": ledger is not None,
+            "tokenizer": files.manifest.get("tokenizer"),
+            "spec_hash": files.manifest.get("spec_hash"),
+            "shards": len(files.shards),
+            "formats": dict(scan.formats),
+        },
         "mix": mix_section(scan, ledger),
         "coverage": coverage_section(scan, ledger),
         "names": names_section(scan, ledger, files, threshold),
@@ -214,8 +306,9 @@ def sections(files: RunFiles, ledger: LedgerFacts | None, scan: ShardScan,
             "documents_scanned": total,
             "diversity_docs": len(scan.diversity_texts),
             "diversity_chars_per_doc": limits.diversity_chars,
-            "diversity_method": "every document" if total <= limits.diversity_docs else
-            f"the ~{limits.diversity_docs:,} documents with the lowest xxh64(id), "
+            "diversity_method": "every document"
+            if total <= limits.diversity_docs
+            else f"the ~{limits.diversity_docs:,} documents with the lowest xxh64(id), "
             f"of {total:,}",
             "openings": "first 5 words after any markdown headings, every document",
             "samples_per_genre": limits.samples_per_genre,

@@ -107,38 +107,73 @@ def _overview(r: dict[str, Any]) -> str:
 
 
 def _mix(mix: dict[str, Any]) -> str:
-    rows = [(g["genre"], g["docs"], g["tokens"], _pct(g["share"]), g["target_tokens"],
-             _pct(g["target_share"]), _pct(g["relative_error"], signed=True),
-             (g["jobs"] or {}).get("planned") if g["jobs"] else None)
-            for g in mix["genres"]]
-    body = _table(["genre", "documents", "tokens", "share", "target tokens", "target share",
-                   "error vs target", "jobs planned"], rows)
+    rows = [
+        (
+            g["genre"],
+            g["docs"],
+            g["tokens"],
+            _pct(g["share"]),
+            g["target_tokens"],
+            _pct(g["target_share"]),
+            _pct(g["relative_error"], signed=True),
+            (g["jobs"] or {}).get("planned") if g["jobs"] else None,
+        )
+        for g in mix["genres"]
+    ]
+    body = _table(
+        [
+            "genre",
+            "documents",
+            "tokens",
+            "share",
+            "target tokens",
+            "target share",
+            "error vs target",
+            "jobs planned",
+        ],
+        rows,
+    )
     if mix["has_targets"]:
-        body = (f"<p>Total variation distance between target and actual token shares: "
-                f"<b>{mix['total_variation_distance']:.3f}</b> (0 = exact mix, 1 = disjoint).</p>"
-                + body)
+        body = (
+            f"<p>Total variation distance between target and actual token shares: "
+            f"<b>{mix['total_variation_distance']:.3f}</b> (0 = exact mix, 1 = disjoint).</p>"
+            + body
+        )
     else:
-        body = '<p class="muted">No ledger: this run was not generated here, so targets are '\
-               "unknown; actual figures only.</p>" + body
+        body = (
+            '<p class="muted">No ledger: this run was not generated here, so targets are '
+            "unknown; actual figures only.</p>" + body
+        )
     return body + _img(charts.mix_chart(mix), "token share by genre")
 
 
 def _coverage(cov: dict[str, Any]) -> str:
     zero = cov["zero_cells"]
-    note = (_flag(f"{len(zero)} of {cov['cells']} cells have no documents") if zero
-            else f'<p class="ok">All {cov["cells"]} cells have at least one document.</p>')
+    note = (
+        _flag(f"{len(zero)} of {cov['cells']} cells have no documents")
+        if zero
+        else f'<p class="ok">All {cov["cells"]} cells have at least one document.</p>'
+    )
     return note + _img(charts.coverage_chart(cov), "coverage heatmap")
 
 
 def _dist_table(dist: dict[str, Any]) -> str:
     show_id = any(r["name"] != r["id"] for r in dist["top"])
-    rows = [[Raw(f'<span class="flag">{_e(r["name"])}</span>') if r["over_threshold"]
-             else r["name"], *([r["id"]] if show_id else []), r["docs"], _pct(r["share"])]
-            for r in dist["top"]]
+    rows = [
+        [
+            Raw(f'<span class="flag">{_e(r["name"])}</span>') if r["over_threshold"] else r["name"],
+            *([r["id"]] if show_id else []),
+            r["docs"],
+            _pct(r["share"]),
+        ]
+        for r in dist["top"]
+    ]
     headers = ["name", *(["id"] if show_id else []), "documents", "share"]
-    return (f"<p>{dist['distinct']} distinct; entropy <b>{dist['entropy_bits']:.2f}</b> bits "
-            f"(uniform would be {dist['max_entropy_bits']:.2f}); top {len(rows)} shown.</p>"
-            + _table(headers, rows))
+    return (
+        f"<p>{dist['distinct']} distinct; entropy <b>{dist['entropy_bits']:.2f}</b> bits "
+        f"(uniform would be {dist['max_entropy_bits']:.2f}); top {len(rows)} shown.</p>"
+        + _table(headers, rows)
+    )
 
 
 def _names(names: dict[str, Any]) -> str:
@@ -148,70 +183,107 @@ def _names(names: dict[str, Any]) -> str:
     if flagged:
         listed = ", ".join(f"{r['name']} ({r['share']:.1%})" for r in flagged[:12])
         more = f" and {len(flagged) - 12} more" if len(flagged) > 12 else ""
-        out.append(_flag(f"{len(flagged)} AI names each appear in more than {t:.0%} of "
-                         f"documents: {listed}{more}"))
+        out.append(
+            _flag(
+                f"{len(flagged)} AI names each appear in more than {t:.0%} of "
+                f"documents: {listed}{more}"
+            )
+        )
     if names.get("small_corpus_note"):
         out.append(f'<p class="muted">{_e(names["small_corpus_note"])}</p>')
     for r in names["excluded_found"]:
-        out.append(_flag(f"excluded name {r['name']!r} found in {r['docs']} kept documents "
-                         f"(e.g. {r['example_id']})"))
+        out.append(
+            _flag(
+                f"excluded name {r['name']!r} found in {r['docs']} kept documents "
+                f"(e.g. {r['example_id']})"
+            )
+        )
     if names["excluded_names"] and not names["excluded_found"]:
-        out.append(f'<p class="ok">No excluded name ({_e(", ".join(names["excluded_names"]))}) '
-                   f"in kept texts; {names['excluded_dropped_docs']} documents were dropped "
-                   "for naming one.</p>")
+        out.append(
+            f'<p class="ok">No excluded name ({_e(", ".join(names["excluded_names"]))}) '
+            f"in kept texts; {names['excluded_dropped_docs']} documents were dropped "
+            "for naming one.</p>"
+        )
     out.append("<h3>AI characters</h3>" + _dist_table(names["ai_names"]))
-    out.append(_img(charts.names_chart(names["ai_names"], t, "Share of documents by AI name"),
-                    "AI names"))
+    out.append(
+        _img(charts.names_chart(names["ai_names"], t, "Share of documents by AI name"), "AI names")
+    )
     out.append("<h3>Authors / narrators</h3>" + _dist_table(names["authors"]))
     return "".join(out)
 
 
 def _lengths(lengths: dict[str, Any]) -> str:
-    rows = [(g, s["docs"], s["min"], s["median"], s["p90"], s["max"], s["mean"])
-            for g, s in lengths.items()]
-    return (_table(["genre", "documents", "min", "median", "p90", "max", "mean"], rows)
-            + _img(charts.lengths_chart(lengths), "length by genre"))
+    rows = [
+        (g, s["docs"], s["min"], s["median"], s["p90"], s["max"], s["mean"])
+        for g, s in lengths.items()
+    ]
+    return _table(["genre", "documents", "min", "median", "p90", "max", "mean"], rows) + _img(
+        charts.lengths_chart(lengths), "length by genre"
+    )
 
 
 def _example(ex: dict[str, Any] | None) -> Raw:
     if not ex:
         return Raw('<span class="muted">no example kept</span>')
-    detail = f"<div class=\"muted\">{_e(ex['detail'])}</div>" if ex.get("detail") else ""
-    dup = f"<div class=\"muted\">duplicate of {_e(ex['duplicate_of'])}</div>" \
-        if ex.get("duplicate_of") else ""
+    detail = f'<div class="muted">{_e(ex["detail"])}</div>' if ex.get("detail") else ""
+    dup = (
+        f'<div class="muted">duplicate of {_e(ex["duplicate_of"])}</div>'
+        if ex.get("duplicate_of")
+        else ""
+    )
     text = ex["text"][:SAMPLE_CHARS] + ("…" if ex.get("truncated") else "")
-    return Raw(f"<div class=\"muted\">{_e(ex['id'])} · {_e(ex['genre'])}</div>{detail}{dup}"
-               f"<pre>{_e(text)}</pre>")
+    return Raw(
+        f'<div class="muted">{_e(ex["id"])} · {_e(ex["genre"])}</div>{detail}{dup}'
+        f"<pre>{_e(text)}</pre>"
+    )
 
 
 def _drops(drops: dict[str, Any]) -> str:
     if not drops["has_clean_stats"]:
         return '<p class="muted">No clean_stats.json in this run directory.</p>'
     d, i = drops["dropped"], drops["input"]
-    out = [f"<p>{d.get('docs', 0):,} of {i['docs']:,} documents dropped "
-           f"({d.get('tokens', 0):,} of {i['tokens']:,} tokens).</p>"]
-    rows = [(r["stage"], r["reason"], r["docs"], r["tokens"], _example(r["example"]))
-            for r in drops["reasons"]]
+    out = [
+        f"<p>{d.get('docs', 0):,} of {i['docs']:,} documents dropped "
+        f"({d.get('tokens', 0):,} of {i['tokens']:,} tokens).</p>"
+    ]
+    rows = [
+        (r["stage"], r["reason"], r["docs"], r["tokens"], _example(r["example"]))
+        for r in drops["reasons"]
+    ]
     out.append(_table(["stage", "reason", "documents", "tokens", "example"], rows))
     failed = drops["generation_failed"]
     if failed and failed["jobs"]:
         out.append(f"<h3>Generation failures: {failed['jobs']:,} jobs</h3>")
-        out.append(_table(["job", "genre", "error"],
-                          [(f["id"], f["genre"], f["error"]) for f in failed["examples"]]))
+        out.append(
+            _table(
+                ["job", "genre", "error"],
+                [(f["id"], f["genre"], f["error"]) for f in failed["examples"]],
+            )
+        )
     return "".join(out) + _img(charts.drops_chart(drops), "drops by reason")
 
 
 def _spend(spend: dict[str, Any] | None) -> str:
     if spend is None:
-        return ('<p class="muted">No ledger in this run directory (a clean-only run): spend '
-                "and request figures are not available.</p>")
+        return (
+            '<p class="muted">No ledger in this run directory (a clean-only run): spend '
+            "and request figures are not available.</p>"
+        )
     t = spend["totals"]
-    cols = ["requests", "input_tokens", "output_tokens", "cache_read_tokens",
-            "cache_write_tokens", "cost_usd"]
+    cols = [
+        "requests",
+        "input_tokens",
+        "output_tokens",
+        "cache_read_tokens",
+        "cache_write_tokens",
+        "cost_usd",
+    ]
     head = [c.replace("_", " ") for c in cols]
-    out = [f"<p>${t['cost_usd']:.4f} over {t['requests']:,} requests (all attempts); "
-           f"{t['input_tokens']:,} input / {t['output_tokens']:,} output tokens, cache read "
-           f"{t['cache_read_tokens']:,} / write {t['cache_write_tokens']:,}.</p>"]
+    out = [
+        f"<p>${t['cost_usd']:.4f} over {t['requests']:,} requests (all attempts); "
+        f"{t['input_tokens']:,} input / {t['output_tokens']:,} output tokens, cache read "
+        f"{t['cache_read_tokens']:,} / write {t['cache_write_tokens']:,}.</p>"
+    ]
     for key in ("stage", "model", "genre"):
         rows = [[r[key], *(r[c] for c in cols)] for r in spend[f"by_{key}"]]
         out.append(f"<h3>By {key}</h3>" + _table([key, *head], rows))
@@ -219,25 +291,50 @@ def _spend(spend: dict[str, Any] | None) -> str:
 
 
 def _diversity(div: dict[str, Any], sampling: dict[str, Any]) -> str:
-    out = [f"<p>distinct-1 <b>{div['distinct_1']:.3f}</b> · distinct-2 "
-           f"<b>{div['distinct_2']:.3f}</b> · distinct-3 <b>{div['distinct_3']:.3f}</b> "
-           f'<span class="muted">(on {sampling["diversity_docs"]:,} documents, first '
-           f"{sampling['diversity_chars_per_doc']:,} characters each)</span></p>"]
-    out += [_flag(f"stock opening “{s['phrase']}” starts {s['docs']} documents "
-                  f"({s['share']:.1%})") for s in div["openings"]["stock"]]
-    rows = [(Raw(f'<span class="flag">{_e(o["opening"])}</span>') if o["stock"]
-             else o["opening"], o["docs"], _pct(o["share"])) for o in div["openings"]["top"]]
-    out.append("<h3>Most repeated openings (first 5 words)</h3>"
-               + (_table(["opening", "documents", "share"], rows) if rows
-                  else '<p class="ok">No opening is shared by two documents.</p>'))
+    out = [
+        f"<p>distinct-1 <b>{div['distinct_1']:.3f}</b> · distinct-2 "
+        f"<b>{div['distinct_2']:.3f}</b> · distinct-3 <b>{div['distinct_3']:.3f}</b> "
+        f'<span class="muted">(on {sampling["diversity_docs"]:,} documents, first '
+        f"{sampling['diversity_chars_per_doc']:,} characters each)</span></p>"
+    ]
+    out += [
+        _flag(f"stock opening “{s['phrase']}” starts {s['docs']} documents ({s['share']:.1%})")
+        for s in div["openings"]["stock"]
+    ]
+    rows = [
+        (
+            Raw(f'<span class="flag">{_e(o["opening"])}</span>') if o["stock"] else o["opening"],
+            o["docs"],
+            _pct(o["share"]),
+        )
+        for o in div["openings"]["top"]
+    ]
+    out.append(
+        "<h3>Most repeated openings (first 5 words)</h3>"
+        + (
+            _table(["opening", "documents", "share"], rows)
+            if rows
+            else '<p class="ok">No opening is shared by two documents.</p>'
+        )
+    )
     rows = [(p["phrase"], p["docs"], _pct(p["share"])) for p in div["phrases_6gram"]]
-    out.append("<h3>Most repeated 6-word phrases</h3>"
-               + (_table(["phrase", "documents in sample", "share"], rows) if rows
-                  else '<p class="ok">No 6-word phrase repeats across documents.</p>'))
+    out.append(
+        "<h3>Most repeated 6-word phrases</h3>"
+        + (
+            _table(["phrase", "documents in sample", "share"], rows)
+            if rows
+            else '<p class="ok">No 6-word phrase repeats across documents.</p>'
+        )
+    )
     clusters = [(int(k), v) for k, v in div["near_dup_cluster_sizes"].items()]
-    out.append("<h3>Near-duplicate clusters</h3>"
-               + (_table(["cluster size", "clusters"], sorted(clusters)) if clusters
-                  else '<p class="muted">No near-duplicate clusters found.</p>'))
+    out.append(
+        "<h3>Near-duplicate clusters</h3>"
+        + (
+            _table(["cluster size", "clusters"], sorted(clusters))
+            if clusters
+            else '<p class="muted">No near-duplicate clusters found.</p>'
+        )
+    )
     return "".join(out)
 
 
@@ -250,22 +347,37 @@ def _samples(samples: dict[str, list[dict[str, Any]]]) -> str:
             text = d["text"][:SAMPLE_CHARS]
             if d["truncated"] or len(d["text"]) > SAMPLE_CHARS:
                 text += " …"
-            out.append(f'<div class="doc"><div class="h">{_e(d["id"])} · '
-                       f"{_e(d['principle_id'])} · {_e(name)} · {d['n_tokens']:,} tokens"
-                       f"</div><pre>{_e(text)}</pre></div>")
+            out.append(
+                f'<div class="doc"><div class="h">{_e(d["id"])} · '
+                f"{_e(d['principle_id'])} · {_e(name)} · {d['n_tokens']:,} tokens"
+                f"</div><pre>{_e(text)}</pre></div>"
+            )
     return "".join(out) or '<p class="muted">No documents.</p>'
 
 
-_NAV = (("overview", "Overview"), ("mix", "Mix"), ("coverage", "Coverage"), ("names", "Names"),
-        ("lengths", "Lengths"), ("drops", "Drops"), ("spend", "Spend"),
-        ("diversity", "Diversity"), ("judge", "Judge"), ("samples", "Samples"))
+_NAV = (
+    ("overview", "Overview"),
+    ("mix", "Mix"),
+    ("coverage", "Coverage"),
+    ("names", "Names"),
+    ("lengths", "Lengths"),
+    ("drops", "Drops"),
+    ("spend", "Spend"),
+    ("diversity", "Diversity"),
+    ("judge", "Judge"),
+    ("samples", "Samples"),
+)
 
 
 def render_html(r: dict[str, Any]) -> str:
     parts = {
-        "overview": _overview(r), "mix": _mix(r["mix"]), "coverage": _coverage(r["coverage"]),
-        "names": _names(r["names"]), "lengths": _lengths(r["lengths"]),
-        "drops": _drops(r["drops"]), "spend": _spend(r["spend"]),
+        "overview": _overview(r),
+        "mix": _mix(r["mix"]),
+        "coverage": _coverage(r["coverage"]),
+        "names": _names(r["names"]),
+        "lengths": _lengths(r["lengths"]),
+        "drops": _drops(r["drops"]),
+        "spend": _spend(r["spend"]),
         "diversity": _diversity(r["diversity"], r["sampling"]),
         "samples": _samples(r["samples"]),
         "judge": judge_html(r.get("judge")),
@@ -274,11 +386,13 @@ def render_html(r: dict[str, Any]) -> str:
     nav = "".join(f'<a href="#{sid}">{_e(t)}</a>' for sid, t in _NAV)
     run = r["run"]
     title = f"sdf-corpus report: {run['name'] or run['run_dir']}"
-    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
-            f'<meta name="viewport" content="width=device-width,initial-scale=1">'
-            f"<title>{_e(title)}</title><style>{_CSS}</style></head><body><main>"
-            f'<h1 id="report-title">{_e(title)}</h1><p class="muted">{_e(run["run_dir"])} · '
-            f"{_e(run['created_at'])} · tokenizer {_e(run['tokenizer'])} · {run['shards']} "
-            f"shards</p><nav>{nav}</nav>{body}"
-            f'<p class="muted">Sampling: {_e(r["sampling"]["diversity_method"])}.</p>'
-            "</main></body></html>\n")
+    return (
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width,initial-scale=1">'
+        f"<title>{_e(title)}</title><style>{_CSS}</style></head><body><main>"
+        f'<h1 id="report-title">{_e(title)}</h1><p class="muted">{_e(run["run_dir"])} · '
+        f"{_e(run['created_at'])} · tokenizer {_e(run['tokenizer'])} · {run['shards']} "
+        f"shards</p><nav>{nav}</nav>{body}"
+        f'<p class="muted">Sampling: {_e(r["sampling"]["diversity_method"])}.</p>'
+        "</main></body></html>\n"
+    )

@@ -20,8 +20,7 @@ from sdf_corpus.report.sources import iter_rejected, read_ledger, shard_paths
 
 __all__ = ["InspectQuery", "format_document", "inspect_run"]
 
-_COLUMNS = ("id", "text", "genre", "format", "messages", "principle_id", "persona_id",
-            "n_tokens")
+_COLUMNS = ("id", "text", "genre", "format", "messages", "principle_id", "persona_id", "n_tokens")
 
 
 @dataclass(frozen=True)
@@ -49,8 +48,12 @@ class InspectQuery:
 
 def _wrap(text: str, width: int, indent: str = "") -> str:
     paragraphs = text.split("\n")
-    return "\n".join(textwrap.fill(p, width, initial_indent=indent, subsequent_indent=indent)
-                     if p.strip() else "" for p in paragraphs)
+    return "\n".join(
+        textwrap.fill(p, width, initial_indent=indent, subsequent_indent=indent)
+        if p.strip()
+        else ""
+        for p in paragraphs
+    )
 
 
 def _messages(row: dict[str, Any]) -> list[dict[str, Any]] | None:
@@ -69,14 +72,17 @@ def format_document(row: dict[str, Any], names: dict[str, str], width: int = 100
     chat documents as role-labelled turns."""
     pid = str(row.get("persona_id") or "")
     persona = f"{names[pid]} ({pid})" if pid in names else pid or "-"
-    header = (f"== {row.get('id')} | {row.get('genre') or '-'} | "
-              f"{row.get('principle_id') or '-'} | {persona} | {row.get('n_tokens') or 0} tokens")
+    header = (
+        f"== {row.get('id')} | {row.get('genre') or '-'} | "
+        f"{row.get('principle_id') or '-'} | {persona} | {row.get('n_tokens') or 0} tokens"
+    )
     lines = [header]
     if "reason" in row:
-        lines.append(f"   rejected at {row.get('stage')}: {row.get('reason')}"
-                     + (f" {row['detail']}" if row.get("detail") else "")
-                     + (f" (duplicate of {row['duplicate_of']})" if row.get("duplicate_of")
-                        else ""))
+        lines.append(
+            f"   rejected at {row.get('stage')}: {row.get('reason')}"
+            + (f" {row['detail']}" if row.get("detail") else "")
+            + (f" (duplicate of {row['duplicate_of']})" if row.get("duplicate_of") else "")
+        )
     messages = _messages(row)
     if messages:
         for m in messages:
@@ -96,8 +102,10 @@ def _candidates(run_dir: Path, query: InspectQuery) -> Iterator[dict[str, Any]]:
         return
     paths = shard_paths(run_dir)
     if not paths:
-        raise InputError(f"{run_dir}: no shards in {run_dir / 'shards'} "
-                         "(run `sdf-corpus build` or `sdf-corpus clean` first)")
+        raise InputError(
+            f"{run_dir}: no shards in {run_dir / 'shards'} "
+            "(run `sdf-corpus build` or `sdf-corpus clean` first)"
+        )
     yield from iter_rows(paths, _COLUMNS)
 
 

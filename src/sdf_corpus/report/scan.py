@@ -25,8 +25,17 @@ from sdf_corpus.report.diversity import OpeningCounter
 
 __all__ = ["SCAN_COLUMNS", "ScanLimits", "ShardScan", "iter_rows", "scan_shards"]
 
-SCAN_COLUMNS = ("id", "text", "genre", "format", "messages", "principle_id", "persona_id",
-                "attributes", "n_tokens")
+SCAN_COLUMNS = (
+    "id",
+    "text",
+    "genre",
+    "format",
+    "messages",
+    "principle_id",
+    "persona_id",
+    "attributes",
+    "n_tokens",
+)
 _BATCH_ROWS = 1024
 _HASH_SPACE = 2**64
 
@@ -43,8 +52,9 @@ def _rank(doc_id: str, salt: str) -> int:
     return xxhash.xxh64_intdigest(f"{salt}:{doc_id}".encode())
 
 
-def iter_rows(paths: Sequence[Path], columns: Sequence[str] = SCAN_COLUMNS,
-              progress: bool = False) -> Iterator[dict[str, Any]]:
+def iter_rows(
+    paths: Sequence[Path], columns: Sequence[str] = SCAN_COLUMNS, progress: bool = False
+) -> Iterator[dict[str, Any]]:
     """Rows of the shards as dicts, one column batch in memory at a time."""
     bar = tqdm(total=len(paths), unit="shard", desc="report", disable=not progress)
     for path in paths:
@@ -86,8 +96,9 @@ class ShardScan:
 
     def __post_init__(self) -> None:
         names = [re.escape(n) for n in self.excluded_names if n]
-        self._excluded = re.compile(r"(?<!\w)(" + "|".join(names) + r")(?!\w)",
-                                    re.IGNORECASE) if names else None
+        self._excluded = (
+            re.compile(r"(?<!\w)(" + "|".join(names) + r")(?!\w)", re.IGNORECASE) if names else None
+        )
         share = min(1.0, self.limits.diversity_docs / max(1, self.total_docs))
         self._diversity_cut = int(share * (_HASH_SPACE - 1))
 
@@ -104,8 +115,10 @@ class ShardScan:
         self.openings.add(text)
         self._check_excluded(row, text)
         doc_id = str(row.get("id") or "")
-        if (_rank(doc_id, "diversity") <= self._diversity_cut
-                and len(self.diversity_texts) < self.limits.diversity_docs):
+        if (
+            _rank(doc_id, "diversity") <= self._diversity_cut
+            and len(self.diversity_texts) < self.limits.diversity_docs
+        ):
             self.diversity_texts.append(text[: self.limits.diversity_chars])
         self._offer_sample(genre, doc_id, row, text)
 
@@ -124,7 +137,9 @@ class ShardScan:
         if len(heap) >= self.limits.samples_per_genre and rank <= heap[0][0]:
             return
         entry = {
-            "id": doc_id, "genre": genre, "format": row.get("format") or "document",
+            "id": doc_id,
+            "genre": genre,
+            "format": row.get("format") or "document",
             "principle_id": row.get("principle_id") or "",
             "persona_id": row.get("persona_id") or "",
             "n_tokens": int(row.get("n_tokens") or 0),
@@ -137,12 +152,19 @@ class ShardScan:
             heapq.heappush(heap, (rank, doc_id, entry))
 
     def samples(self) -> dict[str, list[dict[str, Any]]]:
-        return {g: [e for _, _, e in sorted(h, key=lambda x: -x[0])]
-                for g, h in sorted(self._samples.items())}
+        return {
+            g: [e for _, _, e in sorted(h, key=lambda x: -x[0])]
+            for g, h in sorted(self._samples.items())
+        }
 
 
-def scan_shards(paths: Sequence[Path], total_docs: int, limits: ScanLimits,
-                excluded_names: Iterable[str] = (), progress: bool = False) -> ShardScan:
+def scan_shards(
+    paths: Sequence[Path],
+    total_docs: int,
+    limits: ScanLimits,
+    excluded_names: Iterable[str] = (),
+    progress: bool = False,
+) -> ShardScan:
     scan = ShardScan(limits, total_docs, tuple(excluded_names))
     for row in iter_rows(paths, progress=progress):
         scan.add(row)

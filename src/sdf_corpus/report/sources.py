@@ -43,8 +43,13 @@ class RunFiles:
         stats_path = run_dir / "clean_stats.json"
         stats = _read_json(stats_path) if stats_path.is_file() else None
         rejected = run_dir / "rejected" / "rejected.jsonl"
-        return cls(run_dir, manifest, stats, shard_paths(run_dir, manifest),
-                   rejected if rejected.is_file() else None)
+        return cls(
+            run_dir,
+            manifest,
+            stats,
+            shard_paths(run_dir, manifest),
+            rejected if rejected.is_file() else None,
+        )
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -124,8 +129,9 @@ def _totals_dict(ledger: Ledger) -> dict[str, Any]:
 
 def _jobs_by_genre(db: sqlite3.Connection) -> dict[str, dict[str, int]]:
     out: dict[str, dict[str, int]] = {}
-    rows = db.execute("SELECT genre, status, COUNT(*) FROM jobs WHERE active=1 "
-                      "GROUP BY genre, status")
+    rows = db.execute(
+        "SELECT genre, status, COUNT(*) FROM jobs WHERE active=1 GROUP BY genre, status"
+    )
     for genre, status, n in rows:
         out.setdefault(genre, {"planned": 0})[status] = n
         out[genre]["planned"] += n
@@ -133,6 +139,7 @@ def _jobs_by_genre(db: sqlite3.Connection) -> dict[str, dict[str, int]]:
 
 
 def _failed_examples(db: sqlite3.Connection) -> list[dict[str, str]]:
-    rows = db.execute("SELECT id, genre, error FROM jobs WHERE active=1 AND status='failed' "
-                      "ORDER BY idx LIMIT 5")
+    rows = db.execute(
+        "SELECT id, genre, error FROM jobs WHERE active=1 AND status='failed' ORDER BY idx LIMIT 5"
+    )
     return [{"id": i, "genre": g, "error": (e or "")[:EXAMPLE_CHARS]} for i, g, e in rows]

@@ -16,8 +16,10 @@ def _pct(x: float | None) -> str:
 def _mix_lines(mix: dict[str, Any]) -> list[str]:
     head = f"corpus: {mix['total_docs']:,} documents, {mix['total_tokens']:,} tokens"
     if mix["has_targets"]:
-        head += (f" (target {mix['target_tokens']:,}; mix total variation distance "
-                 f"{mix['total_variation_distance']:.3f})")
+        head += (
+            f" (target {mix['target_tokens']:,}; mix total variation distance "
+            f"{mix['total_variation_distance']:.3f})"
+        )
     lines = [head]
     width = max((len(r["genre"]) for r in mix["genres"]), default=5)
     for r in mix["genres"]:
@@ -32,24 +34,32 @@ def _flag_lines(report: dict[str, Any]) -> list[str]:
     names, cov, div = report["names"], report["coverage"], report["diversity"]
     lines = []
     if cov["zero_cells"]:
-        lines.append(f"coverage: {len(cov['zero_cells'])} of {cov['cells']} genre x principle "
-                     "cells have no documents")
+        lines.append(
+            f"coverage: {len(cov['zero_cells'])} of {cov['cells']} genre x principle "
+            "cells have no documents"
+        )
     else:
         lines.append(f"coverage: all {cov['cells']} genre x principle cells have documents")
     ai = names["ai_names"]
-    lines.append(f"AI names: {ai['distinct']} distinct, entropy {ai['entropy_bits']:.2f} bits "
-                 f"(max {ai['max_entropy_bits']:.2f})")
+    lines.append(
+        f"AI names: {ai['distinct']} distinct, entropy {ai['entropy_bits']:.2f} bits "
+        f"(max {ai['max_entropy_bits']:.2f})"
+    )
     if ai["flagged"]:
         top = ", ".join(f"{r['name']} {r['share']:.1%}" for r in ai["flagged"][:5])
         more = ", ..." if len(ai["flagged"]) > 5 else ""
-        lines.append(f"  ! {len(ai['flagged'])} names over {names['threshold']:.0%} of "
-                     f"documents: {top}{more}")
+        lines.append(
+            f"  ! {len(ai['flagged'])} names over {names['threshold']:.0%} of "
+            f"documents: {top}{more}"
+        )
     for r in names["excluded_found"]:
         lines.append(f"  ! excluded name {r['name']!r} found in {r['docs']} kept documents")
     for r in div["openings"]["stock"]:
         lines.append(f"  ! stock opening {r['phrase']!r} starts {r['docs']} documents")
-    lines.append(f"diversity: distinct-1/2/3 {div['distinct_1']:.3f} / {div['distinct_2']:.3f} / "
-                 f"{div['distinct_3']:.3f} on {report['sampling']['diversity_docs']:,} documents")
+    lines.append(
+        f"diversity: distinct-1/2/3 {div['distinct_1']:.3f} / {div['distinct_2']:.3f} / "
+        f"{div['distinct_3']:.3f} on {report['sampling']['diversity_docs']:,} documents"
+    )
     return lines
 
 
@@ -57,8 +67,10 @@ def _drop_lines(drops: dict[str, Any]) -> list[str]:
     if not drops["has_clean_stats"]:
         return ["drops: no clean_stats.json"]
     d = drops["dropped"]
-    lines = [f"drops: {d.get('docs', 0):,} documents ({d.get('tokens', 0):,} tokens) of "
-             f"{drops['input']['docs']:,}"]
+    lines = [
+        f"drops: {d.get('docs', 0):,} documents ({d.get('tokens', 0):,} tokens) of "
+        f"{drops['input']['docs']:,}"
+    ]
     lines += [f"  {r['stage']}/{r['reason']}: {r['docs']:,}" for r in drops["reasons"][:6]]
     failed = drops["generation_failed"]
     if failed and failed["jobs"]:
@@ -70,9 +82,11 @@ def _spend_lines(spend: dict[str, Any] | None) -> list[str]:
     if spend is None:
         return ["spend: no ledger in this run directory (a clean-only run); not reported"]
     t = spend["totals"]
-    return [f"spend: ${t['cost_usd']:.4f} over {t['requests']:,} requests; "
-            f"{t['input_tokens']:,} in / {t['output_tokens']:,} out tokens; cache read "
-            f"{t['cache_read_tokens']:,} / write {t['cache_write_tokens']:,}"]
+    return [
+        f"spend: ${t['cost_usd']:.4f} over {t['requests']:,} requests; "
+        f"{t['input_tokens']:,} in / {t['output_tokens']:,} out tokens; cache read "
+        f"{t['cache_read_tokens']:,} / write {t['cache_write_tokens']:,}"
+    ]
 
 
 def summary(report: dict[str, Any]) -> str:

@@ -94,7 +94,9 @@ def _from_markdown(text: str) -> tuple[str, list[Principle]]:
             close()
             title = stripped[2:].strip()
         elif (bullet := _BULLET.match(stripped)) and current is None:
-            principles.append(Principle("", bullet["title"].strip(), bullet["body"].strip(), section))
+            principles.append(
+                Principle("", bullet["title"].strip(), bullet["body"].strip(), section)
+            )
         elif current is not None:
             current[1].append(line)
     close()
@@ -115,8 +117,12 @@ def _from_yaml(path: Path, text: str) -> list[Principle]:
         if not isinstance(item, dict) or not item.get("title") or not item.get("text"):
             raise SpecError(str(path), f"principle {n}: needs non-empty 'title' and 'text'")
         out.append(
-            Principle(str(item.get("id", "")), str(item["title"]), str(item["text"]).strip(),
-                      str(item.get("section", "")))
+            Principle(
+                str(item.get("id", "")),
+                str(item["title"]),
+                str(item["text"]).strip(),
+                str(item.get("section", "")),
+            )
         )
     return out
 

@@ -76,13 +76,21 @@ class ToolDraw(_Strict):
     """Tools an agentic genre's jobs are given: expanded at load into an attribute of
     toolsets (one readable line each) that the planner draws per job by its seed."""
 
-    attribute: str = Field("tools", pattern=r"^[a-z][a-z0-9_]*$",
-                           description="attribute that carries each job's toolset")
+    attribute: str = Field(
+        "tools",
+        pattern=r"^[a-z][a-z0-9_]*$",
+        description="attribute that carries each job's toolset",
+    )
     min: int = Field(3, ge=1, le=20)
     max: int = Field(6, ge=1, le=20)
     toolsets: int = Field(60, ge=1, le=1000, description="distinct toolsets to draw from")
-    pool: list[str] = Field(default_factory=list,
-                            description="tool-name prefixes to draw from; empty: the whole library")
+    pool: list[str] = Field(
+        default_factory=list,
+        description="tool-name prefixes to draw from; empty: the whole library",
+    )
+
+
+PersonaUse = Literal["ai", "author", "audience"]
 
 
 class Genre(_Strict):
@@ -93,7 +101,7 @@ class Genre(_Strict):
     description: str = Field(min_length=1)
     format_notes: str = Field("", description="what a real example of this genre looks like")
     length: dict[Literal["min", "max"], int]
-    uses: list[Literal["ai", "author", "audience"]] = Field(default_factory=lambda: ["ai"])
+    uses: list[PersonaUse] = Field(default_factory=lambda: list[PersonaUse](["ai"]))
     attributes: dict[str, list[str]] = Field(default_factory=dict)
     stages: list[Stage] = Field(min_length=1)
     rewrite: bool = Field(True, description="run the rewrite stage (off only for ablations)")
@@ -122,8 +130,9 @@ class Genre(_Strict):
             return raw  # the field's own validation reports it, with its location
         if draw.min > draw.max:
             raise ValueError("tools needs min <= max")
-        lines = toolset_lines(str(raw.get("name", "")), draw.toolsets, draw.min, draw.max,
-                              draw.pool)
+        lines = toolset_lines(
+            str(raw.get("name", "")), draw.toolsets, draw.min, draw.max, draw.pool
+        )
         return {**raw, "attributes": {**(raw.get("attributes") or {}), draw.attribute: lines}}
 
     @field_validator("length")
@@ -163,9 +172,11 @@ class Genre(_Strict):
 
     def active_stages(self) -> list[Stage]:
         """Stages that run, honouring the `rewrite` and `reasoning` ablation switches."""
-        return [s for s in self.stages
-                if (self.rewrite or not s.is_rewrite)
-                and (self.reasoning or not s.reasoning_only)]
+        return [
+            s
+            for s in self.stages
+            if (self.rewrite or not s.is_rewrite) and (self.reasoning or not s.reasoning_only)
+        ]
 
     def output_stage(self) -> str:
         active = [s.name for s in self.active_stages()]

@@ -49,9 +49,7 @@ class Corpus:
         return hashlib.sha256(blob).hexdigest()[:16]
 
 
-def load_corpus(
-    path: Path, overrides: list[str] | None = None, out: Path | None = None
-) -> Corpus:
+def load_corpus(path: Path, overrides: list[str] | None = None, out: Path | None = None) -> Corpus:
     raw = _read_spec(path)
     for item in overrides or []:
         apply_override(raw, item)
@@ -66,7 +64,7 @@ def load_corpus(
     constitution = load_constitution(spec.constitution)
     genre_paths = {name: _genre_path(name, base, path) for name in spec.genres}
     genres = {}
-    for name, gpath in genre_paths.items():
+    for _name, gpath in genre_paths.items():
         genre = load_genre(gpath)
         genres[genre.name] = _with_overrides(genre, spec.genre_overrides.get(genre.name), path)
     _check_cross_refs(spec, genres, path)
@@ -92,12 +90,17 @@ def _check_judge(corpus: Corpus) -> None:
     ids = {c.id: c for c in rubric.criteria}
     for criterion, minimum in judge.min_scores.items():
         if criterion not in ids:
-            raise SpecError(str(corpus.path), f"field judge.min_scores: unknown criterion "
-                            f"{criterion!r}", f"use one of {sorted(ids)}")
+            raise SpecError(
+                str(corpus.path),
+                f"field judge.min_scores: unknown criterion {criterion!r}",
+                f"use one of {sorted(ids)}",
+            )
         lo, hi = ids[criterion].scale
         if not lo <= minimum <= hi:
-            raise SpecError(str(corpus.path), f"field judge.min_scores.{criterion}: {minimum} is "
-                            f"outside the scale {lo}-{hi}")
+            raise SpecError(
+                str(corpus.path),
+                f"field judge.min_scores.{criterion}: {minimum} is outside the scale {lo}-{hi}",
+            )
 
 
 def _read_spec(path: Path) -> dict[str, Any]:
@@ -128,7 +131,9 @@ def apply_override(raw: dict[str, Any], item: str) -> None:
         if child is None:
             child = node[part] = {}
         if not isinstance(child, dict):
-            raise SpecError("--set", f"{key}: {part!r} is not a mapping, cannot set a key inside it")
+            raise SpecError(
+                "--set", f"{key}: {part!r} is not a mapping, cannot set a key inside it"
+            )
         node = child
     node[parts[-1]] = parsed
 
@@ -184,7 +189,9 @@ def _with_overrides(genre: Genre, update: dict[str, Any] | None, spec_path: Path
     try:
         return Genre.model_validate(_deep_merge(genre.model_dump(), update))
     except ValidationError as exc:
-        raise SpecError(str(spec_path), f"genre_overrides.{genre.name}: {_first_error(exc)}") from None
+        raise SpecError(
+            str(spec_path), f"genre_overrides.{genre.name}: {_first_error(exc)}"
+        ) from None
 
 
 def _deep_merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
@@ -209,7 +216,9 @@ def _check_cross_refs(spec: CorpusSpec, genres: dict[str, Genre], path: Path) ->
             )
     for name in spec.genre_overrides:
         if name not in genres:
-            raise SpecError(str(path), f"field genre_overrides: {name!r} is not one of the spec's genres")
+            raise SpecError(
+                str(path), f"field genre_overrides: {name!r} is not one of the spec's genres"
+            )
 
 
 def _persona_files(paths: list[Path], spec_path: Path) -> list[Path]:

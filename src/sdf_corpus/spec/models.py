@@ -34,7 +34,9 @@ class BatchSpec(_Strict):
 
 class BackendSpec(_Strict):
     provider: Literal["local", "anthropic", "litellm"] = "local"
-    model: str = Field("", description="provider model id; local: a GGUF path or empty for Gemma 270M")
+    model: str = Field(
+        "", description="provider model id; local: a GGUF path or empty for Gemma 270M"
+    )
     api_base: str | None = Field(None, description="provider URL (OpenAI-compatible servers)")
     concurrency: int = Field(16, ge=1, le=4096, description="requests in flight")
     requests_per_minute: float | None = Field(None, gt=0)

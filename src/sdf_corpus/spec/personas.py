@@ -120,7 +120,9 @@ def _load_file(path: Path) -> _Strict:
     kind = raw.get("kind") if isinstance(raw, dict) else None
     model = _FILE_MODELS.get(str(kind))
     if model is None:
-        raise SpecError(str(path), f"field kind: must be one of {sorted(_FILE_MODELS)}, got {kind!r}")
+        raise SpecError(
+            str(path), f"field kind: must be one of {sorted(_FILE_MODELS)}, got {kind!r}"
+        )
     try:
         return model.model_validate(raw)
     except ValidationError as exc:

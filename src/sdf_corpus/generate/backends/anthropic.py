@@ -92,8 +92,9 @@ def _system_blocks(request: Request) -> list[dict[str, Any]]:
     """
     blocks: list[dict[str, Any]] = []
     if _cacheable(request):
-        blocks.append({"type": "text", "text": request.cache_prefix,
-                       "cache_control": {"type": "ephemeral"}})
+        blocks.append(
+            {"type": "text", "text": request.cache_prefix, "cache_control": {"type": "ephemeral"}}
+        )
     if request.system:
         blocks.append({"type": "text", "text": request.system})
     return blocks
