@@ -195,6 +195,7 @@ class BuildResult:
     budget_tokens: int = 0
     stopped: str = "complete"
     judge: Any = None
+    postprocessed: bool = True  # False when the shards were already up to date
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -205,6 +206,7 @@ class BuildResult:
             "stopped": self.stopped,
             "requests": sum(g.requests for g in self.generate),
             "judge_requests": self.judge.requests if self.judge else 0,
+            "cleaned": self.postprocessed,
             "spent_usd": self.generate[-1].spent_usd if self.generate else 0.0,
         }
 
@@ -220,21 +222,61 @@ def build(
             corpus, options, retry_failed=retry_failed and result.rounds == 0, batch=batch
         )
         result.generate.append(gen)
-        stats = clean_run(corpus, progress=options.progress)
-        result.kept_tokens, result.kept_documents = _kept(stats)
-        if corpus.spec.judge.enabled:
-            judged = judge_and_apply(corpus, options)
-            result.judge = judged
-            result.kept_tokens, result.kept_documents = _kept_after_judge(corpus)
-            if judged.stopped != "complete":
-                result.stopped = judged.stopped
-                return result
+        if not _postprocess(corpus, options, result):
+            return result
         result.rounds += 1
         if gen.stopped != "complete":
             result.stopped = gen.stopped
             return result
         if result.kept_tokens >= corpus.spec.budget.tokens or not _top_up(corpus, result):
             return result
+
+
+def _postprocess(corpus: Corpus, options: RunOptions, result: BuildResult) -> bool:
+    """Clean (and judge) the generated documents, unless nothing changed since the
+    last time: a finished build re-run does no work. False if the judge stopped."""
+    fingerprint = _fingerprint(corpus)
+    ledger = open_ledger(corpus)
+    try:
+        unchanged = ledger.get_meta("postprocessed") == fingerprint
+    finally:
+        ledger.close()
+    if unchanged and (corpus.run_dir / "manifest.json").is_file():
+        result.kept_tokens, result.kept_documents = _kept_after_judge(corpus)
+        result.postprocessed = False
+        return True
+    stats = clean_run(corpus, progress=options.progress)
+    result.kept_tokens, result.kept_documents = _kept(stats)
+    complete = True
+    if corpus.spec.judge.enabled:
+        judged = judge_and_apply(corpus, options)
+        result.judge = judged
+        result.kept_tokens, result.kept_documents = _kept_after_judge(corpus)
+        complete = judged.stopped == "complete" and judged.failed == 0
+        if judged.stopped != "complete":
+            result.stopped = judged.stopped
+            return False
+    if complete:  # a judge request that failed is retried next time, so no fingerprint
+        ledger = open_ledger(corpus)
+        try:
+            ledger.set_meta("postprocessed", fingerprint)
+        finally:
+            ledger.close()
+    return True
+
+
+def _fingerprint(corpus: Corpus) -> str:
+    """What the shards are made from: the spec (clean and judge settings included) and
+    every finished job's outputs of the current plan."""
+    ledger = open_ledger(corpus)
+    try:
+        row = ledger.db.execute(
+            "SELECT COUNT(DISTINCT j.id), COUNT(o.stage), COALESCE(MAX(o.created_at), 0) "
+            "FROM jobs j JOIN outputs o ON o.job_id = j.id "
+            "WHERE j.active = 1 AND j.status = 'done'").fetchone()
+    finally:
+        ledger.close()
+    return json.dumps([corpus.spec_hash(), *row])
 
 
 def judge_and_apply(corpus: Corpus, options: RunOptions) -> Any:
