@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import click
 
@@ -12,6 +14,8 @@ from sdf_corpus.pipeline import build as build_run
 from sdf_corpus.pipeline import generate as generate_run
 from sdf_corpus.pipeline import open_ledger
 from sdf_corpus.spec.load import Corpus, load_corpus
+
+T = TypeVar("T")
 
 
 def run_options(func: F) -> F:
@@ -70,15 +74,21 @@ def generate(
 ) -> None:
     """Generate the planned documents of SPEC into its run ledger (resumable)."""
     corpus = load_corpus(spec, list(overrides), out)
+    options = _options(corpus, max_cost, no_progress)
+    result = _interruptible(
+        corpus, lambda: generate_run(corpus, options, retry_failed=retry_failed, batch=batch)
+    )
+    click.echo(_summary(corpus))
+    _stopped(result.stopped)
+
+
+def _interruptible(corpus: Corpus, work: Callable[[], T]) -> T:
+    """Ctrl-C stops after committing what is in hand; exit 130 with the ledger summary."""
     try:
-        result = generate_run(
-            corpus, _options(corpus, max_cost, no_progress), retry_failed=retry_failed, batch=batch
-        )
+        return work()
     except KeyboardInterrupt:
         click.echo(f"interrupted; committed work is kept. {_summary(corpus)}", err=True)
         sys.exit(130)
-    click.echo(_summary(corpus))
-    _stopped(result.stopped)
 
 
 def _stopped(stopped: str) -> None:
@@ -109,13 +119,10 @@ def build(
 ) -> None:
     """Plan, generate, clean, judge and report SPEC end to end (resumable; idempotent)."""
     corpus = load_corpus(spec, list(overrides), out)
-    try:
-        result = build_run(
-            corpus, _options(corpus, max_cost, no_progress), retry_failed=retry_failed, batch=batch
-        )
-    except KeyboardInterrupt:
-        click.echo(f"interrupted; committed work is kept. {_summary(corpus)}", err=True)
-        sys.exit(130)
+    options = _options(corpus, max_cost, no_progress)
+    result = _interruptible(
+        corpus, lambda: build_run(corpus, options, retry_failed=retry_failed, batch=batch)
+    )
     click.echo(_summary(corpus))
     click.echo(json.dumps(result.as_dict()))
     _report(corpus)

@@ -123,19 +123,11 @@ class BatchBook:
 
     def ready_jobs(self, page: int = 2000) -> Iterator[Job]:
         """Pending jobs with no request in flight, in plan order, a page at a time."""
-        last = -1
-        while True:
-            rows = self.db.execute(
-                "SELECT idx, payload FROM jobs j WHERE active=1 AND status='pending' AND idx>? "
-                "AND NOT EXISTS (SELECT 1 FROM batch_requests r "
-                "WHERE r.job_id=j.id AND r.result IS NULL) ORDER BY idx LIMIT ?",
-                (last, page),
-            ).fetchall()
-            if not rows:
-                return
-            for idx, payload in rows:
-                last = idx
-                yield Job.from_json(payload)
+        return self.ledger.pending_jobs(
+            unless="EXISTS (SELECT 1 FROM batch_requests r WHERE r.job_id=j.id "
+            "AND r.result IS NULL)",
+            page=page,
+        )
 
     # -- results --------------------------------------------------------------------------
     def mark(self, custom_id: str, result: str, error: str | None = None) -> None:

@@ -178,12 +178,23 @@ class Ledger:
         )
         return cur.rowcount
 
-    def pending_jobs(self) -> Iterator[Job]:
-        rows = self.db.execute(
-            "SELECT payload FROM jobs WHERE active=1 AND status='pending' ORDER BY idx"
-        ).fetchall()
-        for (payload,) in rows:
-            yield Job.from_json(payload)
+    def pending_jobs(self, *, unless: str = "", page: int = 2000) -> Iterator[Job]:
+        """Pending jobs of the current plan in plan order, a page at a time, so 500k
+        jobs never sit in memory; `unless` is an extra SQL condition on `j` that
+        excludes a job (e.g. one with a batch request in flight)."""
+        last = -1
+        extra = f"AND NOT ({unless})" if unless else ""
+        while True:
+            rows = self.db.execute(
+                f"SELECT idx, payload FROM jobs j WHERE active=1 AND status='pending' AND idx>? "
+                f"{extra} ORDER BY idx LIMIT ?",
+                (last, page),
+            ).fetchall()
+            if not rows:
+                return
+            for idx, payload in rows:
+                last = idx
+                yield Job.from_json(payload)
 
     def outputs(self, job_id: str) -> dict[str, StageOutput]:
         rows = self.db.execute(

@@ -63,7 +63,7 @@ class Runner:
 
     async def run(self, concurrency: int) -> GenerateResult:
         totals = self.ledger.totals()
-        jobs = _paged(self.ledger)
+        jobs = self.ledger.pending_jobs()
         self.bar = tqdm(
             total=totals.jobs,
             initial=totals.done + totals.failed,
@@ -131,22 +131,6 @@ class Runner:
             name = type(exc).__name__
             self.result.errors[name] = self.result.errors.get(name, 0) + 1
         return None
-
-
-def _paged(ledger: Ledger, page: int = 2000) -> Iterator[Job]:
-    """Pending jobs in plan order, a page at a time, so 500k jobs never sit in memory."""
-    last = -1
-    while True:
-        rows = ledger.db.execute(
-            "SELECT idx, payload FROM jobs WHERE active=1 AND status='pending' AND idx>? "
-            "ORDER BY idx LIMIT ?",
-            (last, page),
-        ).fetchall()
-        if not rows:
-            return
-        for idx, payload in rows:
-            last = idx
-            yield Job.from_json(payload)
 
 
 async def run_generation(
