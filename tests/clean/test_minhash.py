@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 from datasketch import MinHash
 
-from sdf_corpus.clean.minhash import SCHEME, MinHasher, shingle_hashes_reference
+from sdf_corpus.clean.minhash import (
+    SCHEME,
+    MinHasher,
+    affine32_permutations,
+    shingle_hashes_reference,
+)
 from sdf_corpus.clean.normalize import _PUNCT, normalise
 from sdf_corpus.clean.synth import TextSynth, near_duplicate, shingle_jaccard, shingles
 
@@ -79,3 +84,34 @@ def test_estimate_quality_matches_datasketch_default() -> None:
         b.update_batch([s.encode() for s in shingles(other)])
         theirs.append(abs(a.jaccard(b) - exact))
     assert np.mean(ours) < np.mean(theirs) + 0.02
+
+
+@pytest.mark.parametrize(("num_perm", "seed"), [(128, 1), (64, 7), (256, 0), (16, 12345)])
+def test_permutations_equal_datasketch(num_perm: int, seed: int) -> None:
+    a, b = MinHash(num_perm=num_perm, seed=seed, scheme=SCHEME).permutations
+    mine_a, mine_b = affine32_permutations(num_perm, seed)
+    assert np.array_equal(np.asarray(a, dtype=np.uint32), mine_a)
+    assert np.array_equal(np.asarray(b, dtype=np.uint32), mine_b)
+
+
+def test_near_dedup_candidates_equal_datasketch_lsh() -> None:
+    """The band index finds exactly the candidates datasketch's MinHashLSH finds."""
+    from datasketch import MinHashLSH
+
+    from sdf_corpus.clean.config import DedupConfig
+    from sdf_corpus.clean.dedup import NearDedup
+
+    cfg = DedupConfig(threshold=0.0)  # every candidate is verified in, so matches = candidates
+    rng = random.Random(9)
+    base = [TextSynth(700 + i).document(120) for i in range(40)]
+    texts = base + [near_duplicate(rng.choice(base), rng.choice((0.5, 0.7, 0.9)), rng)
+                    for _ in range(60)]
+    near = NearDedup(cfg)
+    sigs = near.hasher.signatures(texts)
+    lsh = MinHashLSH(threshold=0.5, num_perm=cfg.num_perm, params=(cfg.bands, cfg.rows))
+    for i, sig in enumerate(sigs):
+        expected = {str(k) for k in lsh.query(near.hasher.lean(sig))}
+        keys = [sig.tobytes()[b * 4 * cfg.rows : (b + 1) * 4 * cfg.rows] for b in range(cfg.bands)]
+        assert near._candidates(keys) == expected
+        if near._one(f"t{i}", sig) is None:
+            lsh.insert(f"t{i}", near.hasher.lean(sig))

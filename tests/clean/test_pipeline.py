@@ -156,3 +156,33 @@ def test_jsonl_extra_columns_reach_shards(tmp_path: Path) -> None:
     assert table.column("source").to_pylist() == ["forum"] * 5
     assert table.column("score").to_pylist() == list(range(5))
     assert all(len(i) == 32 for i in table.column("id").to_pylist())  # content hash ids
+
+
+def _outputs(out: Path) -> tuple[Any, str, dict[str, Any]]:
+    stats = json.loads((out / "clean_stats.json").read_text())
+    stats.pop("timings_s")  # wall-clock, differs run to run
+    rows = pq.read_table(out / "shards").to_pylist()
+    return rows, (out / "rejected" / "rejected.jsonl").read_text(), stats
+
+
+def test_worker_pool_gives_the_same_outputs_as_one_process(tmp_path: Path) -> None:
+    # More documents than one chunk, so workers=2 really runs the pool; small
+    # dedup batches so batch boundaries fall inside and across chunks.
+    from sdf_corpus.clean.workers import CHUNK_DOCS
+
+    rng = random.Random(5)
+    docs = [Document(id=f"d{i}", text=english(6000 + i, 80)) for i in range(CHUNK_DOCS * 2 + 40)]
+    for i in range(0, len(docs), 7):  # exact, near and filtered documents spread over chunks
+        docs.insert(i + 3, Document(id=f"x{i}", text=docs[i].text.upper()))
+        docs.insert(i + 5, Document(id=f"n{i}", text=near_duplicate(docs[i].text, 0.9, rng)))
+    docs.insert(300, Document(id="loop", text=english(1) + " It will be fine." * 8))
+    results = []
+    for workers in (1, 2):
+        config = CleanConfig.model_validate({"workers": workers, "dedup": {"batch_size": 97}})
+        out = tmp_path / f"w{workers}"
+        clean(iter(docs), out, config, progress=False)
+        results.append(_outputs(out))
+    assert results[0] == results[1]
+    _rows, rejected, stats = results[0]
+    assert stats["dropped"]["by_stage"]["exact_dedup"]["exact_duplicate"]["docs"] > 50
+    assert "near_duplicate" in rejected and "degenerate_loop" in rejected

@@ -186,3 +186,10 @@ class CleanConfig(BaseModel):
         default="approx",
         description='"approx" (offline estimate, approx-words-v1) or "hf:PATH" (tokenizer.json).',
     )
+    workers: int = Field(
+        default=0,
+        ge=0,
+        le=256,
+        description="Processes for filters and signatures: 0 = one per CPU core, 1 = in-process. "
+        "Outputs do not depend on it.",
+    )

@@ -22,14 +22,17 @@ signatures can be handed to `MinHashLSH` as `LeanMinHash` objects.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
-from datasketch import LeanMinHash, MinHash
 
 from sdf_corpus.clean.normalize import normalise
 
-__all__ = ["SCHEME", "MinHasher", "shingle_hashes_reference"]
+if TYPE_CHECKING:
+    from datasketch import LeanMinHash
+
+__all__ = ["SCHEME", "MinHasher", "affine32_permutations", "shingle_hashes_reference"]
 
 SCHEME = "affine32"
 U32 = npt.NDArray[np.uint32]
@@ -90,12 +93,11 @@ def _span_hash(
     return (_fmix64(raw) >> np.uint64(32)).astype(np.uint32)
 
 
-def _batch_shingles(texts: Sequence[str], ngram: int) -> tuple[U32, npt.NDArray[np.int64]]:
-    """All shingle hashes of a batch and, per document, its first shingle's index.
+def _batch_shingles(norm: Sequence[str], ngram: int) -> tuple[U32, npt.NDArray[np.int64]]:
+    """All shingle hashes of a batch of normalised texts and, per text, its first one's index.
 
     Documents without words get no shingles (their count is 0).
     """
-    norm = [normalise(t) for t in texts]
     joined = " ".join(norm).encode("utf-8") + b" "
     data = np.frombuffer(joined, dtype=np.uint8)
     n = data.size
@@ -127,14 +129,18 @@ class MinHasher:
         self.num_perm = num_perm
         self.ngram = ngram
         self.seed = seed
-        # Take a, b from datasketch itself so the scheme cannot drift from it.
-        a, b = MinHash(num_perm=num_perm, seed=seed, scheme=SCHEME).permutations
-        self._a = np.asarray(a, dtype=np.uint32)
-        self._b = np.asarray(b, dtype=np.uint32)
+        a, b = affine32_permutations(num_perm, seed)
+        self._a, self._b = a, b
         self._empty = np.uint32(0xFFFFFFFF)
 
-    def signatures(self, texts: Sequence[str]) -> U32:
-        """(len(texts), num_perm) uint32 signatures; a text without words is all-max."""
+    def signatures(self, texts: Sequence[str], *, normalised: bool = False) -> U32:
+        """(len(texts), num_perm) uint32 signatures; a text without words is all-max.
+
+        `normalised=True` says the texts already went through `normalise` (the
+        clean stage has that form from exact dedup), which skips doing it again.
+        """
+        if not normalised:
+            texts = [normalise(t) for t in texts]
         out = np.full((len(texts), self.num_perm), self._empty, dtype=np.uint32)
         # Sub-batches keep the byte-level arrays (8 bytes per input byte) in cache.
         for lo in range(0, len(texts), _SUB_BATCH):
@@ -172,7 +178,23 @@ class MinHasher:
         return blocks
 
     def lean(self, signature: U32) -> LeanMinHash:
+        """The signature as a datasketch `LeanMinHash` (for datasketch's own LSH classes)."""
+        from datasketch import LeanMinHash
+
         return LeanMinHash(seed=self.seed, hashvalues=signature, scheme=SCHEME)
+
+
+def affine32_permutations(num_perm: int, seed: int) -> tuple[U32, U32]:
+    """datasketch's affine32 (a, b) for `seed`, drawn the way `MinHash._init_permutations` does.
+
+    Drawn here rather than read from a `datasketch.MinHash` because importing
+    datasketch pulls in scipy (about 0.5 s per run); tests check the values
+    against datasketch's, so the two cannot drift apart unnoticed.
+    """
+    gen = np.random.RandomState(seed)
+    a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = gen.randint(0, 1 << 32, num_perm, dtype=np.uint32)
+    return a, b
 
 
 def shingle_hashes_reference(text: str, ngram: int) -> list[int]:

@@ -10,7 +10,7 @@ import re
 
 import xxhash
 
-__all__ = ["digest", "normalise"]
+__all__ = ["digest", "digest_normalised", "normalise"]
 
 # Anything that is neither a word character nor whitespace counts as punctuation;
 # replacing it with a space (not deleting) keeps "end.Start" as two words.
@@ -33,4 +33,9 @@ def normalise(text: str) -> str:
 
 def digest(text: str) -> bytes:
     """16-byte digest of the normalised text: all exact dedup needs to remember."""
-    return xxhash.xxh3_128_digest(normalise(text).encode("utf-8"))
+    return digest_normalised(normalise(text))
+
+
+def digest_normalised(norm: str) -> bytes:
+    """`digest` of a text already passed through `normalise`."""
+    return xxhash.xxh3_128_digest(norm.encode("utf-8"))

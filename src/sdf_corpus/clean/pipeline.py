@@ -4,10 +4,13 @@ Filters run first (cheap ones first, see `filters.FILTER_ORDER`) so dedup never
 spends time on documents that would be dropped anyway, and so a trimmed
 preamble cannot hide a duplicate. Documents then pass exact dedup one by one
 and near dedup in batches of `dedup.batch_size`; within and across batches the
-first document in input order is kept. Everything is written to a staging
-folder inside `out_dir` and swapped into place at the end, so a failed or
-interrupted run leaves the previous outputs untouched and a re-run leaves no
-stale shards.
+first document in input order is kept. The per-document work (token count,
+filters, digest, MinHash signature) runs in `clean.workers`, in a pool of
+`config.workers` processes over chunks; this module consumes the chunks in
+input order, so the outputs are the same for any number of workers.
+Everything is written to a staging folder inside `out_dir` and swapped into
+place at the end, so a failed or interrupted run leaves the previous outputs
+untouched and a re-run leaves no stale shards.
 """
 
 from __future__ import annotations
@@ -25,10 +28,10 @@ from tqdm import tqdm
 
 from sdf_corpus.clean.config import CleanConfig
 from sdf_corpus.clean.dedup import ExactDedup, NearDedup
-from sdf_corpus.clean.filters import build_filters
-from sdf_corpus.clean.filters.language import LanguageFilter
+from sdf_corpus.clean.minhash import U32
 from sdf_corpus.clean.stats import CleanStats
 from sdf_corpus.clean.tokens import make_counter
+from sdf_corpus.clean.workers import Prepared, prepare_chunks, resolve_workers
 from sdf_corpus.clean.writers import RejectWriter, ShardInfo, ShardWriter, write_json_atomic
 from sdf_corpus.document import Document
 
@@ -70,12 +73,13 @@ class _Run:
 
     def __init__(self, config: CleanConfig, genre_lengths: Mapping[str, tuple[int, int]] | None):
         self.config = config
-        self.counter = make_counter(config.tokenizer)
-        self.filters = build_filters(config, self.counter, genre_lengths)
+        self.genre_lengths = genre_lengths
+        self.counter = make_counter(config.tokenizer)  # checks the tokenizer before any output
         self.exact = ExactDedup()
         self.near = NearDedup(config.dedup)
         self.stats = CleanStats()
         self.batch: list[Document] = []
+        self.batch_sigs: list[U32 | None] = []
         self.by_genre: dict[str, Counter[str]] = {}
         self.by_principle: dict[str, Counter[str]] = {}
         self.shards: ShardWriter | None = None
@@ -89,13 +93,22 @@ class _Run:
 
     def consume(self, docs: Iterable[Document], progress: bool) -> None:
         bar = tqdm(unit="docs", desc="clean", disable=not progress)
-        for doc in self._timed(docs, "read"):
-            self.process(doc)
-            bar.update(1)
-            if self.stats.input_docs % 1000 == 0:
-                bar.set_postfix(tokens=self.stats.input_tokens, kept=self.stats.kept_docs)
+        workers = resolve_workers(self.config.workers)
+        chunks = prepare_chunks(self._timed(docs, "read"), self.config, self.genre_lengths, workers)
+        for prepared, chunk_stats in chunks:
+            self._merge(chunk_stats)
+            for item in prepared:
+                self.process(item)
+            bar.update(len(prepared))
+            bar.set_postfix(tokens=self.stats.input_tokens, kept=self.stats.kept_docs)
         self._flush_batch()
         bar.close()
+
+    def _merge(self, chunk: CleanStats) -> None:
+        for key, value in chunk.timings.items():
+            self.stats.timings[key] += value
+        self.stats.langdetect_calls += chunk.langdetect_calls
+        self.stats.lang_prescreened += chunk.lang_prescreened
 
     def _timed(self, docs: Iterable[Document], stage: str) -> Iterator[Document]:
         it = iter(docs)
@@ -107,42 +120,36 @@ class _Run:
                 return
             yield doc
 
-    def process(self, doc: Document) -> None:
+    def process(self, item: Prepared) -> None:
+        doc = item.doc
         self.stats.input_docs += 1
-        doc.n_tokens = self.counter.count(doc.text)
-        self.stats.input_tokens += doc.n_tokens
-        if not self._filter(doc):
+        self.stats.input_tokens += item.input_tokens
+        if item.drop is not None:
+            _, reason, detail = item.drop
+            self._reject(doc, "filter", reason, detail)
             return
+        for trim in doc.quality.get("trimmed", []):
+            self.stats.trimmed[trim["filter"]] += 1
         t = time.perf_counter()
-        duplicate = self.config.dedup.exact and self.exact.is_duplicate(doc.text)
+        duplicate = self.config.dedup.exact and self.exact.is_duplicate_digest(item.digest)
         self.stats.timings["exact_dedup"] += time.perf_counter() - t
         if duplicate:
             self._reject(doc, "exact_dedup", "exact_duplicate")
             return
         self.batch.append(doc)
+        self.batch_sigs.append(item.signature)
         if len(self.batch) >= self.config.dedup.batch_size:
             self._flush_batch()
 
-    def _filter(self, doc: Document) -> bool:
-        for f in self.filters:
-            t = time.perf_counter()
-            keep, reason = f.check(doc)
-            self.stats.timings[f"filter.{f.name}"] += time.perf_counter() - t
-            if not keep:
-                self._reject(doc, "filter", reason or f.name, doc.quality.get(f.name))
-                return False
-        for trim in doc.quality.get("trimmed", []):
-            self.stats.trimmed[trim["filter"]] += 1
-        return True
-
     def _flush_batch(self) -> None:
         batch, self.batch = self.batch, []
+        sigs, self.batch_sigs = self.batch_sigs, []
         if not batch:
             return
         matches: list[tuple[str, float] | None] = [None] * len(batch)
         if self.config.dedup.near:
             t = time.perf_counter()
-            matches = self.near.process_batch([d.id for d in batch], [d.text for d in batch])
+            matches = self.near.process_signatures([d.id for d in batch], sigs)
             self.stats.timings["near_dedup"] += time.perf_counter() - t
         t = time.perf_counter()
         for doc, match in zip(batch, matches, strict=False):
@@ -182,10 +189,6 @@ class _Run:
         self.rejected.close()
         self.stats.timings["write"] += time.perf_counter() - t
         self.stats.cluster_sizes = self.near.cluster_sizes()
-        for f in self.filters:
-            if isinstance(f, LanguageFilter):
-                self.stats.langdetect_calls = f.langdetect_calls
-                self.stats.lang_prescreened = f.prescreened
         return shards
 
     def abort(self) -> None:

@@ -40,6 +40,20 @@ _ANYWHERE = re.compile(
     re.IGNORECASE,
 )
 
+# For ASCII text, each `_ANYWHERE` alternative contains one of these
+# (lower-cased) literally, so a text holding none of them cannot match and the
+# case-insensitive regex scan is skipped.
+_ANYWHERE_TRIGGERS = ("as an ai", "i hope this", "let me know if you", "here's", "here is",
+                      "note: this")
+
+
+def _find_anywhere(body: str) -> re.Match[str] | None:
+    if body.isascii():
+        low = body.lower()
+        if not any(t in low for t in _ANYWHERE_TRIGGERS):
+            return None
+    return _ANYWHERE.search(body)
+
 
 class MetaCommentaryFilter(Filter):
     name = "meta_commentary"
@@ -57,7 +71,7 @@ class MetaCommentaryFilter(Filter):
             if line:
                 stripped.append(line)
         body = "\n".join(lines).strip()
-        m = _ANYWHERE.search(body)
+        m = _find_anywhere(body)
         if m is not None or (stripped and not can_rewrite(doc)):
             self.note(doc, match=m.group(0) if m else stripped[0][:80])
             return False, self.name

@@ -23,8 +23,13 @@ class StopwordsFilter(Filter):
         self.min_stopwords = min_stopwords
 
     def check(self, doc: Document) -> Verdict:
-        found = sum(1 for w in words(doc.text) if w in GOPHER_STOPWORDS)
-        if found >= self.min_stopwords:
+        found = 0
+        for w in words(doc.text):
+            if w in GOPHER_STOPWORDS:
+                found += 1
+                if found >= self.min_stopwords:
+                    return KEEP  # the count is only recorded for drops
+        if found >= self.min_stopwords:  # min_stopwords = 0
             return KEEP
         self.note(doc, found=found)
         return False, "no_stopwords"

@@ -15,9 +15,28 @@ from sdf_corpus.document import Document
 
 __all__ = ["SymbolsFilter"]
 
-_SYMBOLS = re.compile(r"#|\.\.\.|\u2026")
 _BULLET = re.compile(r"^(?:[-*+\u2022>|]|\d+[.)]|#+)$")
+_BULLET_START = frozenset("-*+\u2022>|#0123456789")
 _HAS_ALPHA = re.compile(r"[^\W\d_]")
+_HEADING = re.compile(r"(?m)^#+ ")
+# ASCII fast path for "tokens with a letter": letters -> "a", whitespace -> " ",
+# everything else deleted, so a letter-free token vanishes from the split.
+_LETTERS_ONLY = bytes(0x20 if chr(b).isspace() else 0x61 for b in range(256))
+_NON_LETTERS = bytes(b for b in range(128) if not (chr(b).isalpha() or chr(b).isspace()))
+
+
+def _token_counts(text: str) -> tuple[int, int, int]:
+    """(whitespace tokens, bullet tokens, tokens containing a letter)."""
+    tokens = text.split()
+    if text.isascii():
+        bullets = sum(1 for t in tokens if t[0] in _BULLET_START and _BULLET.match(t))
+        with_letter = len(text.encode("ascii").translate(_LETTERS_ONLY, _NON_LETTERS).split())
+    else:
+        bullets = sum(
+            1 for t in tokens if (t[0] in _BULLET_START or t[0].isdecimal()) and _BULLET.match(t)
+        )
+        with_letter = sum(1 for t in tokens if _HAS_ALPHA.search(t))
+    return len(tokens), bullets, with_letter
 
 
 class SymbolsFilter(Filter):
@@ -28,14 +47,17 @@ class SymbolsFilter(Filter):
         self.max_non_alpha_word_frac = max_non_alpha_word_frac
 
     def check(self, doc: Document) -> Verdict:
-        tokens = [t for t in doc.text.split() if not _BULLET.match(t)]
-        if not tokens:
+        text = doc.text
+        total, bullets, with_letter = _token_counts(text)
+        n_tokens = total - bullets  # bullets are structure, not words
+        if not n_tokens:
             self.note(doc, words=0)
             return False, self.name
         # Markdown headings are structure, not noise: drop leading "#" runs first.
-        body = re.sub(r"(?m)^#+ ", "", doc.text)
-        symbol_ratio = len(_SYMBOLS.findall(body)) / len(tokens)
-        non_alpha = sum(1 for t in tokens if not _HAS_ALPHA.search(t)) / len(tokens)
+        body = _HEADING.sub("", text) if "#" in text else text
+        symbols = body.count("#") + body.count("...") + body.count("\u2026")
+        symbol_ratio = symbols / n_tokens
+        non_alpha = (total - with_letter - bullets) / n_tokens  # bullets hold no letter
         if symbol_ratio > self.max_symbol_word_ratio or non_alpha > self.max_non_alpha_word_frac:
             self.note(doc, symbol_ratio=round(symbol_ratio, 3), non_alpha_frac=round(non_alpha, 3))
             return False, self.name

@@ -1,0 +1,201 @@
+"""Generation overhead: achieved requests/s against the bound C/L.
+
+A fake Anthropic server (tests/fakeprovider) runs in its own process with a
+fixed latency L; `python -m sdf_corpus generate` runs as a child process at
+concurrency C. Reported per C:
+  - throughput over the request window (first attempt start -> last attempt end,
+    from the ledger) and end to end (process wall time, includes start-up),
+    each as a fraction of the bound C/L;
+  - average requests in flight (sum of attempt durations / window);
+  - CPU seconds per request of the generate process.
+Baseline in the same run: the bound C/L itself, and a minimal raw httpx client
+(C tasks POSTing to the same server, its own process) as the floor overhead.
+
+    .venv/bin/python benchmarks/bench_generate.py [--latency 0.2] [--conc 16 64 256]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import PYTHON, ROOT, check, env_with, machine, run_measured
+
+DUMMY_KEY = "sk-ant-bench-DUMMY-KEY-0123456789"
+# budget.tokens -> jobs of blog_post (mean ~950 tokens) x 3 stages = requests
+TOKENS_PER_REQUEST = 950 / 3
+
+
+def start_server(latency: float) -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen(
+        [PYTHON, "-m", "fakeprovider.server", "--port", "0", "--latency", str(latency)],
+        stdout=subprocess.PIPE, text=True, env=env_with(PYTHONPATH=str(ROOT / "tests")),
+    )
+    assert proc.stdout is not None
+    url = proc.stdout.readline().strip()
+    if not url.startswith("http"):
+        proc.kill()
+        raise SystemExit(f"fake provider did not start (printed {url!r})")
+    return proc, url
+
+
+def proc_cpu(pid: int) -> float:
+    """CPU seconds (user + system) a running process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def write_spec(folder: Path, url: str, conc: int, requests: int) -> Path:
+    spec = folder / "spec.yaml"
+    tokens = int(requests * TOKENS_PER_REQUEST)
+    spec.write_text(
+        f"""name: bench-generate
+constitution: {ROOT / 'constitution' / 'example.md'}
+genres: [blog_post]
+personas: {ROOT / 'personas'}
+budget: {{tokens: {tokens}, max_rounds: 1}}
+backend:
+  provider: anthropic
+  model: claude-haiku-4-5
+  api_base: {url}
+  concurrency: {conc}
+  timeout: 60
+seed: 1
+output: {folder / 'run'}
+""",
+        encoding="utf-8",
+    )
+    return spec
+
+
+def ledger_window(run_dir: Path) -> tuple[int, float, float, int]:
+    """(ok attempts, window seconds, summed attempt seconds, failed attempts)."""
+    db = sqlite3.connect(run_dir / "ledger.sqlite")
+    try:
+        n, t0, t1, busy = db.execute(
+            "select count(*), min(started_at), max(finished_at), sum(finished_at - started_at) "
+            "from attempts where outcome = 'ok'"
+        ).fetchone()
+        bad = db.execute("select count(*) from attempts where outcome != 'ok'").fetchone()[0]
+    finally:
+        db.close()
+    return n, (t1 - t0) if n else 0.0, busy or 0.0, bad
+
+
+def bench_generate(url: str, conc: int, latency: float, requests: int,
+                   server_pid: int) -> dict[str, float]:
+    with tempfile.TemporaryDirectory(prefix="bench-gen-") as tmp:
+        spec = write_spec(Path(tmp), url, conc, requests)
+        server0 = proc_cpu(server_pid)
+        m = run_measured([PYTHON, "-m", "sdf_corpus", "generate", str(spec), "--no-progress"],
+                         env=env_with(ANTHROPIC_API_KEY=DUMMY_KEY))
+        check(m, f"generate C={conc}")
+        server_cpu = proc_cpu(server_pid) - server0
+        n, window, busy, bad = ledger_window(Path(tmp) / "run")
+    bound = conc / latency
+    return {
+        "C": conc, "requests": n, "failed_attempts": bad, "bound_rps": bound,
+        "window_s": window, "window_rps": n / window, "window_frac": n / window / bound,
+        "wall_s": m.wall_s, "e2e_rps": n / m.wall_s, "e2e_frac": n / m.wall_s / bound,
+        "in_flight": busy / window, "cpu_s": m.cpu_s, "cpu_ms_per_req": 1000 * m.cpu_s / n,
+        "maxrss_mib": m.maxrss_mib, "server_cpu_ms_per_req": 1000 * server_cpu / n,
+        "server_cpu_share": server_cpu / m.wall_s,
+    }
+
+
+async def _raw_client(url: str, conc: int, requests: int) -> float:
+    import httpx
+
+    body = {"model": "claude-haiku-4-5", "max_tokens": 1024,
+            "messages": [{"role": "user", "content": "Write a blog post."}]}
+    headers = {"x-api-key": DUMMY_KEY, "anthropic-version": "2023-06-01"}
+    limits = httpx.Limits(max_connections=conc, max_keepalive_connections=conc)
+    remaining = requests
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
+        async def worker() -> None:
+            nonlocal remaining
+            while remaining > 0:
+                remaining -= 1
+                r = await client.post("/v1/messages", json=body, headers=headers)
+                r.raise_for_status()
+
+        t0 = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(conc)))
+        return time.perf_counter() - t0
+
+
+def bench_raw(url: str, conc: int, latency: float, requests: int,
+              server_pid: int) -> dict[str, float]:
+    server0 = proc_cpu(server_pid)
+    m = run_measured([PYTHON, __file__, "--raw-client", url, "--conc", str(conc),
+                      "--requests", str(requests)])
+    check(m, f"raw httpx client C={conc}")
+    server_cpu = proc_cpu(server_pid) - server0
+    window = float(m.stdout.strip())
+    bound = conc / latency
+    return {"C": conc, "requests": requests, "window_s": window,
+            "window_rps": requests / window, "window_frac": requests / window / bound,
+            "cpu_ms_per_req": 1000 * m.cpu_s / requests,
+            "server_cpu_ms_per_req": 1000 * server_cpu / requests}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--latency", type=float, default=0.2)
+    ap.add_argument("--conc", type=int, nargs="+", default=[16, 64, 256])
+    ap.add_argument("--requests", type=int, default=1200, help="about this many requests per run")
+    ap.add_argument("--no-raw", action="store_true", help="skip the raw httpx baseline")
+    ap.add_argument("--json", type=Path, help="also write the figures here")
+    ap.add_argument("--raw-client", metavar="URL", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.raw_client:
+        print(asyncio.run(_raw_client(args.raw_client, args.conc[0], args.requests)))
+        return
+    print(f"machine: {machine()}\nlatency L = {args.latency * 1000:.0f} ms; "
+          f"fake provider in its own process")
+    server, url = start_server(args.latency)
+    rows, raws = [], []
+    try:
+        for conc in args.conc:
+            rows.append(bench_generate(url, conc, args.latency, args.requests, server.pid))
+            if not args.no_raw:
+                raws.append(bench_raw(url, conc, args.latency, args.requests, server.pid))
+    finally:
+        server.terminate()
+        server.wait()
+    print("\nsdf-corpus generate (blog_post, 3 stages per job)")
+    print(f"{'C':>4} {'reqs':>5} {'bound/s':>8} {'window/s':>9} {'of bound':>9} "
+          f"{'e2e/s':>7} {'e2e frac':>9} {'in flight':>9} {'CPU ms/req':>10} {'RSS MiB':>8} "
+          f"{'server ms/req':>13} {'server CPU':>10}")
+    for r in rows:
+        print(f"{r['C']:>4} {r['requests']:>5} {r['bound_rps']:>8.0f} {r['window_rps']:>9.1f} "
+              f"{r['window_frac']:>9.3f} {r['e2e_rps']:>7.1f} {r['e2e_frac']:>9.3f} "
+              f"{r['in_flight']:>9.1f} {r['cpu_ms_per_req']:>10.2f} {r['maxrss_mib']:>8.0f} "
+              f"{r['server_cpu_ms_per_req']:>13.2f} {r['server_cpu_share']:>9.0%}")
+    if raws:
+        print("\nbaseline: raw httpx client loop (same server, same C)")
+        print(f"{'C':>4} {'reqs':>5} {'req/s':>8} {'of bound':>9} {'CPU ms/req':>10} "
+              f"{'server ms/req':>13}")
+        for r in raws:
+            print(f"{r['C']:>4} {r['requests']:>5} {r['window_rps']:>8.1f} "
+                  f"{r['window_frac']:>9.3f} {r['cpu_ms_per_req']:>10.2f} "
+                  f"{r['server_cpu_ms_per_req']:>13.2f}")
+    print("\n'window' = first request start to last request end (ledger); 'e2e' = process wall "
+          "time incl. start-up and planning; 'server CPU' = the fake server's CPU time / wall "
+          "time (100% = one core saturated).")
+    if args.json:
+        args.json.write_text(json.dumps({"generate": rows, "raw": raws}, indent=2))
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    main()

@@ -1,0 +1,199 @@
+"""The per-document work of the clean stage, runnable in a pool of processes.
+
+Everything that depends on one document alone (token count, filters, the
+exact-dedup digest, the MinHash signature) is done here on chunks of
+documents; everything that depends on the documents before it (the exact
+digest set, the LSH index, the writers) stays in the main process, which
+consumes the chunks strictly in input order. So the outputs do not depend on
+the number of workers.
+
+With `workers > 1` the chunks go to a `multiprocessing` pool with a bounded
+number of chunks in flight: memory stays at a few chunks, however long the
+input. Workers come from a forkserver where the platform has one: `build` runs
+this stage in a process that has already used HTTP clients and llama.cpp,
+whose threads make a plain fork liable to deadlock on an inherited lock; the
+forkserver is a fresh single-threaded process, and forking from it is cheap.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from itertools import chain
+from multiprocessing.pool import AsyncResult, Pool
+from typing import Any
+
+import numpy as np
+
+from sdf_corpus.clean.config import CleanConfig
+from sdf_corpus.clean.filters import Filter, build_filters
+from sdf_corpus.clean.filters.language import LanguageFilter
+from sdf_corpus.clean.minhash import U32, MinHasher
+from sdf_corpus.clean.normalize import digest_normalised, normalise
+from sdf_corpus.clean.stats import CleanStats
+from sdf_corpus.clean.tokens import TokenCounter, make_counter
+from sdf_corpus.document import Document
+
+__all__ = ["CHUNK_DOCS", "Prepared", "Preparer", "prepare_chunks", "resolve_workers"]
+
+CHUNK_DOCS = 256
+
+
+@dataclass(slots=True)
+class Prepared:
+    """One document after its own work: the filter verdict, or what dedup needs."""
+
+    doc: Document
+    input_tokens: int  # counted before any filter trims the text
+    drop: tuple[str, str, Any] | None = None  # (filter name, reason, detail)
+    digest: bytes = b""
+    signature: U32 | None = None
+
+
+class Preparer:
+    """Counts, filters, digests and signs documents; one per process."""
+
+    def __init__(
+        self, config: CleanConfig, genre_lengths: Mapping[str, tuple[int, int]] | None
+    ) -> None:
+        self.config = config
+        self.counter: TokenCounter = make_counter(config.tokenizer)
+        self.filters: list[Filter] = build_filters(config, self.counter, genre_lengths)
+        d = config.dedup
+        self.hasher = MinHasher(d.num_perm, d.ngram, d.seed) if d.near else None
+
+    def prepare(self, docs: list[Document]) -> tuple[list[Prepared], CleanStats]:
+        """The chunk's documents in order, and the chunk's timings and language counts."""
+        stats = CleanStats()
+        self._reset_language_counts()
+        out = [self._one(doc, stats) for doc in docs]
+        t = time.perf_counter()
+        kept = [p for p in out if p.drop is None]
+        norms = [normalise(p.doc.text) for p in kept]
+        for p, norm in zip(kept, norms, strict=True):
+            p.digest = digest_normalised(norm)
+        stats.timings["exact_dedup"] += time.perf_counter() - t
+        if self.hasher is not None and kept:
+            t = time.perf_counter()
+            sigs = self.hasher.signatures(norms, normalised=True)
+            for p, sig in zip(kept, sigs, strict=True):
+                p.signature = np.ascontiguousarray(sig)
+            stats.timings["near_dedup"] += time.perf_counter() - t
+        for f in self.filters:
+            if isinstance(f, LanguageFilter):
+                stats.langdetect_calls += f.langdetect_calls
+                stats.lang_prescreened += f.prescreened
+        return out, stats
+
+    def _one(self, doc: Document, stats: CleanStats) -> Prepared:
+        doc.n_tokens = n = self.counter.count(doc.text)
+        for f in self.filters:
+            t = time.perf_counter()
+            keep, reason = f.check(doc)
+            stats.timings[f"filter.{f.name}"] += time.perf_counter() - t
+            if not keep:
+                return Prepared(doc, n, (f.name, reason or f.name, doc.quality.get(f.name)))
+        return Prepared(doc, n)
+
+    def _reset_language_counts(self) -> None:
+        for f in self.filters:
+            if isinstance(f, LanguageFilter):
+                f.langdetect_calls = f.prescreened = 0
+
+
+def resolve_workers(workers: int) -> int:
+    """0 means one process per available core."""
+    if workers > 0:
+        return workers
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except AttributeError:  # not on Linux
+        return max(os.cpu_count() or 1, 1)
+
+
+_PREPARER: Preparer | None = None
+
+
+def _init_worker(
+    config: CleanConfig, genre_lengths: Mapping[str, tuple[int, int]] | None
+) -> None:
+    global _PREPARER
+    _PREPARER = Preparer(config, genre_lengths)
+
+
+def _prepare_in_worker(docs: list[Document]) -> tuple[list[Prepared], CleanStats]:
+    assert _PREPARER is not None
+    return _PREPARER.prepare(docs)
+
+
+def _chunks(docs: Iterable[Document], size: int) -> Iterator[list[Document]]:
+    chunk: list[Document] = []
+    for doc in docs:
+        chunk.append(doc)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def prepare_chunks(
+    docs: Iterable[Document],
+    config: CleanConfig,
+    genre_lengths: Mapping[str, tuple[int, int]] | None,
+    workers: int,
+    chunk_docs: int = CHUNK_DOCS,
+) -> Iterator[tuple[list[Prepared], CleanStats]]:
+    """Prepared chunks in input order, computed in-process or by `workers` processes.
+
+    A pool is started only when the input fills more than one chunk, so small
+    inputs (and tests) pay no process start-up.
+    """
+    chunks = _chunks(docs, chunk_docs)
+    first = next(chunks, None)
+    if first is None:
+        return
+    second = next(chunks, None)
+    if workers <= 1 or second is None:
+        local = Preparer(config, genre_lengths)
+        yield local.prepare(first)
+        if second is not None:
+            yield local.prepare(second)
+        for chunk in chunks:
+            yield local.prepare(chunk)
+        return
+    yield from _pooled([first, second], chunks, config, genre_lengths, workers)
+
+
+def _pooled(
+    head: list[list[Document]],
+    rest: Iterator[list[Document]],
+    config: CleanConfig,
+    genre_lengths: Mapping[str, tuple[int, int]] | None,
+    workers: int,
+) -> Iterator[tuple[list[Prepared], CleanStats]]:
+    methods = multiprocessing.get_all_start_methods()
+    ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else None)
+    if "forkserver" in methods:
+        ctx.set_forkserver_preload([__name__])
+    pool: Pool = ctx.Pool(workers, initializer=_init_worker, initargs=(config, genre_lengths))
+    # Enough chunks in flight to keep every worker busy while the main process
+    # consumes one; bounded, unlike Pool.imap, which reads its input eagerly.
+    window = 2 * workers + 1
+    pending: deque[AsyncResult[tuple[list[Prepared], CleanStats]]] = deque()
+    try:
+        for chunk in chain(head, rest):
+            pending.append(pool.apply_async(_prepare_in_worker, (chunk,)))
+            if len(pending) >= window:
+                yield pending.popleft().get()
+        while pending:
+            yield pending.popleft().get()
+        pool.close()
+    finally:
+        pool.terminate()
+        pool.join()
+
