@@ -151,6 +151,10 @@ class AnthropicBackend:
             base_url=api_base or os.environ.get("ANTHROPIC_BASE_URL") or None,
             max_retries=0,
             timeout=timeout,
+            # The SDK's aiohttp transport: the default httpx pool scans every
+            # connection per request, which made the client, not the provider, the
+            # bottleneck at a few hundred requests in flight (benchmarks/RESULTS.md).
+            http_client=anthropic.DefaultAioHttpClient(timeout=timeout),
         )
 
     def __repr__(self) -> str:
