@@ -190,7 +190,8 @@ def main() -> None:
               f"{r['in_flight']:>9.1f} {r['cpu_ms_per_req']:>10.2f} {r['maxrss_mib']:>8.0f} "
               f"{r['server_cpu_ms_per_req']:>13.2f} {r['server_cpu_share']:>9.0%}")
     if raws:
-        print("\nbaseline: bare anthropic SDK loop, same client and transport (same server, same C)")
+        print("\nbaseline: bare anthropic SDK loop, same client and transport "
+              "(same server, same C)")
         print(f"{'C':>4} {'reqs':>5} {'req/s':>8} {'of bound':>9} {'CPU ms/req':>10} "
               f"{'loop CPU ms/req':>15} {'server ms/req':>13}")
         for r in raws:

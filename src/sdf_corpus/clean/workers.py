@@ -9,16 +9,18 @@ the number of workers.
 
 With `workers > 1` the chunks go to a `multiprocessing` pool with a bounded
 number of chunks in flight: memory stays at a few chunks, however long the
-input. Workers come from a forkserver where the platform has one: `build` runs
-this stage in a process that has already used HTTP clients and llama.cpp,
-whose threads make a plain fork liable to deadlock on an inherited lock; the
-forkserver is a fresh single-threaded process, and forking from it is cheap.
+input. Workers are forked (milliseconds) when this process has a single
+thread; otherwise they come from a forkserver: `build` runs this stage after
+HTTP clients and llama.cpp have started threads, and a fork can inherit a lock
+one of them holds and deadlock; the forkserver is a fresh single-threaded
+process (about half a second to start).
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
@@ -105,6 +107,17 @@ class Preparer:
                 f.langdetect_calls = f.prescreened = 0
 
 
+def _context() -> multiprocessing.context.BaseContext:
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    if "forkserver" in methods:
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload([__name__])
+        return ctx
+    return multiprocessing.get_context()
+
+
 def resolve_workers(workers: int) -> int:
     """0 means one process per available core."""
     if workers > 0:
@@ -176,10 +189,7 @@ def _pooled(
     genre_lengths: Mapping[str, tuple[int, int]] | None,
     workers: int,
 ) -> Iterator[tuple[list[Prepared], CleanStats]]:
-    methods = multiprocessing.get_all_start_methods()
-    ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else None)
-    if "forkserver" in methods:
-        ctx.set_forkserver_preload([__name__])
+    ctx = _context()
     pool: Pool = ctx.Pool(workers, initializer=_init_worker, initargs=(config, genre_lengths))
     # Enough chunks in flight to keep every worker busy while the main process
     # consumes one; bounded, unlike Pool.imap, which reads its input eagerly.
