@@ -25,6 +25,8 @@ import sys
 import time
 from dataclasses import dataclass, field
 
+from tqdm import tqdm
+
 from sdf_corpus.generate.backends.anthropic import MIN_CACHE_CHARS, build_params, message_completion
 from sdf_corpus.generate.backends.anthropic_batches import (
     AmbiguousCreateError,
@@ -115,9 +117,25 @@ class BatchRunner:
         self.spent = ledger.totals().cost_usd
         self.result = GenerateResult()
         self.stop = False
+        totals = ledger.totals()
+        self.bar = tqdm(
+            total=totals.jobs,
+            initial=totals.done + totals.failed,
+            unit="doc",
+            desc="generate (batch)",
+            disable=not options.progress,
+            mininterval=0.5,
+            dynamic_ncols=True,
+        )
 
     # -- the loop -------------------------------------------------------------------------
     async def run(self) -> GenerateResult:
+        try:
+            return await self._run()
+        finally:
+            self.bar.close()
+
+    async def _run(self) -> GenerateResult:
         await self._resolve_orphans()
         delay, changed = self.limits.poll_initial, True
         while True:
@@ -286,6 +304,7 @@ class BatchRunner:
             self.spent += completion.cost_usd
             if final:
                 self.result.jobs_done += 1
+                self._tick()
             return
         self._record_failure(job, row, result)
 
@@ -310,14 +329,21 @@ class BatchRunner:
         self.result.errors[result.type] = self.result.errors.get(result.type, 0) + 1
         if give_up:
             self.result.jobs_failed += 1
+            self._tick()
 
     def _fail(self, job: Job, stage: str, why: str) -> None:
         self.ledger.fail_job(job, stage, _BatchRetry(why))
         self.result.jobs_failed += 1
+        self._tick()
+
+    def _tick(self) -> None:
+        self.bar.update(1)
+        flying = len(self.book.batches("in_progress"))
+        self.bar.set_postfix_str(f"{flying} batches in flight, ${self.spent:.4f}", refresh=False)
 
     def _say(self, text: str) -> None:
         if self.options.progress:
-            print(text, file=sys.stderr, flush=True)
+            self.bar.write(text, file=sys.stderr)
 
 
 class _BatchRetry(ProviderError):
