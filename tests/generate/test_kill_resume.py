@@ -66,3 +66,28 @@ def test_sigkill_at_random_points_then_resume(
     )[0]
     assert total == distinct == planned
     assert planned <= fake_provider.count <= planned + kills * CONCURRENCY
+
+
+def test_ctrl_c_exits_130_keeps_committed_work_and_resumes(
+    fake_spec: Callable[..., Path], fake_provider: FakeProvider
+) -> None:
+    fake_provider.latency = 0.1
+    spec = fake_spec(backend={"concurrency": 2}, budget={"tokens": 9000, "max_rounds": 1})
+    jobs, planned = _planned_requests(spec)
+    proc = _start(spec)
+    deadline = time.time() + 30
+    while fake_provider.count < 4 and time.time() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err.decode()
+    assert "interrupted; committed work is kept" in err.decode()
+    run = spec.parent / "run"
+    committed = ledger_rows(run, "SELECT COUNT(*) FROM outputs")[0][0]
+    assert 0 < committed < planned
+    final = _start(spec)
+    _, err = final.communicate(timeout=300)
+    assert final.returncode == 0, err.decode()
+    total = ledger_rows(run, "SELECT COUNT(*) FROM outputs")[0][0]
+    assert total == planned
+    assert ledger_rows(run, "SELECT COUNT(*) FROM jobs WHERE status='done'")[0][0] == jobs
