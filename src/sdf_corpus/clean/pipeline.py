@@ -101,7 +101,8 @@ class _Run:
                 self.process(item)
             bar.update(len(prepared))
             bar.set_postfix(tokens=self.stats.input_tokens, kept=self.stats.kept_docs)
-        self._flush_batch()
+        self._flush_batch()  # near dedup decides in batches: the last one settles `kept`
+        bar.set_postfix(tokens=self.stats.input_tokens, kept=self.stats.kept_docs)
         bar.close()
 
     def _merge(self, chunk: CleanStats) -> None:

@@ -68,6 +68,7 @@ def build_request(
             max_tokens=stage.max_tokens,
             temperature=stage.temperature,
             custom_id=f"{job.id}-{stage.name}",
+            metadata={"seed": job.seed % 2**31},
         )
     return Request(
         prompt=rendered["prompt"],

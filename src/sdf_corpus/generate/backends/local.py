@@ -71,11 +71,13 @@ class LocalBackend:
         n_ctx: int = 2048,
         n_threads: int = 2,
         seed: int = 0,
+        repeat_penalty: float = 1.3,
     ) -> None:
         path = Path(model_path).expanduser() if model_path else default_model_path()
         self.model = path.name
         self.model_path = path
         self.seed = seed
+        self.repeat_penalty = repeat_penalty
         self._llama = _load_llama(path, n_ctx, n_threads, seed)
         # One model instance, one generation at a time: llama.cpp contexts are
         # not thread-safe, and a second model copy would double the memory.
@@ -102,9 +104,14 @@ class LocalBackend:
             "temperature": request.temperature,
             "stop": list(request.stop),
             "seed": seed if isinstance(seed, int) else self.seed,
+            # A 270M base model loops easily. On demo openings llama.cpp's default
+            # penalty (1.1) let 5 of 8 continuations through the clean stage's
+            # loop and repetition filters, 1.3 let 7 of 8 through; top_k/top_p
+            # are Gemma's recommended sampling.
+            "repeat_penalty": self.repeat_penalty,
+            "top_k": 64,
+            "top_p": request.top_p if request.top_p is not None else 0.95,
         }
-        if request.top_p is not None:
-            kwargs["top_p"] = request.top_p
         try:
             result = self._llama.create_completion(**kwargs)
         except ValueError as exc:  # e.g. the prompt exceeds the context window
