@@ -68,6 +68,7 @@ def _record_run_facts(corpus: Corpus, ledger: Ledger) -> None:
             ]
         ),
         "ai_names": json.dumps({p.id: p.name for p in corpus.personas.ai}),
+        "author_names": json.dumps({p.id: p.name for p in corpus.personas.authors}),
         "excluded_names": json.dumps(corpus.spec.excluded_names),
     }
     for key, value in facts.items():

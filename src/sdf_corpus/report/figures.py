@@ -137,7 +137,9 @@ def names_section(
         "small_corpus_note": note,
         "ai_names": distribution(by_name, {}, threshold),
         "personas": distribution(scan.personas, ai_names, threshold),
-        "authors": distribution(scan.authors, {}, threshold),
+        # Genres without an author persona count as "" and are not a name to flag.
+        "authors": distribution({k: v for k, v in scan.authors.items() if k},
+                                ledger.author_names if ledger else {}, threshold),
         "excluded_names": list(ledger.excluded_names if ledger else []),
         "excluded_found": [
             {"name": k, "docs": v, "example_id": scan.excluded_examples[k]}

@@ -84,6 +84,7 @@ class LedgerFacts:
     targets: dict[str, int] = field(default_factory=dict)
     principles: list[dict[str, Any]] = field(default_factory=list)
     ai_names: dict[str, str] = field(default_factory=dict)
+    author_names: dict[str, str] = field(default_factory=dict)
     excluded_names: list[str] = field(default_factory=list)
     spec_name: str = ""
     totals: dict[str, Any] = field(default_factory=dict)
@@ -110,6 +111,7 @@ def read_ledger(run_dir: Path) -> LedgerFacts | None:
             targets={k: int(v) for k, v in _meta_json(db, "targets", {}).items()},
             principles=list(_meta_json(db, "principles", [])),
             ai_names=dict(_meta_json(db, "ai_names", {})),
+            author_names=dict(_meta_json(db, "author_names", {})),
             excluded_names=list(_meta_json(db, "excluded_names", [])),
             spec_name=str(spec.get("name", "")) if isinstance(spec, dict) else "",
             totals=_totals_dict(ledger),
