@@ -46,16 +46,26 @@ def _options(corpus: Corpus, max_cost: float | None, no_progress: bool) -> RunOp
 
 
 def _summary(corpus: Corpus) -> str:
+    """The end-of-run screen: what the ledger holds now, whatever this run did."""
     ledger = open_ledger(corpus)
     try:
         t = ledger.totals()
+        errors = ledger.db.execute(
+            "SELECT error_class, COUNT(*) FROM attempts WHERE outcome != 'ok' "
+            "GROUP BY error_class ORDER BY COUNT(*) DESC"
+        ).fetchall()
     finally:
         ledger.close()
-    return (
-        f"jobs {t.done}/{t.jobs} done, {t.failed} failed, {t.pending} pending; "
-        f"{t.requests} requests, {t.input_tokens:,} in / {t.output_tokens:,} out tokens, "
-        f"cache read {t.cache_read_tokens:,} / write {t.cache_write_tokens:,}; "
-        f"${t.cost_usd:.4f}; ledger {corpus.run_dir / 'ledger.sqlite'}"
+    failures = ", ".join(f"{name} x{n}" for name, n in errors) or "none"
+    return "\n".join(
+        [
+            f"jobs {t.done}/{t.jobs} done, {t.failed} failed, {t.pending} pending",
+            f"  requests  {t.requests:,} (failed attempts: {failures})",
+            f"  tokens    {t.input_tokens:,} in, {t.output_tokens:,} out; "
+            f"cache read {t.cache_read_tokens:,}, write {t.cache_write_tokens:,}",
+            f"  spend     ${t.cost_usd:.4f}",
+            f"  ledger    {corpus.run_dir / 'ledger.sqlite'}",
+        ]
     )
 
 
