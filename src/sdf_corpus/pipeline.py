@@ -42,11 +42,10 @@ def _check_backend_fit(corpus: Corpus) -> None:
 
 
 def sync_plan(corpus: Corpus, ledger: Ledger) -> int:
-    """Record round 0 on first use, then make the ledger's active jobs exactly the
-    jobs the current spec derives for every recorded round."""
-    if not ledger.rounds():
-        allocation = allocate(corpus, corpus.spec.budget.tokens)
-        ledger.add_round(0, allocation.jobs, 0, {})
+    """Make the ledger's active jobs exactly the jobs the current spec derives:
+    round 0 from the current budget (so raising it adds jobs and lowering it sets
+    jobs aside, never regenerating one), then the recorded top-up rounds."""
+    ledger.add_round(0, allocate(corpus, corpus.spec.budget.tokens).jobs, 0, {})
     _record_run_facts(corpus, ledger)
     return ledger.sync_jobs(_all_jobs(corpus, ledger))
 
@@ -76,11 +75,18 @@ def _record_run_facts(corpus: Corpus, ledger: Ledger) -> None:
 
 
 def _all_jobs(corpus: Corpus, ledger: Ledger) -> Iterator[Any]:
-    for round_no, counts, start, done in ledger.rounds():
+    """Each round continues every genre's job numbers where the rounds before it
+    stopped; the plan index runs on across rounds."""
+    done: dict[str, int] = {}
+    index = 0
+    for round_no, counts, _, _ in ledger.rounds():
         counts = {g: n for g, n in counts.items() if g in corpus.genres}
         yield from iter_jobs(
-            corpus, counts, round_no=round_no, start_index=start, done_per_genre=done
+            corpus, counts, round_no=round_no, start_index=index, done_per_genre=dict(done)
         )
+        for g, n in counts.items():
+            done[g] = done.get(g, 0) + n
+        index += sum(counts.values())
 
 
 def price_for(corpus: Corpus) -> ModelPrice | None:

@@ -160,3 +160,30 @@ def test_injection_is_sent_but_never_stored(
     assert any(i in sent for i in injections)
     stored = " ".join(t for (t,) in ledger_rows(spec.parent / "run", "SELECT text FROM outputs"))
     assert not any(i in stored for i in injections)
+
+
+def test_raising_the_budget_generates_only_the_new_jobs(
+    fake_spec: Callable[..., Path], fake_provider: FakeProvider
+) -> None:
+    spec = fake_spec(budget={"tokens": 4000, "max_rounds": 1})
+    small_jobs, small_requests = _planned_requests(spec)
+    code, _, err = _generate(spec)
+    assert code == 0, err
+    assert fake_provider.count == small_requests
+    run = spec.parent / "run"
+    first = dict(ledger_rows(run, "SELECT job_id || stage, created_at FROM outputs"))
+    code, _, err = _generate(spec, "--set", "budget.tokens=9000")
+    assert code == 0, err
+    big_spec = fake_spec(name="big.yaml", budget={"tokens": 9000, "max_rounds": 1})
+    big_jobs, big_requests = _planned_requests(big_spec)
+    assert big_jobs > small_jobs
+    assert fake_provider.count == big_requests  # the first jobs were not asked for again
+    after = dict(ledger_rows(run, "SELECT job_id || stage, created_at FROM outputs"))
+    assert all(after[key] == created for key, created in first.items())
+    # lowering it again sets the extra jobs aside: nothing is requested or lost
+    code, _, err = _generate(spec)
+    assert code == 0, err
+    assert fake_provider.count == big_requests
+    active = ledger_rows(run, "SELECT COUNT(*) FROM jobs WHERE active=1 AND status='done'")
+    assert active[0][0] == small_jobs
+    assert ledger_rows(run, "SELECT COUNT(*) FROM jobs")[0][0] == big_jobs

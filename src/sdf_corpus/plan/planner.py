@@ -12,10 +12,14 @@ How the budget becomes jobs:
    coverage and large ones still get their share.
 3. Within a genre, job k takes principle perm[k mod P] of a seeded permutation,
    so every cell is covered before any repeats. AI characters, authors and
-   audiences rotate through seeded permutations by the job's global position, so
-   no name is used twice before every name is used once.
-Everything derives from the spec's seed: the same spec gives the same jobs and
-ids, and a top-up round continues the rotations where the last round stopped.
+   audiences rotate through seeded permutations from a seeded starting slot per
+   genre, so within a genre no name repeats before every name has been used,
+   and genres start at different names.
+Everything derives from the spec's seed, and a job depends only on its genre
+and its number k within the genre (never on other genres' counts): the same spec
+gives the same jobs and ids, raising the budget adds jobs k = n, n + 1, ...
+without touching existing ones, and a top-up round continues where the last
+round stopped.
 """
 
 from __future__ import annotations
@@ -141,7 +145,8 @@ class _Rotations:
         self.author = _permutation(len(lib.authors), seed, "author")
         self.audience = _permutation(len(lib.audiences), seed, "audience")
 
-    def pick(self, position: int) -> tuple[str, str, list[str], str]:
+    def pick(self, genre: str, k: int) -> tuple[str, str, list[str], str]:
+        position = _seed_int(self.corpus.spec.seed, "slot", genre) + k
         lib = self.corpus.personas
         ai = lib.ai[self.ai[position % len(self.ai)]].id if lib.ai else ""
         author = lib.authors[self.author[position % len(self.author)]] if lib.authors else None
@@ -181,7 +186,7 @@ def iter_jobs(
     principles = corpus.constitution.principles
     rotations = _Rotations(corpus)
     fingerprints = _fingerprints(corpus)
-    position = start_index
+    index = start_index
     for name, n in counts.items():
         genre = corpus.genres[name]
         perm = _permutation(len(principles), spec.seed, "principles", name)
@@ -191,7 +196,7 @@ def iter_jobs(
         for k in range(first, first + n):
             seed = _seed_int(spec.seed, name, k)
             rng = random.Random(seed)
-            ai, author, roles, audience = rotations.pick(position)
+            ai, author, roles, audience = rotations.pick(name, k)
             fields: dict[str, Any] = {
                 "corpus": spec.name,
                 "genre": name,
@@ -204,10 +209,8 @@ def iter_jobs(
                 "seed": seed,
                 "target_tokens": rng.randint(lo, hi),
             }
-            yield Job(
-                id=job_id(fields, fingerprints[name]), index=position, round=round_no, **fields
-            )
-            position += 1
+            yield Job(id=job_id(fields, fingerprints[name]), index=index, round=round_no, **fields)
+            index += 1
 
 
 def plan_round(corpus: Corpus) -> tuple[Allocation, Iterator[Job]]:
