@@ -260,23 +260,7 @@ class Ledger:
                 now,
             ),
         )
-        cur.execute(
-            "INSERT INTO attempts (job_id, stage, started_at, finished_at, outcome, input_tokens, "
-            "output_tokens, cache_read_tokens, cache_write_tokens, cost_usd, model) "
-            "VALUES (?,?,?,?,'ok',?,?,?,?,?,?)",
-            (
-                job.id,
-                stage,
-                started,
-                now,
-                c.input_tokens,
-                c.output_tokens,
-                c.cache_read_tokens,
-                c.cache_write_tokens,
-                c.cost_usd,
-                c.model,
-            ),
-        )
+        self.insert_paid_attempt(cur, job.id, stage, started, now, c)
         cur.execute(
             "UPDATE jobs SET updated_at=?" + (", status='done'" if final else "") + " WHERE id=?",
             (now, job.id),
@@ -286,6 +270,42 @@ class Ledger:
                 "UPDATE batch_requests SET result='succeeded' WHERE custom_id=?", (batch_custom_id,)
             )
         cur.execute("COMMIT")
+
+    @staticmethod
+    def insert_paid_attempt(
+        cur: sqlite3.Cursor,
+        job_id: str,
+        stage: str,
+        started: float,
+        finished: float,
+        completion: Completion,
+        *,
+        outcome: str = "ok",
+        error_class: str | None = None,
+        error_message: str | None = None,
+    ) -> None:
+        """One answered request with its usage and cost, inside the caller's transaction."""
+        c = completion
+        cur.execute(
+            "INSERT INTO attempts (job_id, stage, started_at, finished_at, outcome, error_class, "
+            "error_message, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, "
+            "cost_usd, model) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                job_id,
+                stage,
+                started,
+                finished,
+                outcome,
+                error_class,
+                error_message,
+                c.input_tokens,
+                c.output_tokens,
+                c.cache_read_tokens,
+                c.cache_write_tokens,
+                c.cost_usd,
+                c.model,
+            ),
+        )
 
     def record_error(
         self,

@@ -66,25 +66,16 @@ class JudgeStore:
         c, now = completion, time.time()
         cur = self.ledger.db.cursor()
         cur.execute("BEGIN")
-        cur.execute(
-            "INSERT INTO attempts (job_id, stage, started_at, finished_at, outcome, error_class, "
-            "error_message, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, "
-            "cost_usd, model) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                doc_id,
-                "judge",
-                started,
-                now,
-                "ok" if judgement else "unparsed",
-                "JudgeParseError" if error else None,
-                error or None,
-                c.input_tokens,
-                c.output_tokens,
-                c.cache_read_tokens,
-                c.cache_write_tokens,
-                c.cost_usd,
-                c.model,
-            ),
+        self.ledger.insert_paid_attempt(
+            cur,
+            doc_id,
+            "judge",
+            started,
+            now,
+            c,
+            outcome="ok" if judgement else "unparsed",
+            error_class="JudgeParseError" if error else None,
+            error_message=error or None,
         )
         if final:
             cur.execute(
