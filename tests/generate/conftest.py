@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -8,6 +7,9 @@ from typing import Any
 import pytest
 
 from fakeprovider.server import FakeProvider
+from runfiles import ledger_rows
+
+__all__ = ["DUMMY_KEY", "ledger_rows"]
 
 DUMMY_KEY = "sk-ant-test-DUMMY-KEY-0123456789"
 
@@ -41,11 +43,3 @@ def fake_spec(
         return write_spec(backend=backend, **fields)
 
     return make
-
-
-def ledger_rows(run_dir: Path, sql: str) -> list[tuple[Any, ...]]:
-    db = sqlite3.connect(run_dir / "ledger.sqlite")
-    try:
-        return db.execute(sql).fetchall()
-    finally:
-        db.close()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +16,7 @@ from click.testing import CliRunner
 
 from fakeprovider.server import FakeProvider
 from fakeprovider.text import idea_list, realistic
+from runfiles import ledger_rows
 from sdf_corpus.cli import main
 
 JUDGE_MARK = "Score the document below against the rubric"
@@ -53,14 +53,6 @@ class ScriptedJudge:
         return "Here is my assessment.\n" + json.dumps({"scores": scores, "justifications": why})
 
 
-def _rows(db: Path, sql: str) -> list[tuple[Any, ...]]:
-    con = sqlite3.connect(db)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
-
-
 @pytest.fixture
 def judged_spec(
     write_spec: Callable[..., Path], fake_provider: FakeProvider, monkeypatch: pytest.MonkeyPatch
@@ -93,27 +85,17 @@ def test_judged_build_scores_filters_records_and_reports(
     result = CliRunner().invoke(main, ["build", str(judged_spec), "--no-progress"])
     assert result.exit_code == 0, result.output + result.stderr
     run = judged_spec.parent / "run"
-    db = run / "ledger.sqlite"
-    statuses = dict(_rows(db, "SELECT status, COUNT(*) FROM judgements GROUP BY status"))
+    statuses = dict(ledger_rows(run, "SELECT status, COUNT(*) FROM judgements GROUP BY status"))
     assert statuses.get("judged", 0) > 0 and statuses.get("unjudged", 0) > 0
-    assert (
-        _rows(db, "SELECT COUNT(*) FROM attempts WHERE stage='judge' AND outcome='unparsed'")[0][0]
-        > 0
-    )
+
+    def count(where: str, table: str = "attempts") -> int:
+        return int(ledger_rows(run, f"SELECT COUNT(*) FROM {table} WHERE {where}")[0][0])
+
+    assert count("stage='judge' AND outcome='unparsed'") > 0
     # unjudged means it never parsed: exactly parse_attempts tries, all recorded, no score
-    for (doc_id,) in _rows(db, "SELECT doc_id FROM judgements WHERE status='unjudged'"):
-        assert (
-            _rows(db, f"SELECT COUNT(*) FROM attempts WHERE job_id='{doc_id}' AND stage='judge'")[
-                0
-            ][0]
-            == 3
-        )
-    assert (
-        _rows(db, "SELECT COUNT(*) FROM judgements WHERE status='unjudged' AND scores IS NOT NULL")[
-            0
-        ][0]
-        == 0
-    )
+    for (doc_id,) in ledger_rows(run, "SELECT doc_id FROM judgements WHERE status='unjudged'"):
+        assert count(f"job_id='{doc_id}' AND stage='judge'") == 3
+    assert count("status='unjudged' AND scores IS NOT NULL", "judgements") == 0
 
     shards = sorted((run / "shards").glob("*.parquet"))
     kept = [r for s in shards for r in pq.read_table(s).to_pylist()]

@@ -4,16 +4,17 @@ import hashlib
 import json
 import random
 import re
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
 import pytest
 
 from fakeprovider.server import FakeProvider
 from fakeprovider.text import idea_list, prose
+from runfiles import ledger_rows, shard_rows
+
+__all__ = ["ledger_rows", "shard_rows"]
 
 REPO = Path(__file__).resolve().parents[2]
 DUMMY_KEY = "sk-ant-test-DUMMY-KEY-0123456789"
@@ -111,21 +112,6 @@ def recipe_spec(
         return write_spec(backend=backend, **fields)
 
     return make
-
-
-def shard_rows(run_dir: Path) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    for shard in sorted((run_dir / "shards").glob("*.parquet")):
-        rows.extend(pq.read_table(shard).to_pylist())
-    return rows
-
-
-def ledger_rows(run_dir: Path, sql: str) -> list[tuple[Any, ...]]:
-    db = sqlite3.connect(run_dir / "ledger.sqlite")
-    try:
-        return db.execute(sql).fetchall()
-    finally:
-        db.close()
 
 
 def system_text(request: dict[str, Any]) -> str:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from runfiles import ledger_rows
 from sdf_corpus.clean.config import CleanConfig
 from sdf_corpus.clean.pipeline import clean
 from sdf_corpus.clean.synth import TextSynth
@@ -19,11 +19,7 @@ from sdf_corpus.report import ScanLimits, build_report, write_report
 
 
 def _ledger(run: Path, sql: str) -> tuple[object, ...]:
-    db = sqlite3.connect(run / "ledger.sqlite")
-    try:
-        return tuple(db.execute(sql).fetchone())
-    finally:
-        db.close()
+    return ledger_rows(run, sql)[0]
 
 
 def test_report_agrees_with_manifest(built_run: Path) -> None:
