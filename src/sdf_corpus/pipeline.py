@@ -18,7 +18,7 @@ from sdf_corpus.generate.assemble import to_document
 from sdf_corpus.generate.ledger import Ledger
 from sdf_corpus.generate.pricing import ModelPrice, lookup_price
 from sdf_corpus.generate.runner import GenerateResult, RunOptions, run_generation
-from sdf_corpus.plan.planner import allocate, iter_jobs
+from sdf_corpus.plan.planner import allocate, expected_tokens, iter_jobs
 from sdf_corpus.spec.load import Corpus
 
 __all__ = ["BuildResult", "build", "clean_run", "generate", "open_ledger", "run_documents"]
@@ -45,7 +45,7 @@ def sync_plan(corpus: Corpus, ledger: Ledger) -> int:
     """Make the ledger's active jobs exactly the jobs the current spec derives:
     round 0 from the current budget (so raising it adds jobs and lowering it sets
     jobs aside, never regenerating one), then the recorded top-up rounds."""
-    ledger.add_round(0, allocate(corpus, corpus.spec.budget.tokens).jobs, 0, {})
+    ledger.add_round(0, allocate(corpus, corpus.spec.budget.tokens).jobs)
     _record_run_facts(corpus, ledger)
     return ledger.sync_jobs(_all_jobs(corpus, ledger))
 
@@ -79,7 +79,7 @@ def _all_jobs(corpus: Corpus, ledger: Ledger) -> Iterator[Any]:
     stopped; the plan index runs on across rounds."""
     done: dict[str, int] = {}
     index = 0
-    for round_no, counts, _, _ in ledger.rounds():
+    for round_no, counts in ledger.rounds():
         counts = {g: n for g, n in counts.items() if g in corpus.genres}
         yield from iter_jobs(
             corpus, counts, round_no=round_no, start_index=index, done_per_genre=dict(done)
@@ -328,20 +328,14 @@ def _top_up(corpus: Corpus, result: BuildResult) -> bool:
         if len(rounds) >= corpus.spec.budget.max_rounds:
             result.stopped = "max_rounds"
             return False
-        totals = ledger.totals()
         shortfall = corpus.spec.budget.tokens - result.kept_tokens
-        planned = sum(sum(c.values()) for _, c, _, _ in rounds)
-        observed = result.kept_tokens / max(1, totals.done)
-        expected = sum(corpus.genres[g].mean_tokens for g in corpus.genres) / len(corpus.genres)
-        expected *= 1 - corpus.spec.budget.expected_drop_rate
+        observed = result.kept_tokens / max(1, ledger.totals().done)
+        # What the planner assumed a job would keep (its drop rate and, on the local
+        # backend, the base model's shorter documents), against what jobs did keep.
+        expected = sum(expected_tokens(corpus, g) for g in corpus.genres) / len(corpus.genres)
         scale = expected / observed if observed > 0 else 2.0
         allocation = allocate(corpus, int(shortfall * min(scale, 4.0)) + 1, coverage=False)
-        done: dict[str, int] = {}
-        for _, counts, _, _prev in rounds:
-            for g, n in counts.items():
-                done[g] = done.get(g, 0) + n
-        ledger.add_round(len(rounds), allocation.jobs, planned, done)
-        ledger.set_meta("last_top_up", json.dumps({"shortfall": shortfall}))
+        ledger.add_round(len(rounds), allocation.jobs)
         return True
     finally:
         ledger.close()

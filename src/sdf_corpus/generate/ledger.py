@@ -40,8 +40,7 @@ __all__ = ["Ledger", "StageOutput", "Totals"]
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS rounds (
-    round INTEGER PRIMARY KEY, counts TEXT NOT NULL, start_index INTEGER NOT NULL,
-    done_per_genre TEXT NOT NULL, created_at REAL NOT NULL);
+    round INTEGER PRIMARY KEY, counts TEXT NOT NULL, created_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS jobs (
     id TEXT PRIMARY KEY, idx INTEGER NOT NULL, round INTEGER NOT NULL, genre TEXT NOT NULL,
     principle_id TEXT NOT NULL, ai_id TEXT NOT NULL, payload TEXT NOT NULL,
@@ -118,22 +117,15 @@ class Ledger:
     def set_meta(self, key: str, value: str) -> None:
         self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
-    def rounds(self) -> list[tuple[int, dict[str, int], int, dict[str, int]]]:
-        rows = self.db.execute(
-            "SELECT round, counts, start_index, done_per_genre FROM rounds ORDER BY round"
-        )
-        return [(r, json.loads(c), s, json.loads(d)) for r, c, s, d in rows]
+    def rounds(self) -> list[tuple[int, dict[str, int]]]:
+        """(round, jobs per genre) in order; where each round's jobs start is derived."""
+        rows = self.db.execute("SELECT round, counts FROM rounds ORDER BY round")
+        return [(r, json.loads(c)) for r, c in rows]
 
-    def add_round(
-        self,
-        round_no: int,
-        counts: dict[str, int],
-        start_index: int,
-        done_per_genre: dict[str, int],
-    ) -> None:
+    def add_round(self, round_no: int, counts: dict[str, int]) -> None:
         self.db.execute(
-            "INSERT OR REPLACE INTO rounds VALUES (?, ?, ?, ?, ?)",
-            (round_no, json.dumps(counts), start_index, json.dumps(done_per_genre), time.time()),
+            "INSERT OR REPLACE INTO rounds VALUES (?, ?, ?)",
+            (round_no, json.dumps(counts), time.time()),
         )
 
     # -- jobs ---------------------------------------------------------------------------
