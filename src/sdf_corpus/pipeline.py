@@ -16,7 +16,7 @@ from sdf_corpus.document import Document
 from sdf_corpus.errors import SpecError
 from sdf_corpus.generate.assemble import to_document
 from sdf_corpus.generate.ledger import Ledger
-from sdf_corpus.generate.pricing import ModelPrice, lookup_price
+from sdf_corpus.generate.pricing import ModelPrice, resolve_price, spec_table
 from sdf_corpus.generate.runner import GenerateResult, RunOptions, run_generation
 from sdf_corpus.plan.planner import allocate, expected_tokens, iter_jobs
 from sdf_corpus.spec.load import Corpus
@@ -90,25 +90,16 @@ def _all_jobs(corpus: Corpus, ledger: Ledger) -> Iterator[Any]:
 
 
 def price_for(corpus: Corpus) -> ModelPrice | None:
-    spec = corpus.spec
-    table = {
-        k: ModelPrice(p.input, p.output, p.cache_read, p.cache_write)
-        for k, p in spec.prices.items()
-    }
-    price = lookup_price(spec.backend.model, table) if table else None
-    if price is None and spec.backend.provider == "anthropic":
-        price = lookup_price(spec.backend.model)
-    return price
+    """The generation model's price, for the --max-cost guard's worst-case reservation."""
+    backend = corpus.spec.backend
+    return resolve_price(corpus.spec.prices, backend.provider, backend.model)[0]
 
 
 def make_run_backend(corpus: Corpus) -> Any:
     from sdf_corpus.generate.backends import make_backend
 
     spec = corpus.spec
-    prices = {
-        k: ModelPrice(p.input, p.output, p.cache_read, p.cache_write)
-        for k, p in spec.prices.items()
-    }
+    prices = spec_table(spec.prices)
     return make_backend(
         spec.backend.provider,
         spec.backend.model,
@@ -280,7 +271,8 @@ def _fingerprint(corpus: Corpus) -> str:
         row = ledger.db.execute(
             "SELECT COUNT(DISTINCT j.id), COUNT(o.stage), COALESCE(MAX(o.created_at), 0) "
             "FROM jobs j JOIN outputs o ON o.job_id = j.id "
-            "WHERE j.active = 1 AND j.status = 'done'").fetchone()
+            "WHERE j.active = 1 AND j.status = 'done'"
+        ).fetchone()
     finally:
         ledger.close()
     return json.dumps([corpus.spec_hash(), *row])

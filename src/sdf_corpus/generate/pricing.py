@@ -10,9 +10,11 @@ call costs input*in + cache_read*cr + cache_write*cw + output*out.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = [
     "ANTHROPIC_PRICES",
@@ -21,6 +23,8 @@ __all__ = [
     "base_model_id",
     "cost_usd",
     "lookup_price",
+    "resolve_price",
+    "spec_table",
 ]
 
 # The Message Batches API bills every token class at half price.
@@ -115,3 +119,47 @@ def cost_usd(
         + cache_write * price.cache_write
     ) / 1_000_000
     return total * BATCH_DISCOUNT if batch else total
+
+
+def spec_table(prices: Mapping[str, Any]) -> dict[str, ModelPrice]:
+    """A corpus spec's `prices:` section (input/output/cache_read/cache_write per model)."""
+    return {
+        k: ModelPrice(p.input, p.output, p.cache_read, p.cache_write) for k, p in prices.items()
+    }
+
+
+def resolve_price(
+    prices: Mapping[str, Any], provider: str, model: str
+) -> tuple[ModelPrice | None, str]:
+    """The spec's `prices:`, else free for the local model, else our Anthropic table
+    (anthropic provider), else litellm's bundled cost map; with where it came from."""
+    table = spec_table(prices)
+    if table and (price := lookup_price(model, table)) is not None:
+        return price, "spec prices"
+    if provider == "local":
+        return ModelPrice(0.0, 0.0, 0.0, 0.0), "local model (free)"
+    if provider == "anthropic" and (price := lookup_price(model)) is not None:
+        return price, "sdf-corpus Anthropic table (pricing.py)"
+    price = _litellm_price(model)
+    return (price, "litellm model_cost") if price else (None, "unknown (add it under `prices:`)")
+
+
+def _litellm_price(model: str) -> ModelPrice | None:
+    # Never fetch the remote cost map: only the copy bundled with the package.
+    os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
+    try:
+        import litellm
+    except ImportError:
+        return None
+    costs: Mapping[str, Any] = litellm.model_cost
+    row = costs.get(model) or costs.get(model.split("/", 1)[-1])
+    if not row or "input_cost_per_token" not in row:
+        return None
+    per_m = 1_000_000
+    inp = float(row.get("input_cost_per_token") or 0) * per_m
+    return ModelPrice(
+        inp,
+        float(row.get("output_cost_per_token") or 0) * per_m,
+        float(row.get("cache_read_input_token_cost") or 0) * per_m,
+        float(row.get("cache_creation_input_token_cost") or inp / per_m) * per_m,
+    )

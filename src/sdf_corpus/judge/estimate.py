@@ -3,7 +3,7 @@ survive cleaning, priced at the judge model's own rates."""
 
 from __future__ import annotations
 
-from sdf_corpus.generate.pricing import ModelPrice, cost_usd, lookup_price
+from sdf_corpus.generate.pricing import cost_usd, resolve_price
 from sdf_corpus.judge.rubric import load_rubric
 from sdf_corpus.judge.run import judge_backend_spec
 from sdf_corpus.plan.estimate import CHARS_PER_TOKEN, Estimate, StageEstimate
@@ -15,20 +15,12 @@ __all__ = ["add_judge_estimate"]
 ANSWER_TOKENS = 350  # five scores and five one-sentence justifications
 
 
-def _price(corpus: Corpus, model: str) -> ModelPrice | None:
-    table = {
-        k: ModelPrice(p.input, p.output, p.cache_read, p.cache_write)
-        for k, p in corpus.spec.prices.items()
-    }
-    return (lookup_price(model, table) if table else None) or lookup_price(model)
-
-
 def add_judge_estimate(corpus: Corpus, estimate: Estimate) -> None:
     if not corpus.spec.judge.enabled:
         return
     spec = judge_backend_spec(corpus)
     rubric = load_rubric(corpus.spec.judge.rubric, corpus.path.resolve().parent)
-    price = _price(corpus, spec.model)
+    price = resolve_price(corpus.spec.prices, spec.provider, spec.model)[0]
     keep = 1.0 - corpus.spec.budget.expected_drop_rate
     sample = corpus.constitution.principles[0]
     for genre, n in allocate(corpus, corpus.spec.budget.tokens).jobs.items():

@@ -151,13 +151,10 @@ def judge_run(
     corpus: Corpus, ledger: Ledger, rubric: Rubric, *, max_cost: float | None, progress: bool
 ) -> JudgeResult:
     from sdf_corpus.generate.backends import make_backend
-    from sdf_corpus.generate.pricing import lookup_price
+    from sdf_corpus.generate.pricing import resolve_price, spec_table
 
     spec = judge_backend_spec(corpus)
-    prices = {
-        k: ModelPrice(p.input, p.output, p.cache_read, p.cache_write)
-        for k, p in corpus.spec.prices.items()
-    }
+    prices = spec_table(corpus.spec.prices)
     backend = make_backend(
         spec.provider,
         spec.model,
@@ -165,7 +162,5 @@ def judge_run(
         timeout=spec.timeout,
         prices=prices or None,
     )
-    price = lookup_price(spec.model, prices) if prices else None
-    if price is None and spec.provider == "anthropic":
-        price = lookup_price(spec.model)
+    price = resolve_price(corpus.spec.prices, spec.provider, spec.model)[0]
     return asyncio.run(_run(corpus, ledger, backend, rubric, spec, max_cost, price, progress))

@@ -27,14 +27,14 @@ join through `estimate_cost(..., extra_stages=...)`.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from sdf_corpus.generate import pricing
 from sdf_corpus.generate.backends.anthropic import MIN_CACHE_CHARS
 from sdf_corpus.generate.chain import build_request, output_stage_name, stages_for
-from sdf_corpus.generate.pricing import ModelPrice, cost_usd, lookup_price
+from sdf_corpus.generate.pricing import ModelPrice, cost_usd
 from sdf_corpus.plan.planner import allocate, iter_jobs, mean_length
 from sdf_corpus.prompts import job_context
 from sdf_corpus.spec.genres import Stage
@@ -162,42 +162,8 @@ def _round(value: float | None) -> float | None:
 
 
 def resolve_price(corpus: Corpus) -> tuple[ModelPrice | None, str]:
-    """The spec's `prices:`, else our Anthropic table, else litellm's cost map."""
-    spec = corpus.spec
-    model = spec.backend.model
-    table = {
-        k: ModelPrice(p.input, p.output, p.cache_read, p.cache_write)
-        for k, p in spec.prices.items()
-    }
-    if table and (price := lookup_price(model, table)) is not None:
-        return price, "spec prices"
-    if spec.backend.provider == "local":
-        return ModelPrice(0.0, 0.0, 0.0, 0.0), "local model (free)"
-    if (price := lookup_price(model)) is not None:
-        return price, "sdf-corpus Anthropic table (pricing.py)"
-    price = _litellm_price(model)
-    return (price, "litellm model_cost") if price else (None, "unknown (add it under `prices:`)")
-
-
-def _litellm_price(model: str) -> ModelPrice | None:
-    # Never fetch the remote cost map: only the copy bundled with the package.
-    os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
-    try:
-        import litellm
-    except ImportError:
-        return None
-    costs: Mapping[str, Any] = litellm.model_cost
-    row = costs.get(model) or costs.get(model.split("/", 1)[-1])
-    if not row or "input_cost_per_token" not in row:
-        return None
-    per_m = 1_000_000
-    inp = float(row.get("input_cost_per_token") or 0) * per_m
-    return ModelPrice(
-        inp,
-        float(row.get("output_cost_per_token") or 0) * per_m,
-        float(row.get("cache_read_input_token_cost") or 0) * per_m,
-        float(row.get("cache_creation_input_token_cost") or inp / per_m) * per_m,
-    )
+    backend = corpus.spec.backend
+    return pricing.resolve_price(corpus.spec.prices, backend.provider, backend.model)
 
 
 def estimate_cost(
