@@ -51,10 +51,11 @@ def judge_backend_spec(corpus: Corpus) -> BackendSpec:
     return resolved
 
 
-def _documents(run_dir: Any, skip: set[str]) -> Iterator[dict[str, Any]]:
+def _documents(
+    run_dir: Any, skip: set[str], columns: tuple[str, ...] = ("id", "text", "genre", "principle_id")
+) -> Iterator[dict[str, Any]]:
     for path in sorted((run_dir / "shards").glob("*.parquet")):
-        columns = ["id", "text", "genre", "principle_id"]
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=512, columns=columns):
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=512, columns=list(columns)):
             for row in batch.to_pylist():
                 if row["id"] not in skip:
                     yield row
@@ -132,7 +133,8 @@ async def _run(
 ) -> JudgeResult:
     store = JudgeStore(ledger, rubric.digest())
     done = store.done()
-    pending = sum(1 for _ in _documents(corpus.run_dir, done))
+    # Counting for the progress bar reads only the ids, not every text a second time.
+    pending = sum(1 for _ in _documents(corpus.run_dir, done, columns=("id",)))
     guard = CostGuard(max_cost, ledger.totals().cost_usd, price)
     executor = Executor(backend, spec, ledger, guard)
     bar = tqdm(total=pending, unit="doc", desc="judge", disable=not progress, mininterval=0.5)
