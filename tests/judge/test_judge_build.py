@@ -110,6 +110,11 @@ def test_judged_build_scores_filters_records_and_reports(
 
     manifest = json.loads((run / "manifest.json").read_text())
     assert manifest["totals"]["documents"] == len(kept)
+    by_genre = {g: sum(r["genre"] == g for r in kept) for g in {r["genre"] for r in kept}}
+    assert {g: v["docs"] for g, v in manifest["by_genre"].items()} == by_genre
+    assert sum(v["tokens"] for v in manifest["by_principle"].values()) == sum(
+        r["n_tokens"] for r in kept
+    )
     stats = json.loads((run / "clean_stats.json").read_text())
     assert stats["kept"]["docs"] == len(kept)
     assert stats["dropped"]["by_stage"]["judge"]["judge_reasoning"]["docs"] == len(judged_out)

@@ -73,8 +73,7 @@ def apply_judgements(
         raise RuntimeError("shards already carry judgements; run the clean stage first")
     drops: Counter[str] = Counter()
     dropped_tokens: Counter[str] = Counter()
-    by_genre: dict[str, Counter[str]] = {}
-    by_principle: dict[str, Counter[str]] = {}
+    removed: list[tuple[str, str, int]] = []  # (genre, principle, tokens) of each drop
     # Judge drops join the clean stage's rejected.jsonl (one place to inspect every
     # drop): the file is copied, extended and swapped in whole.
     final = run_dir / "rejected" / "rejected.jsonl"
@@ -94,10 +93,11 @@ def apply_judgements(
                 out,
                 drops,
                 dropped_tokens,
+                removed,
             )
             shard.update(kept)
     os.replace(tmp, final)
-    _recount(run_dir, manifest, by_genre, by_principle)
+    _recount(manifest, removed)
     manifest["judge"] = {
         "rubric": rubric.name,
         "rubric_hash": rubric.digest(),
@@ -117,6 +117,7 @@ def _rewrite_shard(
     rejected: Any,
     drops: Counter[str],
     dropped_tokens: Counter[str],
+    removed: list[tuple[str, str, int]],
 ) -> dict[str, Any]:
     table = pq.read_table(path)
     values = [_judge_value(store.get(doc_id), rubric) for doc_id in table.column("id").to_pylist()]
@@ -129,6 +130,7 @@ def _rewrite_shard(
             reason = f"judge_{failing}"
             drops[reason] += 1
             dropped_tokens[reason] += int(row.get("n_tokens") or 0)
+            removed.append((row["genre"], row["principle_id"], int(row.get("n_tokens") or 0)))
             rejected.write(
                 json.dumps(
                     {
@@ -158,23 +160,15 @@ def _rewrite_shard(
     }
 
 
-def _recount(
-    run_dir: Path,
-    manifest: dict[str, Any],
-    by_genre: dict[str, Counter[str]],
-    by_principle: dict[str, Counter[str]],
-) -> None:
-    for shard in manifest["shards"]:
-        cols = pq.read_table(
-            run_dir / "shards" / shard["file"], columns=["genre", "principle_id", "n_tokens"]
-        ).to_pylist()
-        for row in cols:
-            for table, key in ((by_genre, row["genre"]), (by_principle, row["principle_id"])):
-                counter = table.setdefault(key, Counter())
-                counter["docs"] += 1
-                counter["tokens"] += int(row["n_tokens"] or 0)
-    manifest["by_genre"] = {k: dict(v) for k, v in sorted(by_genre.items())}
-    manifest["by_principle"] = {k: dict(v) for k, v in sorted(by_principle.items())}
+def _recount(manifest: dict[str, Any], removed: list[tuple[str, str, int]]) -> None:
+    """Take the judge's drops off the clean stage's totals (no shard is read again)."""
+    for genre, principle, tokens in removed:
+        for table, key in ((manifest["by_genre"], genre), (manifest["by_principle"], principle)):
+            entry = table[key]
+            entry["docs"] -= 1
+            entry["tokens"] -= tokens
+            if entry["docs"] == 0:
+                del table[key]
     shards = manifest["shards"]
     manifest["totals"] = {
         "documents": sum(s["rows"] for s in shards),
