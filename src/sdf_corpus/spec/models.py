@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sdf_corpus.clean.config import CleanConfig
 from sdf_corpus.judge.config import JudgeSpec
 
-__all__ = ["BackendSpec", "BatchSpec", "BudgetSpec", "CorpusSpec", "PriceSpec"]
+__all__ = ["BackendSpec", "BatchSpec", "BudgetSpec", "CorpusSpec", "PriceSpec", "SubjectSpec"]
 
 
 class _Strict(BaseModel):
@@ -67,6 +67,34 @@ class PriceSpec(_Strict):
     cache_write: float = Field(0.0, ge=0)
 
 
+class SubjectSpec(_Strict):
+    """The model the corpus is for: the AI its trained name and persona belong to.
+
+    The research found that the trained name carries the persona, so documents
+    written about the AI from outside, difficult advice and agentic transcripts
+    are about this subject; the shipped default is an invented model from an
+    invented developer, replaced in one line (`--set subject.name=Aster`).
+    """
+
+    name: str = Field("Aldous", min_length=1, description="the model's name, as users call it")
+    developer: str = Field(
+        "Stillwater Systems", min_length=1, description="who builds and deploys it"
+    )
+    pronouns: str = Field("it/its", min_length=1, description="e.g. it/its, they/them, she/her")
+    description: str = Field(
+        "a general-purpose AI assistant used for conversation, writing, research and agentic "
+        "work with tools",
+        description="one line: what the model is and does",
+    )
+    aliases: list[str] = Field(
+        default_factory=list, description="other names that mean the subject (short forms)"
+    )
+    deployment: list[str] = Field(
+        default_factory=list,
+        description="facts about where and how it is deployed, for the writer to draw on",
+    )
+
+
 class CorpusSpec(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     description: str = ""
@@ -79,6 +107,7 @@ class CorpusSpec(_Strict):
     prices: dict[str, PriceSpec] = Field(default_factory=dict)
     seed: int = 0
     output: Path
+    subject: SubjectSpec = Field(default_factory=SubjectSpec)
     excluded_names: list[str] = Field(default_factory=lambda: ["Claude"])
     genre_overrides: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
