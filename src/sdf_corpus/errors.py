@@ -41,6 +41,10 @@ class SpecError(SdfError):
             message += f" ({fix})"
         super().__init__(message)
 
+    def __reduce__(self) -> tuple[type[SpecError], tuple[str, str, str]]:
+        # Raised in a `generate --workers` process, it must cross back to the parent.
+        return (type(self), (self.where, self.problem, self.fix))
+
 
 class InputError(SdfError):
     """An input dataset (JSONL, Parquet) cannot be used as given."""

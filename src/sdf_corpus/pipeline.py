@@ -18,13 +18,25 @@ from sdf_corpus.generate.assemble import to_document
 from sdf_corpus.generate.ledger import Ledger
 from sdf_corpus.generate.pricing import ModelPrice, resolve_price, spec_table
 from sdf_corpus.generate.runner import GenerateResult, RunOptions, run_generation
+from sdf_corpus.generate.shard import Shard, shard_ledger_path
 from sdf_corpus.plan.planner import allocate, expected_tokens, iter_jobs
 from sdf_corpus.spec.load import Corpus
 
-__all__ = ["BuildResult", "build", "clean_run", "generate", "open_ledger", "run_documents"]
+__all__ = [
+    "BuildResult",
+    "build",
+    "clean_run",
+    "generate",
+    "open_ledger",
+    "run_backend",
+    "run_documents",
+]
 
 
-def open_ledger(corpus: Corpus) -> Ledger:
+def open_ledger(corpus: Corpus, shard: Shard | None = None) -> Ledger:
+    """The run's ledger, or one --shard slice's own ledger beside it."""
+    if shard is not None:
+        return Ledger(shard_ledger_path(corpus.run_dir, shard))
     return Ledger(corpus.run_dir / "ledger.sqlite")
 
 
@@ -41,13 +53,17 @@ def _check_backend_fit(corpus: Corpus) -> None:
             )
 
 
-def sync_plan(corpus: Corpus, ledger: Ledger) -> int:
+def sync_plan(corpus: Corpus, ledger: Ledger, shard: Shard | None = None) -> int:
     """Make the ledger's active jobs exactly the jobs the current spec derives:
     round 0 from the current budget (so raising it adds jobs and lowering it sets
-    jobs aside, never regenerating one), then the recorded top-up rounds."""
+    jobs aside, never regenerating one), then the recorded top-up rounds.
+    With `shard`, only that slice's jobs (a --shard ledger)."""
     ledger.add_round(0, allocate(corpus, corpus.spec.budget.tokens).jobs)
     _record_run_facts(corpus, ledger)
-    return ledger.sync_jobs(_all_jobs(corpus, ledger))
+    jobs = _all_jobs(corpus, ledger)
+    if shard is not None:
+        jobs = (job for job in jobs if shard.owns(job.id))
+    return ledger.sync_jobs(jobs)
 
 
 def _record_run_facts(corpus: Corpus, ledger: Ledger) -> None:
@@ -111,21 +127,23 @@ def make_run_backend(corpus: Corpus) -> Any:
 
 
 def generate(
-    corpus: Corpus, options: RunOptions, *, retry_failed: bool = False, batch: bool = False
+    corpus: Corpus,
+    options: RunOptions,
+    *,
+    retry_failed: bool = False,
+    batch: bool = False,
+    shard: Shard | None = None,
+    workers: int = 1,
 ) -> GenerateResult:
     """Generate every pending job of the run's plan; resumable at any point.
 
-    `batch`: through the Message Batches API (anthropic only), at the batch discount."""
-    _check_backend_fit(corpus)
-    if batch and corpus.spec.backend.provider != "anthropic":
-        raise SpecError(
-            "backend.provider",
-            f"--batch needs the anthropic backend, not {corpus.spec.backend.provider!r}",
-            "drop --batch or switch provider",
-        )
-    ledger = open_ledger(corpus)
+    `batch`: through the Message Batches API (anthropic only), at the batch discount.
+    `shard`: only that slice of the plan, into its own ledger (`merge` folds them).
+    `workers`: that many processes over disjoint slices of the jobs, one ledger."""
+    _check_generate_options(corpus, batch, workers)
+    ledger = open_ledger(corpus, shard)
     try:
-        sync_plan(corpus, ledger)
+        sync_plan(corpus, ledger, shard)
         if retry_failed:
             ledger.reset_failed()
         if batch:
@@ -133,12 +151,35 @@ def generate(
 
             return asyncio.run(run_batch_generation(corpus, ledger, options, price_for(corpus)))
         backend = make_run_backend(corpus)  # raises KeyMissingError before any request
-        return asyncio.run(_generate(corpus, ledger, backend, options))
+        if workers > 1:
+            from sdf_corpus.generate.parallel import run_workers
+
+            asyncio.run(backend.aclose())  # the check is done; each worker makes its own
+            return run_workers(corpus, ledger, options, workers)
+        return asyncio.run(run_backend(corpus, ledger, backend, options))
     finally:
         ledger.close()
 
 
-async def _generate(
+def _check_generate_options(corpus: Corpus, batch: bool, workers: int) -> None:
+    _check_backend_fit(corpus)
+    if batch and corpus.spec.backend.provider != "anthropic":
+        raise SpecError(
+            "backend.provider",
+            f"--batch needs the anthropic backend, not {corpus.spec.backend.provider!r}",
+            "drop --batch or switch provider",
+        )
+    if workers < 1:
+        raise SpecError("--workers", f"{workers} is not a number of processes", "use 1 or more")
+    if batch and workers > 1:
+        raise SpecError(
+            "--workers",
+            "--batch sends whole batches from one process; workers would not speed it up",
+            "drop --workers or --batch",
+        )
+
+
+async def run_backend(
     corpus: Corpus, ledger: Ledger, backend: Any, options: RunOptions
 ) -> GenerateResult:
     try:

@@ -30,15 +30,16 @@ class DedupConfig(BaseModel):
         default=128, ge=16, le=1024, description="MinHash permutations per signature."
     )
     bands: int = Field(
-        default=16, ge=1, le=512, description="LSH bands; bands * rows must equal num_perm."
+        default=21, ge=1, le=512, description="LSH bands; bands * rows must not exceed num_perm."
     )
-    rows: int = Field(default=8, ge=1, le=128, description="Rows (hash values) per LSH band.")
+    rows: int = Field(default=6, ge=1, le=128, description="Rows (hash values) per LSH band.")
     ngram: int = Field(default=5, ge=1, le=16, description="Word n-gram size of the shingles.")
     threshold: float = Field(
         default=0.8,
         ge=0.0,
         le=1.0,
-        description="Estimated Jaccard at or above which a candidate counts as a duplicate.",
+        description="Jaccard similarity (exact, of the shingle sets) at or above which a "
+        "candidate counts as a duplicate.",
     )
     batch_size: int = Field(
         default=2000, ge=1, le=100_000, description="Documents per signature batch."
@@ -47,10 +48,11 @@ class DedupConfig(BaseModel):
 
     @model_validator(mode="after")
     def _bands_cover_signature(self) -> DedupConfig:
-        if self.bands * self.rows != self.num_perm:
+        # As datasketch's MinHashLSH: bands use the signature's first bands*rows values.
+        if self.bands * self.rows > self.num_perm:
             raise ValueError(
-                f"dedup.bands * dedup.rows must equal dedup.num_perm "
-                f"({self.bands} * {self.rows} != {self.num_perm})"
+                f"dedup.bands * dedup.rows must not exceed dedup.num_perm "
+                f"({self.bands} * {self.rows} > {self.num_perm})"
             )
         return self
 

@@ -32,7 +32,13 @@ from sdf_corpus.clean.normalize import normalise
 if TYPE_CHECKING:
     from datasketch import LeanMinHash
 
-__all__ = ["SCHEME", "MinHasher", "affine32_permutations", "shingle_hashes_reference"]
+__all__ = [
+    "SCHEME",
+    "MinHasher",
+    "affine32_permutations",
+    "exact_jaccard",
+    "shingle_hashes_reference",
+]
 
 SCHEME = "affine32"
 U32 = npt.NDArray[np.uint32]
@@ -147,8 +153,26 @@ class MinHasher:
             out[lo : lo + _SUB_BATCH] = self._signatures(texts[lo : lo + _SUB_BATCH])
         return out
 
-    def _signatures(self, texts: Sequence[str]) -> U32:
-        hashes, offsets = _batch_shingles(texts, self.ngram)
+    def signatures_and_sets(
+        self, texts: Sequence[str], *, normalised: bool = False
+    ) -> tuple[U32, list[bytes]]:
+        """`signatures`, and per text its set of shingle hashes (sorted unique uint32,
+        as bytes): what near dedup verifies a candidate pair's exact Jaccard on."""
+        if not normalised:
+            texts = [normalise(t) for t in texts]
+        out = np.full((len(texts), self.num_perm), self._empty, dtype=np.uint32)
+        sets: list[bytes] = []
+        for lo in range(0, len(texts), _SUB_BATCH):
+            part = texts[lo : lo + _SUB_BATCH]
+            hashes, offsets = _batch_shingles(part, self.ngram)
+            out[lo : lo + _SUB_BATCH] = self._signatures(part, (hashes, offsets))
+            sets.extend(_shingle_sets(hashes, offsets))
+        return out, sets
+
+    def _signatures(
+        self, texts: Sequence[str], shingled: tuple[U32, npt.NDArray[np.int64]] | None = None
+    ) -> U32:
+        hashes, offsets = shingled or _batch_shingles(texts, self.ngram)
         out = np.full((len(texts), self.num_perm), self._empty, dtype=np.uint32)
         mixed = _fmix32(hashes)
         for lo, hi in self._doc_blocks(offsets):
@@ -184,6 +208,20 @@ class MinHasher:
         return LeanMinHash(seed=self.seed, hashvalues=signature, scheme=SCHEME)
 
 
+def _shingle_sets(hashes: U32, offsets: npt.NDArray[np.int64]) -> list[bytes]:
+    """Per document, its distinct shingle hashes sorted, from one sort of the batch."""
+    n_docs = offsets.size - 1
+    doc_of = np.repeat(np.arange(n_docs, dtype=np.uint64), np.diff(offsets))
+    keys = np.sort((doc_of << np.uint64(32)) | hashes.astype(np.uint64))
+    distinct = np.ones(keys.size, dtype=bool)
+    distinct[1:] = keys[1:] != keys[:-1]
+    keys = keys[distinct]
+    values = (keys & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+    bounds = np.searchsorted(keys >> np.uint64(32), np.arange(n_docs + 1, dtype=np.uint64))
+    raw = values.tobytes()
+    return [raw[4 * int(a) : 4 * int(b)] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+
+
 def affine32_permutations(num_perm: int, seed: int) -> tuple[U32, U32]:
     """datasketch's affine32 (a, b) for `seed`, drawn the way `MinHash._init_permutations` does.
 
@@ -211,3 +249,12 @@ def shingle_hashes_reference(text: str, ngram: int) -> list[int]:
             h = (h + byte * pow(int(_BASE), i, 1 << 64)) & mask
         out.append(int(_fmix64(np.array([h], dtype=np.uint64))[0] >> np.uint64(32)))
     return out
+
+
+def exact_jaccard(a: bytes, b: bytes) -> float:
+    """Jaccard similarity of two shingle sets from `signatures_and_sets`."""
+    if not a or not b:
+        return 1.0 if a == b else 0.0
+    x, y = np.frombuffer(a, dtype=np.uint32), np.frombuffer(b, dtype=np.uint32)
+    inter = np.intersect1d(x, y, assume_unique=True).size
+    return inter / (x.size + y.size - inter)

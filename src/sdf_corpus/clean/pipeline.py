@@ -80,6 +80,7 @@ class _Run:
         self.stats = CleanStats()
         self.batch: list[Document] = []
         self.batch_sigs: list[U32 | None] = []
+        self.batch_sets: list[bytes | None] = []
         self.by_genre: dict[str, Counter[str]] = {}
         self.by_principle: dict[str, Counter[str]] = {}
         self.shards: ShardWriter | None = None
@@ -139,25 +140,27 @@ class _Run:
             return
         self.batch.append(doc)
         self.batch_sigs.append(item.signature)
+        self.batch_sets.append(item.shingles)
         if len(self.batch) >= self.config.dedup.batch_size:
             self._flush_batch()
 
     def _flush_batch(self) -> None:
         batch, self.batch = self.batch, []
         sigs, self.batch_sigs = self.batch_sigs, []
+        sets, self.batch_sets = self.batch_sets, []
         if not batch:
             return
         matches: list[tuple[str, float] | None] = [None] * len(batch)
         if self.config.dedup.near:
             t = time.perf_counter()
-            matches = self.near.process_signatures([d.id for d in batch], sigs)
+            matches = self.near.process_signatures([d.id for d in batch], sigs, sets)
             self.stats.timings["near_dedup"] += time.perf_counter() - t
         t = time.perf_counter()
         for doc, match in zip(batch, matches, strict=False):
             if match is None:
                 self._keep(doc)
             else:
-                detail = {"jaccard_estimate": round(match[1], 4)}
+                detail = {"jaccard": round(match[1], 4)}
                 self._reject(doc, "near_dedup", "near_duplicate", detail, match[0])
         self.stats.timings["write"] += time.perf_counter() - t
 
@@ -190,6 +193,7 @@ class _Run:
         self.rejected.close()
         self.stats.timings["write"] += time.perf_counter() - t
         self.stats.cluster_sizes = self.near.cluster_sizes()
+        self.near.close()
         return shards
 
     def abort(self) -> None:

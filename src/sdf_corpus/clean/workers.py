@@ -54,6 +54,7 @@ class Prepared:
     drop: tuple[str, str, Any] | None = None  # (filter name, reason, detail)
     digest: bytes = b""
     signature: U32 | None = None
+    shingles: bytes | None = None  # sorted distinct shingle hashes, for exact verification
 
 
 class Preparer:
@@ -81,9 +82,10 @@ class Preparer:
         stats.timings["exact_dedup"] += time.perf_counter() - t
         if self.hasher is not None and kept:
             t = time.perf_counter()
-            sigs = self.hasher.signatures(norms, normalised=True)
-            for p, sig in zip(kept, sigs, strict=True):
+            sigs, sets = self.hasher.signatures_and_sets(norms, normalised=True)
+            for p, sig, shingle_set in zip(kept, sigs, sets, strict=True):
                 p.signature = np.ascontiguousarray(sig)
+                p.shingles = shingle_set
             stats.timings["near_dedup"] += time.perf_counter() - t
         for f in self.filters:
             if isinstance(f, LanguageFilter):

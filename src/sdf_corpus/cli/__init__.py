@@ -11,6 +11,7 @@ from sdf_corpus.cli.clean import clean
 from sdf_corpus.cli.export import export
 from sdf_corpus.cli.inspect import inspect
 from sdf_corpus.cli.judge import judge
+from sdf_corpus.cli.merge import merge
 from sdf_corpus.cli.plan import plan
 from sdf_corpus.cli.report import report
 
@@ -23,5 +24,5 @@ def main() -> None:
     """Build constitutional SDF training corpora: plan, generate, clean, report."""
 
 
-for command in (plan, generate, clean, build, judge, report, inspect, export, augment):
+for command in (plan, generate, merge, clean, build, judge, report, inspect, export, augment):
     main.add_command(command)

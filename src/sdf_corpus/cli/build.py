@@ -10,6 +10,7 @@ import click
 
 from sdf_corpus.cli._common import F, spec_options, user_errors
 from sdf_corpus.generate.runner import RunOptions
+from sdf_corpus.generate.shard import Shard, parse_shard
 from sdf_corpus.pipeline import build as build_run
 from sdf_corpus.pipeline import generate as generate_run
 from sdf_corpus.pipeline import open_ledger
@@ -45,9 +46,9 @@ def _options(corpus: Corpus, max_cost: float | None, no_progress: bool) -> RunOp
     return RunOptions(max_cost=limit, progress=not no_progress)
 
 
-def _summary(corpus: Corpus) -> str:
+def _summary(corpus: Corpus, shard: Shard | None = None) -> str:
     """The end-of-run screen: what the ledger holds now, whatever this run did."""
-    ledger = open_ledger(corpus)
+    ledger = open_ledger(corpus, shard)
     try:
         t = ledger.totals()
         errors = ledger.db.execute(
@@ -64,7 +65,7 @@ def _summary(corpus: Corpus) -> str:
             f"  tokens    {t.input_tokens:,} in, {t.output_tokens:,} out; "
             f"cache read {t.cache_read_tokens:,}, write {t.cache_write_tokens:,}",
             f"  spend     ${t.cost_usd:.4f}",
-            f"  ledger    {corpus.run_dir / 'ledger.sqlite'}",
+            f"  ledger    {ledger.path}",
         ]
     )
 
@@ -72,6 +73,21 @@ def _summary(corpus: Corpus) -> str:
 @click.command()
 @spec_options
 @run_options
+@click.option(
+    "--shard",
+    "shard_text",
+    metavar="I/N",
+    default=None,
+    help="Generate only slice I of N (0-based) of the plan, into its own "
+    "ledger.shard-I-of-N.sqlite; `sdf-corpus merge` folds the slices into one run.",
+)
+@click.option(
+    "--workers",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Processes over disjoint slices of the jobs, sharing backend.concurrency.",
+)
 @user_errors
 def generate(
     spec: Path,
@@ -81,23 +97,30 @@ def generate(
     batch: bool,
     retry_failed: bool,
     no_progress: bool,
+    shard_text: str | None,
+    workers: int,
 ) -> None:
     """Generate the planned documents of SPEC into its run ledger (resumable)."""
+    shard = parse_shard(shard_text) if shard_text is not None else None
     corpus = load_corpus(spec, list(overrides), out)
     options = _options(corpus, max_cost, no_progress)
     result = _interruptible(
-        corpus, lambda: generate_run(corpus, options, retry_failed=retry_failed, batch=batch)
+        corpus,
+        lambda: generate_run(
+            corpus, options, retry_failed=retry_failed, batch=batch, shard=shard, workers=workers
+        ),
+        shard,
     )
-    click.echo(_summary(corpus))
+    click.echo(_summary(corpus, shard))
     _stopped(result.stopped)
 
 
-def _interruptible(corpus: Corpus, work: Callable[[], T]) -> T:
+def _interruptible(corpus: Corpus, work: Callable[[], T], shard: Shard | None = None) -> T:
     """Ctrl-C stops after committing what is in hand; exit 130 with the ledger summary."""
     try:
         return work()
     except KeyboardInterrupt:
-        click.echo(f"interrupted; committed work is kept. {_summary(corpus)}", err=True)
+        click.echo(f"interrupted; committed work is kept. {_summary(corpus, shard)}", err=True)
         sys.exit(130)
 
 

@@ -234,7 +234,9 @@ class Ledger:
         now = time.time()
         c = completion
         cur = self.db.cursor()
-        cur.execute("BEGIN")
+        # IMMEDIATE: with `--workers` several processes write; taking the write lock
+        # up front lets SQLite's busy timeout queue them instead of failing one.
+        cur.execute("BEGIN IMMEDIATE")
         cur.execute(
             "INSERT OR REPLACE INTO outputs VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
             (

@@ -21,6 +21,7 @@ from sdf_corpus.generate.chain import build_request, parse_output, stages_for
 from sdf_corpus.generate.executor import CostGuard, Executor
 from sdf_corpus.generate.ledger import Ledger
 from sdf_corpus.generate.pricing import ModelPrice
+from sdf_corpus.generate.shard import Shard
 from sdf_corpus.plan.job import Job
 from sdf_corpus.prompts import job_context
 from sdf_corpus.spec.load import Corpus
@@ -32,6 +33,7 @@ __all__ = ["GenerateResult", "RunOptions", "run_generation"]
 class RunOptions:
     max_cost: float | None = None
     progress: bool = True
+    shard: Shard | None = None  # run only the pending jobs of this slice (a --workers process)
 
 
 @dataclass
@@ -64,6 +66,9 @@ class Runner:
     async def run(self, concurrency: int) -> GenerateResult:
         totals = self.ledger.totals()
         jobs = self.ledger.pending_jobs()
+        shard = self.options.shard
+        if shard is not None:
+            jobs = (job for job in jobs if shard.owns(job.id))
         self.bar = tqdm(
             total=totals.jobs,
             initial=totals.done + totals.failed,

@@ -1,0 +1,54 @@
+"""`sdf-corpus merge`: fold --shard ledgers into the run's own ledger."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from sdf_corpus.cli._common import spec_options, user_errors
+from sdf_corpus.spec.load import load_corpus
+
+
+@click.command()
+@spec_options
+@click.option(
+    "--ledger",
+    "ledgers",
+    multiple=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="A shard ledger to fold in (repeatable); default: every "
+    "ledger.shard-*-of-*.sqlite in the run folder.",
+)
+@user_errors
+def merge(
+    spec: Path, out: Path | None, overrides: tuple[str, ...], ledgers: tuple[Path, ...]
+) -> None:
+    """Fold the ledgers of `generate SPEC --shard I/N` into SPEC's run ledger.
+
+    Give the same spec and --set options the shards were generated with. The
+    run then cleans, judges and reports as if built in one place: `sdf-corpus
+    build SPEC` finds the merged jobs done and pays for none of them again.
+    Merging twice is harmless."""
+    from sdf_corpus.generate.merge import merge_ledgers
+    from sdf_corpus.pipeline import open_ledger
+
+    corpus = load_corpus(spec, list(overrides), out)
+    result = merge_ledgers(corpus, list(ledgers) or None)
+    ledger = open_ledger(corpus)
+    try:
+        t = ledger.totals()
+    finally:
+        ledger.close()
+    click.echo(
+        f"merged {len(result.sources)} ledger(s): {result.outputs} stage outputs, "
+        f"{result.attempts} attempts, {result.jobs_finished} jobs finished\n"
+        f"jobs {t.done}/{t.jobs} done, {t.failed} failed, {t.pending} pending; "
+        f"spend ${t.cost_usd:.4f}; ledger {ledger.path}"
+    )
+    if result.missing:
+        click.echo(
+            f"warning: no ledger for slice(s) {', '.join(result.missing)} in {corpus.run_dir}; "
+            "their jobs stay pending (merge again once they are copied in)",
+            err=True,
+        )

@@ -1,0 +1,133 @@
+"""`generate --workers N`: N processes over disjoint slices of one run's jobs.
+
+One Python process tops out at a few hundred requests per second (the SDK's
+own request building and parsing is CPU), so past that the run needs more
+processes. Each worker takes the jobs whose id hashes into its slice and
+commits to the same ledger: SQLite serialises the writers (WAL mode, each
+stage one short IMMEDIATE transaction), so every guarantee of a one-process
+run holds — a kill loses only requests in flight, a re-run pays nothing twice.
+
+The run's limits are shared out, not multiplied: each worker gets its part of
+`backend.concurrency`, of the rate limits and of what --max-cost leaves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import multiprocessing
+from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
+from pathlib import Path
+
+from tqdm import tqdm
+
+from sdf_corpus.errors import SpecError
+from sdf_corpus.generate.ledger import Ledger
+from sdf_corpus.generate.runner import GenerateResult, RunOptions
+from sdf_corpus.generate.shard import Shard
+from sdf_corpus.spec.load import Corpus
+
+__all__ = ["run_workers", "worker_share"]
+
+# Worker slices hash with their own salt, independent of a machine's --shard.
+_SALT = "worker:"
+
+
+def worker_share(total: float | int | None, index: int, workers: int) -> float | int | None:
+    """Worker `index`'s part of a limit; integer limits split with the remainder spread."""
+    if total is None:
+        return None
+    if isinstance(total, int):
+        return total // workers + (1 if index < total % workers else 0)
+    return total / workers
+
+
+def _worker_corpus(corpus: Corpus, index: int, workers: int) -> Corpus:
+    backend = corpus.spec.backend
+    update = {
+        "concurrency": worker_share(backend.concurrency, index, workers),
+        "requests_per_minute": worker_share(backend.requests_per_minute, index, workers),
+        "tokens_per_minute": worker_share(backend.tokens_per_minute, index, workers),
+    }
+    spec = corpus.spec.model_copy(update={"backend": backend.model_copy(update=update)})
+    return dataclasses.replace(corpus, spec=spec)
+
+
+def _work(corpus: Corpus, ledger_path: Path, options: RunOptions) -> GenerateResult:
+    """One worker process: its slice of the pending jobs, through its own backend."""
+    from sdf_corpus.pipeline import make_run_backend, run_backend
+
+    ledger = Ledger(ledger_path)
+    try:
+        return asyncio.run(run_backend(corpus, ledger, make_run_backend(corpus), options))
+    finally:
+        ledger.close()
+
+
+def run_workers(
+    corpus: Corpus, ledger: Ledger, options: RunOptions, workers: int
+) -> GenerateResult:
+    """Run the ledger's pending jobs in `workers` processes; their results summed."""
+    if workers > corpus.spec.backend.concurrency:
+        raise SpecError(
+            "--workers",
+            f"{workers} workers but backend.concurrency is {corpus.spec.backend.concurrency}: "
+            "each worker needs at least one request in flight",
+            "use fewer workers or raise backend.concurrency",
+        )
+    spent = ledger.totals().cost_usd
+    left = None if options.max_cost is None else max(0.0, options.max_cost - spent)
+    # spawn, not fork: the parent may hold threads and HTTP clients.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        futures = []
+        for i in range(workers):
+            share = worker_share(left, i, workers)
+            opts = dataclasses.replace(
+                options,
+                progress=False,
+                max_cost=None if share is None else spent + float(share),
+                shard=Shard(i, workers, _SALT),
+            )
+            futures.append(pool.submit(_work, _worker_corpus(corpus, i, workers), ledger.path, opts))
+        try:
+            _watch(ledger, futures, options.progress)
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+    return _combined(ledger, [f.result() for f in futures])
+
+
+def _watch(ledger: Ledger, futures: list[Future[GenerateResult]], progress: bool) -> None:
+    """One progress bar for all workers, read from the ledger they share."""
+    totals = ledger.totals()
+    with tqdm(
+        total=totals.jobs,
+        initial=totals.done + totals.failed,
+        unit="doc",
+        desc=f"generate ({len(futures)} workers)",
+        disable=not progress,
+        dynamic_ncols=True,
+    ) as bar:
+        pending = set(futures)
+        while pending:
+            _, pending = wait(pending, timeout=0.5, return_when=FIRST_EXCEPTION)
+            if any(f.done() and f.exception() is not None for f in futures):
+                break  # the caller re-raises it once the others are stopped
+            t = ledger.totals()
+            bar.update(t.done + t.failed - bar.n)
+            bar.set_postfix_str(f"{t.output_tokens:,} tok out, ${t.cost_usd:.4f}", refresh=False)
+
+
+def _combined(ledger: Ledger, results: list[GenerateResult]) -> GenerateResult:
+    out = GenerateResult()
+    for r in results:
+        out.jobs_done += r.jobs_done
+        out.jobs_failed += r.jobs_failed
+        out.requests += r.requests
+        for name, n in r.errors.items():
+            out.errors[name] = out.errors.get(name, 0) + n
+        if r.stopped != "complete":
+            out.stopped = r.stopped
+    out.spent_usd = ledger.totals().cost_usd
+    return out
