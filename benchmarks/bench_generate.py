@@ -12,6 +12,10 @@ Baseline in the same run: the bound C/L itself, and the bare anthropic SDK clien
 with our transport (C tasks, its own process) as the floor overhead.
 
     .venv/bin/python benchmarks/bench_generate.py [--latency 0.2] [--conc 16 64 256]
+        [--workers 1 2] [--repeat 3]
+
+With --workers 1 2, each C also runs `generate --workers 2` (the same jobs split
+over two processes sharing C and the ledger) right after the one-process run.
 """
 
 from __future__ import annotations
@@ -92,18 +96,19 @@ def ledger_window(run_dir: Path) -> tuple[int, float, float, int]:
 
 
 def bench_generate(url: str, conc: int, latency: float, requests: int,
-                   server_pid: int) -> dict[str, float]:
+                   server_pid: int, workers: int = 1) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="bench-gen-") as tmp:
         spec = write_spec(Path(tmp), url, conc, requests)
         server0 = proc_cpu(server_pid)
-        m = run_measured([PYTHON, "-m", "sdf_corpus", "generate", str(spec), "--no-progress"],
+        m = run_measured([PYTHON, "-m", "sdf_corpus", "generate", str(spec), "--no-progress",
+                          "--workers", str(workers)],
                          env=env_with(ANTHROPIC_API_KEY=DUMMY_KEY))
-        check(m, f"generate C={conc}")
+        check(m, f"generate C={conc} workers={workers}")
         server_cpu = proc_cpu(server_pid) - server0
         n, window, busy, bad = ledger_window(Path(tmp) / "run")
     bound = conc / latency
     return {
-        "C": conc, "requests": n, "failed_attempts": bad, "bound_rps": bound,
+        "C": conc, "workers": workers, "requests": n, "failed_attempts": bad, "bound_rps": bound,
         "window_s": window, "window_rps": n / window, "window_frac": n / window / bound,
         "wall_s": m.wall_s, "e2e_rps": n / m.wall_s, "e2e_frac": n / m.wall_s / bound,
         "in_flight": busy / window, "cpu_s": m.cpu_s, "cpu_ms_per_req": 1000 * m.cpu_s / n,
@@ -156,12 +161,32 @@ def bench_raw(url: str, conc: int, latency: float, requests: int,
             "server_cpu_ms_per_req": 1000 * server_cpu / requests}
 
 
+def _ratios(rows: list[dict[str, float]], raws: list[dict[str, float]]) -> None:
+    """Per run and C: ours / bare SDK (one process), and W workers / one process."""
+    print("\nratios, per repeat (same run):")
+    for i, r in enumerate(rows):
+        if r["workers"] == 1:
+            raw = [x for x in raws if x["C"] == r["C"]]
+            k = sum(1 for x in rows[:i] if x["C"] == r["C"] and x["workers"] == 1)
+            if k < len(raw):
+                print(f"  C={r['C']:<4} ours/bare SDK: {r['window_rps'] / raw[k]['window_rps']:.3f}")
+        else:
+            one = [x for x in rows[:i] if x["C"] == r["C"] and x["workers"] == 1]
+            if one:
+                print(f"  C={r['C']:<4} {r['workers']} workers / 1 process: "
+                      f"{r['window_rps'] / one[-1]['window_rps']:.3f} (window), "
+                      f"{r['e2e_rps'] / one[-1]['e2e_rps']:.3f} (end to end)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--latency", type=float, default=0.2)
     ap.add_argument("--conc", type=int, nargs="+", default=[16, 64, 256])
     ap.add_argument("--requests", type=int, default=1200, help="about this many requests per run")
     ap.add_argument("--no-raw", action="store_true", help="skip the bare SDK baseline")
+    ap.add_argument("--workers", type=int, nargs="+", default=[1],
+                    help="`generate --workers` values to run at each C (e.g. 1 2)")
+    ap.add_argument("--repeat", type=int, default=1, help="runs of every measurement")
     ap.add_argument("--json", type=Path, help="also write the figures here")
     ap.add_argument("--raw-client", metavar="URL", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -173,19 +198,24 @@ def main() -> None:
     server, url = start_server(args.latency)
     rows, raws = [], []
     try:
-        for conc in args.conc:
-            rows.append(bench_generate(url, conc, args.latency, args.requests, server.pid))
-            if not args.no_raw:
-                raws.append(bench_raw(url, conc, args.latency, args.requests, server.pid))
+        # Interleaved, so a change in the machine's load hits every variant alike.
+        for _ in range(args.repeat):
+            for conc in args.conc:
+                for w in args.workers:
+                    rows.append(bench_generate(url, conc, args.latency, args.requests,
+                                               server.pid, w))
+                if not args.no_raw:
+                    raws.append(bench_raw(url, conc, args.latency, args.requests, server.pid))
     finally:
         server.terminate()
         server.wait()
     print("\nsdf-corpus generate (blog_post, 3 stages per job)")
-    print(f"{'C':>4} {'reqs':>5} {'bound/s':>8} {'window/s':>9} {'of bound':>9} "
+    print(f"{'C':>4} {'W':>2} {'reqs':>5} {'bound/s':>8} {'window/s':>9} {'of bound':>9} "
           f"{'e2e/s':>7} {'e2e frac':>9} {'in flight':>9} {'CPU ms/req':>10} {'RSS MiB':>8} "
           f"{'server ms/req':>13} {'server CPU':>10}")
     for r in rows:
-        print(f"{r['C']:>4} {r['requests']:>5} {r['bound_rps']:>8.0f} {r['window_rps']:>9.1f} "
+        print(f"{r['C']:>4} {r['workers']:>2} {r['requests']:>5} {r['bound_rps']:>8.0f} "
+              f"{r['window_rps']:>9.1f} "
               f"{r['window_frac']:>9.3f} {r['e2e_rps']:>7.1f} {r['e2e_frac']:>9.3f} "
               f"{r['in_flight']:>9.1f} {r['cpu_ms_per_req']:>10.2f} {r['maxrss_mib']:>8.0f} "
               f"{r['server_cpu_ms_per_req']:>13.2f} {r['server_cpu_share']:>9.0%}")
@@ -198,6 +228,7 @@ def main() -> None:
             print(f"{r['C']:>4} {r['requests']:>5} {r['window_rps']:>8.1f} "
                   f"{r['window_frac']:>9.3f} {r['cpu_ms_per_req']:>10.2f} "
                   f"{r['loop_cpu_ms_per_req']:>15.2f} {r['server_cpu_ms_per_req']:>13.2f}")
+    _ratios(rows, raws)
     print("\n'window' = first request start to last request end (ledger); 'e2e' = process wall "
           "time incl. start-up and planning; 'server CPU' = the fake server's CPU time / wall "
           "time (100% = one core saturated).")
