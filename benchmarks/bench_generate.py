@@ -169,7 +169,8 @@ def _ratios(rows: list[dict[str, float]], raws: list[dict[str, float]]) -> None:
             raw = [x for x in raws if x["C"] == r["C"]]
             k = sum(1 for x in rows[:i] if x["C"] == r["C"] and x["workers"] == 1)
             if k < len(raw):
-                print(f"  C={r['C']:<4} ours/bare SDK: {r['window_rps'] / raw[k]['window_rps']:.3f}")
+                ratio = r["window_rps"] / raw[k]["window_rps"]
+                print(f"  C={r['C']:<4} ours/bare SDK: {ratio:.3f}")
         else:
             one = [x for x in rows[:i] if x["C"] == r["C"] and x["workers"] == 1]
             if one:

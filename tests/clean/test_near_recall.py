@@ -14,7 +14,9 @@ from sdf_corpus.clean.synth import TextSynth, near_duplicate, shingle_jaccard
 
 
 def _texts(n: int, seed: int) -> list[str]:
-    return [TextSynth(seed + i).document(random.Random(seed + i).randint(150, 600)) for i in range(n)]
+    return [
+        TextSynth(seed + i).document(random.Random(seed + i).randint(150, 600)) for i in range(n)
+    ]
 
 
 def test_sets_are_the_distinct_shingle_hashes_and_signatures_unchanged() -> None:
@@ -34,7 +36,9 @@ def test_exact_jaccard_is_the_shingle_jaccard() -> None:
     _, sets = MinHasher().signatures_and_sets(base + others)
     for i, (a, b) in enumerate(zip(base, others, strict=True)):
         # 32-bit shingle hashes: a collision in a 600-word pair is ~1e-4 likely.
-        assert exact_jaccard(sets[i], sets[20 + i]) == pytest.approx(shingle_jaccard(a, b), abs=2e-3)
+        assert exact_jaccard(sets[i], sets[20 + i]) == pytest.approx(
+            shingle_jaccard(a, b), abs=2e-3
+        )
     assert exact_jaccard(b"", b"") == 1.0 and exact_jaccard(sets[0], b"") == 0.0
 
 

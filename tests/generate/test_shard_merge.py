@@ -13,8 +13,8 @@ from click.testing import CliRunner
 from fakeprovider.server import FakeProvider
 from runfiles import shard_rows
 from sdf_corpus.cli import main
-from sdf_corpus.generate.shard import Shard, parse_shard
 from sdf_corpus.errors import SpecError
+from sdf_corpus.generate.shard import Shard, parse_shard
 
 from .conftest import ledger_rows
 
@@ -57,7 +57,9 @@ def test_three_merged_shards_equal_a_one_machine_build(
         {r[0] for r in _rows(sharded / f"ledger.shard-{i}-of-3.sqlite", "SELECT id FROM jobs")}
         for i in range(3)
     ]
-    assert all(slices) and not (slices[0] & slices[1] or slices[0] & slices[2] or slices[1] & slices[2])
+    assert all(slices) and not (
+        slices[0] & slices[1] or slices[0] & slices[2] or slices[1] & slices[2]
+    )
 
     code, out, err = _cli("merge", str(spec), "--out", str(sharded))
     assert code == 0, err
@@ -169,7 +171,7 @@ def test_workers_share_one_ledger_and_pay_each_request_once(
     fake_spec: Callable[..., Path], fake_provider: FakeProvider, tmp_path: Path
 ) -> None:
     spec = fake_spec(backend={"concurrency": 6})
-    code, out, err = _cli("generate", str(spec), "--workers", "2", "--no-progress")
+    code, _, err = _cli("generate", str(spec), "--workers", "2", "--no-progress")
     assert code == 0, err
     run = tmp_path / "run"
     assert ledger_rows(run, "SELECT DISTINCT status FROM jobs") == [("done",)]

@@ -61,7 +61,8 @@ class _SetSpill:
     for candidates: memory holds an offset per document, not its set."""
 
     def __init__(self) -> None:
-        self._file = tempfile.TemporaryFile(prefix="sdf-near-")
+        # Lives as long as the index; closed by `close` (and unlinked from the start).
+        self._file = tempfile.TemporaryFile(prefix="sdf-near-")  # noqa: SIM115
         self._at: dict[str, tuple[int, int]] = {}
         self._buf = bytearray()
         self._flushed = 0

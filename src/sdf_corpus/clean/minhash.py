@@ -21,6 +21,7 @@ signatures can be handed to `MinHashLSH` as `LeanMinHash` objects.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -219,7 +220,7 @@ def _shingle_sets(hashes: U32, offsets: npt.NDArray[np.int64]) -> list[bytes]:
     values = (keys & np.uint64(0xFFFFFFFF)).astype(np.uint32)
     bounds = np.searchsorted(keys >> np.uint64(32), np.arange(n_docs + 1, dtype=np.uint64))
     raw = values.tobytes()
-    return [raw[4 * int(a) : 4 * int(b)] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    return [raw[4 * int(a) : 4 * int(b)] for a, b in itertools.pairwise(bounds)]
 
 
 def affine32_permutations(num_perm: int, seed: int) -> tuple[U32, U32]:

@@ -106,7 +106,7 @@ def _check_source(path: Path, target: Path) -> None:
             db.close()
     except sqlite3.DatabaseError as exc:
         raise InputError(f"{path}: not an sdf-corpus ledger ({exc})") from None
-    if not _NEEDED <= tables:
+    if not tables >= _NEEDED:
         raise InputError(
             f"{path}: not an sdf-corpus ledger (tables missing: "
             f"{', '.join(sorted(_NEEDED - tables))})"

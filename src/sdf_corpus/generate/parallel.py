@@ -89,7 +89,9 @@ def run_workers(
                 max_cost=None if share is None else spent + float(share),
                 shard=Shard(i, workers, _SALT),
             )
-            futures.append(pool.submit(_work, _worker_corpus(corpus, i, workers), ledger.path, opts))
+            futures.append(
+                pool.submit(_work, _worker_corpus(corpus, i, workers), ledger.path, opts)
+            )
         try:
             _watch(ledger, futures, options.progress)
         except BaseException:

@@ -142,9 +142,7 @@ class Runner:
     ) -> None:
         if self._writer is None:
             self._writer = Ledger(self.ledger.path)
-        self._writer.record_stage(
-            job, stage, completion, self.backend.name, started, final=final
-        )
+        self._writer.record_stage(job, stage, completion, self.backend.name, started, final=final)
 
     def _close_writer(self) -> None:
         if self._writer is not None:
