@@ -41,45 +41,43 @@ def test_three_merged_shards_equal_a_one_machine_build(
     fake_spec: Callable[..., Path], fake_provider: FakeProvider, tmp_path: Path
 ) -> None:
     spec = fake_spec(budget={"tokens": 9000, "max_rounds": 1})
-    one, sharded = tmp_path / "one", tmp_path / "sharded"
+    one, merged = tmp_path / "one", tmp_path / "merged"
     code, _, err = _cli("build", str(spec), "--out", str(one), "--no-progress")
     assert code == 0, err
     one_machine_requests = fake_provider.count
 
-    for i in range(3):
+    # Three "machines", each with its own run folder.
+    machines = [tmp_path / f"machine{i}" for i in range(3)]
+    for i, folder in enumerate(machines):
         code, out, err = _cli(
-            "generate", str(spec), "--out", str(sharded), "--shard", f"{i}/3", "--no-progress"
+            "generate", str(spec), "--out", str(folder), "--shard", f"{i}/3", "--no-progress"
         )
         assert code == 0, err
         assert f"ledger.shard-{i}-of-3.sqlite" in out
     assert fake_provider.count == 2 * one_machine_requests  # each job paid once over the shards
-    slices = [
-        {r[0] for r in _rows(sharded / f"ledger.shard-{i}-of-3.sqlite", "SELECT id FROM jobs")}
-        for i in range(3)
-    ]
-    assert all(slices) and not (
-        slices[0] & slices[1] or slices[0] & slices[2] or slices[1] & slices[2]
-    )
+    ledgers = [m / f"ledger.shard-{i}-of-3.sqlite" for i, m in enumerate(machines)]
+    slices = [{r[0] for r in _rows(path, "SELECT id FROM jobs")} for path in ledgers]
+    assert all(slices)
+    assert not (slices[0] & slices[1] or slices[0] & slices[2] or slices[1] & slices[2])
 
-    code, out, err = _cli("merge", str(spec), "--out", str(sharded))
+    code, out, err = _cli("merge", str(spec), "--out", str(merged), *map(str, machines))
     assert code == 0, err
     assert "merged 3 ledger(s)" in out and not err
-    code, _, err = _cli("build", str(spec), "--out", str(sharded), "--no-progress")
+    code, _, err = _cli("build", str(spec), "--out", str(merged), "--no-progress")
     assert code == 0, err
     assert fake_provider.count == 2 * one_machine_requests  # the merged run pays nothing again
 
     ids = "SELECT id FROM jobs WHERE active = 1 AND status = 'done' ORDER BY id"
-    assert ledger_rows(sharded, ids) == ledger_rows(one, ids)
+    assert ledger_rows(merged, ids) == ledger_rows(one, ids)
+    assert {r[0] for r in ledger_rows(merged, ids)} == slices[0] | slices[1] | slices[2]
     usage = "SELECT COUNT(*), SUM(input_tokens + cache_read_tokens + cache_write_tokens), "
     usage += "SUM(output_tokens) FROM attempts"
-    assert ledger_rows(sharded, usage) == ledger_rows(one, usage)
+    assert ledger_rows(merged, usage) == ledger_rows(one, usage)
     # Each machine pays its own prompt-cache writes, so spend is the slices' sum.
     cost = "SELECT ROUND(SUM(cost_usd), 9) FROM attempts"
-    slice_costs = sum(
-        _rows(sharded / f"ledger.shard-{i}-of-3.sqlite", cost)[0][0] for i in range(3)
-    )
-    assert ledger_rows(sharded, cost)[0][0] == pytest.approx(slice_costs)
-    rows = shard_rows(sharded)
+    slice_costs = sum(_rows(path, cost)[0][0] for path in ledgers)
+    assert ledger_rows(merged, cost)[0][0] == pytest.approx(slice_costs)
+    rows = shard_rows(merged)
     assert rows and _without_time(rows) == _without_time(shard_rows(one))
 
 

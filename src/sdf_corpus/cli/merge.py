@@ -12,29 +12,35 @@ from sdf_corpus.spec.load import load_corpus
 
 @click.command()
 @spec_options
+@click.argument("sources", nargs=-1, type=click.Path(path_type=Path, exists=False))
 @click.option(
     "--ledger",
     "ledgers",
     multiple=True,
     type=click.Path(path_type=Path, dir_okay=False),
-    help="A shard ledger to fold in (repeatable); default: every "
-    "ledger.shard-*-of-*.sqlite in the run folder.",
+    help="A shard ledger file to fold in (repeatable; the same as naming it as a SOURCE).",
 )
 @user_errors
 def merge(
-    spec: Path, out: Path | None, overrides: tuple[str, ...], ledgers: tuple[Path, ...]
+    spec: Path,
+    out: Path | None,
+    overrides: tuple[str, ...],
+    sources: tuple[Path, ...],
+    ledgers: tuple[Path, ...],
 ) -> None:
     """Fold the ledgers of `generate SPEC --shard I/N` into SPEC's run ledger.
 
-    Give the same spec and --set options the shards were generated with. The
-    run then cleans, judges and reports as if built in one place: `sdf-corpus
-    build SPEC` finds the merged jobs done and pays for none of them again.
-    Merging twice is harmless."""
+    SOURCES are slice ledger files, or folders holding ledger.shard-*-of-*.sqlite
+    files (other machines' run folders); without any, the run folder's own
+    slices. Give the same spec and --set options the slices were generated with.
+    The run then cleans, judges and reports as if built in one place:
+    `sdf-corpus build SPEC` finds the merged jobs done and pays for none of them
+    again. Merging twice is harmless."""
     from sdf_corpus.generate.merge import merge_ledgers
     from sdf_corpus.pipeline import open_ledger
 
     corpus = load_corpus(spec, list(overrides), out)
-    result = merge_ledgers(corpus, list(ledgers) or None)
+    result = merge_ledgers(corpus, [*sources, *ledgers] or None)
     ledger = open_ledger(corpus)
     try:
         t = ledger.totals()
@@ -48,7 +54,7 @@ def merge(
     )
     if result.missing:
         click.echo(
-            f"warning: no ledger for slice(s) {', '.join(result.missing)} in {corpus.run_dir}; "
-            "their jobs stay pending (merge again once they are copied in)",
+            f"warning: no ledger for slice(s) {', '.join(result.missing)}; their jobs stay "
+            "pending (merge again once they are there)",
             err=True,
         )

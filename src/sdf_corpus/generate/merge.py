@@ -17,7 +17,7 @@ from pathlib import Path
 
 from sdf_corpus.errors import InputError
 from sdf_corpus.generate.ledger import Ledger
-from sdf_corpus.generate.shard import shard_ledgers
+from sdf_corpus.generate.shard import parse_ledger_name, shard_ledgers
 from sdf_corpus.spec.load import Corpus
 
 __all__ = ["MergeResult", "merge_ledgers"]
@@ -39,16 +39,18 @@ class MergeResult:
     outputs: int = 0  # stage outputs new to the run ledger
     attempts: int = 0  # attempt rows new to it
     jobs_finished: int = 0  # jobs that became done or failed by the merge
-    missing: list[str] = field(default_factory=list)  # slices "i/N" not found in the run dir
+    missing: list[str] = field(default_factory=list)  # slices "i/N" of a seen N not merged
 
 
 def merge_ledgers(corpus: Corpus, sources: list[Path] | None = None) -> MergeResult:
-    """Fold `sources` (default: every `ledger.shard-*-of-*.sqlite` in the run folder)
-    into `RUN_DIR/ledger.sqlite`, whose plan is synced from the spec first."""
+    """Fold `sources` into `RUN_DIR/ledger.sqlite`, whose plan is synced from the spec
+    first. A source is a ledger file or a folder holding `ledger.shard-*-of-*.sqlite`
+    files (another machine's run folder); default: the run folder's own slices."""
     from sdf_corpus.pipeline import sync_plan  # late: pipeline imports generate modules
 
     target = corpus.run_dir / "ledger.sqlite"
-    result = MergeResult(sources=_sources(corpus, sources), missing=_missing(corpus.run_dir))
+    found = _sources(corpus, sources)
+    result = MergeResult(sources=found, missing=_missing(found))
     for path in result.sources:
         _check_source(path, target)
     ledger = Ledger(target)
@@ -67,22 +69,28 @@ def merge_ledgers(corpus: Corpus, sources: list[Path] | None = None) -> MergeRes
 
 
 def _sources(corpus: Corpus, sources: list[Path] | None) -> list[Path]:
-    if sources:
-        return list(dict.fromkeys(sources))
-    found = [path for _, path in shard_ledgers(corpus.run_dir)]
-    if not found:
-        raise InputError(
-            f"{corpus.run_dir}: no ledger.shard-*-of-*.sqlite to merge (run `sdf-corpus "
-            "generate SPEC --shard i/N` first, or name the ledgers to merge)"
-        )
-    return found
+    found: list[Path] = []
+    for source in sources or [corpus.run_dir]:
+        if sources and not source.is_dir():
+            found.append(source)
+            continue
+        in_dir = [path for _, path in shard_ledgers(source)]
+        if not in_dir:
+            raise InputError(
+                f"{source}: no ledger.shard-*-of-*.sqlite to merge (run `sdf-corpus generate "
+                "SPEC --shard I/N` first, or name the ledger files to merge)"
+            )
+        found.extend(in_dir)
+    return list(dict.fromkeys(path.resolve() for path in found))
 
 
-def _missing(run_dir: Path) -> list[str]:
-    """Slices of each N seen in the run folder whose ledger is not there."""
+def _missing(sources: list[Path]) -> list[str]:
+    """Slices of each N among the sources' file names that no source provides."""
     seen: dict[int, set[int]] = {}
-    for shard, _ in shard_ledgers(run_dir):
-        seen.setdefault(shard.count, set()).add(shard.index)
+    for path in sources:
+        shard = parse_ledger_name(path.name)
+        if shard is not None:
+            seen.setdefault(shard.count, set()).add(shard.index)
     return [f"{i}/{n}" for n, have in sorted(seen.items()) for i in range(n) if i not in have]
 
 

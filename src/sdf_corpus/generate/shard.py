@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sdf_corpus.errors import SpecError
 
-__all__ = ["Shard", "parse_shard", "shard_ledger_path", "shard_ledgers"]
+__all__ = ["Shard", "parse_ledger_name", "parse_shard", "shard_ledger_path", "shard_ledgers"]
 
 _SPEC = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
 _FILE = re.compile(r"^ledger\.shard-(\d+)-of-(\d+)\.sqlite$")
@@ -66,11 +66,17 @@ def shard_ledger_path(run_dir: Path, shard: Shard) -> Path:
     return run_dir / f"ledger.shard-{shard.index}-of-{shard.count}.sqlite"
 
 
+def parse_ledger_name(name: str) -> Shard | None:
+    """The slice a `ledger.shard-I-of-N.sqlite` file name stands for, else None."""
+    match = _FILE.match(name)
+    return Shard(int(match[1]), int(match[2])) if match else None
+
+
 def shard_ledgers(run_dir: Path) -> list[tuple[Shard, Path]]:
     """The slice ledgers found in a run folder, in slice order."""
     found = []
     for path in run_dir.glob("ledger.shard-*-of-*.sqlite"):
-        match = _FILE.match(path.name)
-        if match:
-            found.append((Shard(int(match[1]), int(match[2])), path))
+        shard = parse_ledger_name(path.name)
+        if shard is not None:
+            found.append((shard, path))
     return sorted(found, key=lambda item: (item[0].count, item[0].index))
