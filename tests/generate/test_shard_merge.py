@@ -169,7 +169,7 @@ def test_workers_share_one_ledger_and_pay_each_request_once(
     fake_spec: Callable[..., Path], fake_provider: FakeProvider, tmp_path: Path
 ) -> None:
     spec = fake_spec(backend={"concurrency": 6})
-    code, _, err = _cli("generate", str(spec), "--workers", "2", "--no-progress")
+    code, _, err = _cli("generate", str(spec), "--workers", "2")  # with the shared progress bar
     assert code == 0, err
     run = tmp_path / "run"
     assert ledger_rows(run, "SELECT DISTINCT status FROM jobs") == [("done",)]
