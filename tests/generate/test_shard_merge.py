@@ -182,3 +182,25 @@ def test_workers_share_one_ledger_and_pay_each_request_once(
 
     code, _, err = _cli("generate", str(spec), "--workers", "7")
     assert code == 2 and "backend.concurrency" in err
+
+
+@pytest.mark.parametrize(
+    ("total", "workers", "shares"),
+    [(256, 2, [128, 128]), (7, 3, [3, 2, 2]), (60.0, 4, [15.0] * 4), (None, 2, [None, None])],
+)
+def test_limits_are_shared_out_not_multiplied(
+    total: float | None, workers: int, shares: list[float | None]
+) -> None:
+    from sdf_corpus.generate.parallel import worker_share
+
+    assert [worker_share(total, i, workers) for i in range(workers)] == shares
+
+
+def test_worker_slices_are_independent_of_machine_slices() -> None:
+    from sdf_corpus.generate.parallel import _SALT
+
+    ids = [f"{i:024x}" for i in range(4000)]
+    machine = [j for j in ids if Shard(0, 2).owns(j)]
+    workers = [sum(Shard(w, 2, _SALT).owns(j) for j in machine) for w in range(2)]
+    assert 1800 < len(machine) < 2200
+    assert all(0.4 * len(machine) < n < 0.6 * len(machine) for n in workers)
