@@ -155,7 +155,8 @@ def generate(
             from sdf_corpus.generate.parallel import run_workers
 
             asyncio.run(backend.aclose())  # the check is done; each worker makes its own
-            return run_workers(corpus, ledger, options, workers)
+            ledger.close()  # no SQLite connection may cross the workers' fork
+            return run_workers(corpus, ledger.path, options, workers)
         return asyncio.run(run_backend(corpus, ledger, backend, options))
     finally:
         ledger.close()
@@ -171,6 +172,13 @@ def _check_generate_options(corpus: Corpus, batch: bool, workers: int) -> None:
         )
     if workers < 1:
         raise SpecError("--workers", f"{workers} is not a number of processes", "use 1 or more")
+    if workers > corpus.spec.backend.concurrency:
+        raise SpecError(
+            "--workers",
+            f"{workers} workers but backend.concurrency is {corpus.spec.backend.concurrency}: "
+            "each worker needs at least one request in flight",
+            "use fewer workers or raise backend.concurrency",
+        )
     if batch and workers > 1:
         raise SpecError(
             "--workers",

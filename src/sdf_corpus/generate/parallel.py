@@ -16,12 +16,13 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import multiprocessing
+import multiprocessing.context
+import threading
 from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
 from pathlib import Path
 
 from tqdm import tqdm
 
-from sdf_corpus.errors import SpecError
 from sdf_corpus.generate.ledger import Ledger
 from sdf_corpus.generate.runner import GenerateResult, RunOptions
 from sdf_corpus.generate.shard import Shard
@@ -64,22 +65,31 @@ def _work(corpus: Corpus, ledger_path: Path, options: RunOptions) -> GenerateRes
         ledger.close()
 
 
+def _context() -> multiprocessing.context.BaseContext:
+    """fork when this process has no other thread (the parent's imports, the SDK's
+    among them, are then not paid again per worker: ~2.5 s of CPU each); else a
+    forkserver, since forking a threaded process can copy a held lock."""
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+
+
 def run_workers(
-    corpus: Corpus, ledger: Ledger, options: RunOptions, workers: int
+    corpus: Corpus, ledger_path: Path, options: RunOptions, workers: int
 ) -> GenerateResult:
-    """Run the ledger's pending jobs in `workers` processes; their results summed."""
-    if workers > corpus.spec.backend.concurrency:
-        raise SpecError(
-            "--workers",
-            f"{workers} workers but backend.concurrency is {corpus.spec.backend.concurrency}: "
-            "each worker needs at least one request in flight",
-            "use fewer workers or raise backend.concurrency",
-        )
-    spent = ledger.totals().cost_usd
+    """Run the ledger's pending jobs in `workers` processes; their results summed.
+
+    The caller must hold no connection to the ledger: no SQLite connection may
+    cross a fork. This one opens its own once the workers exist."""
+    ledger = Ledger(ledger_path)
+    try:
+        spent = ledger.totals().cost_usd
+    finally:
+        ledger.close()
     left = None if options.max_cost is None else max(0.0, options.max_cost - spent)
-    # spawn, not fork: the parent may hold threads and HTTP clients.
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+    # A fork-context pool starts all its processes at the first submit.
+    with ProcessPoolExecutor(workers, mp_context=_context()) as pool:
         futures = []
         for i in range(workers):
             share = worker_share(left, i, workers)
@@ -90,14 +100,18 @@ def run_workers(
                 shard=Shard(i, workers, _SALT),
             )
             futures.append(
-                pool.submit(_work, _worker_corpus(corpus, i, workers), ledger.path, opts)
+                pool.submit(_work, _worker_corpus(corpus, i, workers), ledger_path, opts)
             )
+        ledger = Ledger(ledger_path)
         try:
             _watch(ledger, futures, options.progress)
+            results = [f.result() for f in futures]
+            return _combined(ledger, results)
         except BaseException:
             pool.shutdown(wait=True, cancel_futures=True)
             raise
-    return _combined(ledger, [f.result() for f in futures])
+        finally:
+            ledger.close()
 
 
 def _watch(ledger: Ledger, futures: list[Future[GenerateResult]], progress: bool) -> None:
