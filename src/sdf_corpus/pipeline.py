@@ -259,14 +259,23 @@ class BuildResult:
 
 
 def build(
-    corpus: Corpus, options: RunOptions, *, retry_failed: bool = False, batch: bool = False
+    corpus: Corpus,
+    options: RunOptions,
+    *,
+    retry_failed: bool = False,
+    batch: bool = False,
+    workers: int = 1,
 ) -> BuildResult:
     """Generate, clean, and top up until the cleaned corpus meets the budget
     (or `budget.max_rounds` is reached, or --max-cost stops it)."""
     result = BuildResult(budget_tokens=corpus.spec.budget.tokens)
     while True:
         gen = generate(
-            corpus, options, retry_failed=retry_failed and result.rounds == 0, batch=batch
+            corpus,
+            options,
+            retry_failed=retry_failed and result.rounds == 0,
+            batch=batch,
+            workers=workers,
         )
         result.generate.append(gen)
         if not _postprocess(corpus, options, result):

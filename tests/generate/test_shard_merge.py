@@ -176,9 +176,10 @@ def test_workers_share_one_ledger_and_pay_each_request_once(
     outputs = ledger_rows(run, "SELECT COUNT(*), COUNT(DISTINCT job_id || stage) FROM outputs")[0]
     assert outputs[0] == outputs[1] == fake_provider.count
     assert ledger_rows(run, "SELECT COUNT(*) FROM attempts")[0][0] == fake_provider.count
-    code, _, err = _cli("generate", str(spec), "--workers", "2", "--no-progress")
+    code, _, err = _cli("build", str(spec), "--workers", "2", "--no-progress")
     assert code == 0, err
     assert outputs[0] == fake_provider.count  # a re-run finds nothing left to pay for
+    assert shard_rows(run)  # and build goes on to clean what the workers made
 
     code, _, err = _cli("generate", str(spec), "--workers", "7")
     assert code == 2 and "backend.concurrency" in err

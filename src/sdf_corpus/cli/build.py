@@ -70,6 +70,17 @@ def _summary(corpus: Corpus, shard: Shard | None = None) -> str:
     )
 
 
+def workers_option(func: F) -> F:
+    return click.option(
+        "--workers",
+        type=int,
+        default=1,
+        show_default=True,
+        help="Generate in this many processes over disjoint slices of the jobs, "
+        "sharing backend.concurrency, rate limits, --max-cost and the ledger.",
+    )(func)
+
+
 @click.command()
 @spec_options
 @run_options
@@ -81,13 +92,7 @@ def _summary(corpus: Corpus, shard: Shard | None = None) -> str:
     help="Generate only slice I of N (0-based) of the plan, into its own "
     "ledger.shard-I-of-N.sqlite; `sdf-corpus merge` folds the slices into one run.",
 )
-@click.option(
-    "--workers",
-    type=int,
-    default=1,
-    show_default=True,
-    help="Processes over disjoint slices of the jobs, sharing backend.concurrency.",
-)
+@workers_option
 @user_errors
 def generate(
     spec: Path,
@@ -140,6 +145,7 @@ def _stopped(stopped: str) -> None:
 @click.command()
 @spec_options
 @run_options
+@workers_option
 @user_errors
 def build(
     spec: Path,
@@ -149,12 +155,14 @@ def build(
     batch: bool,
     retry_failed: bool,
     no_progress: bool,
+    workers: int,
 ) -> None:
     """Plan, generate, clean, judge and report SPEC end to end (resumable; idempotent)."""
     corpus = load_corpus(spec, list(overrides), out)
     options = _options(corpus, max_cost, no_progress)
     result = _interruptible(
-        corpus, lambda: build_run(corpus, options, retry_failed=retry_failed, batch=batch)
+        corpus,
+        lambda: build_run(corpus, options, retry_failed=retry_failed, batch=batch, workers=workers),
     )
     click.echo(_summary(corpus))
     click.echo(json.dumps(result.as_dict()))
