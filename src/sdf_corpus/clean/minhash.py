@@ -157,8 +157,8 @@ class MinHasher:
     def signatures_and_sets(
         self, texts: Sequence[str], *, normalised: bool = False
     ) -> tuple[U32, list[bytes]]:
-        """`signatures`, and per text its set of shingle hashes (sorted unique uint32,
-        as bytes): what near dedup verifies a candidate pair's exact Jaccard on."""
+        """`signatures`, and per text its shingle hashes (uint32 as bytes, in text
+        order): the set near dedup verifies a candidate pair's exact Jaccard on."""
         if not normalised:
             texts = [normalise(t) for t in texts]
         out = np.full((len(texts), self.num_perm), self._empty, dtype=np.uint32)
@@ -210,17 +210,11 @@ class MinHasher:
 
 
 def _shingle_sets(hashes: U32, offsets: npt.NDArray[np.int64]) -> list[bytes]:
-    """Per document, its distinct shingle hashes sorted, from one sort of the batch."""
-    n_docs = offsets.size - 1
-    doc_of = np.repeat(np.arange(n_docs, dtype=np.uint64), np.diff(offsets))
-    keys = np.sort((doc_of << np.uint64(32)) | hashes.astype(np.uint64))
-    distinct = np.ones(keys.size, dtype=bool)
-    distinct[1:] = keys[1:] != keys[:-1]
-    keys = keys[distinct]
-    values = (keys & np.uint64(0xFFFFFFFF)).astype(np.uint32)
-    bounds = np.searchsorted(keys >> np.uint64(32), np.arange(n_docs + 1, dtype=np.uint64))
-    raw = values.tobytes()
-    return [raw[4 * int(a) : 4 * int(b)] for a, b in itertools.pairwise(bounds)]
+    """Per document, its shingle hashes as bytes, unsorted and possibly repeated:
+    only candidate pairs are ever compared, so `exact_jaccard` sorts those, not
+    every document."""
+    raw = hashes.tobytes()
+    return [raw[4 * int(a) : 4 * int(b)] for a, b in itertools.pairwise(offsets)]
 
 
 def affine32_permutations(num_perm: int, seed: int) -> tuple[U32, U32]:
@@ -252,10 +246,24 @@ def shingle_hashes_reference(text: str, ngram: int) -> list[int]:
     return out
 
 
+def _distinct(raw: bytes) -> U32:
+    """Sorted distinct values of a shingle-hash buffer (np.unique without its overhead,
+    which is most of its cost at a few hundred values)."""
+    x = np.sort(np.frombuffer(raw, dtype=np.uint32))
+    if x.size > 1:
+        keep = np.empty(x.size, dtype=bool)
+        keep[0] = True
+        np.not_equal(x[1:], x[:-1], out=keep[1:])
+        x = x[keep]
+    return x
+
+
 def exact_jaccard(a: bytes, b: bytes) -> float:
     """Jaccard similarity of two shingle sets from `signatures_and_sets`."""
     if not a or not b:
         return 1.0 if a == b else 0.0
-    x, y = np.frombuffer(a, dtype=np.uint32), np.frombuffer(b, dtype=np.uint32)
-    inter = np.intersect1d(x, y, assume_unique=True).size
+    x, y = _distinct(a), _distinct(b)
+    at = np.searchsorted(y, x)
+    np.minimum(at, y.size - 1, out=at)
+    inter = int(np.count_nonzero(y[at] == x))
     return inter / (x.size + y.size - inter)

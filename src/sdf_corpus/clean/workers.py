@@ -54,7 +54,7 @@ class Prepared:
     drop: tuple[str, str, Any] | None = None  # (filter name, reason, detail)
     digest: bytes = b""
     signature: U32 | None = None
-    shingles: bytes | None = None  # sorted distinct shingle hashes, for exact verification
+    shingles: bytes | None = None  # shingle hashes, for exact verification of candidates
 
 
 class Preparer:
