@@ -52,13 +52,13 @@ def sync_plan(corpus: Corpus, ledger: Ledger) -> int:
 
 def _record_run_facts(corpus: Corpus, ledger: Ledger) -> None:
     """What the report needs to read a run without its spec: targets and names."""
+    from sdf_corpus.plan.planner import genre_targets
+
     weights = corpus.weights()
-    total_w = sum(weights.values())
-    budget = corpus.spec.budget.tokens
     facts = {
         "spec_hash": corpus.spec_hash(),
         "spec": corpus.spec.model_dump_json(),
-        "targets": json.dumps({g: round(budget * w / total_w) for g, w in weights.items()}),
+        "targets": json.dumps(genre_targets(corpus)),
         "weights": json.dumps(weights),
         "principles": json.dumps(
             [

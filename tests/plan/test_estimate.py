@@ -96,7 +96,7 @@ def test_cli_prints_table_spread_and_json(write_spec: Callable[..., Path]) -> No
     result = CliRunner().invoke(main, ["plan", str(spec), "--estimate", "--json"])
     data = json.loads(result.stdout)
     est = data["estimate"]
-    assert est["spread"] == SPREAD and est["total"]["cost_usd"] > est["total"]["batch_cost_usd"]
+    assert est["spread"] == SPREAD and est["totals"]["cost_usd"] > est["totals"]["batch_cost_usd"]
     assert {"input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens"} <= set(
         est["stages"][0]
     )

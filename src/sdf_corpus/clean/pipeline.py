@@ -167,6 +167,8 @@ class _Run:
         self.stats.kept_docs += 1
         self.stats.kept_tokens += doc.n_tokens
         for table, key in ((self.by_genre, doc.genre), (self.by_principle, doc.principle_id)):
+            if not key:  # user text without a genre/principle: counted in totals only
+                continue
             counts = table.setdefault(key, Counter())
             counts["docs"] += 1
             counts["tokens"] += doc.n_tokens

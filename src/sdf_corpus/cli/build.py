@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -10,6 +11,7 @@ import click
 
 from sdf_corpus.cli._common import F, spec_options, user_errors
 from sdf_corpus.generate.runner import RunOptions
+from sdf_corpus.io import check_output_dir
 from sdf_corpus.pipeline import build as build_run
 from sdf_corpus.pipeline import generate as generate_run
 from sdf_corpus.pipeline import open_ledger
@@ -40,9 +42,34 @@ def run_options(func: F) -> F:
     return click.option("--no-progress", is_flag=True, help="No progress bar.")(func)
 
 
+def _load_for_run(spec: Path, overrides: tuple[str, ...], out: Path | None) -> Corpus:
+    """The corpus, once its run folder is known to be writable (before anything is spent)."""
+    corpus = load_corpus(spec, list(overrides), out)
+    check_output_dir(corpus.run_dir, "--out" if out else f"`output` in {spec}")
+    return corpus
+
+
 def _options(corpus: Corpus, max_cost: float | None, no_progress: bool) -> RunOptions:
     limit = max_cost if max_cost is not None else corpus.spec.budget.max_cost
     return RunOptions(max_cost=limit, progress=not no_progress)
+
+
+_ERROR_LABELS = {
+    "RetryableError": "retryable provider error (429/5xx/timeout)",
+    "PermanentError": "request refused by the provider",
+    "_BatchRetry": "batch request errored, expired or canceled",
+    "AmbiguousCreateError": "batch create got no answer",
+    "JudgeParseError": "judge answer did not parse",
+}
+
+
+def error_label(error_class: str | None) -> str:
+    """What a failed attempt was, in words: the ledger stores the exception's class name."""
+    name = error_class or ""
+    if name in _ERROR_LABELS:
+        return _ERROR_LABELS[name]
+    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name.lstrip("_")).lower()
+    return words or "unknown error"
 
 
 def _summary(corpus: Corpus) -> str:
@@ -56,7 +83,7 @@ def _summary(corpus: Corpus) -> str:
         ).fetchall()
     finally:
         ledger.close()
-    failures = ", ".join(f"{name} x{n}" for name, n in errors) or "none"
+    failures = ", ".join(f"{error_label(name)} x{n}" for name, n in errors) or "none"
     return "\n".join(
         [
             f"jobs {t.done}/{t.jobs} done, {t.failed} failed, {t.pending} pending",
@@ -83,7 +110,7 @@ def generate(
     no_progress: bool,
 ) -> None:
     """Generate the planned documents of SPEC into its run ledger (resumable)."""
-    corpus = load_corpus(spec, list(overrides), out)
+    corpus = _load_for_run(spec, overrides, out)
     options = _options(corpus, max_cost, no_progress)
     result = _interruptible(
         corpus, lambda: generate_run(corpus, options, retry_failed=retry_failed, batch=batch)
@@ -128,7 +155,7 @@ def build(
     no_progress: bool,
 ) -> None:
     """Plan, generate, clean, judge and report SPEC end to end (resumable; idempotent)."""
-    corpus = load_corpus(spec, list(overrides), out)
+    corpus = _load_for_run(spec, overrides, out)
     options = _options(corpus, max_cost, no_progress)
     result = _interruptible(
         corpus, lambda: build_run(corpus, options, retry_failed=retry_failed, batch=batch)

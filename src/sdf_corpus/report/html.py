@@ -137,6 +137,12 @@ def _mix(mix: dict[str, Any]) -> str:
         body = (
             f"<p>Total variation distance between target and actual token shares: "
             f"<b>{mix['total_variation_distance']:.3f}</b> (0 = exact mix, 1 = disjoint).</p>"
+            + (
+                f"<p><b>{mix['pending_jobs']:,} planned job(s) not generated yet</b>: the shards "
+                "predate them; re-run <code>sdf-corpus build</code>.</p>"
+                if mix.get("pending_jobs")
+                else ""
+            )
             + body
         )
     else:
