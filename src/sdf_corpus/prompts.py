@@ -8,6 +8,7 @@ sample job) rather than mid-build. The variables are documented in docs/genres.m
 from __future__ import annotations
 
 import functools
+import re
 from typing import TYPE_CHECKING, Any
 
 import jinja2
@@ -26,6 +27,7 @@ _ENV = jinja2.Environment(
 )
 _TEMPLATE_FIELDS = ("prompt", "system", "system_injection", "prefill")
 WORDS_PER_TOKEN = 0.75
+_DICT_ATTR = re.compile(r"'dict object' has no attribute '([^']+)'")
 _NOT_IN_USES = "the genre's templates use `{use}` but its `uses` does not list it"
 
 
@@ -92,8 +94,9 @@ def render(template: str, context: dict[str, Any], where: str) -> str:
     try:
         return _compiled(template).render(**context).strip()
     except jinja2.UndefinedError as exc:
-        message = str(exc.message)
-        fix = "see docs/genres.md for the variables a template can use"
+        # jinja names the Python type ("'dict object' has no attribute 'nam'"), not the key
+        message = _DICT_ATTR.sub(r"a variable has no field '\1'", str(exc.message))
+        fix = "see docs/genres.md for the variables and fields a template can use"
         for use in ("ai", "author", "audience"):
             if message == _NOT_IN_USES.format(use=use):
                 fix = f"add `{use}` to `uses` in the genre file"

@@ -17,6 +17,7 @@ from typing import Any
 from sdf_corpus.errors import InputError
 from sdf_corpus.report.scan import iter_rows
 from sdf_corpus.report.sources import LedgerFacts, iter_rejected, read_ledger, shard_paths
+from sdf_corpus.spec.constitution import slugify
 
 __all__ = ["InspectQuery", "format_document", "inspect_run"]
 
@@ -121,6 +122,7 @@ def resolve_query(run_dir: Path, query: InspectQuery, ledger: LedgerFacts | None
     if query.principle and query.principle not in titles:
         wanted = query.principle.strip().casefold()
         match = [pid for pid, title in titles.items() if title.casefold() == wanted]
+        match += [pid for pid in titles if pid == slugify(query.principle)]  # ids are slugs
         if not match:
             _unknown("--principle", query.principle, run_dir, sorted(titles))
         query = replace(query, principle=match[0])
@@ -132,14 +134,18 @@ def resolve_query(run_dir: Path, query: InspectQuery, ledger: LedgerFacts | None
     return query
 
 
+_WHAT = {"--genre": "genre", "--principle": "principle", "--rejected": "drop reason"}
+
+
 def _unknown(option: str, value: str, run_dir: Path, valid: list[str]) -> None:
-    what = option.lstrip("-")
+    what = _WHAT[option]
     if not valid:
         raise InputError(option, f"the documents in {run_dir} carry no {what}", f"drop {option}")
     raise InputError(
         option,
-        f"{value!r} is not a {what} of {run_dir}",
-        f"use one of: {', '.join(valid)}" + (" (or a title)" if what == "principle" else ""),
+        f"{value!r} is not a {what} in {run_dir}",
+        ("use an id or title, one of: " if what == "principle" else "use one of: ")
+        + ", ".join(valid),
     )
 
 

@@ -68,11 +68,12 @@ def load_corpus(path: Path, overrides: list[str] | None = None, out: Path | None
     for gpath in [_genre_path(name, base, path) for name in spec.genres]:
         genre = load_genre(gpath)
         if genre.name in loaded_from:
+            first = loaded_from[genre.name]
+            files = f"both {gpath}" if first == gpath else f"from {first} and {gpath}"
             raise SpecError(
                 str(path),
-                f"field genres: genre {genre.name!r} is listed twice, "
-                f"from {loaded_from[genre.name]} and {gpath}",
-                "rename one (its `name:` key, or the file) or list it once",
+                f"field genres: genre {genre.name!r} is listed twice ({files})",
+                "list it once, or rename one (its `name:` key, or the file)",
             )
         loaded_from[genre.name] = gpath
         genres[genre.name] = _with_overrides(genre, spec.genre_overrides.get(genre.name), path)
