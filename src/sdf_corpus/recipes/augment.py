@@ -82,14 +82,16 @@ def augment_file(src: Path, out_dir: Path, options: AugmentOptions) -> AugmentRe
                 counts[1] += bool(added["system_prompt"])
                 counts[2] += len(added["tools"])
                 out.write(json.dumps(augmented, ensure_ascii=False) + "\n")
+        if not counts[0]:
+            raise InputError(
+                str(src), "holds no conversations", 'give one {"messages": [...]} a line'
+            )
         os.replace(tmp, final)
     except BaseException:
         tmp.unlink(missing_ok=True)
         if created:
             out_dir.rmdir()
         raise
-    if not counts[0]:
-        raise InputError(str(src), "holds no conversations", 'give one {"messages": [...]} a line')
     return AugmentResult(final, *counts)
 
 

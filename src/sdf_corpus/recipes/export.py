@@ -50,6 +50,8 @@ def export_run(run_dir: Path, fmt: Format, out: Path | None = None) -> ExportRes
         )
     out = out or default_path(run_dir, fmt)
     check_output_file(out)
+    for shard in shards:  # every shard is readable before the output folder is made
+        open_parquet(shard, "a Parquet shard")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
     written = skipped = 0
