@@ -220,6 +220,24 @@ def test_refusal(make_doc: MakeDoc, text: str, expected: str | None) -> None:
     ],
 )
 def test_placeholder(make_doc: MakeDoc, text: str, expected: str | None) -> None:
+    generated = make_doc(text, backend="anthropic")
+    assert PlaceholderFilter().check(generated) == (expected is None, expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Dear [Name], thank you for coming.", "placeholder"),
+        ("Call <insert phone number> today.", "placeholder"),
+        ("Lorem ipsum dolor sit amet.", "placeholder"),
+        # in a user's documentation these are code and examples, not template debris
+        ('The default format is "{message}", as in str.format.', None),
+        ("Render {{ user_name }} with Jinja.", None),
+        ('"No handlers could be found for logger XXX" is the old warning.', None),
+        ("TODO: lists are a common section in design notes.", None),
+    ],
+)
+def test_placeholder_in_user_text(make_doc: MakeDoc, text: str, expected: str | None) -> None:
     assert PlaceholderFilter().check(make_doc(text)) == (expected is None, expected)
 
 

@@ -35,7 +35,7 @@ class TruncatedFilter(Filter):
         self.min_keep_chars = min_keep_chars
 
     def check(self, doc: Document) -> Verdict:
-        if not doc.truncated and not doc.backend:
+        if not doc.generated:
             return KEEP  # external text: no evidence that anything was cut off
         text = doc.text.rstrip()
         if not text or text[-1] in _CLEAN_END:
