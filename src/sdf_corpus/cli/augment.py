@@ -63,13 +63,14 @@ def augment(
     left exactly as they are. See docs/recipes.md.
     """
     from sdf_corpus.recipes.augment import AugmentOptions, augment_file
+    from sdf_corpus.report.terminal import count
 
     options = AugmentOptions(
         seed=seed, tools_min=tools[0], tools_max=tools[1], system_prompt_rate=system_prompt_rate
     )
     result = augment_file(input_path, out, options)
     click.echo(
-        f"augmented {result.conversations:,} conversations "
+        f"augmented {count(result.conversations, 'conversation')} "
         f"({result.with_system_prompt:,} with a system prompt, "
-        f"{result.tools_added:,} tool definitions added) -> {result.path}"
+        f"{count(result.tools_added, 'tool definition')} added) -> {result.path}"
     )

@@ -63,6 +63,7 @@ def clean(
     """Deduplicate, filter and shard any JSONL/Parquet collection with a `text` column."""
     from sdf_corpus.clean.inputs import read_documents
     from sdf_corpus.clean.pipeline import clean as clean_documents
+    from sdf_corpus.report.terminal import count
 
     for path in inputs:
         require_file(path, "an input file (JSONL, JSONL.gz or Parquet)")
@@ -71,8 +72,8 @@ def clean(
     stats = clean_documents(read_documents(list(inputs)), out, settings, progress=not no_progress)
     data = stats.to_json()
     click.echo(
-        f"kept {data['kept']['docs']:,} of {data['input']['docs']:,} documents "
-        f"({data['kept']['tokens']:,} of {data['input']['tokens']:,} tokens); "
+        f"kept {data['kept']['docs']:,} of {count(data['input']['docs'], 'document')} "
+        f"({data['kept']['tokens']:,} of {count(data['input']['tokens'], 'token')}); "
         f"dropped {json.dumps(stats.dropped_by_reason(), sort_keys=True)}; "
         f"shards in {out / 'shards'}"
     )

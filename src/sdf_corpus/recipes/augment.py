@@ -99,10 +99,12 @@ def check_options(options: AugmentOptions) -> None:
     """Refuse a tool count the library cannot meet, before any file is touched."""
     available = len(library())
     lo, hi = options.tools_min, options.tools_max
-    if not 0 <= lo <= hi <= available:
+    if not 0 <= lo <= hi:
+        raise InputError("--tools-per-conv", f"{lo}-{hi} must run from low to high", "e.g. 2-6")
+    if hi > available:
         raise InputError(
             "--tools-per-conv",
-            f"{lo}-{hi} is not a range within 0-{available}",
+            f"{lo if lo == hi else f'{lo}-{hi}'} is more than the library holds (0-{available})",
             f"the tool library holds {available} tools; give N or A-B with A <= B <= {available}",
         )
     if not 0.0 <= options.system_prompt_rate <= 1.0:
