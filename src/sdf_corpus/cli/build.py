@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -10,6 +9,7 @@ from typing import TypeVar
 import click
 
 from sdf_corpus.cli._common import F, spec_options, user_errors
+from sdf_corpus.generate.backends.base import describe_error
 from sdf_corpus.generate.runner import RunOptions
 from sdf_corpus.io import check_output_dir
 from sdf_corpus.pipeline import build as build_run
@@ -54,24 +54,6 @@ def _options(corpus: Corpus, max_cost: float | None, no_progress: bool) -> RunOp
     return RunOptions(max_cost=limit, progress=not no_progress)
 
 
-_ERROR_LABELS = {
-    "RetryableError": "retryable provider error (429/5xx/timeout)",
-    "PermanentError": "request refused by the provider",
-    "_BatchRetry": "batch request errored, expired or canceled",
-    "AmbiguousCreateError": "batch create got no answer",
-    "JudgeParseError": "judge answer did not parse",
-}
-
-
-def error_label(error_class: str | None) -> str:
-    """What a failed attempt was, in words: the ledger stores the exception's class name."""
-    name = error_class or ""
-    if name in _ERROR_LABELS:
-        return _ERROR_LABELS[name]
-    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name.lstrip("_")).lower()
-    return words or "unknown error"
-
-
 def _summary(corpus: Corpus) -> str:
     """The end-of-run screen: what the ledger holds now, whatever this run did."""
     ledger = open_ledger(corpus)
@@ -83,7 +65,7 @@ def _summary(corpus: Corpus) -> str:
         ).fetchall()
     finally:
         ledger.close()
-    failures = ", ".join(f"{error_label(name)} x{n}" for name, n in errors) or "none"
+    failures = ", ".join(f"{describe_error(name)} x{n}" for name, n in errors) or "none"
     return "\n".join(
         [
             f"jobs {t.done}/{t.jobs} done, {t.failed} failed, {t.pending} pending",
