@@ -11,6 +11,7 @@ import gzip
 import json
 import sqlite3
 import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -479,3 +480,17 @@ def test_option_errors_are_one_line(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert result.stderr.count("\n") == 1 and "--bogus" in result.stderr
     assert "sdf-corpus clean --help" in result.stderr
+
+
+def test_a_write_error_the_checks_did_not_foresee_is_one_line(
+    tmp_path: Path, readonly_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Skip the up-front folder check, as if the disk had turned read-only mid-run.
+    module = sys.modules["sdf_corpus.cli.clean"]  # the name `clean` is the click command
+    monkeypatch.setattr(module, "check_output_dir", lambda *a, **k: None)
+    out = readonly_dir / "out"
+    result = CliRunner().invoke(main, ["clean", str(_docs(tmp_path)), "--out", str(out)])
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.exit_code == 2, (result.output, result.exception)
+    assert len(lines) == 1 and lines[0].startswith(f"error: {readonly_dir}"), result.stderr
+    assert "permissions" in lines[0] and "Traceback" not in result.output

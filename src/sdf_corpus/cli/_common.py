@@ -25,6 +25,17 @@ def user_errors(func: F) -> F:
         except SdfError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(exc.exit_code)
+        except OSError as exc:
+            if exc.filename is None:
+                raise
+            # The folder checks run first; this is the net for what they cannot foresee
+            # (a disk that fills up, a file made read-only mid-run).
+            where = exc.filename if exc.filename2 is None else f"{exc.filename} -> {exc.filename2}"
+            click.echo(
+                f"error: {where}: {exc.strerror} (check the path, its permissions and free space)",
+                err=True,
+            )
+            sys.exit(2)
 
     return wrapper  # type: ignore[return-value]
 
