@@ -167,10 +167,8 @@ def format_table(summary: PlanSummary) -> str:
         if top
         else f"{summary.principles} principles"
     )
-    lines.append(
-        "target: the genre's share of the budget (what `report` compares against); "
-        "expected: what the planned jobs should add after cleaning"
-    )
+    lines.append("target: the genre's share of the budget, what `report` compares against")
+    lines.append("expected: what the planned jobs should add after cleaning")
     lines.append("principles (id: title; `inspect --principle` takes either):")
     width = max((len(pid) for pid in summary.principle_titles), default=0)
     lines += [f"  {pid:<{width}}  {title}" for pid, title in summary.principle_titles.items()]
