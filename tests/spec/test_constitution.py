@@ -119,3 +119,10 @@ def test_no_principles_message_fits_the_form(
     assert form in str(info.value)
     other = "'title' and 'text'" if name.endswith(".md") else "'### Title' heading"
     assert other not in str(info.value)
+
+
+def test_an_unknown_principle_key_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("- {title: Be kind, text: Kindness matters., notes: kept}\n", encoding="utf-8")
+    with pytest.raises(SpecError, match=r"principle 1: unknown key\(s\) \['notes'\]"):
+        load_constitution(path)

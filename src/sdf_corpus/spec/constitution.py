@@ -133,6 +133,13 @@ def _from_yaml(path: Path) -> tuple[str, list[Principle]]:
     for n, item in enumerate(raw, start=1):
         if not isinstance(item, dict) or not item.get("title") or not item.get("text"):
             raise SpecError(str(path), f"principle {n}: needs non-empty 'title' and 'text'")
+        unknown = sorted(set(item) - {"id", "title", "text", "section"})
+        if unknown:  # e.g. `body:` for `text:` would otherwise vanish without a word
+            raise SpecError(
+                str(path),
+                f"principle {n}: unknown key(s) {unknown}",
+                "use id, title, text, section",
+            )
         out.append(
             Principle(
                 str(item.get("id", "")),
