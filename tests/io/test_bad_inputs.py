@@ -289,7 +289,7 @@ CASES = [
     Case(
         "export a folder that does not exist",
         lambda t: ["export", str(t / "no-run")],
-        ("no-run", "no such run folder"),
+        ("no-run", "no such run directory"),
     ),
     Case(
         "export a damaged shard",

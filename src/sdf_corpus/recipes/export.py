@@ -41,7 +41,7 @@ def default_path(run_dir: Path, fmt: Format) -> Path:
 
 def export_run(run_dir: Path, fmt: Format, out: Path | None = None) -> ExportResult:
     if not run_dir.is_dir():
-        raise InputError(shown(run_dir), "no such run folder", "give the folder a build wrote")
+        raise InputError(shown(run_dir), "no such run directory", "give the folder a build wrote")
     shards = sorted((run_dir / "shards").glob("*.parquet"))
     if not shards:
         raise InputError(

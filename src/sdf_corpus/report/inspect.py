@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sdf_corpus.errors import InputError
+from sdf_corpus.io import shown as shown_path
 from sdf_corpus.report.scan import iter_rows
 from sdf_corpus.report.sources import LedgerFacts, iter_rejected, read_ledger, shard_paths
 from sdf_corpus.spec.constitution import slugify
@@ -161,7 +162,9 @@ def inspect_run(run_dir: Path, query: InspectQuery, width: int | None = None) ->
     """Formatted matching documents, at most `query.n` of them."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
-        raise InputError(f"{run_dir}: no such run directory (give the folder a build wrote)")
+        raise InputError(
+            shown_path(run_dir), "no such run directory", "give the folder a build wrote"
+        )
     ledger = read_ledger(run_dir)
     names = ledger.ai_names if ledger else {}
     query = resolve_query(run_dir, query, ledger)
