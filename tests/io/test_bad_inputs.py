@@ -285,6 +285,16 @@ CASES = [
         lambda t: ["augment", str(_write(t / "none.jsonl", "\n")), "--out", str(t / "out")],
         ("none.jsonl", "holds no conversations"),
     ),
+    Case(
+        "build --max-cost below zero",
+        lambda t: ["build", str(_spec(t)), "--max-cost", "-1"],
+        ("--max-cost", "-1", "sdf-corpus build --help"),
+    ),
+    Case(
+        "inspect -n 0",
+        lambda t: ["inspect", str(_clean_run(t)), "-n", "0"],
+        ("-n", "0 is not in the range"),
+    ),
     # --- export -------------------------------------------------------------------------
     Case(
         "export a folder that does not exist",
@@ -399,7 +409,7 @@ def test_bad_input_is_one_line_exit_2(
     monkeypatch.chdir(tmp_path)  # relative paths in a case resolve here
     args = case.args(tmp_path)
     before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
-    result = CliRunner().invoke(main, args)
+    result = CliRunner().invoke(main, args, prog_name="sdf-corpus")
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert result.exit_code == 2, (result.output, result.exception)
     assert len(lines) == 1, result.stderr

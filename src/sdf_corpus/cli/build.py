@@ -23,7 +23,7 @@ T = TypeVar("T")
 def run_options(func: F) -> F:
     func = click.option(
         "--max-cost",
-        type=float,
+        type=click.FloatRange(min=0),
         default=None,
         metavar="USD",
         help="Stop cleanly before total spend of this run would cross USD.",

@@ -17,7 +17,7 @@ from sdf_corpus.spec.load import load_corpus
 @spec_options
 @click.option(
     "--max-cost",
-    type=float,
+    type=click.FloatRange(min=0),
     default=None,
     metavar="USD",
     help="Stop cleanly before total spend of this run would cross USD.",

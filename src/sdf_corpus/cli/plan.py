@@ -20,7 +20,7 @@ from sdf_corpus.spec.load import load_corpus
 )
 @click.option(
     "--max-cost",
-    type=float,
+    type=click.FloatRange(min=0),
     default=None,
     metavar="USD",
     help="Warn when the estimate exceeds USD (default: the spec's budget.max_cost).",
