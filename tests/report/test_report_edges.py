@@ -48,6 +48,10 @@ def test_clean_only_run_reads_correctly(tmp_path: Path, n: int) -> None:
     assert data["names"]["ai_names"]["distinct"] == 0
     assert data["names"]["ai_names"]["flagged"] == []
     assert data["names"]["ai_names"]["entropy_bits"] == 0.0
+    assert data["coverage"]["reported"] is False
+    page = (run / "report.html").read_text()
+    assert "(none)" not in page and "-0.00" not in page
+    assert "Not reported: the documents carry no genre or principle" in page
 
 
 def test_interrupted_budget_raise_says_jobs_are_pending(

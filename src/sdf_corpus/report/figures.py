@@ -78,6 +78,8 @@ def coverage_section(scan: ShardScan, ledger: LedgerFacts | None) -> dict[str, A
         if n == 0
     ]
     return {
+        # a clean-only run of text without genres or principles has no matrix to show
+        "reported": any(genres) and any(p["id"] for p in principles),
         "genres": genres,
         "principles": principles,
         "docs": matrix,

@@ -14,6 +14,13 @@ def count(n: int, noun: str) -> str:
     return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
 
 
+def pending_note(jobs: int) -> str:
+    return (
+        f"{count(jobs, 'job')} planned but not generated yet: the shards predate them, "
+        "so the target is not met; re-run `sdf-corpus build` to finish"
+    )
+
+
 def _pct(x: float | None) -> str:
     return "n/a" if x is None else f"{x:+.1%}" if x < 0 or x > 0 else "0.0%"
 
@@ -27,10 +34,7 @@ def _mix_lines(mix: dict[str, Any]) -> list[str]:
         )
     lines = [head]
     if mix.get("pending_jobs"):
-        lines.append(
-            f"  ! {count(mix['pending_jobs'], 'job')} planned but not generated yet: the "
-            "shards predate them, so the target is not met; re-run `sdf-corpus build` to finish"
-        )
+        lines.append(f"  ! {pending_note(mix['pending_jobs'])}")
     label = {r["genre"]: r["genre"] or "(no genre)" for r in mix["genres"]}
     width = max((len(v) for v in label.values()), default=5)
     for r in mix["genres"]:
@@ -45,7 +49,7 @@ def _mix_lines(mix: dict[str, Any]) -> list[str]:
 def _flag_lines(report: dict[str, Any]) -> list[str]:
     names, cov, div = report["names"], report["coverage"], report["diversity"]
     lines = []
-    if not any(cov["genres"]) or not any(p["id"] for p in cov["principles"]):
+    if not cov["reported"]:
         lines.append("coverage: not reported (the documents carry no genre or principle)")
     elif cov["zero_cells"]:
         lines.append(
