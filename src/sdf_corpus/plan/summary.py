@@ -27,6 +27,7 @@ class GenreLine:
             "weight": self.weight,
             "jobs": self.jobs,
             "target_tokens": self.target,
+            "tokens": self.target,  # the key scripts read before target/expected were split
             "expected_tokens": self.tokens,
             "mean_length": round(self.target_tokens_sum / self.jobs) if self.jobs else 0,
             "cells_covered": len(self.cells),
