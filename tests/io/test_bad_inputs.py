@@ -185,6 +185,16 @@ CASES = [
         ("data.parquet", "not Parquet", ".jsonl"),
     ),
     Case(
+        "clean a UTF-16 file",
+        lambda t: [
+            "clean",
+            str(_write(t / "u16.jsonl", '{"text": "hi"}\n'.encode("utf-16"))),
+            "--out",
+            str(t / "out"),
+        ],
+        ("u16.jsonl", "UTF-16", "UTF-8"),
+    ),
+    Case(
         "clean a binary file",
         lambda t: [
             "clean",

@@ -32,7 +32,7 @@ __all__ = [
     "sniff",
 ]
 
-FileKind = Literal["parquet", "gzip", "sqlite", "zip", "binary", "text"]
+FileKind = Literal["parquet", "gzip", "sqlite", "zip", "utf16", "binary", "text"]
 ErrorType = type[SpecError] | type[InputError]
 
 _MAGIC: tuple[tuple[bytes, FileKind], ...] = (
@@ -40,12 +40,15 @@ _MAGIC: tuple[tuple[bytes, FileKind], ...] = (
     (b"\x1f\x8b", "gzip"),
     (b"SQLite format 3\x00", "sqlite"),
     (b"PK\x03\x04", "zip"),
+    (b"\xff\xfe", "utf16"),  # Windows editors' "Unicode": text, but not UTF-8
+    (b"\xfe\xff", "utf16"),
 )
 _WHAT_IT_IS = {
     "parquet": "a Parquet file",
     "gzip": "gzip-compressed",
     "sqlite": "a SQLite database (a run's ledger.sqlite?)",
     "zip": "a zip archive",
+    "utf16": "UTF-16 text",
     "binary": "a binary file, not text",
 }
 
@@ -87,6 +90,8 @@ def read_text(path: Path, what: str, error: ErrorType = SpecError) -> str:
     require_file(path, what, error)
     kind = sniff(path)
     if kind != "text":
+        if kind == "utf16":
+            raise _fail(error, str(path), "is UTF-16 text, not UTF-8", "save it as UTF-8")
         raise _fail(error, str(path), f"is {_WHAT_IT_IS[kind]}", f"give {what} as UTF-8 text")
     data = Path(path).read_bytes()
     try:
@@ -118,11 +123,7 @@ def iter_jsonl(path: Path, what: str = "a JSONL file") -> Iterator[tuple[int, di
     require_file(path, what)
     kind = sniff(path)
     if kind not in ("text", "gzip"):
-        raise InputError(
-            str(path),
-            f"is {_WHAT_IT_IS[kind]}, not JSONL",
-            _instead(kind),
-        )
+        raise InputError(str(path), f"is {_WHAT_IT_IS[kind]}, not JSONL", _instead(kind))
     with _open_bytes(path, gzipped=kind == "gzip") as f:
         n = 0
         try:
@@ -190,6 +191,8 @@ def _describe(kind: FileKind) -> str:
 
 
 def _instead(kind: FileKind) -> str:
+    if kind == "utf16":
+        return "save it as UTF-8"
     if kind == "sqlite":
         return "give the run's shards/*.parquet, or export them with `sdf-corpus export`"
     if kind == "text":
