@@ -69,8 +69,19 @@ def _ledger(tmp: Path) -> Path:
 
 
 def _parquet(tmp: Path, table: pa.Table, name: str = "data.parquet") -> Path:
-    pq.write_table(table, tmp / name)
+    pq.write_table(table, tmp / name, row_group_size=500)
     return tmp / name
+
+
+def _damaged_parquet(tmp: Path) -> Path:
+    """Sound footer and schema, garbage in the data pages of a later row group."""
+    path = _parquet(
+        tmp, pa.table({"text": [prose(f"p {i}", 60) for i in range(3000)]}), "d.parquet"
+    )
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 4000] = b"A" * 4000
+    return _write(path, bytes(data))
 
 
 def _cut_gzip(tmp: Path) -> Path:
@@ -208,6 +219,11 @@ CASES = [
         "clean a gzip file cut short",
         lambda t: ["clean", str(_cut_gzip(t)), "--out", str(t / "out")],
         ("cut.jsonl.gz", "gzip stream is damaged or cut short", "re-compress"),
+    ),
+    Case(
+        "clean a Parquet file damaged past its footer",
+        lambda t: ["clean", str(_damaged_parquet(t)), "--out", str(t / "out")],
+        ("d.parquet after row", "unreadable Parquet data", "write the file again"),
     ),
     Case(
         "clean an empty file",

@@ -51,7 +51,8 @@ def _is_parquet(path: Path) -> bool:
 def _validate(path: Path) -> None:
     require_file(path, _WHAT)
     if _is_parquet(path):
-        schema = open_parquet(path).schema_arrow
+        file = open_parquet(path)
+        schema = file.schema_arrow
         if "text" in schema.names and not _is_string(schema.field("text").type):
             raise InputError(
                 str(path),
@@ -59,7 +60,7 @@ def _validate(path: Path) -> None:
                 "store the documents' text as a string column",
             )
         names = list(schema.names)
-        empty = open_parquet(path).metadata.num_rows == 0
+        empty = file.metadata.num_rows == 0
     else:
         first = next(iter(_jsonl_rows(path)), None)
         names = list(first[1]) if first else []
@@ -88,7 +89,16 @@ def _jsonl_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
 
 def _parquet_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
     n = 0
-    for batch in open_parquet(path).iter_batches(batch_size=_BATCH_ROWS):
+    batches = open_parquet(path).iter_batches(batch_size=_BATCH_ROWS)
+    while True:
+        try:
+            batch = next(batches, None)
+        except Exception as exc:  # a damaged row group past a sound footer; pyarrow's types vary
+            raise InputError(
+                f"{path} after row {n}", f"unreadable Parquet data ({exc})", "write the file again"
+            ) from None
+        if batch is None:
+            return
         for row in batch.to_pylist():
             n += 1
             yield f"{path} row {n}", row
