@@ -366,6 +366,11 @@ CASES = [
         ("c.md:3", "principle 'Empty' has no text", "write its body"),
     ),
     Case(
+        "unknown built-in constitution",
+        lambda t: ["plan", str(_spec(t)), "--set", "constitution=harbour"],
+        ("field constitution", "'harbour'", "example"),
+    ),
+    Case(
         "YAML constitution without principles",
         lambda t: [
             "plan",

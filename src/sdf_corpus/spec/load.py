@@ -55,7 +55,7 @@ def load_corpus(path: Path, overrides: list[str] | None = None, out: Path | None
     for item in overrides or []:
         apply_override(raw, item)
     base = path.resolve().parent
-    _resolve_paths(raw, base)
+    _resolve_paths(raw, base, path)
     if out is not None:
         raw["output"] = str(out.resolve())
     try:
@@ -144,10 +144,18 @@ def apply_override(raw: dict[str, Any], item: str) -> None:
     node[parts[-1]] = parsed
 
 
-def _resolve_paths(raw: dict[str, Any], base: Path) -> None:
+def _resolve_paths(raw: dict[str, Any], base: Path, spec_path: Path) -> None:
     constitution = raw.get("constitution")
     if isinstance(constitution, str) and not _looks_like_path(constitution):
-        raw["constitution"] = str(library_dir("constitution") / f"{constitution}.md")
+        builtin = library_dir("constitution") / f"{constitution}.md"
+        if not builtin.is_file():
+            names = ", ".join(sorted(p.stem for p in library_dir("constitution").glob("*.md")))
+            raise SpecError(
+                str(spec_path),
+                f"field constitution: no built-in constitution {constitution!r}",
+                f"use one of: {names}, or a path to a .md or .yaml file",
+            )
+        raw["constitution"] = str(builtin)
     elif isinstance(constitution, str):
         raw["constitution"] = str((base / constitution).resolve())
     personas = raw.get("personas")
