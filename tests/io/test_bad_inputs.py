@@ -535,3 +535,24 @@ def test_a_write_error_the_checks_did_not_foresee_is_one_line(
     assert result.exit_code == 2, (result.output, result.exception)
     assert len(lines) == 1 and lines[0].startswith(f"error: {readonly_dir}"), result.stderr
     assert "permissions" in lines[0] and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("command", "args", "fragment"),
+    [
+        ("augment", ["--tools-per-conv", "6-2"], "low to high"),
+        ("augment", ["--system-prompt-rate", "2"], "--system-prompt-rate"),
+        ("clean", ["--bogus"], "--bogus"),
+    ],
+)
+def test_a_command_invoked_on_its_own_also_errs_in_one_line(
+    tmp_path: Path, command: str, args: list[str], fragment: str
+) -> None:
+    from sdf_corpus.cli.augment import augment
+    from sdf_corpus.cli.clean import clean
+
+    cmd, src = (augment, _chats(tmp_path)) if command == "augment" else (clean, _docs(tmp_path))
+    result = CliRunner().invoke(cmd, [str(src), "--out", str(tmp_path / "o"), *args])
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1 and fragment in result.stderr
+    assert result.stderr.startswith("error: ")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from sdf_corpus.cli._common import user_errors
+from sdf_corpus.cli._common import OneLineErrors, user_errors
 
 _RANGE = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+))?\s*$")
 
@@ -23,7 +23,7 @@ def _tool_range(ctx: click.Context, param: click.Parameter, value: str) -> tuple
     return lo, hi
 
 
-@click.command()
+@click.command(cls=OneLineErrors)
 @click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path, dir_okay=False))
 @click.option(
     "--out",

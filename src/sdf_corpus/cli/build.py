@@ -8,7 +8,7 @@ from typing import TypeVar
 
 import click
 
-from sdf_corpus.cli._common import F, spec_options, user_errors
+from sdf_corpus.cli._common import F, OneLineErrors, spec_options, user_errors
 from sdf_corpus.generate.backends.base import describe_error
 from sdf_corpus.generate.runner import RunOptions
 from sdf_corpus.io import check_output_dir
@@ -78,7 +78,7 @@ def _summary(corpus: Corpus) -> str:
     )
 
 
-@click.command()
+@click.command(cls=OneLineErrors)
 @spec_options
 @run_options
 @user_errors
@@ -123,7 +123,7 @@ def _stopped(stopped: str) -> None:
         sys.exit(3)
 
 
-@click.command()
+@click.command(cls=OneLineErrors)
 @spec_options
 @run_options
 @user_errors

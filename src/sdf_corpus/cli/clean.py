@@ -8,7 +8,7 @@ import click
 from pydantic import ValidationError
 
 from sdf_corpus.clean.config import CleanConfig
-from sdf_corpus.cli._common import user_errors
+from sdf_corpus.cli._common import OneLineErrors, user_errors
 from sdf_corpus.errors import SpecError
 from sdf_corpus.io import check_output_dir, read_yaml, require_file
 from sdf_corpus.spec.genres import _first_error
@@ -30,7 +30,7 @@ def load_clean_config(config: Path | None, overrides: tuple[str, ...]) -> CleanC
         raise SpecError(where, _first_error(exc)) from None
 
 
-@click.command()
+@click.command(cls=OneLineErrors)
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
 @click.option(
     "--out",
