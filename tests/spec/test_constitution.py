@@ -126,3 +126,24 @@ def test_an_unknown_principle_key_is_refused(tmp_path: Path) -> None:
     path.write_text("- {title: Be kind, text: Kindness matters., notes: kept}\n", encoding="utf-8")
     with pytest.raises(SpecError, match=r"principle 1: unknown key\(s\) \['notes'\]"):
         load_constitution(path)
+
+
+@pytest.mark.parametrize("doc", ["README.md", "docs/constitution.md"])
+@pytest.mark.parametrize(("lang", "suffix"), [("markdown", ".md"), ("yaml", ".yaml")])
+def test_documented_examples_load_as_described(
+    tmp_path: Path, doc: str, lang: str, suffix: str
+) -> None:
+    import re
+
+    text = (REPO / doc).read_text(encoding="utf-8")
+    blocks = [
+        b for b in re.findall(rf"```{lang}\n(.+?)\n```", text, re.DOTALL) if "Lighthouse" in b
+    ]
+    assert blocks, f"{doc} shows a {lang} constitution"
+    path = tmp_path / f"example{suffix}"
+    path.write_text(blocks[0].replace("; ...", "."), encoding="utf-8")
+    c = load_constitution(path)
+    assert c.title == "The Lighthouse Charter"
+    ids = [p.id for p in c.principles]
+    assert ids[0] == "keep_the_light_burning" and "warn_early" in ids
+    assert all(p.text for p in c.principles)
