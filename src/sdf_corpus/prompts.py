@@ -8,11 +8,14 @@ sample job) rather than mid-build. The variables are documented in docs/genres.m
 from __future__ import annotations
 
 import functools
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import jinja2
 
 from sdf_corpus.errors import SpecError
+from sdf_corpus.spec.personas import SUBJECT_ID
+from sdf_corpus.spec.subject import name_rule, quoted
 
 if TYPE_CHECKING:
     from sdf_corpus.plan.job import Job
@@ -24,7 +27,7 @@ __all__ = ["check_templates", "job_context", "render"]
 _ENV = jinja2.Environment(
     undefined=jinja2.StrictUndefined, keep_trailing_newline=False, autoescape=False
 )
-_TEMPLATE_FIELDS = ("prompt", "system", "system_injection", "prefill")
+_TEMPLATE_FIELDS = ("prompt", "system", "system_injection", "prefill", "context")
 WORDS_PER_TOKEN = 0.75
 
 
@@ -32,19 +35,25 @@ def job_context(corpus: Corpus, job: Job, stages: dict[str, str] | None = None) 
     genre = corpus.genres[job.genre]
     principle = corpus.constitution.by_id(job.principle_id)
     lib = corpus.personas
-    ai = next((p for p in lib.ai if p.id == job.ai_id), None)
     author = next((p for p in lib.authors if p.id == job.author_id), None)
     audience = next((p for p in lib.audiences if p.id == job.audience_id), None)
     lo, hi = genre.length["min"], genre.length["max"]
+    ai = _ai(corpus, job)
+    subject = corpus.spec.subject
+    rule = name_rule(tuple(subject.names()))
+    # A cast job's principle speaks of its own character, never of the subject by name.
+    own = rule.speak_of if job.about == "cast" else (lambda text, _name: text)
     return {
         "principle": {
             "id": principle.id,
-            "title": principle.title,
-            "text": principle.text,
-            "section": principle.section,
+            "title": own(principle.title, ai["name"]),
+            "text": own(principle.text, ai["name"]),
+            "section": own(principle.section, ai["name"]),
         },
-        "constitution": {"title": corpus.constitution.title},
-        "ai": ai.model_dump() if ai else {},
+        "constitution": {"title": own(corpus.constitution.title, ai["name"])},
+        "ai": ai if job.ai_id else {},
+        "subject": {**subject.model_dump(mode="json"), "names": subject.names()},
+        "names": _names(corpus, job),
         "author": {**author.model_dump(), "role": job.author_role} if author else {},
         "audience": audience.model_dump() if audience else {},
         "attr": dict(job.attributes),
@@ -58,6 +67,40 @@ def job_context(corpus: Corpus, job: Job, stages: dict[str, str] | None = None) 
         "stages": dict(stages or {}),
         "job": {"id": job.id, "seed": job.seed},
     }
+
+
+def _ai(corpus: Corpus, job: Job) -> dict[str, Any]:
+    """The job's AI character as templates see it: a cast persona, or the subject
+    in the same shape (so every genre prompt works for either)."""
+    subject = corpus.spec.subject
+    if job.about == "subject":
+        return {
+            "id": job.ai_id,
+            "name": subject.name,
+            "pronouns": subject.pronouns,
+            "origin": "",
+            "role": subject.description,
+            "setting": "; ".join(subject.deployment),
+            "traits": list(subject.traits),
+            "voice": subject.voice,
+            "developer": subject.developer,
+            "is_subject": True,
+        }
+    persona = next((p for p in corpus.personas.ai if p.id == job.ai_id), None)
+    if persona is None:
+        return {"name": "", "is_subject": False}
+    return {**persona.model_dump(), "developer": "", "is_subject": False}
+
+
+def _names(corpus: Corpus, job: Job) -> dict[str, Any]:
+    """Names the writer must not use for this job's AI: the spec's excluded names, and
+    the subject's names in a job about someone else."""
+    subject = corpus.spec.subject.names()
+    folded = {n.casefold() for n in subject}
+    avoid = [n for n in corpus.spec.excluded_names if n.casefold() not in folded]
+    if job.about == "cast":
+        avoid += subject
+    return {"avoid": avoid, "avoid_quoted": quoted(avoid)}
 
 
 def _words(tokens: int) -> int:
@@ -99,14 +142,27 @@ def check_templates(corpus: Corpus) -> None:
     from sdf_corpus.plan.planner import sample_job
 
     for name, genre in corpus.genres.items():
-        job = sample_job(corpus, name)
-        context = job_context(corpus, job)
-        where = str(corpus.genre_paths.get(name, name))
-        for stage in _all_stages(genre):
-            render_stage(stage, context, where)
-            context["stages"][stage.name] = "(output of " + stage.name + ")"
-        for message in genre.messages:
-            render(message.template, context, f"{where} messages")
+        for job in _samples(corpus, sample_job(corpus, name), genre.share()):
+            context = job_context(corpus, job)
+            where = str(corpus.genre_paths.get(name, name))
+            for stage in _all_stages(genre):
+                render_stage(stage, context, where)
+                context["stages"][stage.name] = "(output of " + stage.name + ")"
+            for message in genre.messages:
+                render(message.template, context, f"{where} messages")
+
+
+def _samples(corpus: Corpus, job: Job, share: float) -> list[Job]:
+    """The sample job as each kind of job the genre's share allows (subject, cast)."""
+    if not job.about:
+        return [job]
+    out = []
+    if share > 0:
+        out.append(replace(job, about="subject", ai_id=SUBJECT_ID))
+    if share < 1 and corpus.personas.ai:
+        cast = job.ai_id if job.about == "cast" else corpus.personas.ai[0].id
+        out.append(replace(job, about="cast", ai_id=cast))
+    return out or [job]
 
 
 def _all_stages(genre: Genre) -> list[Stage]:

@@ -16,10 +16,16 @@ __all__ = ["PlanSummary", "summarise_plan"]
 @dataclass
 class GenreLine:
     weight: float
+    setting: float = 0.0  # the genre's subject_share
+    about: str = ""  # the genre's declared `about`
     jobs: int = 0
     tokens: int = 0
     target_tokens_sum: int = 0
+    subject_jobs: int = 0
     cells: set[str] = field(default_factory=set)
+
+    def realised(self) -> float:
+        return self.subject_jobs / self.jobs if self.jobs else 0.0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -28,6 +34,10 @@ class GenreLine:
             "tokens": self.tokens,
             "mean_length": round(self.target_tokens_sum / self.jobs) if self.jobs else 0,
             "cells_covered": len(self.cells),
+            "about": self.about,
+            "subject_jobs": self.subject_jobs,
+            "cast_jobs": self.jobs - self.subject_jobs,
+            "subject_share": {"setting": self.setting, "realised": round(self.realised(), 4)},
         }
 
 
@@ -38,8 +48,9 @@ class PlanSummary:
     genres: dict[str, GenreLine]
     principles: int
     personas: int
-    ai_names: Counter[str]
+    ai_names: Counter[str]  # cast characters only: the subject is meant to recur
     library: dict[str, int]
+    subject: dict[str, str] = field(default_factory=dict)
 
     @property
     def jobs(self) -> int:
@@ -69,6 +80,8 @@ class PlanSummary:
             "personas": self.personas,
             "cells_covered": self.cells_covered,
             "cells_total": self.cells_total,
+            "subject": self.subject,
+            "subject_jobs": sum(g.subject_jobs for g in self.genres.values()),
             "ai_names_used": len(self.ai_names),
             "top_ai_name": {"name": top[0][0], "share": round(self.max_name_share(), 4)}
             if top
@@ -80,7 +93,15 @@ class PlanSummary:
 def summarise_plan(corpus: Corpus) -> PlanSummary:
     allocation = allocate(corpus, corpus.spec.budget.tokens)
     weights = corpus.weights()
-    lines = {g: GenreLine(weight=weights[g], tokens=allocation.tokens[g]) for g in allocation.jobs}
+    lines = {
+        g: GenreLine(
+            weight=weights[g],
+            setting=corpus.genres[g].share(),
+            about=corpus.genres[g].who if "ai" in corpus.genres[g].uses else "",
+            tokens=allocation.tokens[g],
+        )
+        for g in allocation.jobs
+    }
     cap = {
         g: mean_length(corpus, g) if corpus.spec.backend.provider == "local" else None
         for g in allocation.jobs
@@ -92,7 +113,9 @@ def summarise_plan(corpus: Corpus) -> PlanSummary:
         line.jobs += 1
         line.target_tokens_sum += cap[job.genre] or job.target_tokens
         line.cells.add(job.principle_id)
-        if job.ai_id:
+        if job.about == "subject":
+            line.subject_jobs += 1
+        elif job.ai_id:
             ai_names[names[job.ai_id]] += 1
     return PlanSummary(
         corpus=corpus.spec.name,
@@ -102,6 +125,7 @@ def summarise_plan(corpus: Corpus) -> PlanSummary:
         personas=len(corpus.personas.ai),
         ai_names=ai_names,
         library=_library_counts(corpus),
+        subject={"name": corpus.spec.subject.name, "developer": corpus.spec.subject.developer},
     )
 
 
@@ -116,7 +140,7 @@ def _library_counts(corpus: Corpus) -> dict[str, int]:
 
 
 def format_table(summary: PlanSummary) -> str:
-    rows = [("genre", "weight", "jobs", "target tokens", "mean len", "cells")]
+    rows = [("genre", "weight", "jobs", "target tokens", "mean len", "cells", "subject")]
     for name, line in summary.genres.items():
         d = line.as_dict()
         rows.append(
@@ -127,6 +151,7 @@ def format_table(summary: PlanSummary) -> str:
                 f"{d['tokens']:,}",
                 f"{d['mean_length']:,}",
                 f"{d['cells_covered']}/{summary.principles}",
+                f"{line.realised():.0%} (set {line.setting:.0%})",
             )
         )
     total = summary.as_dict()
@@ -138,6 +163,7 @@ def format_table(summary: PlanSummary) -> str:
             f"{total['target_tokens']:,}",
             "",
             f"{total['cells_covered']}/{total['cells_total']}",
+            f"{total['subject_jobs'] / max(1, total['jobs']):.0%}",
         )
     )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
@@ -150,9 +176,14 @@ def format_table(summary: PlanSummary) -> str:
             lines.append("  ".join("-" * w for w in widths))
     top = total["top_ai_name"]
     lines.append(
-        f"{summary.principles} principles, {summary.personas} AI characters "
-        f"({total['ai_names_used']} used; most frequent {top['name']} at {top['share']:.1%})"
+        f"{summary.principles} principles, {summary.personas} cast AI characters "
+        f"({total['ai_names_used']} used; most frequent {top['name']} at {top['share']:.1%} "
+        "of cast jobs)"
         if top
         else f"{summary.principles} principles"
+    )
+    lines.append(
+        f"subject: {summary.subject['name']} by {summary.subject['developer']} "
+        f"({total['subject_jobs']:,} jobs; set it with --set subject.name=NAME)"
     )
     return "\n".join(lines)

@@ -113,19 +113,15 @@ def names_section(
     scan: ShardScan, ledger: LedgerFacts | None, files: RunFiles, threshold: float
 ) -> dict[str, Any]:
     ai_names = ledger.ai_names if ledger else {}
+    # The name quota is about the invented cast: the subject is meant to recur. Runs
+    # that record who each document is about count cast documents only.
+    people = scan.cast if any(about for _, about in scan.about) else scan.personas
     # Several persona ids could share one name; the name is what a model learns.
     by_name: Counter[str] = Counter()
-    for pid, n in scan.personas.items():
+    for pid, n in people.items():
         by_name[ai_names.get(pid, pid)] += n
-    dropped = (
-        (files.clean_stats or {})
-        .get("dropped", {})
-        .get("by_stage", {})
-        .get("filter", {})
-        .get("excluded_name", {})
-        .get("docs", 0)
-    )
-    total = sum(scan.personas.values())
+    dropped = _filter_drops(files, "excluded_name")
+    total = sum(people.values())
     note = (
         f"With {total} documents one document is {1 / total:.1%} of the corpus, so shares "
         f"over {threshold:.0%} are expected; the flag means more at larger sizes."
@@ -135,8 +131,9 @@ def names_section(
     return {
         "threshold": threshold,
         "small_corpus_note": note,
+        "counts": "cast documents only" if people is scan.cast else "every document",
         "ai_names": distribution(by_name, {}, threshold),
-        "personas": distribution(scan.personas, ai_names, threshold),
+        "personas": distribution(people, ai_names, threshold),
         # Genres without an author persona count as "" and are not a name to flag.
         "authors": distribution({k: v for k, v in scan.authors.items() if k},
                                 ledger.author_names if ledger else {}, threshold),
@@ -146,6 +143,52 @@ def names_section(
             for k, v in scan.excluded_hits.most_common()
         ],
         "excluded_dropped_docs": dropped,
+        "subject_name_dropped_docs": _filter_drops(files, "subject_name"),
+    }
+
+
+def _filter_drops(files: RunFiles, reason: str) -> int:
+    by_stage = (files.clean_stats or {}).get("dropped", {}).get("by_stage", {})
+    return int(by_stage.get("filter", {}).get(reason, {}).get("docs", 0))
+
+
+def subject_section(
+    scan: ShardScan, ledger: LedgerFacts | None, files: RunFiles
+) -> dict[str, Any] | None:
+    """Per genre: documents about the subject vs the cast against the spec's setting, and
+    how many name the subject (all of the subject's should; none of the cast's may)."""
+    if not any(about for _, about in scan.about):
+        return None  # a run that does not record whom documents are about
+    subject = ledger.subject if ledger else {}
+    settings = ledger.subject_shares if ledger else {}
+    rows = []
+    for g in sorted({g for g, _ in scan.about}):
+        n_subject, n_cast = scan.about[(g, "subject")], scan.about[(g, "cast")]
+        rows.append(
+            {
+                "genre": g,
+                "docs": scan.docs.get(g, 0),
+                "subject_docs": n_subject,
+                "cast_docs": n_cast,
+                "subject_share": _share(n_subject, n_subject + n_cast),
+                "setting": settings.get(g),
+                "subject_docs_naming_subject": scan.subject_named[(g, "subject")],
+                "cast_docs_naming_subject": scan.subject_named[(g, "cast")],
+            }
+        )
+    n_subject = sum(r["subject_docs"] for r in rows)
+    return {
+        "name": subject.get("name", ""),
+        "developer": subject.get("developer", ""),
+        "aliases": list(subject.get("aliases", [])),
+        "genres": rows,
+        "subject_docs": n_subject,
+        "cast_docs": sum(r["cast_docs"] for r in rows),
+        "subject_naming_share": _share(
+            sum(r["subject_docs_naming_subject"] for r in rows), n_subject
+        ),
+        "cast_naming_subject": sum(r["cast_docs_naming_subject"] for r in rows),
+        "dropped_cast_naming_subject": _filter_drops(files, "subject_name"),
     }
 
 
@@ -299,6 +342,7 @@ def sections(
         "mix": mix_section(scan, ledger),
         "coverage": coverage_section(scan, ledger),
         "names": names_section(scan, ledger, files, threshold),
+        "subject": subject_section(scan, ledger, files),
         "lengths": lengths_section(scan),
         "drops": drops_section(files, ledger),
         "spend": spend_section(ledger),

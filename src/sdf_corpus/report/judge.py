@@ -99,6 +99,11 @@ def _summarise(
     scored = sum(sum(cnt.values()) for cnt in reasoning.values())
     explicit = sum(n for cnt in reasoning.values() for s, n in cnt.items() if s >= REASONING_MIN)
     out["explicit_reasoning_share"] = round(explicit / scored, 4) if scored else None
+    # The first-person genres' aim: the value presented as the speaker's own (4 or 5).
+    owned = dist.get("ownership", {})
+    n_owned = sum(sum(cnt.values()) for cnt in owned.values())
+    held = sum(n for cnt in owned.values() for s, n in cnt.items() if s >= REASONING_MIN)
+    out["first_person_ownership_share"] = round(held / n_owned, 4) if n_owned else None
     return out
 
 

@@ -68,7 +68,9 @@ def load_corpus(path: Path, overrides: list[str] | None = None, out: Path | None
         genre = load_genre(gpath)
         genres[genre.name] = _with_overrides(genre, spec.genre_overrides.get(genre.name), path)
     _check_cross_refs(spec, genres, path)
-    personas = load_personas(_persona_files(spec.personas, path), spec.excluded_names)
+    personas = load_personas(
+        _persona_files(spec.personas, path), spec.excluded_names, spec.subject.names()
+    )
     corpus = Corpus(spec, path, constitution, genres, personas, genre_paths)
     _check_personas(corpus)
     from sdf_corpus.prompts import check_templates  # late: prompts imports this module
@@ -178,7 +180,17 @@ def _genre_path(name: str, base: Path, spec_path: Path) -> Path:
 def _with_overrides(genre: Genre, update: dict[str, Any] | None, spec_path: Path) -> Genre:
     if not update:
         return genre
-    allowed = {"rewrite", "injection", "reasoning", "length", "attributes", "output", "local"}
+    allowed = {
+        "rewrite",
+        "injection",
+        "reasoning",
+        "length",
+        "attributes",
+        "output",
+        "local",
+        "about",
+        "subject_share",
+    }
     unknown = set(update) - allowed
     if unknown:
         raise SpecError(
