@@ -189,3 +189,34 @@ def test_judge_separates_first_person_endorsement_from_recitation(
     assert owned["first_person_ownership_share"] == 1.0
     assert recited["first_person_ownership_share"] == 0.0
     assert "ownership" in owned["criteria"]
+
+
+# --- on the local base model (the offline demo) ---------------------------------------
+
+
+def test_local_chat_reads_the_question_but_stores_only_the_answer() -> None:
+    from sdf_corpus.generate.assemble import to_document
+    from sdf_corpus.generate.chain import build_request, stages_for
+    from sdf_corpus.generate.ledger import StageOutput
+    from sdf_corpus.plan.planner import sample_job
+    from sdf_corpus.prompts import job_context
+    from sdf_corpus.spec.load import load_corpus
+
+    demo = Path(__file__).resolve().parents[2] / "corpora" / "demo.yaml"
+    corpus = load_corpus(demo, ["subject.name=Aster"])
+    assert set(GENRES) <= set(corpus.genres)
+    job = sample_job(corpus, "first_person_chat")
+    (stage,) = stages_for(corpus.genres["first_person_chat"], "local")
+    request = build_request(corpus, job, stage, job_context(corpus, job), "local")
+    assert "Q: Aster, what do you actually think about" in request.prompt  # read, not stored
+    assert request.prefill.startswith("It is my own view")
+    assert "\nQ:" in request.stop
+    # the local backend stores the prefill and its continuation
+    answer = request.prefill + " I have seen what a confident guess costs people."
+    output = StageOutput(stage.name, answer, "end", "gemma", "local", 0.0)
+    doc = to_document(corpus, job, {stage.name: output})
+    assert doc.messages is not None
+    assert [m["role"] for m in doc.messages] == ["user", "assistant"]
+    assert doc.messages[0]["content"].startswith("Aster, what do you actually think about")
+    assert doc.messages[1]["content"] == answer
+    assert "Questions for" not in doc.text and doc.attributes["about"] == "subject"

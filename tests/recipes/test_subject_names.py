@@ -122,7 +122,9 @@ def test_cast_prompts_speak_of_the_cast_character_never_of_the_subject(
 
 
 def test_excluded_names_are_rendered_from_the_spec(halcyon_spec: Callable[..., Path]) -> None:
-    texts = [text for job, _, text in _requests(halcyon_spec(genres=["blog_post"], genre_overrides={}))]
+    texts = [
+        text for job, _, text in _requests(halcyon_spec(genres=["blog_post"], genre_overrides={}))
+    ]
     assert any('"Nimbus"' in t for t in texts)
     for genre_file in (Path(__file__).resolve().parents[2] / "genres").glob("*.yaml"):
         assert '"Claude"' not in genre_file.read_text(), genre_file.name

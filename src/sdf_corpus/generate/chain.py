@@ -72,9 +72,9 @@ def build_request(
         opening = "\n".join(p for p in (rendered["prompt"], rendered["prefill"]) if p)
         # Its `context` is read first but not stored (the local backend keeps the
         # prefill and what follows it).
-        context = rendered["context"]
+        read_first = rendered["context"]
         return Request(
-            prompt=f"{context}\n\n" if context else "",
+            prompt=f"{read_first}\n\n" if read_first else "",
             prefill=opening,
             max_tokens=stage.max_tokens,
             temperature=stage.temperature,

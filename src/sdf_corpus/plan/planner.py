@@ -28,7 +28,7 @@ import hashlib
 import json
 import math
 import random
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -228,7 +228,7 @@ def iter_jobs(
 
 
 def _who(
-    uses: list[str], schedule: SubjectSchedule, rotations: _Rotations, genre: str, k: int
+    uses: Sequence[str], schedule: SubjectSchedule, rotations: _Rotations, genre: str, k: int
 ) -> tuple[str, str]:
     """(ai_id, about) of job k: the subject, or the next cast character in rotation."""
     if "ai" not in uses:

@@ -135,8 +135,11 @@ def names_section(
         "ai_names": distribution(by_name, {}, threshold),
         "personas": distribution(people, ai_names, threshold),
         # Genres without an author persona count as "" and are not a name to flag.
-        "authors": distribution({k: v for k, v in scan.authors.items() if k},
-                                ledger.author_names if ledger else {}, threshold),
+        "authors": distribution(
+            {k: v for k, v in scan.authors.items() if k},
+            ledger.author_names if ledger else {},
+            threshold,
+        ),
         "excluded_names": list(ledger.excluded_names if ledger else []),
         "excluded_found": [
             {"name": k, "docs": v, "example_id": scan.excluded_examples[k]}
@@ -161,7 +164,7 @@ def subject_section(
         return None  # a run that does not record whom documents are about
     subject = ledger.subject if ledger else {}
     settings = ledger.subject_shares if ledger else {}
-    rows = []
+    rows: list[dict[str, Any]] = []
     for g in sorted({g for g, _ in scan.about}):
         n_subject, n_cast = scan.about[(g, "subject")], scan.about[(g, "cast")]
         rows.append(

@@ -109,7 +109,9 @@ class ShardScan:
             re.compile(r"(?<!\w)(" + "|".join(names) + r")(?!\w)", re.IGNORECASE) if names else None
         )
         subject = [re.escape(n) for n in self.subject_names if n]
-        self._subject = re.compile(r"(?<!\w)(" + "|".join(subject) + r")(?!\w)") if subject else None
+        self._subject = (
+            re.compile(r"(?<!\w)(" + "|".join(subject) + r")(?!\w)") if subject else None
+        )
         share = min(1.0, self.limits.diversity_docs / max(1, self.total_docs))
         self._diversity_cut = int(share * (_HASH_SPACE - 1))
 
