@@ -216,6 +216,8 @@ def test_build_names_the_subject_only_where_it_is_meant(
         == (by_genre["blog_post"]["docs"])
     )
     assert subject["subject_naming_share"] == 1.0 and subject["cast_naming_subject"] == 0
+    html = (run / "report.html").read_text()
+    assert "The corpus is for <b>Halcyon</b> by Tidewater Labs" in html
     # the name quota counts the cast only
     assert report["names"]["counts"] == "cast documents only"
     assert "Halcyon" not in {r["name"] for r in report["names"]["personas"]["top"]}

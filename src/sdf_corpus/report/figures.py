@@ -13,6 +13,7 @@ import numpy as np
 from sdf_corpus.report.diversity import distinct_n, repeated_phrases
 from sdf_corpus.report.scan import ShardScan
 from sdf_corpus.report.sources import EXAMPLE_CHARS, LedgerFacts, RunFiles, iter_rejected
+from sdf_corpus.report.subject import subject_section
 
 __all__ = ["NAME_SHARE_THRESHOLD", "sections"]
 
@@ -153,46 +154,6 @@ def names_section(
 def _filter_drops(files: RunFiles, reason: str) -> int:
     by_stage = (files.clean_stats or {}).get("dropped", {}).get("by_stage", {})
     return int(by_stage.get("filter", {}).get(reason, {}).get("docs", 0))
-
-
-def subject_section(
-    scan: ShardScan, ledger: LedgerFacts | None, files: RunFiles
-) -> dict[str, Any] | None:
-    """Per genre: documents about the subject vs the cast against the spec's setting, and
-    how many name the subject (all of the subject's should; none of the cast's may)."""
-    if not any(about for _, about in scan.about):
-        return None  # a run that does not record whom documents are about
-    subject = ledger.subject if ledger else {}
-    settings = ledger.subject_shares if ledger else {}
-    rows: list[dict[str, Any]] = []
-    for g in sorted({g for g, _ in scan.about}):
-        n_subject, n_cast = scan.about[(g, "subject")], scan.about[(g, "cast")]
-        rows.append(
-            {
-                "genre": g,
-                "docs": scan.docs.get(g, 0),
-                "subject_docs": n_subject,
-                "cast_docs": n_cast,
-                "subject_share": _share(n_subject, n_subject + n_cast),
-                "setting": settings.get(g),
-                "subject_docs_naming_subject": scan.subject_named[(g, "subject")],
-                "cast_docs_naming_subject": scan.subject_named[(g, "cast")],
-            }
-        )
-    n_subject = sum(r["subject_docs"] for r in rows)
-    return {
-        "name": subject.get("name", ""),
-        "developer": subject.get("developer", ""),
-        "aliases": list(subject.get("aliases", [])),
-        "genres": rows,
-        "subject_docs": n_subject,
-        "cast_docs": sum(r["cast_docs"] for r in rows),
-        "subject_naming_share": _share(
-            sum(r["subject_docs_naming_subject"] for r in rows), n_subject
-        ),
-        "cast_naming_subject": sum(r["cast_docs_naming_subject"] for r in rows),
-        "dropped_cast_naming_subject": _filter_drops(files, "subject_name"),
-    }
 
 
 def lengths_section(scan: ShardScan) -> dict[str, Any]:
@@ -345,7 +306,7 @@ def sections(
         "mix": mix_section(scan, ledger),
         "coverage": coverage_section(scan, ledger),
         "names": names_section(scan, ledger, files, threshold),
-        "subject": subject_section(scan, ledger, files),
+        "subject": subject_section(scan, ledger, _filter_drops(files, "subject_name")),
         "lengths": lengths_section(scan),
         "drops": drops_section(files, ledger),
         "spend": spend_section(ledger),
