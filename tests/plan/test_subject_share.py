@@ -166,3 +166,33 @@ def test_a_cast_character_named_like_the_subject_leaves_the_cast(
     names = {p.name for p in corpus.personas.ai}
     assert "Wren" not in names and "Amara" not in names
     assert len(names) == 79
+
+
+def test_attachment_ablation_arms_plan_as_documented() -> None:
+    import shlex
+
+    spec = REPO / "corpora" / "attachment-ablation.yaml"
+    arms = [
+        shlex.split(line.split("sdf-corpus ", 1)[1])
+        for line in spec.read_text().splitlines()
+        if line.startswith("#   sdf-corpus build")
+    ]
+    assert len(arms) == 4
+    seen = set()
+    for arm in arms:
+        assert arm[:2] == ["build", "corpora/attachment-ablation.yaml"]
+        args = ["plan", str(spec), *arm[2:], "--json", "--set", "budget.tokens=400000"]
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 0, (arm, result.output)
+        data = json.loads(result.output)
+        documents = {
+            g: line["subject_share"]["realised"]
+            for g, line in data["genres"].items()
+            if g in ("news_article", "faq", "outside_observer_analysis")
+        }
+        first_person = {"first_person_reflection", "first_person_chat"} <= set(data["genres"])
+        about = {round(v) for v in documents.values()}
+        assert len(about) == 1  # every outside document genre the same way
+        seen.add(("subject" if about == {1} else "cast", first_person))
+        assert data["genres"]["good_mental_health_story"]["subject_share"]["realised"] == 0.0
+    assert seen == {("subject", True), ("subject", False), ("cast", True), ("cast", False)}
