@@ -37,7 +37,9 @@ class GenreLine:
             "about": self.about,
             "subject_jobs": self.subject_jobs,
             "cast_jobs": self.jobs - self.subject_jobs,
-            "subject_share": {"setting": self.setting, "realised": round(self.realised(), 4)},
+            # the genre's setting, and what the planned jobs realise (within 2 points)
+            "subject_share": self.setting,
+            "subject_share_realised": round(self.realised(), 4),
         }
 
 
