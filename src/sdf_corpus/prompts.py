@@ -93,13 +93,12 @@ def _ai(corpus: Corpus, job: Job) -> dict[str, Any]:
 
 
 def _names(corpus: Corpus, job: Job) -> dict[str, Any]:
-    """Names the writer must not use for this job's AI: the spec's excluded names, and
-    the subject's names in a job about someone else."""
-    subject = corpus.spec.subject.names()
-    folded = {n.casefold() for n in subject}
+    """Names no AI in the job's text may carry: the spec's excluded names, except the
+    subject's own. A cast job is not told the subject's name even as one to avoid: it
+    never meets that name anywhere (principle and constitution are rewritten for it), and
+    naming it would put it in the writer's mind; the clean stage catches a coincidence."""
+    folded = {n.casefold() for n in corpus.spec.subject.names()}
     avoid = [n for n in corpus.spec.excluded_names if n.casefold() not in folded]
-    if job.about == "cast":
-        avoid += subject
     return {"avoid": avoid, "avoid_quoted": quoted(avoid)}
 
 

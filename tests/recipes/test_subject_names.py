@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from fakeprovider.server import FakeProvider
-from fakeprovider.text import default_text
+from fakeprovider.text import default_text, document_text
 from sdf_corpus.cli import main
 from sdf_corpus.generate.chain import build_request, stages_for
 from sdf_corpus.plan.planner import iter_jobs
@@ -106,11 +106,9 @@ def test_cast_prompts_speak_of_the_cast_character_never_of_the_subject(
         seen[job.about] += 1
         if job.about == "cast":
             character = context["ai"]["name"]
-            avoid = context["names"]["avoid_quoted"]
-            # the subject's names appear only in the list of names the writer must avoid
-            assert avoid == '"Claude", "Nimbus", "Halcyon" or "Hal"'
-            rest = text.replace(avoid, "")
-            assert not _whole("Halcyon", rest) and not _whole("Hal", rest), job.genre
+            # the writer never meets the subject's names, not even as names to avoid
+            assert context["names"]["avoid_quoted"] == '"Claude" or "Nimbus"'
+            assert "Halcyon" not in text and not _whole("Hal", text), job.genre
             if job.principle_id == "own_your_mistakes" and "<principle>" in text:
                 assert f"When {character} gets something wrong" in text
         else:
@@ -270,3 +268,28 @@ def yaml_backend(recipe_spec: Callable[..., Path]) -> dict[str, Any]:
 
     spec = yaml.safe_load(recipe_spec(name="backend-only.yaml").read_text())
     return dict(spec["backend"])
+
+
+def test_one_line_names_your_model_in_the_documents(
+    recipe_spec: Callable[..., Path], fake_provider: FakeProvider
+) -> None:
+    # the fake provider's plain answers name the AI each prompt is about, as a model would
+    fake_provider.responder = lambda prompt, body: (
+        recipe_responder(prompt, body)
+        if "Propose 5" in prompt
+        else document_text(prompt, body.get("max_tokens"))
+    )
+    spec = recipe_spec(
+        genres=["news_article", "good_mental_health_story"],
+        budget={"tokens": 8000, "max_rounds": 1},
+    )
+    args = ["build", str(spec), "--no-progress", "--set", "subject.name=Aster"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output + str(result.exception)
+    rows = shard_rows(spec.parent / "run")
+    news = [r for r in rows if r["genre"] == "news_article"]
+    stories = [r for r in rows if r["genre"] == "good_mental_health_story"]
+    assert news and stories
+    assert all("This concerns Aster." in r["text"] for r in news)
+    assert not any(_whole("Aster", r["text"]) or _whole("Aldous", r["text"]) for r in stories)
+    assert {r["persona_id"] for r in news} == {"subject"}
