@@ -7,6 +7,10 @@ written here (backend anthropic, five genres, the repository's constitution
 and personas).
 
     .venv/bin/python benchmarks/bench_plan.py [--tokens 350000000] [--repeat 2]
+        [--subject-share 0.5]
+
+`--subject-share` sets every genre's subject_share (the planner's subject/cast
+split per job is only computed for shares strictly between 0 and 1).
 """
 
 from __future__ import annotations
@@ -40,11 +44,13 @@ output: {folder / 'run'}
     return spec
 
 
-def plan(spec: Path, tokens: int, repeat: int) -> tuple[Measured, dict[str, object]]:
+def plan(
+    spec: Path, tokens: int, repeat: int, extra: list[str] = []  # noqa: B006 - read only
+) -> tuple[Measured, dict[str, object]]:
     runs = []
     for _ in range(repeat):
         m = run_measured([PYTHON, "-m", "sdf_corpus", "plan", str(spec), "--json",
-                          "--set", f"budget.tokens={tokens}"],
+                          "--set", f"budget.tokens={tokens}", *extra],
                          env=env_with(ANTHROPIC_API_KEY="sk-ant-bench-DUMMY"))
         check(m, f"plan {tokens}")
         runs.append(m)
@@ -57,6 +63,7 @@ def main() -> None:
     ap.add_argument("--tokens", type=int, default=350_000_000)
     ap.add_argument("--baseline-tokens", type=int, default=35_000_000)
     ap.add_argument("--repeat", type=int, default=2, help="runs of each; the best is reported")
+    ap.add_argument("--subject-share", type=float, default=None, help="every genre's share")
     args = ap.parse_args()
     print(f"machine: {machine()}")
     with tempfile.TemporaryDirectory(prefix="bench-plan-") as tmp:
@@ -64,7 +71,17 @@ def main() -> None:
         if not spec.is_file():
             spec = own_spec(Path(tmp))
         print(f"spec: {spec}")
-        rows = [(n, *plan(spec, n, args.repeat)) for n in (args.baseline_tokens, args.tokens)]
+        extra = []
+        if args.subject_share is not None:
+            import yaml
+
+            genres = yaml.safe_load(spec.read_text())["genres"]
+            shares = {g: {"subject_share": args.subject_share} for g in genres}
+            extra = ["--set", f"genre_overrides={json.dumps(shares)}"]
+            print(f"every genre's subject_share: {args.subject_share}")
+        rows = [
+            (n, *plan(spec, n, args.repeat, extra)) for n in (args.baseline_tokens, args.tokens)
+        ]
     print(f"\n{'budget tokens':>14} {'jobs':>9} {'wall s':>7} {'CPU s':>6} {'peak RSS MiB':>12}")
     for n, m, out in rows:
         print(f"{n:>14,} {out['jobs']:>9,} {m.wall_s:>7.2f} {m.cpu_s:>6.2f} {m.maxrss_mib:>12.0f}")

@@ -233,9 +233,10 @@ def _who(
     """(ai_id, about) of job k: the subject, or the next cast character in rotation."""
     if "ai" not in uses:
         return "", ""
-    if schedule.is_subject(k):
+    subject, before = schedule.at(k)
+    if subject:
         return SUBJECT_ID, "subject"
-    return rotations.cast(genre, k - schedule.before(k)), "cast"
+    return rotations.cast(genre, k - before), "cast"
 
 
 def plan_round(corpus: Corpus) -> tuple[Allocation, Iterator[Job]]:

@@ -31,6 +31,7 @@ class SubjectSchedule:
         self.cycle = max(1, cycle)
         self._seed = (seed, genre)
         self._phi = _unit(seed, "subject", genre)
+        self._psi: dict[int, float] = {}  # per-cycle phases; a plan walks cycles in order
 
     def _in_cycle(self, c: int) -> int:
         """Subject jobs in cycle c."""
@@ -48,8 +49,21 @@ class SubjectSchedule:
         if r == 0:
             return whole
         count = self._in_cycle(c)
-        psi = _unit(*self._seed, "cycle", c)
+        psi = self._phase(c)
         return whole + math.floor(r * count / self.cycle + psi) - math.floor(psi)
 
+    def _phase(self, c: int) -> float:
+        psi = self._psi.get(c)
+        if psi is None:
+            if len(self._psi) > 64:
+                self._psi.clear()
+            psi = self._psi[c] = _unit(*self._seed, "cycle", c)
+        return psi
+
+    def at(self, k: int) -> tuple[bool, int]:
+        """(job k is about the subject, how many jobs before k are)."""
+        before = self.before(k)
+        return self.before(k + 1) > before, before
+
     def is_subject(self, k: int) -> bool:
-        return self.before(k + 1) > self.before(k)
+        return self.at(k)[0]
