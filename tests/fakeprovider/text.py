@@ -186,9 +186,11 @@ def ai_named(prompt: str) -> str:
 
 
 def default_text(prompt: str, max_tokens: int | None = None) -> str:
-    """A numbered list when asked for one; otherwise `document_text`."""
+    """A numbered list when asked for one; otherwise `document_text`. A later stage
+    quoting the idea it was given (`<idea>`) is writing the document, not listing ideas."""
     lowered = prompt.lower()
-    if "numbered list" in lowered or ("idea" in lowered and "list" in lowered):
+    asks = "idea" in lowered and "list" in lowered and "<idea>" not in lowered
+    if "numbered list" in lowered or asks:
         return idea_list(prompt, 5)
     return document_text(prompt, max_tokens)
 

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from fakeprovider.server import FakeProvider
-from fakeprovider.text import default_text, document_text
+from fakeprovider.text import default_text
 from sdf_corpus.cli import main
 from sdf_corpus.generate.chain import build_request, stages_for
 from sdf_corpus.plan.planner import iter_jobs
@@ -271,25 +271,27 @@ def yaml_backend(recipe_spec: Callable[..., Path]) -> dict[str, Any]:
 
 
 def test_one_line_names_your_model_in_the_documents(
-    recipe_spec: Callable[..., Path], fake_provider: FakeProvider
+    write_spec: Callable[..., Path],
+    recipe_spec: Callable[..., Path],
+    fake_provider: FakeProvider,
 ) -> None:
-    # the fake provider's plain answers name the AI each prompt is about, as a model would
-    fake_provider.responder = lambda prompt, body: (
-        recipe_responder(prompt, body)
-        if "Propose 5" in prompt
-        else document_text(prompt, body.get("max_tokens"))
-    )
-    spec = recipe_spec(
-        genres=["news_article", "good_mental_health_story"],
+    recipe_spec()  # the fake provider's key
+    backend = yaml_backend(recipe_spec)
+    # the fake provider's own answers name the AI each prompt is about, as a model would
+    fake_provider.responder = lambda prompt, body: default_text(prompt, body.get("max_tokens"))
+    spec = write_spec(
+        genres=["blog_post", "good_mental_health_story"],
+        backend=backend,
         budget={"tokens": 8000, "max_rounds": 1},
     )
     args = ["build", str(spec), "--no-progress", "--set", "subject.name=Aster"]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output + str(result.exception)
     rows = shard_rows(spec.parent / "run")
-    news = [r for r in rows if r["genre"] == "news_article"]
+    posts = [r for r in rows if r["genre"] == "blog_post"]
     stories = [r for r in rows if r["genre"] == "good_mental_health_story"]
-    assert news and stories
-    assert all("This concerns Aster." in r["text"] for r in news)
+    assert posts and stories
+    assert all(_whole("Aster", r["text"]) for r in posts)
+    assert {r["persona_id"] for r in posts} == {"subject"}
     assert not any(_whole("Aster", r["text"]) or _whole("Aldous", r["text"]) for r in stories)
-    assert {r["persona_id"] for r in news} == {"subject"}
+    assert all(r["persona_id"] != "subject" for r in stories)
