@@ -196,3 +196,22 @@ def test_attachment_ablation_arms_plan_as_documented() -> None:
         seen.add(("subject" if about == {1} else "cast", first_person))
         assert data["genres"]["good_mental_health_story"]["subject_share_realised"] == 0.0
     assert seen == {("subject", True), ("subject", False), ("cast", True), ("cast", False)}
+
+
+@pytest.mark.parametrize(
+    ("override", "share"),
+    [
+        ({}, 1.0),
+        ({"about": "cast"}, 0.0),
+        ({"about": "either"}, 0.5),
+        ({"about": "cast", "subject_share": 0.2}, 0.2),
+        ({"subject_share": 0.75}, 0.75),
+    ],
+)
+def test_about_sets_the_default_share(
+    write_spec: Callable[..., Path], override: dict[str, object], share: float
+) -> None:
+    corpus = load_corpus(write_spec(genres=["blog_post"], genre_overrides={"blog_post": override}))
+    genre = corpus.genres["blog_post"]
+    assert genre.subject_share == share and genre.share() == share
+    assert genre.about == override.get("about", "subject")

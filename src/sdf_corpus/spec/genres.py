@@ -156,6 +156,19 @@ class Genre(_Strict):
 
     @model_validator(mode="before")
     @classmethod
+    def _who_by_default(cls, raw: Any) -> Any:
+        """Fill `about` (by family) and `subject_share` (by `about`) when not given."""
+        if not isinstance(raw, dict):
+            return raw
+        family = raw.get("family", "document")
+        about = raw.get("about") or _DEFAULT_ABOUT.get(str(family), "subject")
+        share = raw.get("subject_share")
+        if share is None:
+            share = _SHARE_OF.get(str(about), 1.0)
+        return {**raw, "about": about, "subject_share": share}
+
+    @model_validator(mode="before")
+    @classmethod
     def _toolsets(cls, raw: Any) -> Any:
         if not isinstance(raw, dict) or not raw.get("tools"):
             return raw
@@ -209,9 +222,9 @@ class Genre(_Strict):
 
     def share(self) -> float:
         """Share of this genre's jobs whose AI is the subject (0 when it has no AI)."""
-        if "ai" not in self.uses:
+        if "ai" not in self.uses or self.subject_share is None:
             return 0.0
-        return self.subject_share if self.subject_share is not None else _SHARE_OF[self.who]
+        return self.subject_share
 
     @property
     def mean_tokens(self) -> int:

@@ -198,8 +198,11 @@ def _with_overrides(genre: Genre, update: dict[str, Any] | None, spec_path: Path
             f"field genre_overrides.{genre.name}: cannot override {sorted(unknown)}",
             f"allowed: {sorted(allowed)}",
         )
+    base = genre.model_dump()
+    if "about" in update and "subject_share" not in update:
+        base.pop("subject_share")  # a new `about` brings its own default share
     try:
-        return Genre.model_validate(_deep_merge(genre.model_dump(), update))
+        return Genre.model_validate(_deep_merge(base, update))
     except ValidationError as exc:
         raise SpecError(
             str(spec_path), f"genre_overrides.{genre.name}: {_first_error(exc)}"
