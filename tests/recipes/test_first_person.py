@@ -174,6 +174,8 @@ def _judged_ownership(
     result = CliRunner().invoke(main, ["build", str(spec), "--out", str(run), "--no-progress"])
     assert result.exit_code == 0, result.output + result.stderr
     report: dict[str, Any] = json.loads((run / "report.json").read_text())
+    html = (run / "report.html").read_text()
+    assert "First-person documents presenting the value as the speaker's own" in html
     return report["judge"]
 
 
