@@ -12,6 +12,7 @@ import importlib
 import click
 
 from sdf_corpus import __version__
+from sdf_corpus.cli._common import OneLineErrors
 
 __all__ = ["main"]
 
@@ -31,8 +32,9 @@ _COMMANDS = {
 }
 
 
-class _LazyGroup(click.Group):
-    """click's documented lazy-loading pattern: import a subcommand on first use."""
+class _LazyGroup(OneLineErrors, click.Group):
+    """click's documented lazy-loading pattern: import a subcommand on first use.
+    Option errors are one line (see OneLineErrors)."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return [*_COMMANDS, *(c for c in super().list_commands(ctx) if c not in _COMMANDS)]

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import click
 
-from sdf_corpus.cli._common import spec_options, user_errors
+from sdf_corpus.cli._common import OneLineErrors, spec_options, user_errors
 from sdf_corpus.spec.load import load_corpus
 
 
-@click.command()
+@click.command(cls=OneLineErrors)
 @spec_options
 @click.argument("sources", nargs=-1, type=click.Path(path_type=Path, exists=False))
 @click.option(
