@@ -205,3 +205,24 @@ def test_worker_slices_are_independent_of_machine_slices() -> None:
     workers = [sum(Shard(w, 2, _SALT).owns(j) for j in machine) for w in range(2)]
     assert 1800 < len(machine) < 2200
     assert all(0.4 * len(machine) < n < 0.6 * len(machine) for n in workers)
+
+
+def test_workers_see_the_environment_of_their_start(
+    fake_spec: Callable[..., Path], fake_provider: FakeProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A forkserver started earlier in the process (the clean stage starts one) holds the
+    environment of its own start; workers must get the key set since."""
+    import multiprocessing
+    import time
+
+    from .conftest import DUMMY_KEY
+
+    spec = fake_spec(backend={"concurrency": 4})
+    monkeypatch.delenv("ANTHROPIC_API_KEY")
+    server = multiprocessing.get_context("forkserver").Process(target=time.sleep, args=(0,))
+    server.start()
+    server.join()
+    monkeypatch.setenv("ANTHROPIC_API_KEY", DUMMY_KEY)
+    code, _, err = _cli("generate", str(spec), "--workers", "2", "--no-progress")
+    assert code == 0, err
+    assert fake_provider.count > 0

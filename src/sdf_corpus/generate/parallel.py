@@ -67,12 +67,13 @@ def _work(corpus: Corpus, ledger_path: Path, options: RunOptions) -> GenerateRes
 
 def _context() -> multiprocessing.context.BaseContext:
     """fork when this process has no other thread (the parent's imports, the SDK's
-    among them, are then not paid again per worker: ~2.5 s of CPU each); else a
-    forkserver, since forking a threaded process can copy a held lock."""
-    methods = multiprocessing.get_all_start_methods()
-    if "fork" in methods and threading.active_count() == 1:
+    among them, are then not paid again per worker: ~2.5 s of CPU each); else spawn,
+    since forking a threaded process can copy a held lock. Not a forkserver: one
+    started earlier in this process (the clean stage's) would hand workers the
+    environment of that moment, API keys included, not this one's."""
+    if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1:
         return multiprocessing.get_context("fork")
-    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    return multiprocessing.get_context("spawn")
 
 
 def run_workers(
