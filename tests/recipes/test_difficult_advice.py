@@ -48,7 +48,7 @@ def test_builds_chat_shards_without_the_injection(
     )
     for row in rows:
         assert row["format"] == "chat" and row["genre"] == "difficult_advice"
-        messages = json.loads(row["messages"])
+        messages = row["messages"]
         assert [m["role"] for m in messages] == ["user", "assistant"]
         assert messages[0]["content"] == outputs[(row["id"], "refine")]
         assert messages[1]["content"] == outputs[(row["id"], "rewrite")]
@@ -95,7 +95,7 @@ def test_rewrite_off_skips_only_the_rewrite_and_keeps_the_answer(
     rows = shard_rows(run)
     assert rows
     for row in rows:
-        assert json.loads(row["messages"])[1]["content"] == outputs[(row["id"], "answer")]
+        assert row["messages"][1]["content"] == outputs[(row["id"], "answer")]
 
 
 def test_injection_off_changes_only_the_answer_system_prompt(

@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 from sdf_corpus.clean.writers import sha256_file, write_json_atomic
 from sdf_corpus.judge.rubric import Rubric
 from sdf_corpus.judge.store import JudgeStore
+from sdf_corpus.shards import decode_row
 
 __all__ = ["apply_judgements"]
 
@@ -126,7 +127,7 @@ def _rewrite_shard(
         failing = _failing(value, min_scores)
         keep.append(failing is None)
         if failing is not None:
-            row = {k: table.column(k)[i].as_py() for k in table.column_names}
+            row = decode_row({k: table.column(k)[i].as_py() for k in table.column_names})
             reason = f"judge_{failing}"
             drops[reason] += 1
             dropped_tokens[reason] += int(row.get("n_tokens") or 0)

@@ -8,7 +8,6 @@ of the document id, so the same corpus always gives the same samples.
 from __future__ import annotations
 
 import heapq
-import json
 import re
 from array import array
 from collections import Counter
@@ -17,11 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
 import xxhash
 from tqdm import tqdm
 
 from sdf_corpus.report.diversity import OpeningCounter
+from sdf_corpus.shards import iter_rows as shard_rows
 
 __all__ = ["SCAN_COLUMNS", "ScanLimits", "ShardScan", "iter_rows", "scan_shards"]
 
@@ -58,22 +57,13 @@ def iter_rows(
     """Rows of the shards as dicts, one column batch in memory at a time."""
     bar = tqdm(total=len(paths), unit="shard", desc="report", disable=not progress)
     for path in paths:
-        pf = pq.ParquetFile(path)
-        present = [c for c in columns if c in pf.schema_arrow.names]
-        for batch in pf.iter_batches(batch_size=_BATCH_ROWS, columns=present):
-            yield from batch.to_pylist()
+        yield from shard_rows([path], columns, _BATCH_ROWS)
         bar.update(1)
     bar.close()
 
 
-def _author_of(attributes: str | None) -> str:
-    if not attributes:
-        return ""
-    try:
-        value = json.loads(attributes)
-    except json.JSONDecodeError:
-        return ""
-    return str(value.get("author_id", "")) if isinstance(value, dict) else ""
+def _author_of(attributes: dict[str, Any] | None) -> str:
+    return str((attributes or {}).get("author_id", ""))
 
 
 @dataclass
