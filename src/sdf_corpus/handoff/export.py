@@ -83,10 +83,10 @@ def export_run(
         from sdf_corpus.handoff.tokens import export_tokens
 
         return export_tokens(run_dir, out, opts)
-    return _export_jsonl(run_dir, fmt, out, _progress(run_dir, opts.progress, fmt), opts)
+    return _export_jsonl(run_dir, fmt, out, rows_with_progress(run_dir, opts.progress, fmt), opts)
 
 
-def _progress(run_dir: Path, progress: bool, fmt: str) -> Iterator[dict[str, Any]]:
+def rows_with_progress(run_dir: Path, progress: bool, fmt: str) -> Iterator[dict[str, Any]]:
     total = source_summary(run_dir).get("documents")
     bar = tqdm(total=total, unit="docs", desc=f"export {fmt}", disable=not progress)
     for row in read_rows(run_dir):
