@@ -140,11 +140,11 @@ def decode_row(row: dict[str, Any]) -> dict[str, Any]:
     if "attributes" in row:
         row["attributes"] = entries_to_dict(row["attributes"])
     if "quality" in row:
-        row["quality"] = qualitydecode_row(row["quality"])
+        row["quality"] = quality_from_native(row["quality"])
     if "tools" in row and row["tools"]:
         row["tools"] = json.loads(row["tools"])
     if row.get("messages"):
-        row["messages"] = [messagedecode_row(m) for m in row["messages"]]
+        row["messages"] = [message_from_native(m) for m in row["messages"]]
     return row
 
 
@@ -185,7 +185,7 @@ def quality_to_native(quality: dict[str, Any]) -> dict[str, Any]:
     return {"trimmed": list(quality.get("trimmed") or []), "notes": dict_to_entries(notes)}
 
 
-def qualitydecode_row(value: dict[str, Any] | None) -> dict[str, Any]:
+def quality_from_native(value: dict[str, Any] | None) -> dict[str, Any]:
     if not value:
         return {}
     out: dict[str, Any] = {}
@@ -227,6 +227,6 @@ def _call_to_native(call: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def messagedecode_row(message: dict[str, Any]) -> dict[str, Any]:
+def message_from_native(message: dict[str, Any]) -> dict[str, Any]:
     """Drop the null fields Parquet fills in, giving back the OpenAI-style dict."""
     return {k: v for k, v in message.items() if v is not None}

@@ -82,7 +82,8 @@ def _models(shards: list[Path]) -> Counter[str]:
             for model, backend in zip(
                 batch.column(0).to_pylist(), batch.column(1).to_pylist(), strict=True
             ):
-                counts[f"{model or '?'} ({backend or '?'})"] += 1
+                label = f"{model} ({backend})" if model or backend else "user text (not generated)"
+                counts[label] += 1
     return counts
 
 
