@@ -141,7 +141,7 @@ def decode_row(row: dict[str, Any]) -> dict[str, Any]:
         row["attributes"] = entries_to_dict(row["attributes"])
     if "quality" in row:
         row["quality"] = quality_from_native(row["quality"])
-    if "tools" in row and row["tools"]:
+    if row.get("tools"):
         row["tools"] = json.loads(row["tools"])
     if row.get("messages"):
         row["messages"] = [message_from_native(m) for m in row["messages"]]

@@ -56,9 +56,18 @@ def test_push_uploads_through_huggingface_hub_and_never_writes_the_token(
     monkeypatch.setenv("HF_TOKEN", TOKEN)
     result = CliRunner().invoke(main, ["push", str(built_run), "me/sdf-test", "--private"])
     assert result.exit_code == 0, result.output
-    assert hub.repos["me/sdf-test"].get("visibility", "private" if hub.repos["me/sdf-test"].get("private") else None) == "private"
+    assert (
+        hub.repos["me/sdf-test"].get(
+            "visibility", "private" if hub.repos["me/sdf-test"].get("private") else None
+        )
+        == "private"
+    )
     stored = hub.files["me/sdf-test"]
-    for path in ["README.md", "manifest.json", *(f"shards/{p.name}" for p in (built_run / "shards").glob("*.parquet"))]:
+    for path in [
+        "README.md",
+        "manifest.json",
+        *(f"shards/{p.name}" for p in (built_run / "shards").glob("*.parquet")),
+    ]:
         assert stored[path] == (built_run / path).read_bytes()
     assert all(h.get("authorization") == f"Bearer {TOKEN}" for h in hub.headers)
     assert TOKEN not in result.output
@@ -76,7 +85,15 @@ def _real_corpus(path: Path, n_docs: int, seed: int) -> Path:
     with path.open("w") as f:
         for i in range(n_docs):
             start = rng.randrange(0, len(words) - 400)
-            f.write(json.dumps({"id": f"web-{i}", "text": " ".join(words[start : start + rng.randrange(40, 400)])}) + "\n")
+            f.write(
+                json.dumps(
+                    {
+                        "id": f"web-{i}",
+                        "text": " ".join(words[start : start + rng.randrange(40, 400)]),
+                    }
+                )
+                + "\n"
+            )
     return path
 
 
@@ -86,7 +103,17 @@ def test_mix_realises_the_ratio(
 ) -> None:
     real = _real_corpus(tmp_path / "web.jsonl", n_real, 1)
     out = tmp_path / "mixed"
-    args = ["mix", str(built_run), "--with", str(real), "--ratio", ratio, "--out", str(out), "--no-progress"]
+    args = [
+        "mix",
+        str(built_run),
+        "--with",
+        str(real),
+        "--ratio",
+        ratio,
+        "--out",
+        str(out),
+        "--no-progress",
+    ]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     manifest = json.loads((out / "manifest.json").read_text())
@@ -103,9 +130,22 @@ def test_mix_realises_the_ratio(
     assert [r["id"] for r in shard_rows(again)] == [r["id"] for r in rows]
     # every export accepts a mix
     hf = tmp_path / "hf"
-    assert CliRunner().invoke(main, ["export", str(out), "--format", "hf", "--out", str(hf), "--no-progress"]).exit_code == 0
+    assert (
+        CliRunner()
+        .invoke(main, ["export", str(out), "--format", "hf", "--out", str(hf), "--no-progress"])
+        .exit_code
+        == 0
+    )
     ds = datasets.load_dataset(str(hf), split="train", cache_dir=str(tmp_path / "c"))
     assert len(ds) == len(rows) and "source" in ds.column_names
     text = tmp_path / "t.jsonl"
-    assert CliRunner().invoke(main, ["export", str(out), "--format", "text", "--out", str(text), "--no-progress"]).exit_code == 0
-    assert {json.loads(x)["source"] for x in text.read_text().splitlines()} == {built_run.name, "web.jsonl"}
+    assert (
+        CliRunner()
+        .invoke(main, ["export", str(out), "--format", "text", "--out", str(text), "--no-progress"])
+        .exit_code
+        == 0
+    )
+    assert {json.loads(x)["source"] for x in text.read_text().splitlines()} == {
+        built_run.name,
+        "web.jsonl",
+    }

@@ -53,9 +53,7 @@ def _legacy_copy(run: Path, dest: Path) -> Path:
     for shard in sorted((run / "shards").glob("*.parquet")):
         table = pq.read_table(shard)
         for name in ("messages", "attributes", "quality"):
-            values = [
-                None if v is None else json.dumps(v) for v in table.column(name).to_pylist()
-            ]
+            values = [None if v is None else json.dumps(v) for v in table.column(name).to_pylist()]
             i = table.schema.get_field_index(name)
             table = table.set_column(i, name, pa.array(values, pa.string()))
         pq.write_table(table, dest / "shards" / shard.name)

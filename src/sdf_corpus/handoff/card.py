@@ -97,7 +97,8 @@ def render_card(
     manifest = _read_json(run_dir / "manifest.json")
     totals = manifest.get("totals", {})
     facts = _ledger_meta(run_dir)
-    spec = facts.get("spec") if isinstance(facts.get("spec"), dict) else {}
+    raw_spec = facts.get("spec")
+    spec: dict[str, Any] = raw_spec if isinstance(raw_spec, dict) else {}
     front = {
         "pretty_name": title or f"sdf-corpus: {spec.get('name') or run_dir.resolve().name}",
         "language": ["en"],
@@ -137,8 +138,11 @@ def _body(
         f"{int(totals.get('tokens') or 0):,} (tokenizer `{manifest.get('tokenizer', '?')}`)",
         f"- spec hash: `{manifest.get('spec_hash') or facts.get('spec_hash') or 'n/a'}`",
         "- license: not set. Choose one that your generation provider's terms allow"
-        + ("; the local Gemma model's output falls under the Gemma Terms of Use." if any(
-            "(local)" in m for m in models) else "."),
+        + (
+            "; the local Gemma model's output falls under the Gemma Terms of Use."
+            if any("(local)" in m for m in models)
+            else "."
+        ),
         "",
         "## Models and backends",
         "",
@@ -146,7 +150,11 @@ def _body(
         "",
     ]
     out += _provenance(manifest, facts)
-    out += ["## Tokens by genre", "", *_table(("genre", "docs", "tokens"), manifest.get("by_genre", {}))]
+    out += [
+        "## Tokens by genre",
+        "",
+        *_table(("genre", "docs", "tokens"), manifest.get("by_genre", {})),
+    ]
     out += ["", "## Tokens by principle", ""]
     out += _table(("principle", "docs", "tokens"), manifest.get("by_principle", {}))
     out += ["", *_drops(run_dir), *_judge(run_dir, manifest), *_how_to_load()]
@@ -162,7 +170,12 @@ def _provenance(manifest: dict[str, Any], facts: dict[str, Any]) -> list[str]:
         out.append("")
     mix = manifest.get("mix")
     if isinstance(mix, dict):
-        out += ["## Mix", "", "| source | docs | tokens | share of tokens |", "|---|---:|---:|---:|"]
+        out += [
+            "## Mix",
+            "",
+            "| source | docs | tokens | share of tokens |",
+            "|---|---:|---:|---:|",
+        ]
         for name, s in mix.get("sources", {}).items():
             out.append(f"| {name} | {s['docs']:,} | {s['tokens']:,} | {s['share']:.4f} |")
         out.append("")
@@ -174,7 +187,12 @@ def _drops(run_dir: Path) -> list[str]:
     by_stage = stats.get("dropped", {}).get("by_stage", {})
     if not by_stage:
         return []
-    out = ["## Dropped in cleaning, by reason", "", "| stage / reason | docs | tokens |", "|---|---:|---:|"]
+    out = [
+        "## Dropped in cleaning, by reason",
+        "",
+        "| stage / reason | docs | tokens |",
+        "|---|---:|---:|",
+    ]
     for stage, reasons in sorted(by_stage.items()):
         for reason, v in sorted(reasons.items()):
             out.append(f"| {stage} / {reason} | {v['docs']:,} | {v['tokens']:,} |")

@@ -111,8 +111,12 @@ def source_summary(run_dir: Path) -> dict[str, Any]:
 
 def empty_error(run_dir: Path, fmt: str, skipped: dict[str, int]) -> InputError:
     why = ", ".join(f"{n:,} {reason}" for reason, n in sorted(skipped.items())) or "no rows"
-    hint = " (export document-format runs with --format text)" if "document_format" in skipped else ""
-    return InputError(f"{run_dir}: nothing to export as {fmt}: skipped {why}{hint}; no file written")
+    hint = (
+        " (export document-format runs with --format text)" if "document_format" in skipped else ""
+    )
+    return InputError(
+        f"{run_dir}: nothing to export as {fmt}: skipped {why}{hint}; no file written"
+    )
 
 
 def _export_jsonl(
@@ -126,7 +130,9 @@ def _export_jsonl(
         with tmps[0].open("w", encoding="utf-8") as f:
             g = tmps[1].open("w", encoding="utf-8") if side else None
             try:
-                tally = write_jsonl(rows, f, g, JsonlOptions(fmt, opts.doc_prefix, opts.max_example_tokens))
+                tally = write_jsonl(
+                    rows, f, g, JsonlOptions(fmt, opts.doc_prefix, opts.max_example_tokens)
+                )
             finally:
                 if g is not None:
                     g.close()

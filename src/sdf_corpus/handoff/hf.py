@@ -105,7 +105,9 @@ def export_hf(run_dir: Path, out: Path, progress: bool = True) -> ExportResult:
         outs = _copy(shards, schema, staging / "data", progress)
         if not outs:
             raise empty_error(run_dir, "hf", {})
-        genres = {g: {"docs": o.rows, "tokens": o.tokens, "format": o.format} for g, o in outs.items()}
+        genres = {
+            g: {"docs": o.rows, "tokens": o.tokens, "format": o.format} for g, o in outs.items()
+        }
         files = sorted((staging / "data").rglob("*.parquet"))
         (staging / "README.md").write_text(
             render_card(run_dir, hf_configs(genres), files), encoding="utf-8"

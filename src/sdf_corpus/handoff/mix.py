@@ -201,13 +201,15 @@ def _route(sources: list[_Source], buckets: Path, n: int, progress: bool) -> _Ta
 
 
 def _shards(buckets: Path, shards: Path, n: int, cfg: ShardConfig) -> list[ShardInfo]:
-    infos = []
+    infos: list[ShardInfo] = []
     for b in range(n):
         table = pq.read_table(buckets / f"{b:05d}.parquet")
         if table.num_rows == 0:
             continue
-        table = table.sort_by("_key").drop_columns(["_key"]).replace_schema_metadata(
-            MIX_SCHEMA.metadata
+        table = (
+            table.sort_by("_key")
+            .drop_columns(["_key"])
+            .replace_schema_metadata(MIX_SCHEMA.metadata)
         )
         info = ShardInfo(file=f"shard-{len(infos):05d}.parquet")
         path = shards / info.file

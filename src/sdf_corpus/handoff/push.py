@@ -36,7 +36,9 @@ def files_to_push(run_dir: Path) -> list[Path]:
     return [run_dir / n for n in _TOP_FILES if (run_dir / n).is_file()] + shards
 
 
-def push_run(run_dir: Path, repo_id: str, *, private: bool = False, dry_run: bool = False) -> PushResult:
+def push_run(
+    run_dir: Path, repo_id: str, *, private: bool = False, dry_run: bool = False
+) -> PushResult:
     run_dir = Path(run_dir)
     if not _REPO_ID.match(repo_id):
         raise InputError(f"REPO_ID {repo_id!r}: write it as NAMESPACE/NAME, e.g. my-org/sdf-advice")

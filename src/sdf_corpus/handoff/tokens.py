@@ -47,7 +47,9 @@ def _documents(
         side.write(json.dumps(meta, ensure_ascii=False) + "\n")
         extra: dict[str, Any] = {"no_loss_ranges": [(0, len(prefix))]} if prefix else {}
         tally["documents"] += 1
-        yield TroveDocument(text=prefix + (row.get("text") or ""), id=str(row["id"]), metadata=extra)
+        yield TroveDocument(
+            text=prefix + (row.get("text") or ""), id=str(row["id"]), metadata=extra
+        )
 
 
 def export_tokens(run_dir: Path, out: Path, opts: ExportOptions) -> ExportResult:

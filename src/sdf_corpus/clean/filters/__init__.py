@@ -1,10 +1,11 @@
 """Quality filters, each its own module with one stable reason code.
 
 `build_filters` returns them in the order the pipeline runs them: the
-structural chat check, then cheap pattern checks, text-rewriting filters before the checks that measure
-the text. Language runs before the stop-word rule although it costs more: a
-French text would otherwise be dropped as `no_stopwords`, hiding the real
-reason; its cheap pre-screen settles almost every document anyway.
+structural chat check, cheap pattern checks, then text-rewriting filters
+before the checks that measure the text. Language runs before the stop-word
+rule although it costs more: a French text would otherwise be dropped as
+`no_stopwords`, hiding the real reason; its cheap pre-screen settles almost
+every document anyway.
 """
 
 from __future__ import annotations
