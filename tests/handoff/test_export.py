@@ -155,3 +155,9 @@ def test_every_run_has_a_card(built_run: Path) -> None:
     assert "claude-haiku-4-5 (anthropic)" in body
     assert "| difficult_advice | `" in body  # its prompt hash
     assert "load_dataset" in body
+
+
+def test_a_clean_run_has_a_card_too(text_run: Path) -> None:
+    front = _front_matter(text_run / "README.md")
+    assert front["size_categories"] == ["n<1K"] and "synthetic" in front["tags"]
+    assert "user text (not generated)" in (text_run / "README.md").read_text()

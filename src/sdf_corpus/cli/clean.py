@@ -72,10 +72,13 @@ def clean(
             raise InputError(f"{path}: no such file")
     settings = load_clean_config(config, overrides)
     stats = clean_documents(read_documents(list(inputs)), out, settings, progress=not no_progress)
+    from sdf_corpus.handoff.card import write_run_card
+
+    write_run_card(out, sorted((out / "shards").glob("*.parquet")))  # the dataset card
     data = stats.to_json()
     click.echo(
         f"kept {data['kept']['docs']:,} of {data['input']['docs']:,} documents "
         f"({data['kept']['tokens']:,} of {data['input']['tokens']:,} tokens); "
         f"dropped {json.dumps(stats.dropped_by_reason(), sort_keys=True)}; "
-        f"shards in {out / 'shards'}"
+        f"shards in {out / 'shards'}, card in {out / 'README.md'}"
     )
