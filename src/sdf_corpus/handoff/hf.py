@@ -165,6 +165,8 @@ def hf_configs(genres: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
             configs.append(entry(fmt, paths))
     reserved = {"default", "chat", "document"}
     for genre in genres:
-        name = genre if genre not in reserved else f"genre_{genre}"
-        configs.append(entry(name, [f"data/{_folder(genre)}/*.parquet"]))
+        name = _folder(genre)
+        configs.append(
+            entry(f"genre_{name}" if name in reserved else name, [f"data/{name}/*.parquet"])
+        )
     return configs
