@@ -35,7 +35,12 @@ def _struct_type(rubric: Rubric) -> pa.StructType:
         pa.field("model", pa.string()),
     ]
     fields += [pa.field(c.id, pa.int8()) for c in rubric.criteria]
-    fields.append(pa.field("justifications", pa.string()))
+    # One sentence per criterion, as a struct so readers see it without parsing JSON.
+    fields.append(
+        pa.field(
+            "justifications", pa.struct([pa.field(c.id, pa.string()) for c in rubric.criteria])
+        )
+    )
     return pa.struct(fields)
 
 
@@ -51,7 +56,7 @@ def _judge_value(found: dict[str, Any] | None, rubric: Rubric) -> dict[str, Any]
         value.update(
             status=found["status"],
             model=found["model"],
-            justifications=json.dumps(found["justifications"], ensure_ascii=False),
+            justifications={c.id: found["justifications"].get(c.id) for c in rubric.criteria},
         )
         value.update({c.id: found["scores"].get(c.id) for c in rubric.criteria})
     return value
