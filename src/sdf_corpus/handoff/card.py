@@ -137,6 +137,7 @@ def _body(
         f"- documents: {int(totals.get('documents') or 0):,}; tokens: "
         f"{int(totals.get('tokens') or 0):,} (tokenizer `{manifest.get('tokenizer', '?')}`)",
         f"- spec hash: `{manifest.get('spec_hash') or facts.get('spec_hash') or 'n/a'}`",
+        *_subject(spec),
         "- license: not set. Choose one that your generation provider's terms allow"
         + (
             "; the local Gemma model's output falls under the Gemma Terms of Use."
@@ -159,6 +160,13 @@ def _body(
     out += _table(("principle", "docs", "tokens"), manifest.get("by_principle", {}))
     out += ["", *_drops(run_dir), *_judge(run_dir, manifest), *_how_to_load()]
     return "\n".join(out) + "\n"
+
+
+def _subject(spec: dict[str, Any]) -> list[str]:
+    subject = spec.get("subject")
+    if not isinstance(subject, dict) or not subject.get("name"):
+        return []
+    return [f"- subject: {subject['name']} ({subject.get('developer', '?')}), the model it is for"]
 
 
 def _provenance(manifest: dict[str, Any], facts: dict[str, Any]) -> list[str]:
