@@ -88,6 +88,11 @@ _LEGACY_JSON = ("messages", "attributes", "quality")
 def run_shards(run_dir: Path) -> list[Path]:
     """The run's shard files in order, or a one-line error saying how to make them."""
     shards = sorted((Path(run_dir) / "shards").glob("*.parquet"))
+    if not shards and (Path(run_dir) / "manifest.json").is_file():
+        raise InputError(
+            f"{run_dir}: the run kept no documents (see clean_stats.json and rejected/); "
+            "nothing to read"
+        )
     if not shards:
         raise InputError(
             f"{Path(run_dir) / 'shards'}: no Parquet shards found "
