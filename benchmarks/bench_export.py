@@ -3,7 +3,7 @@
 The run is made from the same generator as bench_scale.py (`jsonl_corpus`,
 realistic lengths, no junk), written straight into native shards with the
 clean stage's ShardWriter (filters and dedup are bench_scale's subject, not
-this one's); every tenth document is a two-turn chat so the chat formats have
+this one's); every fifth document is a two-turn chat so the chat formats have
 work. Each export runs as its own process, measured with os.wait4. Baseline,
 same run: a plain pyarrow scan of the same shards, batch by batch, turning
 every row into Python objects (the least any streaming export must do).
