@@ -23,13 +23,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import PYTHON, ROOT, check, machine, run_measured  # noqa: E402
-from _corpus import jsonl_corpus  # noqa: E402
+from _common import PYTHON, ROOT, check, machine, run_measured
+from _corpus import jsonl_corpus
 
-from sdf_corpus.clean.config import ShardConfig  # noqa: E402
-from sdf_corpus.clean.tokens import ApproxCounter  # noqa: E402
-from sdf_corpus.clean.writers import ShardWriter, write_json_atomic  # noqa: E402
-from sdf_corpus.document import Document  # noqa: E402
+from sdf_corpus.clean.config import ShardConfig
+from sdf_corpus.clean.tokens import ApproxCounter
+from sdf_corpus.clean.writers import ShardWriter, write_json_atomic
+from sdf_corpus.document import Document
 
 _GENRES = ("blog_post", "news_article", "faq", "good_mental_health_story", "difficult_advice")
 _SCAN = """
