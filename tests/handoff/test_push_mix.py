@@ -149,3 +149,18 @@ def test_mix_realises_the_ratio(
         built_run.name,
         "web.jsonl",
     }
+
+
+def test_an_hf_export_pushes_with_its_configs(
+    built_run: Path, hub: FakeHub, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    hf = tmp_path / "hf"
+    args = ["export", str(built_run), "--format", "hf", "--out", str(hf), "--no-progress"]
+    assert CliRunner().invoke(main, args).exit_code == 0
+    monkeypatch.setenv("HF_TOKEN", TOKEN)
+    result = CliRunner().invoke(main, ["push", str(hf), "me/sdf-hf"])
+    assert result.exit_code == 0, result.output
+    stored = hub.files["me/sdf-hf"]
+    assert stored["README.md"] == (hf / "README.md").read_bytes()
+    data = {p.relative_to(hf).as_posix() for p in (hf / "data").rglob("*.parquet")}
+    assert data and data <= set(stored)

@@ -1,7 +1,8 @@
 """`sdf-corpus push`: a run folder to a Hugging Face dataset repo, through huggingface_hub.
 
 What goes up is what a dataset user needs: the card (README.md, written if the
-run has none), the shards, manifest.json, clean_stats.json and the report.
+run has none), the shards, manifest.json, clean_stats.json and the report; or,
+given an `export --format hf` folder, its card, data/ and export manifest.
 The ledger (prompts, costs) and rejected/ stay local. The token is read from
 HF_TOKEN and handed to huggingface_hub for this call only: it is never saved
 (no `login`), printed, or written into any file; HF_ENDPOINT is honoured.
@@ -32,8 +33,15 @@ class PushResult:
 
 
 def files_to_push(run_dir: Path) -> list[Path]:
+    if _is_hf_export(run_dir):  # `export --format hf`: its card already lists per-genre configs
+        data = sorted((run_dir / "data").rglob("*.parquet"))
+        return [run_dir / "README.md", run_dir / "export_manifest.json", *data]
     shards = run_shards(run_dir)
     return [run_dir / n for n in _TOP_FILES if (run_dir / n).is_file()] + shards
+
+
+def _is_hf_export(folder: Path) -> bool:
+    return (folder / "export_manifest.json").is_file() and (folder / "data").is_dir()
 
 
 def push_run(
@@ -42,7 +50,8 @@ def push_run(
     run_dir = Path(run_dir)
     if not _REPO_ID.match(repo_id):
         raise InputError(f"REPO_ID {repo_id!r}: write it as NAMESPACE/NAME, e.g. my-org/sdf-advice")
-    run_shards(run_dir)  # fail before anything else when there is nothing to push
+    if not _is_hf_export(run_dir):
+        run_shards(run_dir)  # fail before anything else when there is nothing to push
     if not (run_dir / "README.md").is_file() and not dry_run:
         write_run_card(run_dir, run_shards(run_dir))
     files = files_to_push(run_dir)
