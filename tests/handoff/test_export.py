@@ -161,3 +161,35 @@ def test_a_clean_run_has_a_card_too(text_run: Path) -> None:
     front = _front_matter(text_run / "README.md")
     assert front["size_categories"] == ["n<1K"] and "synthetic" in front["tags"]
     assert "user text (not generated)" in (text_run / "README.md").read_text()
+
+
+def test_tokens_with_a_tokenizer_json_the_user_names(built_run: Path, tmp_path: Path) -> None:
+    pytest.importorskip("datatrove")
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+
+    tok = Tokenizer(models.WordLevel(unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    texts = [r["text"] for r in shard_rows(built_run)]
+    tok.train_from_iterator(texts, trainers.WordLevelTrainer(special_tokens=["[UNK]", "</s>"]))
+    path = tmp_path / "tokenizer.json"
+    tok.save(str(path))
+    out = tmp_path / "tokens"
+    _export(built_run, "tokens", out, "--tokenizer", str(path), "--seq-len", "32")
+    manifest = json.loads((out / "export_manifest.json").read_text())
+    assert manifest["tokenizer"]["eos_token"] == "</s>"
+    assert manifest["tokenizer"]["token_size_bytes"] == 2  # a small vocabulary fits 16 bits
+    expected = sum(len(tok.encode(t).ids) + 1 for t in texts)  # + one </s> per document
+    assert manifest["tokens"] == expected and manifest["records"] == len(texts)
+    ds_files = [f["file"] for f in manifest["files"] if f["file"].endswith(".ds")]
+    assert ds_files and (out / ds_files[0]).stat().st_size == expected * 2
+    again = tmp_path / "again"
+    _export(built_run, "tokens", again, "--tokenizer", str(path), "--seq-len", "32")
+    assert (again / ds_files[0]).read_bytes() == (out / ds_files[0]).read_bytes()
+
+
+def test_tokens_needs_a_tokenizer(built_run: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        main, ["export", str(built_run), "--format", "tokens", "--out", str(tmp_path / "t")]
+    )
+    assert result.exit_code == 2 and "--tokenizer" in result.output
+    assert not (tmp_path / "t").exists()
