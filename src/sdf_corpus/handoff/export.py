@@ -63,7 +63,8 @@ def default_path(run_dir: Path, fmt: str) -> Path:
 
 
 def manifest_path(out: Path) -> Path:
-    return out / "export_manifest.json" if out.suffix == "" else out.with_suffix(".manifest.json")
+    """Beside a JSONL file: text.jsonl -> text.manifest.json (a folder holds its own)."""
+    return out.with_name(f"{out.stem if out.suffix else out.name}.manifest.json")
 
 
 def export_run(
@@ -122,8 +123,10 @@ def empty_error(run_dir: Path, fmt: str, skipped: dict[str, int]) -> InputError:
 def _export_jsonl(
     run_dir: Path, fmt: str, out: Path, rows: Iterator[dict[str, Any]], opts: ExportOptions
 ) -> ExportResult:
+    made = not out.parent.exists()
     out.parent.mkdir(parents=True, exist_ok=True)
-    side = out.with_suffix(".metadata.jsonl") if fmt == "openai-chat" else None
+    stem = out.stem if out.suffix else out.name
+    side = out.with_name(f"{stem}.metadata.jsonl") if fmt == "openai-chat" else None
     targets = [out] + ([side] if side else [])
     tmps = [t.with_name(t.name + ".tmp") for t in targets]
     try:
@@ -140,6 +143,12 @@ def _export_jsonl(
             raise empty_error(run_dir, fmt, dict(tally.skipped))
         for tmp, target in zip(tmps, targets, strict=True):
             os.replace(tmp, target)
+    except BaseException:
+        for tmp in tmps:
+            tmp.unlink(missing_ok=True)
+        if made and not any(out.parent.iterdir()):
+            out.parent.rmdir()  # an export that failed leaves no folder behind either
+        raise
     finally:
         for tmp in tmps:
             tmp.unlink(missing_ok=True)
