@@ -143,6 +143,12 @@ def test_hf_folder_loads_offline_with_configs(
     assert {"default", "chat", "document", "difficult_advice", "blog_post"} <= names
     manifest = json.loads((out / "export_manifest.json").read_text())
     assert manifest["records"] == len(rows)
+    again = tmp_path / "hf-again"
+    _export(built_run, "hf", again)
+    assert (again / "export_manifest.json").read_bytes() == (
+        out / "export_manifest.json"
+    ).read_bytes()
+    assert (again / "README.md").read_bytes() == (out / "README.md").read_bytes()
 
 
 def test_every_run_has_a_card(built_run: Path) -> None:
