@@ -6,12 +6,12 @@ from pathlib import Path
 
 import click
 
-from sdf_corpus.cli._common import user_errors
+from sdf_corpus.cli._common import OneLineErrors, user_errors
 
 _FORMATS = ["text", "openai-chat", "hf", "tokens", "jsonl-messages"]
 
 
-@click.command()
+@click.command(cls=OneLineErrors)
 @click.argument("run_dir", type=click.Path(path_type=Path, file_okay=False))
 @click.option(
     "--format",
@@ -64,6 +64,7 @@ def export(
 ) -> None:
     """Write RUN_DIR/shards/*.parquet (a build, a clean or a mix) for a trainer."""
     from sdf_corpus.handoff.export import ExportOptions, export_run
+    from sdf_corpus.report.terminal import count
 
     options = ExportOptions(
         doc_prefix=doc_prefix,
@@ -73,8 +74,8 @@ def export(
         progress=not no_progress,
     )
     result = export_run(run_dir, fmt, out, options)
-    unit = "documents" if fmt in ("text", "hf", "tokens") else "conversations"
-    line = f"wrote {result.written:,} {unit} ({result.tokens:,} tokens) to {result.path}"
+    unit = "document" if fmt in ("text", "hf", "tokens") else "conversation"
+    line = f"wrote {count(result.written, unit)} ({result.tokens:,} tokens) to {result.path}"
     if result.skipped:
         line += "; skipped " + ", ".join(_skip(r, n) for r, n in sorted(result.skipped.items()))
     click.echo(line)

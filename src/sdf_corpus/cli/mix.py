@@ -7,12 +7,12 @@ from pathlib import Path
 
 import click
 
-from sdf_corpus.cli._common import user_errors
+from sdf_corpus.cli._common import OneLineErrors, user_errors
 
 _RATIO = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*:\s*(\d+(?:\.\d+)?)\s*$")
 
 
-@click.command()
+@click.command(cls=OneLineErrors)
 @click.argument("runs", nargs=-1, required=True, type=click.Path(path_type=Path, file_okay=False))
 @click.option(
     "--with",

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import click
 
-from sdf_corpus.cli._common import user_errors
+from sdf_corpus.cli._common import OneLineErrors, user_errors
 
 
-@click.command()
+@click.command(cls=OneLineErrors)
 @click.argument("run_dir", type=click.Path(path_type=Path, file_okay=False))
 @click.argument("repo_id")
 @click.option("--private", is_flag=True, help="Create the dataset repo as private.")

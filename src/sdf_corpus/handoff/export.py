@@ -25,6 +25,7 @@ from sdf_corpus.errors import InputError
 from sdf_corpus.handoff import openai_rules
 from sdf_corpus.handoff.jsonl import JsonlOptions, JsonlTally, write_jsonl
 from sdf_corpus.handoff.records import read_rows
+from sdf_corpus.io import check_output_dir, check_output_file, open_parquet, shown
 from sdf_corpus.shards import run_shards
 
 __all__ = ["FORMATS", "ExportOptions", "ExportResult", "default_path", "export_run"]
@@ -74,8 +75,16 @@ def export_run(
         raise InputError(f"--format {fmt}: unknown format (choose from {', '.join(FORMATS)})")
     opts = options or ExportOptions()
     run_dir = Path(run_dir)
-    run_shards(run_dir)  # no shards: fail before any folder is made
+    if not run_dir.is_dir():
+        raise InputError(shown(run_dir), "no such run directory", "give the folder a build wrote")
     out = Path(out) if out else default_path(run_dir, fmt)
+    # Every check before any folder is made: shards present and readable, output writable.
+    for shard in run_shards(run_dir):
+        open_parquet(shard, "a Parquet shard")
+    if fmt in ("hf", "tokens"):
+        check_output_dir(out)
+    else:
+        check_output_file(out)
     if fmt == "hf":
         from sdf_corpus.handoff.hf import export_hf
 

@@ -41,6 +41,7 @@ from sdf_corpus.clean.writers import ShardInfo, sha256_file, write_json_atomic, 
 from sdf_corpus.document import Document
 from sdf_corpus.errors import InputError
 from sdf_corpus.handoff.card import render_card, run_configs
+from sdf_corpus.io import check_output_dir
 from sdf_corpus.shards import SHARD_SCHEMA, iter_rows, run_shards
 
 __all__ = ["MixOptions", "mix"]
@@ -272,6 +273,7 @@ def mix(
     if opts.synthetic <= 0 or opts.real <= 0:
         raise InputError("--ratio: both sides must be positive, e.g. 1:1 or 1:99")
     sources = _sources(runs, corpora)
+    check_output_dir(Path(out))
     counter = _counter(runs, opts.tokenizer)
     _count(sources, counter, opts.seed, opts.progress)
     _choose(sources, opts)
