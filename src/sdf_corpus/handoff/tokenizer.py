@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,5 +83,8 @@ def _from_gguf(gguf: Path) -> Path:
     tok = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
     staging = folder.with_name(folder.name + f".{os.getpid()}.tmp")
     tok.save_pretrained(str(staging))
-    staging.rename(folder)  # whole or not at all: a half-saved tokenizer is never found
+    try:
+        staging.rename(folder)  # whole or not at all: a half-saved tokenizer is never found
+    except OSError:  # another process converted the same file first: use its copy
+        shutil.rmtree(staging, ignore_errors=True)
     return folder / "tokenizer.json"
