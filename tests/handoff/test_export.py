@@ -42,6 +42,7 @@ def test_text_with_a_masked_prefix_is_deterministic(built_run: Path, tmp_path: P
         row = rows[line["id"]]
         assert line["text"] == "<DOCTAG> " + row["text"]
         assert line["text"][: line["prefix_chars"]] == "<DOCTAG> "
+        assert line.get("about") == row["attributes"].get("about")
         assert (line["genre"], line["principle_id"], line["persona_id"]) == (
             row["genre"],
             row["principle_id"],

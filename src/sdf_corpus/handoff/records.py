@@ -1,7 +1,8 @@
 """Rows from shards, and the metadata every export keeps beside the text.
 
-A researcher slices a trained-on corpus by genre, principle, persona and judge
-scores; those travel with each exported record so no export loses them.
+A researcher slices a trained-on corpus by genre, principle, persona, whom the
+document is about (the subject or the invented cast) and judge scores; those
+travel with each exported record so no export loses them.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from sdf_corpus.shards import iter_rows, run_shards
 __all__ = ["META_COLUMNS", "metadata", "read_rows"]
 
 META_COLUMNS = ("id", "genre", "format", "principle_id", "persona_id", "source")
-_READ = (*META_COLUMNS, "text", "messages", "tools", "n_tokens", "judge")
+_READ = (*META_COLUMNS, "text", "messages", "tools", "n_tokens", "judge", "attributes")
 _JUDGE_META = ("rubric", "model", "justifications")
 
 
@@ -26,6 +27,9 @@ def read_rows(run_dir: Path) -> Iterator[dict[str, Any]]:
 
 def metadata(row: dict[str, Any]) -> dict[str, Any]:
     meta = {k: row[k] for k in META_COLUMNS if row.get(k) is not None}
+    about = (row.get("attributes") or {}).get("about")
+    if about:
+        meta["about"] = about  # "subject" or "cast": whom the document is about
     judge = row.get("judge")
     if judge:
         meta["judge"] = {k: v for k, v in judge.items() if k not in _JUDGE_META}
