@@ -28,6 +28,8 @@ _COMMANDS = {
     "report": "report",
     "inspect": "inspect",
     "export": "export",
+    "mix": "mix",
+    "push": "push",
     "augment": "augment",
 }
 
