@@ -120,7 +120,7 @@ class FakeBatches:
 
     # --- handlers ------------------------------------------------------------
     async def _create(self, request: web.Request) -> web.Response:
-        refused = _refusal(request)
+        refused = _refusal(request) or self.provider._account_refusal(request)
         if refused is not None:
             return refused
         try:
@@ -230,8 +230,11 @@ class FakeBatches:
             return {"custom_id": cid, "result": result}
         params = entry["params"]
         missing = [k for k in ("model", "max_tokens", "messages") if k not in params]
-        if missing:
+        models = self.provider.models
+        if missing or (models is not None and params["model"] not in models):
             error = {"type": "invalid_request_error", "message": f"missing field(s): {missing}"}
+            if not missing:
+                error = {"type": "not_found_error", "message": f"model: {params['model']}"}
             return {
                 "custom_id": cid,
                 "result": {"type": "errored", "error": {"type": "error", "error": error}},

@@ -10,6 +10,11 @@ synchronous pytest code and asyncio code (or a benchmark script) drive it.
     ...                                        # point a client at provider.url
     provider.stop()
 
+Account-level refusals as the real APIs give them: `provider.models = {...}`
+answers any other model id with 404 not_found_error, `provider.api_keys = {...}`
+answers any other key with 401. `provider.limit = RateLimit(...)` (limits.py)
+enforces a hard rate limit and sends the rate-limit headers on every answer.
+
 Fault kinds: "429", "529", "500", "400", "slow", "truncate", "malformed".
 """
 
@@ -29,6 +34,7 @@ from typing import Any
 from aiohttp import web
 
 from fakeprovider.batches import FakeBatches
+from fakeprovider.limits import RateLimit
 from fakeprovider.text import default_text
 
 __all__ = ["FAULT_KINDS", "FakeProvider", "Responder"]
@@ -118,6 +124,9 @@ class FakeProvider:
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
         self.batches = FakeBatches(self)
+        self.models: set[str] | None = None  # None: any model id is served
+        self.api_keys: set[str] | None = None  # None: any non-empty key is accepted
+        self.limit: RateLimit | None = None
 
     # --- lifecycle -------------------------------------------------------
 
@@ -182,7 +191,7 @@ class FakeProvider:
         await asyncio.gather(*pending, return_exceptions=True)
 
     async def _bind(self) -> None:
-        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app = web.Application(client_max_size=64 * 1024 * 1024, middlewares=[self._gate])
         app.router.add_post("/v1/messages", self._anthropic)
         app.router.add_post("/v1/chat/completions", self._openai)
         app.router.add_post("/chat/completions", self._openai)
@@ -193,6 +202,38 @@ class FakeProvider:
         site = web.TCPSite(self._runner, self.host, self._port, backlog=2048)
         await site.start()
         self._port = int(self._runner.addresses[0][1])
+
+    @web.middleware
+    async def _gate(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        """Account checks and the hard rate limit, ahead of every sampling call."""
+        sampling = request.path.endswith(("/messages", "/chat/completions"))
+        refused = self._account_refusal(request) if sampling else None
+        if refused is not None:
+            return refused
+        limit = self.limit
+        if limit is None or not sampling:
+            return await handler(request)
+        wait = limit.admit(_tokens(len(await request.read())))
+        if wait > 0:
+            openai = "chat" in request.path
+            response: web.StreamResponse = _error(
+                429, "rate_limit_error", "Rate limit exceeded", openai=openai
+            )
+            response.headers["retry-after"] = str(max(1, round(wait)))
+        else:
+            response = await handler(request)
+        response.headers.update(limit.headers())
+        return response
+
+    def _account_refusal(self, request: web.Request) -> web.Response | None:
+        openai = "chat" in request.path
+        key = request.headers.get("x-api-key") or request.headers.get("authorization", "")
+        key = key.removeprefix("Bearer ").strip()
+        if self.api_keys is not None and key and key not in self.api_keys:
+            message = "Incorrect API key provided" if openai else "invalid x-api-key"
+            kind = "invalid_request_error" if openai else "authentication_error"
+            return _error(401, kind, message, openai=openai)
+        return None
 
     # --- scripting and records --------------------------------------------
 
@@ -295,7 +336,7 @@ class FakeProvider:
 
     async def _anthropic(self, request: web.Request) -> web.Response:
         body, fault = await self._admit(request)
-        refused = _anthropic_refusal(request, body)
+        refused = _anthropic_refusal(request, body) or self._unknown_model(body, openai=False)
         if refused is not None or body is None:
             return refused or _error(400, "invalid_request_error", "no body", openai=False)
         failed = await self._fault_response(fault, openai=False)
@@ -332,6 +373,15 @@ class FakeProvider:
             },
         }
 
+    def _unknown_model(self, body: dict[str, Any] | None, *, openai: bool) -> web.Response | None:
+        if self.models is None or body is None or body.get("model") in self.models:
+            return None
+        model = body.get("model")
+        if openai:
+            message = f"The model `{model}` does not exist or you do not have access to it."
+            return _error(404, "invalid_request_error", message, openai=True)
+        return _error(404, "not_found_error", f"model: {model}", openai=False)
+
     # --- OpenAI chat completions ------------------------------------------
 
     async def _openai(self, request: web.Request) -> web.Response:
@@ -339,6 +389,9 @@ class FakeProvider:
         if body is None or "messages" not in body or "model" not in body:
             message = "model and messages are required"
             return _error(400, "invalid_request_error", message, openai=True)
+        unknown = self._unknown_model(body, openai=True)
+        if unknown is not None:
+            return unknown
         failed = await self._fault_response(fault, openai=True)
         if failed is not None:
             return failed

@@ -9,6 +9,7 @@ from typing import TypeVar
 import click
 
 from sdf_corpus.cli._common import F, spec_options, user_errors
+from sdf_corpus.errors import IncompleteBuildError
 from sdf_corpus.generate.runner import RunOptions
 from sdf_corpus.pipeline import build as build_run
 from sdf_corpus.pipeline import generate as generate_run
@@ -90,6 +91,11 @@ def generate(
     )
     click.echo(_summary(corpus))
     _stopped(result.stopped)
+    if result.jobs_failed and not result.jobs_done:
+        raise IncompleteBuildError(
+            f"generate: none of the {result.jobs_failed:,} jobs tried succeeded; the failed "
+            "attempts are listed above and in ledger.sqlite"
+        )
 
 
 def _interruptible(corpus: Corpus, work: Callable[[], T]) -> T:
@@ -133,10 +139,18 @@ def build(
     result = _interruptible(
         corpus, lambda: build_run(corpus, options, retry_failed=retry_failed, batch=batch)
     )
+    from sdf_corpus.outcome import explain, incomplete_error
+
     click.echo(_summary(corpus))
     click.echo(json.dumps(result.as_dict()))
     _report(corpus)
+    if result.judge is not None:
+        click.echo(result.judge.sentence())
+    click.echo("\n".join(explain(corpus, result)))
     _stopped(result.stopped)
+    error = incomplete_error(corpus, result)
+    if error is not None:
+        raise error
 
 
 def _report(corpus: Corpus) -> None:
