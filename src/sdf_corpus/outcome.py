@@ -72,13 +72,12 @@ def explain(corpus: Corpus, result: BuildResult) -> list[str]:
     if result.kept_documents == 0:
         lines.append(f"  The corpus is empty: {_stop_reason(corpus, result)}{_drops(corpus)}.")
     elif result.kept_tokens < budget:
-        lines.append(f"  It is short of the budget: {_stop_reason(corpus, result)}"
-                     f"{_drops(corpus)}.")
+        lines.append(
+            f"  It is short of the budget: {_stop_reason(corpus, result)}{_drops(corpus)}."
+        )
     for r in result.standings:
         if r.target and r.kept_tokens < r.target * (1 - MIX_TOLERANCE):
-            why = (
-                "no document of it survived" if r.kept_docs == 0 else f"{r.relative:+.0%}"
-            )
+            why = "no document of it survived" if r.kept_docs == 0 else f"{r.relative:+.0%}"
             lines.append(
                 f"  {r.genre} fell short of its mix target: {r.kept_tokens:,} of "
                 f"{r.target:,} tokens ({why}; {r.done_jobs} jobs done)."
@@ -91,8 +90,10 @@ def incomplete_error(corpus: Corpus, result: BuildResult) -> IncompleteBuildErro
     """The error that makes an empty or short build exit 6, or None."""
     if not result.incomplete:
         return None
-    what = "ended with no documents" if result.kept_documents == 0 else (
-        f"ended short: {result.kept_tokens:,} of {result.budget_tokens:,} tokens"
+    what = (
+        "ended with no documents"
+        if result.kept_documents == 0
+        else (f"ended short: {result.kept_tokens:,} of {result.budget_tokens:,} tokens")
     )
     return IncompleteBuildError(
         f"build of {corpus.spec.name} {what}, because {_stop_reason(corpus, result)}"

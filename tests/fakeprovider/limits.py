@@ -41,9 +41,7 @@ class _Bucket:
 class RateLimit:
     """Requests (and optionally input tokens) per `window` seconds; thread-safe."""
 
-    def __init__(
-        self, requests: int, *, tokens: int | None = None, window: float = 60.0
-    ) -> None:
+    def __init__(self, requests: int, *, tokens: int | None = None, window: float = 60.0) -> None:
         self.buckets = {"requests": _Bucket(requests, window)}
         if tokens:
             self.buckets["tokens"] = _Bucket(tokens, window)

@@ -57,8 +57,9 @@ def test_build_plans_top_up_rounds_until_budget_or_max_rounds(
     again = CliRunner().invoke(main, ["build", str(spec), "--no-progress"])
     assert again.exit_code == result.exit_code
     assert fake_provider.count == before
-    outcome_again = json.loads(next(line for line in again.stdout.splitlines()
-                                    if line.startswith("{")))
+    outcome_again = json.loads(
+        next(line for line in again.stdout.splitlines() if line.startswith("{"))
+    )
     assert outcome_again["cleaned"] is False  # shards already up to date: not rewritten
     assert outcome_again["kept_tokens"] == outcome["kept_tokens"]
     assert {p: p.stat().st_mtime_ns for p in (run / "shards").glob("*.parquet")} == shard_times

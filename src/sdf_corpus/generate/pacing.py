@@ -75,7 +75,9 @@ def parse_rate_headers(headers: Mapping[str, str]) -> dict[str, RateLimits]:
     flat = {k.lower().removeprefix("llm_provider-"): str(v) for k, v in headers.items()}
     out: dict[str, RateLimits] = {}
     for kind in ("requests", "tokens"):
-        anthropic = tuple(f"anthropic-ratelimit-{kind}-{p}" for p in ("limit", "remaining", "reset"))
+        anthropic = tuple(
+            f"anthropic-ratelimit-{kind}-{p}" for p in ("limit", "remaining", "reset")
+        )
         openai = tuple(f"x-ratelimit-{p}-{kind}" for p in ("limit", "remaining", "reset"))
         found = _bucket(flat, anthropic) or _bucket(flat, openai)  # type: ignore[arg-type]
         if found is not None:

@@ -203,7 +203,7 @@ def message_completion(
         block.text for block in message.content if getattr(block, "type", "") == "text"
     )
     usage = message.usage
-    counts = {
+    counts: dict[str, Any] = {
         "input_tokens": int(usage.input_tokens or 0),
         "output_tokens": int(usage.output_tokens or 0),
         "cache_read_tokens": int(getattr(usage, "cache_read_input_tokens", 0) or 0),
@@ -247,7 +247,9 @@ def map_anthropic_error(exc: Exception, key: str) -> ProviderError:
     if isinstance(exc, anthropic.APITimeoutError):
         return RetryableError("anthropic request timed out")
     if isinstance(exc, anthropic.APIConnectionError):
-        return RetryableError(f"anthropic connection failed: {scrub(str(exc), key)}", connection=True)
+        return RetryableError(
+            f"anthropic connection failed: {scrub(str(exc), key)}", connection=True
+        )
     if isinstance(exc, (anthropic.APIResponseValidationError, ValueError)):
         # JSON decode errors and pydantic validation errors are both ValueErrors.
         return RetryableError(

@@ -14,7 +14,9 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 from collections.abc import Mapping
 from typing import Any
 
+import httpx
 import litellm
+import openai
 from litellm import exceptions as llm_errors
 
 from sdf_corpus.errors import KeyMissingError
@@ -231,10 +233,8 @@ def map_litellm_error(exc: Exception) -> ProviderError:
     if isinstance(exc, _PERMANENT):
         return PermanentError(text, status=status)
     if isinstance(exc, _RETRYABLE):
-        # litellm wraps a refused connection as APIConnectionError with no status.
-        connection = isinstance(exc, llm_errors.APIConnectionError) and status in (None, 500)
         return RetryableError(
-            text, status=status, retry_after=_retry_after(exc), connection=connection
+            text, status=status, retry_after=_retry_after(exc), connection=_unreachable(exc)
         )
     if isinstance(exc, llm_errors.APIError) or (status is not None and status >= 400):
         if status is None or status >= 500 or status in _RETRY_STATUSES:
@@ -243,6 +243,21 @@ def map_litellm_error(exc: Exception) -> ProviderError:
     if isinstance(exc, ValueError):
         return RetryableError(f"litellm returned a malformed response: {message[:300]}")
     return PermanentError(text, status=status)
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """A refused or failed connection, however litellm wrapped it (it reports the
+    OpenAI client's connection error as a 500 InternalServerError)."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            break
+        if isinstance(seen, httpx.ConnectError | openai.APIConnectionError) and not isinstance(
+            seen, openai.APITimeoutError
+        ):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return isinstance(exc, llm_errors.APIConnectionError) or "Connection error" in str(exc)
 
 
 def _retry_after(exc: Exception) -> float | None:
