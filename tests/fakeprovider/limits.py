@@ -4,7 +4,7 @@ A token bucket per kind (requests, input tokens), as Anthropic and OpenAI
 describe theirs: `limit` units, refilled continuously so the bucket is full
 again `window` seconds after it was empty. Real limits are per minute; the
 window is configurable so a test can watch many windows go by in seconds.
-Every answer carries the bucket state in both header dialects:
+Every answer carries the bucket state in its API's header dialect:
 
     anthropic-ratelimit-requests-limit / -remaining / -reset (RFC 3339 time)
     x-ratelimit-limit-requests / x-ratelimit-remaining-requests / -reset-requests ("1.5s")
@@ -62,7 +62,8 @@ class RateLimit:
             self.answers.append((time.time(), 200 if wait <= 0 else 429))
             return wait
 
-    def headers(self) -> dict[str, str]:
+    def headers(self, *, openai: bool) -> dict[str, str]:
+        """The bucket state in the dialect of the API that answers."""
         out: dict[str, str] = {}
         with self._lock:
             now, wall = time.monotonic(), time.time()
@@ -73,12 +74,14 @@ class RateLimit:
                 reset = datetime.fromtimestamp(wall + to_full, UTC).isoformat(
                     timespec="milliseconds"
                 )
-                out[f"anthropic-ratelimit-{kind}-limit"] = str(int(bucket.limit))
-                out[f"anthropic-ratelimit-{kind}-remaining"] = remaining
-                out[f"anthropic-ratelimit-{kind}-reset"] = reset.replace("+00:00", "Z")
-                out[f"x-ratelimit-limit-{kind}"] = str(int(bucket.limit))
-                out[f"x-ratelimit-remaining-{kind}"] = remaining
-                out[f"x-ratelimit-reset-{kind}"] = f"{to_full:.3f}s"
+                if openai:
+                    out[f"x-ratelimit-limit-{kind}"] = str(int(bucket.limit))
+                    out[f"x-ratelimit-remaining-{kind}"] = remaining
+                    out[f"x-ratelimit-reset-{kind}"] = f"{to_full:.3f}s"
+                else:
+                    out[f"anthropic-ratelimit-{kind}-limit"] = str(int(bucket.limit))
+                    out[f"anthropic-ratelimit-{kind}-remaining"] = remaining
+                    out[f"anthropic-ratelimit-{kind}-reset"] = reset.replace("+00:00", "Z")
         return out
 
     def count(self, status: int, since: float = 0.0, until: float = math.inf) -> int:

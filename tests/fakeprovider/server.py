@@ -214,15 +214,15 @@ class FakeProvider:
         if limit is None or not sampling:
             return await handler(request)
         wait = limit.admit(_tokens(len(await request.read())))
+        openai = "chat" in request.path
         if wait > 0:
-            openai = "chat" in request.path
             response: web.StreamResponse = _error(
                 429, "rate_limit_error", "Rate limit exceeded", openai=openai
             )
             response.headers["retry-after"] = str(max(1, round(wait)))
         else:
             response = await handler(request)
-        response.headers.update(limit.headers())
+        response.headers.update(limit.headers(openai=openai))
         return response
 
     def _account_refusal(self, request: web.Request) -> web.Response | None:

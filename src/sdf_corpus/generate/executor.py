@@ -128,7 +128,7 @@ class Executor:
             await self.tpm.acquire(
                 min(self.tpm.max_rate, request.max_tokens + len(request.prompt) // 4)
             )
-        await self.pacer.acquire(tokens)
+        ticket = await self.pacer.acquire(tokens)
         started = time.time()
         try:
             self.breaker.check()  # it may have tripped while this request waited its turn
@@ -150,4 +150,4 @@ class Executor:
             raise
         finally:
             self.guard.settle(estimate, actual)
-            self.pacer.release(tokens, headers, retry_after)
+            self.pacer.release(ticket, headers, retry_after)

@@ -132,11 +132,14 @@ class RatePacer:
     ) -> None:
         self.enabled, self.clock, self.sleep = enabled, clock, sleep
         self.buckets = {"requests": _Mirror(), "tokens": _Mirror()}
-        self.in_flight = {"requests": 0.0, "tokens": 0.0}
+        # Requests sent and not yet answered: ticket -> tokens, in sending order.
+        self.in_flight: dict[int, float] = {}
+        self.sent = 0
         self.paused_until = 0.0
         self.waited = 0.0  # seconds spent waiting for the provider's buckets
 
-    async def acquire(self, tokens: int) -> None:
+    async def acquire(self, tokens: int) -> int:
+        """Wait for room in both buckets, take it; the ticket goes back to `release`."""
         cost = {"requests": 1.0, "tokens": float(tokens)}
         while self.enabled:
             now = self.clock()
@@ -150,17 +153,24 @@ class RatePacer:
             await self.sleep(min(wait, 5.0))
         for kind, amount in cost.items():
             self.buckets[kind].level -= amount
-            self.in_flight[kind] += amount
+        self.sent += 1
+        self.in_flight[self.sent] = float(tokens)
+        return self.sent
 
     def release(
-        self, tokens: int, headers: Mapping[str, str] | None, retry_after: float | None = None
+        self, ticket: int, headers: Mapping[str, str] | None, retry_after: float | None = None
     ) -> None:
-        self.in_flight["requests"] -= 1
-        self.in_flight["tokens"] -= tokens
+        self.in_flight.pop(ticket, None)
         if not self.enabled:
             return
         now = self.clock()
-        for kind, seen in parse_rate_headers(headers or {}).items():
-            self.buckets[kind].sync(seen, self.in_flight[kind], now)
+        seen = parse_rate_headers(headers or {})
+        if seen:
+            # The provider counted this request and (roughly) those sent before it;
+            # the ones sent after it are still to be taken off its figure.
+            later = [t for n, t in self.in_flight.items() if n > ticket]
+            pending = {"requests": float(len(later)), "tokens": sum(later)}
+            for kind, limits in seen.items():
+                self.buckets[kind].sync(limits, pending[kind], now)
         if retry_after:
             self.paused_until = max(self.paused_until, now + retry_after)
