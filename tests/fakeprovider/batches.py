@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from fakeprovider.gate import account_refusal
+
 if TYPE_CHECKING:
     from fakeprovider.server import FakeProvider
 
@@ -120,7 +122,7 @@ class FakeBatches:
 
     # --- handlers ------------------------------------------------------------
     async def _create(self, request: web.Request) -> web.Response:
-        refused = _refusal(request) or self.provider._account_refusal(request)
+        refused = _refusal(request) or account_refusal(self.provider, request)
         if refused is not None:
             return refused
         try:

@@ -24,6 +24,7 @@ import argparse
 import asyncio
 import hashlib
 import json
+import random
 import threading
 import time
 from collections import deque
@@ -34,6 +35,7 @@ from typing import Any
 from aiohttp import web
 
 from fakeprovider.batches import FakeBatches
+from fakeprovider.gate import gate
 from fakeprovider.limits import RateLimit
 from fakeprovider.text import default_text
 
@@ -127,6 +129,12 @@ class FakeProvider:
         self.models: set[str] | None = None  # None: any model id is served
         self.api_keys: set[str] | None = None  # None: any non-empty key is accepted
         self.limit: RateLimit | None = None
+        # Long runs (the soak) keep only counts, not every request body.
+        self.record_bodies = True
+        self._count = 0
+        self.faults_served = 0
+        self._fault_rate, self._fault_kinds = 0.0, ("500",)
+        self._rng = random.Random(0)
 
     # --- lifecycle -------------------------------------------------------
 
@@ -191,7 +199,7 @@ class FakeProvider:
         await asyncio.gather(*pending, return_exceptions=True)
 
     async def _bind(self) -> None:
-        app = web.Application(client_max_size=64 * 1024 * 1024, middlewares=[self._gate])
+        app = web.Application(client_max_size=64 * 1024 * 1024, middlewares=[gate(self)])
         app.router.add_post("/v1/messages", self._anthropic)
         app.router.add_post("/v1/chat/completions", self._openai)
         app.router.add_post("/chat/completions", self._openai)
@@ -202,38 +210,6 @@ class FakeProvider:
         site = web.TCPSite(self._runner, self.host, self._port, backlog=2048)
         await site.start()
         self._port = int(self._runner.addresses[0][1])
-
-    @web.middleware
-    async def _gate(self, request: web.Request, handler: Any) -> web.StreamResponse:
-        """Account checks and the hard rate limit, ahead of every sampling call."""
-        sampling = request.path.endswith(("/messages", "/chat/completions"))
-        refused = self._account_refusal(request) if sampling else None
-        if refused is not None:
-            return refused
-        limit = self.limit
-        if limit is None or not sampling:
-            return await handler(request)
-        wait = limit.admit(_tokens(len(await request.read())))
-        openai = "chat" in request.path
-        if wait > 0:
-            response: web.StreamResponse = _error(
-                429, "rate_limit_error", "Rate limit exceeded", openai=openai
-            )
-            response.headers["retry-after"] = str(max(1, round(wait)))
-        else:
-            response = await handler(request)
-        response.headers.update(limit.headers(openai=openai))
-        return response
-
-    def _account_refusal(self, request: web.Request) -> web.Response | None:
-        openai = "chat" in request.path
-        key = request.headers.get("x-api-key") or request.headers.get("authorization", "")
-        key = key.removeprefix("Bearer ").strip()
-        if self.api_keys is not None and key and key not in self.api_keys:
-            message = "Incorrect API key provided" if openai else "invalid x-api-key"
-            kind = "invalid_request_error" if openai else "authentication_error"
-            return _error(401, kind, message, openai=openai)
-        return None
 
     # --- scripting and records --------------------------------------------
 
@@ -256,12 +232,22 @@ class FakeProvider:
     @property
     def count(self) -> int:
         with self._lock:
-            return len(self._requests)
+            return self._count
+
+    def random_faults(self, rate: float, kinds: tuple[str, ...], seed: int = 0) -> None:
+        """From now on each request gets a fault of a random kind with probability `rate`."""
+        unknown = [k for k in kinds if k not in FAULT_KINDS]
+        if unknown:
+            raise ValueError(f"unknown fault kinds {unknown}; choose from {FAULT_KINDS}")
+        with self._lock:
+            self._fault_rate, self._fault_kinds = rate, kinds
+            self._rng = random.Random(seed)
 
     def reset(self) -> None:
         with self._lock:
             self._faults.clear()
             self._requests.clear()
+            self._count = 0
             self._seen_prefixes.clear()
 
     async def _admit(self, request: web.Request) -> tuple[dict[str, Any] | None, _Fault | None]:
@@ -279,8 +265,15 @@ class FakeProvider:
             "time": time.time(),
         }
         with self._lock:
-            self._requests.append(record)
+            self._count += 1
+            if self.record_bodies:
+                self._requests.append(record)
             fault = self._faults.popleft() if self._faults else None
+            if fault is None and self._fault_rate and self._rng.random() < self._fault_rate:
+                kind = self._rng.choice(self._fault_kinds)
+                fault = _Fault(kind, {"retry_after": 0, "seconds": 2.0})
+            if fault is not None and fault.kind != "truncate":
+                self.faults_served += 1
         if self.latency:
             await asyncio.sleep(self.latency)
         return (body if isinstance(body, dict) else None), fault

@@ -142,7 +142,7 @@ class Executor:
             retryable = isinstance(exc, RetryableError)
             if isinstance(exc, RetryableError) and exc.status == 429:
                 # The provider's limit was hit anyway: every worker waits, not just this one.
-                retry_after = exc.retry_after or 1.0
+                retry_after = 1.0 if exc.retry_after is None else exc.retry_after
             self.ledger.record_error(
                 key, stage, started, exc, status=exc.status, fatal=not retryable
             )
