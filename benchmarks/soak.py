@@ -57,9 +57,9 @@ def write_spec(folder: Path, url: str, jobs: int, concurrency: int) -> tuple[Pat
     def write(tokens: int) -> None:
         spec.write_text(
             f"""name: soak
-constitution: {ROOT / 'constitution' / 'example.md'}
+constitution: {ROOT / "constitution" / "example.md"}
 genres: [blog_post]
-personas: {ROOT / 'personas'}
+personas: {ROOT / "personas"}
 budget: {{tokens: {tokens}, max_rounds: 1}}
 backend:
   provider: anthropic
@@ -71,7 +71,7 @@ backend:
   retry_base_delay: 0.05
   retry_max_delay: 1.0
 seed: 11
-output: {folder / 'run'}
+output: {folder / "run"}
 """,
             encoding="utf-8",
         )
@@ -152,9 +152,7 @@ def exactly_once(run: Path, planned: int) -> dict[str, int]:
             ).fetchone()[0],
             "jobs_done": q("SELECT COUNT(*) FROM jobs WHERE status='done'").fetchone()[0],
             "jobs_failed": q("SELECT COUNT(*) FROM jobs WHERE status='failed'").fetchone()[0],
-            "failed_attempts": q("SELECT COUNT(*) FROM attempts WHERE outcome!='ok'").fetchone()[
-                0
-            ],
+            "failed_attempts": q("SELECT COUNT(*) FROM attempts WHERE outcome!='ok'").fetchone()[0],
         }
     finally:
         db.close()
