@@ -64,7 +64,7 @@ class CircuitBreaker:
         provider: str,
         endpoint: str,
         setting: str = "backend",
-        connect_grace: float = 30.0,
+        connect_grace: float = 15.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.threshold, self.connect_grace, self.clock = threshold, connect_grace, clock

@@ -53,7 +53,7 @@ class BackendSpec(_Strict):
         "account-level reason (key, model id, access, credit) with no success between",
     )
     connect_grace: float = Field(
-        30.0,
+        15.0,
         gt=0,
         le=3600,
         description="seconds of connection failures, before any success, after which the "
