@@ -21,7 +21,7 @@ __all__ = ["explain", "incomplete_error"]
 def _stop_reason(corpus: Corpus, result: BuildResult) -> str:
     budget = corpus.spec.budget
     reasons = {
-        "max_rounds": f"it used all {budget.max_rounds} rounds budget.max_rounds allows for "
+        "max_rounds": f"it used the {budget.max_rounds} round(s) budget.max_rounds allows for "
         "this spec; raise it (e.g. --set budget.max_rounds="
         f"{budget.max_rounds + 2}) and run build again to top up",
         "no_success": "the last round generated nothing (every job it tried failed), so no "
