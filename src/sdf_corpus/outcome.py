@@ -90,11 +90,12 @@ def incomplete_error(corpus: Corpus, result: BuildResult) -> IncompleteBuildErro
     """The error that makes an empty or short build exit 6, or None."""
     if not result.incomplete:
         return None
-    what = (
-        "ended with no documents"
-        if result.kept_documents == 0
-        else (f"ended short: {result.kept_tokens:,} of {result.budget_tokens:,} tokens")
-    )
+    if result.kept_documents == 0:
+        what = "ended with no documents"
+    elif result.kept_tokens < result.budget_tokens:
+        what = f"ended short: {result.kept_tokens:,} of {result.budget_tokens:,} tokens"
+    else:
+        what = f"ended with no document of {', '.join(result.empty_genres)}"
     return IncompleteBuildError(
         f"build of {corpus.spec.name} {what}, because {_stop_reason(corpus, result)}"
     )

@@ -217,11 +217,18 @@ class BuildResult:
         }
 
     @property
+    def empty_genres(self) -> list[str]:
+        """Genres with a target that ended with no document."""
+        return [r.genre for r in self.standings if r.target > 0 and r.kept_docs == 0]
+
+    @property
     def incomplete(self) -> bool:
-        """Empty, or short of the budget, for a reason other than --max-cost."""
+        """Empty, short of the budget, or a genre left at zero documents, for a reason
+        other than --max-cost."""
         if self.stopped == "max_cost":
             return False
-        return self.kept_documents == 0 or self.kept_tokens < self.budget_tokens
+        short = self.kept_documents == 0 or self.kept_tokens < self.budget_tokens
+        return short or bool(self.empty_genres)
 
 
 def build(

@@ -120,3 +120,17 @@ def test_a_build_where_nothing_succeeds_exits_6_without_a_top_up(
     assert "The corpus is empty" in result.stdout
     run = spec.parent / "run"
     assert len(ledger_rows(run, "SELECT round FROM rounds")) == 1  # no top-up after it
+
+
+def test_a_genre_left_at_zero_documents_is_not_complete(
+    fake_spec: Callable[..., Path], fake_provider: FakeProvider
+) -> None:
+    """The total is met but the one news job was dropped and no round is left: exit 6."""
+    fake_provider.responder = news_always_dropped
+    spec = fake_spec(budget={"tokens": 1500, "max_rounds": 1, "expected_drop_rate": 0.0})
+    result = _build(spec)
+    outcome = _outcome(result.stdout)
+    assert outcome["kept_tokens"] >= 1500, result.output  # the total alone looks fine
+    assert result.exit_code == 6, result.output
+    assert "no document of news_article" in result.stderr
+    assert "news_article fell short of its mix target" in result.stdout

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 
 from tqdm import tqdm
 
+from sdf_corpus.errors import BackendError
 from sdf_corpus.generate.backends.anthropic import MIN_CACHE_CHARS, build_params, message_completion
 from sdf_corpus.generate.backends.anthropic_batches import (
     AmbiguousCreateError,
@@ -384,5 +385,9 @@ async def run_batch_generation(
     client = BatchClient(api_base=spec.api_base, timeout=max(spec.timeout, 60.0))
     try:
         return await BatchRunner(corpus, ledger, client, options, price).run()
+    except ProviderError as exc:
+        # A refusal the breaker does not cover (e.g. a 400 at create): one line, exit 2.
+        error = BackendError(f"batch request refused: {exc}")
     finally:
         await client.aclose()
+    raise error
