@@ -15,7 +15,9 @@ answers any other model id with 404 not_found_error, `provider.api_keys = {...}`
 answers any other key with 401. `provider.limit = RateLimit(...)` (limits.py)
 enforces a hard rate limit and sends the rate-limit headers on every answer.
 
-Fault kinds: "429", "529", "500", "400", "slow", "truncate", "malformed".
+Fault kinds: "429", "529", "500", "400", "slow", "truncate", "malformed", and the
+account-level refusals "401" (authentication), "402" (billing), "403" (permission),
+"404" (not found: an unknown model id).
 """
 
 from __future__ import annotations
@@ -42,7 +44,26 @@ from fakeprovider.text import default_text
 __all__ = ["FAULT_KINDS", "FakeProvider", "Responder"]
 
 Responder = Callable[[str, dict[str, Any]], str]
-FAULT_KINDS = ("429", "529", "500", "400", "slow", "truncate", "malformed")
+FAULT_KINDS = (
+    "429",
+    "529",
+    "500",
+    "400",
+    "slow",
+    "truncate",
+    "malformed",
+    "401",
+    "402",
+    "403",
+    "404",
+)
+# Account-level refusals as each API types them: (Anthropic type, OpenAI type, message).
+_ACCOUNT = {
+    "401": ("authentication_error", "invalid_request_error", "invalid x-api-key"),
+    "402": ("billing_error", "insufficient_quota", "Your credit balance is too low"),
+    "403": ("permission_error", "invalid_request_error", "Your key may not use this model"),
+    "404": ("not_found_error", "invalid_request_error", "model: not found"),
+}
 _SECRET_HEADERS = {"x-api-key", "authorization", "api-key"}
 _CHARS_PER_TOKEN = 4
 
@@ -300,6 +321,10 @@ class FakeProvider:
             return response
         if fault.kind == "529":
             return _error(529, "overloaded_error", "Overloaded", openai=openai)
+        if fault.kind in _ACCOUNT:
+            anthropic_type, openai_type, message = _ACCOUNT[fault.kind]
+            kind = openai_type if openai else anthropic_type
+            return _error(int(fault.kind), kind, str(opts.get("message", message)), openai=openai)
         if fault.kind == "500":
             return _error(500, "api_error", "Internal server error", openai=openai)
         message = str(opts.get("message", "max_tokens: value is out of range"))

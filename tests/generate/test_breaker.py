@@ -175,3 +175,17 @@ def test_connection_errors_after_a_success_are_ridden_out() -> None:
         breaker.failure(lost)
         breaker.gave_up(lost)
     breaker.check()
+
+
+@pytest.mark.parametrize(
+    ("kind", "setting"), [("404", "backend.model"), ("402", "credit"), ("403", "access")]
+)
+def test_injected_account_refusals_trip_the_breaker(
+    fake_spec: Callable[..., Path], fake_provider: FakeProvider, kind: str, setting: str
+) -> None:
+    fake_provider.inject(kind, count=1000)
+    spec = fake_spec("litellm", backend={"concurrency": 1})
+    code, _, stderr = _build(spec)
+    assert code == 5, stderr
+    assert setting in _error_line(stderr)
+    assert fake_provider.count == 3  # the default threshold, one request at a time
