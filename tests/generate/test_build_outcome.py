@@ -134,3 +134,13 @@ def test_a_genre_left_at_zero_documents_is_not_complete(
     assert result.exit_code == 6, result.output
     assert "no document of news_article" in result.stderr
     assert "news_article fell short of its mix target" in result.stdout
+
+
+def test_generate_that_succeeds_at_nothing_exits_6(
+    fake_spec: Callable[..., Path], fake_provider: FakeProvider
+) -> None:
+    fake_provider.inject("400", count=1000)
+    spec = fake_spec()
+    result = CliRunner().invoke(main, ["generate", str(spec), "--no-progress"])
+    assert result.exit_code == 6, result.output
+    assert "none of the" in result.stderr and "jobs tried succeeded" in result.stderr
