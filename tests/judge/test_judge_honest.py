@@ -17,6 +17,7 @@ from fakeprovider.server import FakeProvider
 from fakeprovider.text import idea_list, realistic
 from runfiles import ledger_rows
 from sdf_corpus.cli import main
+from sdf_corpus.judge.run import GIVE_UP_AFTER
 from sdf_corpus.report.judge import judge_lines
 
 
@@ -43,10 +44,10 @@ def spec_for(
         "retry_max_delay": 0.1,
     }
 
-    def make(**judge: Any) -> Path:
+    def make(tokens: int = 6000, **judge: Any) -> Path:
         return write_spec(
             backend=backend,
-            budget={"tokens": 6000, "max_rounds": 1},
+            budget={"tokens": tokens, "max_rounds": 1},
             judge={"enabled": True, "min_scores": {"reasoning": 3}, **judge},
         )
 
@@ -57,7 +58,7 @@ def test_a_judge_whose_answers_never_parse_exits_7_with_its_spend_recorded(
     spec_for: Callable[..., Path], fake_provider: FakeProvider
 ) -> None:
     fake_provider.responder = never_parses
-    spec = spec_for()
+    spec = spec_for(tokens=24000)
     result = CliRunner().invoke(main, ["build", str(spec), "--no-progress"])
     assert result.exit_code == 7, result.output
     line = [x for x in result.stderr.splitlines() if x.startswith("error:")]
@@ -67,10 +68,16 @@ def test_a_judge_whose_answers_never_parse_exits_7_with_its_spend_recorded(
         run, "SELECT COUNT(*), SUM(cost_usd) FROM attempts WHERE stage='judge'"
     )
     assert n > 0 and cost > 0  # paid for, and recorded
-    # the `judge` command says the same, and asks nothing again (unjudged is final)
+    # it gave up once nothing had parsed, instead of paying for every document
+    documents = json.loads((run / "manifest.json").read_text())["totals"]["documents"]
+    assert documents > GIVE_UP_AFTER + 4
+    assert n <= (GIVE_UP_AFTER + 4) * 3  # (documents given up on + in flight) x parse_attempts
+    # the `judge` command says the same: it never re-asks an unjudged document, and
+    # gives up on the untouched ones as soon
     before = fake_provider.count
     again = CliRunner().invoke(main, ["judge", str(spec), "--no-progress"])
-    assert again.exit_code == 7 and fake_provider.count == before
+    assert again.exit_code == 7, again.output
+    assert fake_provider.count - before <= (GIVE_UP_AFTER + 4) * 3
 
 
 def test_summary_means_over_nothing_read_n_a_in_sentences() -> None:

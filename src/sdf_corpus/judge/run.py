@@ -20,7 +20,10 @@ from sdf_corpus.judge.store import JudgeStore
 from sdf_corpus.spec.load import Corpus
 from sdf_corpus.spec.models import BackendSpec
 
-__all__ = ["JudgeResult", "check_judged_share", "judge_backend_spec", "judge_run"]
+__all__ = ["GIVE_UP_AFTER", "JudgeResult", "check_judged_share", "judge_backend_spec", "judge_run"]
+
+# Documents whose answers never parsed, with none parsed in this run, before the judge stops.
+GIVE_UP_AFTER = 10
 
 
 @dataclass
@@ -130,6 +133,10 @@ class _Judge:
             self.result.judged += 1
             return
         self.result.unjudged += 1
+        if self.result.unjudged >= GIVE_UP_AFTER and self.result.judged == 0:
+            # Nothing has parsed yet: paying for the rest would buy the same. The share
+            # check then fails the step, and a re-run tries the untouched documents again.
+            self.stop = True
 
     def _principle(self, principle_id: str) -> dict[str, str]:
         try:
