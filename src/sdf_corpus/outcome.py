@@ -8,11 +8,13 @@ any reason other than --max-cost.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from typing import Any
 
 from sdf_corpus.errors import IncompleteBuildError
 from sdf_corpus.pipeline import BuildResult, open_ledger
 from sdf_corpus.plan.topup import MIX_TOLERANCE
+from sdf_corpus.report.sources import iter_rejected
 from sdf_corpus.spec.load import Corpus
 
 __all__ = ["explain", "incomplete_error"]
@@ -61,6 +63,19 @@ def _drops(corpus: Corpus) -> str:
     return f"; cleaning dropped {dropped:,} of {dropped + kept:,} documents ({top})"
 
 
+def _genre_drops(corpus: Corpus, genres: set[str]) -> dict[str, Counter[str]]:
+    """Drops by stage/reason for the named genres, streamed from rejected/."""
+    path = corpus.run_dir / "rejected" / "rejected.jsonl"
+    out: dict[str, Counter[str]] = {}
+    if not path.is_file():
+        return out
+    for row in iter_rejected(path):
+        genre = row.get("genre")
+        if genre in genres:
+            out.setdefault(genre, Counter())[f"{row.get('stage')}/{row.get('reason')}"] += 1
+    return out
+
+
 def explain(corpus: Corpus, result: BuildResult) -> list[str]:
     """Sentences for the end of a build: the outcome, genres off their target, notes."""
     budget = result.budget_tokens
@@ -75,13 +90,18 @@ def explain(corpus: Corpus, result: BuildResult) -> list[str]:
         lines.append(
             f"  It is short of the budget: {_stop_reason(corpus, result)}{_drops(corpus)}."
         )
-    for r in result.standings:
-        if r.target and r.kept_tokens < r.target * (1 - MIX_TOLERANCE):
-            why = "no document of it survived" if r.kept_docs == 0 else f"{r.relative:+.0%}"
-            lines.append(
-                f"  {r.genre} fell short of its mix target: {r.kept_tokens:,} of "
-                f"{r.target:,} tokens ({why}; {r.done_jobs} jobs done)."
-            )
+    short = [
+        r for r in result.standings if r.target and r.kept_tokens < r.target * (1 - MIX_TOLERANCE)
+    ]
+    drops = _genre_drops(corpus, {r.genre for r in short}) if short else {}
+    for r in short:
+        why = "no document of it survived" if r.kept_docs == 0 else f"{r.relative:+.0%}"
+        top = drops.get(r.genre, Counter()).most_common(3)
+        dropped = "; dropped: " + ", ".join(f"{k} {n:,}" for k, n in top) if top else ""
+        lines.append(
+            f"  {r.genre} fell short of its mix target: {r.kept_tokens:,} of "
+            f"{r.target:,} tokens ({why}; {r.done_jobs} jobs done{dropped})."
+        )
     lines += [f"  Note: {note}." for note in result.notes]
     return lines
 

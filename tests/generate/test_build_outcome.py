@@ -103,6 +103,7 @@ def test_max_rounds_counts_the_rounds_of_the_current_spec(
     # A changed spec (here a prompt-shaping switch) gets its own rounds: it tops up again.
     assert result.exit_code == 6 and "news_article fell short" in result.stdout
     assert "no document of it survived" in result.stdout
+    assert "dropped: filter/too_short" in result.stdout  # and why, per genre
     edited = fake_spec(budget=budget, genre_overrides={"blog_post": {"rewrite": False}})
     _build(edited)
     assert len(ledger_rows(run, "SELECT round FROM rounds")) > first
