@@ -41,6 +41,9 @@ class JudgeResult:
         text = (
             f"judge: {self.judged_total:,} of {self.documents:,} documents have scores "
             f"({self.judged:,} judged in this run"
+            if self.documents
+            else f"judge: stopped ({self.stopped}) before the share was counted ({self.judged:,} "
+            "judged in this run"
         )
         if self.unjudged:
             text += f", {self.unjudged:,} never gave an answer that parsed"
