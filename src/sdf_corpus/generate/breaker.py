@@ -37,6 +37,7 @@ _BAD_MODEL = re.compile(
     re.IGNORECASE,
 )
 _KEY_VARIABLES = {"anthropic": "ANTHROPIC_API_KEY"}
+_OTHER_KEYS = "the provider's key variable, e.g. OPENAI_API_KEY"
 
 
 def account_refusal(exc: ProviderError) -> str | None:
@@ -125,9 +126,9 @@ class CircuitBreaker:
         )
 
     def _fix(self, kind: str) -> str:
-        key = _KEY_VARIABLES.get(self.provider, "the provider's key variable, e.g. OPENAI_API_KEY")
+        key = _KEY_VARIABLES.get(self.provider, _OTHER_KEYS)
         fixes = {
-            "authentication": f"check the API key in {key} and that {self.setting}.api_base "
+            "authentication": f"check the API key ({key}) and that {self.setting}.api_base "
             "is the provider it belongs to",
             "permission": f"the key may not use this model or feature: check {self.setting}.model "
             "or use a key with access",
@@ -135,6 +136,6 @@ class CircuitBreaker:
             f"{self.setting}.api_base",
             "invalid_model": f"check {self.setting}.model is a model id this provider serves",
             "billing": "the account has no credit or billing is not set up: add credit or use "
-            f"another key in {key}",
+            f"another key ({key})",
         }
         return fixes[kind]
