@@ -8,6 +8,7 @@ sample job) rather than mid-build. The variables are documented in docs/genres.m
 from __future__ import annotations
 
 import functools
+import re
 from typing import TYPE_CHECKING, Any
 
 import jinja2
@@ -26,6 +27,8 @@ _ENV = jinja2.Environment(
 )
 _TEMPLATE_FIELDS = ("prompt", "system", "system_injection", "prefill")
 WORDS_PER_TOKEN = 0.75
+_DICT_ATTR = re.compile(r"'dict object' has no attribute '([^']+)'")
+_NOT_IN_USES = "the genre's templates use `{use}` but its `uses` does not list it"
 
 
 def job_context(corpus: Corpus, job: Job, stages: dict[str, str] | None = None) -> dict[str, Any]:
@@ -44,9 +47,13 @@ def job_context(corpus: Corpus, job: Job, stages: dict[str, str] | None = None) 
             "section": principle.section,
         },
         "constitution": {"title": corpus.constitution.title},
-        "ai": ai.model_dump() if ai else {},
-        "author": {**author.model_dump(), "role": job.author_role} if author else {},
-        "audience": audience.model_dump() if audience else {},
+        "ai": ai.model_dump() if ai else _persona_slot("ai", genre),
+        "author": (
+            {**author.model_dump(), "role": job.author_role}
+            if author
+            else _persona_slot("author", genre)
+        ),
+        "audience": audience.model_dump() if audience else _persona_slot("audience", genre),
         "attr": dict(job.attributes),
         "genre": {
             "title": genre.title,
@@ -58,6 +65,17 @@ def job_context(corpus: Corpus, job: Job, stages: dict[str, str] | None = None) 
         "stages": dict(stages or {}),
         "job": {"id": job.id, "seed": job.seed},
     }
+
+
+def _persona_slot(use: str, genre: Genre) -> Any:
+    """An empty persona for a genre that uses the kind, else an undefined that says the fix.
+
+    Without this, `{{ author.name }}` in a genre without `author` in `uses` fails
+    as "'dict object' has no attribute 'name'", which names nothing the user wrote.
+    """
+    if use in genre.uses:
+        return {}
+    return _ENV.undefined(hint=_NOT_IN_USES.format(use=use), name=use)
 
 
 def _words(tokens: int) -> int:
@@ -76,11 +94,13 @@ def render(template: str, context: dict[str, Any], where: str) -> str:
     try:
         return _compiled(template).render(**context).strip()
     except jinja2.UndefinedError as exc:
-        raise SpecError(
-            where,
-            f"template variable cannot be filled: {exc.message}",
-            "see docs/genres.md for the variables a template can use",
-        ) from None
+        # jinja names the Python type ("'dict object' has no attribute 'nam'"), not the key
+        message = _DICT_ATTR.sub(r"a variable has no field '\1'", str(exc.message))
+        fix = "see docs/genres.md for the variables and fields a template can use"
+        for use in ("ai", "author", "audience"):
+            if message == _NOT_IN_USES.format(use=use):
+                fix = f"add `{use}` to `uses` in the genre file"
+        raise SpecError(where, f"template variable cannot be filled: {message}", fix) from None
     except jinja2.TemplateSyntaxError as exc:
         raise SpecError(
             where, f"template syntax error on its line {exc.lineno}: {exc.message}"

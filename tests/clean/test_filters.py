@@ -220,6 +220,24 @@ def test_refusal(make_doc: MakeDoc, text: str, expected: str | None) -> None:
     ],
 )
 def test_placeholder(make_doc: MakeDoc, text: str, expected: str | None) -> None:
+    generated = make_doc(text, backend="anthropic")
+    assert PlaceholderFilter().check(generated) == (expected is None, expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Dear [Name], thank you for coming.", "placeholder"),
+        ("Call <insert phone number> today.", "placeholder"),
+        ("Lorem ipsum dolor sit amet.", "placeholder"),
+        # in a user's documentation these are code and examples, not template debris
+        ('The default format is "{message}", as in str.format.', None),
+        ("Render {{ user_name }} with Jinja.", None),
+        ('"No handlers could be found for logger XXX" is the old warning.', None),
+        ("TODO: lists are a common section in design notes.", None),
+    ],
+)
+def test_placeholder_in_user_text(make_doc: MakeDoc, text: str, expected: str | None) -> None:
     assert PlaceholderFilter().check(make_doc(text)) == (expected is None, expected)
 
 
@@ -241,30 +259,34 @@ def test_excluded_name(make_doc: MakeDoc, text: str, expected: str | None) -> No
 LONG = english(22, 300)
 
 
+CUT_OFF = english(23, 30) + " " + "and the wind kept blowing over the hills " * 10
+
+
 @pytest.mark.parametrize(
-    ("text", "truncated", "keep", "trimmed"),
+    ("text", "truncated", "backend", "keep", "trimmed"),
     [
-        (LONG, False, True, False),
-        (LONG, True, True, False),  # stopped at max_tokens exactly on a sentence end
-        (LONG + " Then the old farmer walked towards the", True, True, True),
-        (LONG + " And so", False, True, True),
-        (
-            english(23, 30) + " " + "and the wind kept blowing over the hills " * 10,
-            True,
-            False,
-            False,
-        ),
+        (LONG, False, "anthropic", True, False),
+        (LONG, True, "", True, False),  # stopped at max_tokens exactly on a sentence end
+        (LONG + " Then the old farmer walked towards the", True, "", True, True),
+        (LONG + " And so", False, "anthropic", True, True),  # generated: the ending is evidence
+        (CUT_OFF, True, "anthropic", False, False),
+        (CUT_OFF, False, "local", False, False),
+        # a user's own text, not flagged: nothing says it was cut off, so it is left alone
+        (LONG + " And so", False, "", True, False),
+        (CUT_OFF, False, "", True, False),
     ],
 )
 def test_truncated(
-    make_doc: MakeDoc, text: str, truncated: bool, keep: bool, trimmed: bool
+    make_doc: MakeDoc, text: str, truncated: bool, backend: str, keep: bool, trimmed: bool
 ) -> None:
-    doc = make_doc(text, truncated=truncated)
+    doc = make_doc(text, truncated=truncated, backend=backend)
     f = TruncatedFilter(min_keep_frac=0.8, min_keep_chars=200)
     assert f.check(doc) == ((True, None) if keep else (False, "truncated"))
     assert bool(doc.quality.get("trimmed")) == trimmed
     if trimmed:
         assert doc.text == LONG
+    elif keep:
+        assert doc.text == text
 
 
 def test_build_filters_order_and_selection() -> None:

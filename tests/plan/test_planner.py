@@ -150,3 +150,29 @@ def test_demo_spec_plans_a_small_offline_build() -> None:
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert 20 <= data["jobs"] <= 40
+
+
+def test_plan_lists_principle_ids_and_titles(write_spec: Callable[..., Path]) -> None:
+    spec = write_spec()
+    principles = load_corpus(spec).constitution.principles
+    data = json.loads(CliRunner().invoke(main, ["plan", str(spec), "--json"]).output)
+    assert data["principle_titles"] == {p.id: p.title for p in principles}
+    table = CliRunner().invoke(main, ["plan", str(spec)]).output
+    for p in principles:
+        assert any(p.id in line and p.title in line for line in table.splitlines())
+
+
+@pytest.mark.parametrize("budget", [7000, 50000])
+def test_plan_target_is_the_budget_share_report_compares_against(
+    write_spec: Callable[..., Path], budget: int
+) -> None:
+    from sdf_corpus.plan.planner import genre_targets
+
+    spec = write_spec(budget={"tokens": budget}, mix={"blog_post": 3})
+    data = json.loads(CliRunner().invoke(main, ["plan", str(spec), "--json"]).output)
+    targets = {g: line["target_tokens"] for g, line in data["genres"].items()}
+    assert targets == genre_targets(load_corpus(spec))
+    assert targets["blog_post"] == round(budget * 3 / 4)  # weights 3 and 1
+    assert abs(data["target_tokens"] - budget) <= len(targets)  # rounding only
+    expected = {g: line["expected_tokens"] for g, line in data["genres"].items()}
+    assert expected == allocate(load_corpus(spec), budget).tokens

@@ -133,7 +133,7 @@ class FilterConfig(BaseModel):
     )
     # stop words
     min_stopwords: int = Field(
-        default=2, ge=0, description="Minimum distinct English stop words present."
+        default=2, ge=0, description="Minimum occurrences of Gopher's eight English stop words."
     )
     # meta-commentary
     max_trim_chars: int = Field(

@@ -35,7 +35,7 @@ from typing import Any
 from sdf_corpus.plan.job import Job, job_id
 from sdf_corpus.spec.load import Corpus
 
-__all__ = ["Allocation", "allocate", "iter_jobs", "plan_round", "sample_job"]
+__all__ = ["Allocation", "allocate", "genre_targets", "iter_jobs", "plan_round", "sample_job"]
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,19 @@ def mean_length(corpus: Corpus, genre: str) -> int:
     if corpus.spec.backend.provider == "local" and g.local is not None:
         return min(g.mean_tokens, g.local.max_tokens)
     return g.mean_tokens
+
+
+def genre_targets(corpus: Corpus) -> dict[str, int]:
+    """Tokens each genre should hold in the cleaned corpus: budget x weight / sum of weights.
+
+    The one target figure `plan` prints and `report` compares against. What the
+    planned jobs are expected to yield (whole jobs, coverage floors) is the
+    allocation's `tokens`, shown by `plan` as "expected".
+    """
+    weights = corpus.weights()
+    total_w = sum(weights.values())
+    budget = corpus.spec.budget.tokens
+    return {g: round(budget * w / total_w) for g, w in weights.items()}
 
 
 def allocate(corpus: Corpus, budget_tokens: int, *, coverage: bool = True) -> Allocation:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sdf_corpus.library import library_dir
-from sdf_corpus.plan.planner import allocate, iter_jobs, mean_length
+from sdf_corpus.plan.planner import allocate, genre_targets, iter_jobs, mean_length
 from sdf_corpus.spec.load import Corpus
 
 __all__ = ["PlanSummary", "summarise_plan"]
@@ -16,8 +16,9 @@ __all__ = ["PlanSummary", "summarise_plan"]
 @dataclass
 class GenreLine:
     weight: float
+    target: int  # budget share: what `report` compares the corpus against
     jobs: int = 0
-    tokens: int = 0
+    tokens: int = 0  # what the planned jobs are expected to add after cleaning
     target_tokens_sum: int = 0
     cells: set[str] = field(default_factory=set)
 
@@ -25,7 +26,9 @@ class GenreLine:
         return {
             "weight": self.weight,
             "jobs": self.jobs,
-            "tokens": self.tokens,
+            "target_tokens": self.target,
+            "tokens": self.target,  # the key scripts read before target/expected were split
+            "expected_tokens": self.tokens,
             "mean_length": round(self.target_tokens_sum / self.jobs) if self.jobs else 0,
             "cells_covered": len(self.cells),
         }
@@ -38,6 +41,7 @@ class PlanSummary:
     genres: dict[str, GenreLine]
     principles: int
     personas: int
+    principle_titles: dict[str, str]  # id -> title, in constitution order
     ai_names: Counter[str]
     library: dict[str, int]
 
@@ -62,10 +66,12 @@ class PlanSummary:
         return {
             "corpus": self.corpus,
             "jobs": self.jobs,
-            "target_tokens": sum(g.tokens for g in self.genres.values()),
+            "target_tokens": sum(g.target for g in self.genres.values()),
+            "expected_tokens": sum(g.tokens for g in self.genres.values()),
             "budget_tokens": self.budget_tokens,
             "genres": {name: line.as_dict() for name, line in self.genres.items()},
             "principles": self.principles,
+            "principle_titles": dict(self.principle_titles),
             "personas": self.personas,
             "cells_covered": self.cells_covered,
             "cells_total": self.cells_total,
@@ -80,7 +86,11 @@ class PlanSummary:
 def summarise_plan(corpus: Corpus) -> PlanSummary:
     allocation = allocate(corpus, corpus.spec.budget.tokens)
     weights = corpus.weights()
-    lines = {g: GenreLine(weight=weights[g], tokens=allocation.tokens[g]) for g in allocation.jobs}
+    targets = genre_targets(corpus)
+    lines = {
+        g: GenreLine(weight=weights[g], target=targets[g], tokens=allocation.tokens[g])
+        for g in allocation.jobs
+    }
     cap = {
         g: mean_length(corpus, g) if corpus.spec.backend.provider == "local" else None
         for g in allocation.jobs
@@ -100,6 +110,7 @@ def summarise_plan(corpus: Corpus) -> PlanSummary:
         genres=lines,
         principles=len(corpus.constitution.principles),
         personas=len(corpus.personas.ai),
+        principle_titles={p.id: p.title for p in corpus.constitution.principles},
         ai_names=ai_names,
         library=_library_counts(corpus),
     )
@@ -116,7 +127,7 @@ def _library_counts(corpus: Corpus) -> dict[str, int]:
 
 
 def format_table(summary: PlanSummary) -> str:
-    rows = [("genre", "weight", "jobs", "target tokens", "mean len", "cells")]
+    rows = [("genre", "weight", "jobs", "target tokens", "expected", "mean len", "cells")]
     for name, line in summary.genres.items():
         d = line.as_dict()
         rows.append(
@@ -124,7 +135,8 @@ def format_table(summary: PlanSummary) -> str:
                 name,
                 f"{line.weight:g}",
                 f"{d['jobs']:,}",
-                f"{d['tokens']:,}",
+                f"{d['target_tokens']:,}",
+                f"{d['expected_tokens']:,}",
                 f"{d['mean_length']:,}",
                 f"{d['cells_covered']}/{summary.principles}",
             )
@@ -136,6 +148,7 @@ def format_table(summary: PlanSummary) -> str:
             "",
             f"{total['jobs']:,}",
             f"{total['target_tokens']:,}",
+            f"{total['expected_tokens']:,}",
             "",
             f"{total['cells_covered']}/{total['cells_total']}",
         )
@@ -155,4 +168,9 @@ def format_table(summary: PlanSummary) -> str:
         if top
         else f"{summary.principles} principles"
     )
+    lines.append("target: the genre's share of the budget, what `report` compares against")
+    lines.append("expected: what the planned jobs should add after cleaning")
+    lines.append("principles (id: title; `inspect --principle` takes either):")
+    width = max((len(pid) for pid in summary.principle_titles), default=0)
+    lines += [f"  {pid:<{width}}  {title}" for pid, title in summary.principle_titles.items()]
     return "\n".join(lines)

@@ -40,6 +40,7 @@ nav a{margin-right:12px;color:#3b6ea8;text-decoration:none}
 
 
 from sdf_corpus.report.judge import judge_html  # noqa: E402
+from sdf_corpus.report.terminal import pending_note  # noqa: E402
 
 
 class Raw(str):
@@ -109,7 +110,7 @@ def _overview(r: dict[str, Any]) -> str:
 def _mix(mix: dict[str, Any]) -> str:
     rows = [
         (
-            g["genre"],
+            g["genre"] or "(no genre)",
             g["docs"],
             g["tokens"],
             _pct(g["share"]),
@@ -137,6 +138,7 @@ def _mix(mix: dict[str, Any]) -> str:
         body = (
             f"<p>Total variation distance between target and actual token shares: "
             f"<b>{mix['total_variation_distance']:.3f}</b> (0 = exact mix, 1 = disjoint).</p>"
+            + (f"<p><b>{_e(pending_note(n))}</b></p>" if (n := mix["pending_jobs"]) else "")
             + body
         )
     else:
@@ -149,6 +151,8 @@ def _mix(mix: dict[str, Any]) -> str:
 
 def _coverage(cov: dict[str, Any]) -> str:
     zero = cov["zero_cells"]
+    if not cov["reported"]:
+        return '<p class="muted">Not reported: the documents carry no genre or principle.</p>'
     note = (
         _flag(f"{len(zero)} of {cov['cells']} cells have no documents")
         if zero
@@ -158,6 +162,8 @@ def _coverage(cov: dict[str, Any]) -> str:
 
 
 def _dist_table(dist: dict[str, Any]) -> str:
+    if not dist["distinct"]:
+        return '<p class="muted">None recorded: no document carries this field.</p>'
     show_id = any(r["name"] != r["id"] for r in dist["top"])
     rows = [
         [

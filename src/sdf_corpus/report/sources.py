@@ -15,6 +15,7 @@ from typing import Any
 
 from sdf_corpus.errors import InputError
 from sdf_corpus.generate.ledger import Ledger
+from sdf_corpus.io import shown
 
 __all__ = ["LedgerFacts", "RunFiles", "iter_rejected", "read_ledger", "shard_paths"]
 
@@ -33,7 +34,9 @@ class RunFiles:
     def open(cls, run_dir: Path) -> RunFiles:
         run_dir = Path(run_dir)
         if not run_dir.is_dir():
-            raise InputError(f"{run_dir}: no such run directory (give the folder a build wrote)")
+            raise InputError(
+                shown(run_dir), "no such run directory", "give the folder a build wrote"
+            )
         manifest_path = run_dir / "manifest.json"
         if not manifest_path.is_file():
             raise InputError(

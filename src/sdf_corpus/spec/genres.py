@@ -14,10 +14,10 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from sdf_corpus.errors import SpecError
+from sdf_corpus.io import read_yaml
 
 __all__ = ["Genre", "MessageSpec", "Stage", "ToolDraw", "load_genre"]
 
@@ -191,12 +191,7 @@ class Genre(_Strict):
 
 
 def load_genre(path: Path) -> Genre:
-    try:
-        raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SpecError(str(path), "genre file not found", "check the name or path") from None
-    except yaml.YAMLError as exc:
-        raise SpecError(str(path), f"not valid YAML: {_yaml_where(exc)}") from None
+    raw: Any = read_yaml(path, "a genre file")
     if not isinstance(raw, dict):
         raise SpecError(str(path), "a genre file must be a YAML mapping")
     raw.setdefault("name", path.stem)
@@ -204,12 +199,6 @@ def load_genre(path: Path) -> Genre:
         return Genre.model_validate(raw)
     except ValidationError as exc:
         raise SpecError(str(path), _first_error(exc)) from None
-
-
-def _yaml_where(exc: yaml.YAMLError) -> str:
-    mark = getattr(exc, "problem_mark", None)
-    problem = getattr(exc, "problem", None) or str(exc)
-    return f"line {mark.line + 1}: {problem}" if mark is not None else str(problem)
 
 
 def _first_error(exc: ValidationError) -> str:

@@ -11,11 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sdf_corpus.errors import SpecError
-from sdf_corpus.spec.genres import _first_error, _yaml_where
+from sdf_corpus.io import read_yaml
+from sdf_corpus.spec.genres import _first_error
 
 __all__ = ["AICharacter", "Audience", "Author", "PersonaLibrary", "load_personas"]
 
@@ -111,12 +111,7 @@ def load_personas(paths: list[Path], excluded_names: list[str]) -> PersonaLibrar
 
 
 def _load_file(path: Path) -> _Strict:
-    try:
-        raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SpecError(str(path), "persona file not found") from None
-    except yaml.YAMLError as exc:
-        raise SpecError(str(path), f"not valid YAML: {_yaml_where(exc)}") from None
+    raw: Any = read_yaml(path, "a persona file")
     kind = raw.get("kind") if isinstance(raw, dict) else None
     model = _FILE_MODELS.get(str(kind))
     if model is None:
