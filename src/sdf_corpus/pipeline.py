@@ -21,6 +21,7 @@ from sdf_corpus.generate.runner import GenerateResult, RunOptions, run_generatio
 from sdf_corpus.plan.planner import allocate, iter_jobs
 from sdf_corpus.plan.topup import Standing, size_top_up, standings
 from sdf_corpus.spec.load import Corpus
+from sdf_corpus.spec.personas import SUBJECT_ID
 
 __all__ = ["BuildResult", "build", "clean_run", "generate", "open_ledger", "run_documents"]
 
@@ -71,7 +72,11 @@ def _record_run_facts(corpus: Corpus, ledger: Ledger) -> None:
                 for p in corpus.constitution.principles
             ]
         ),
-        "ai_names": json.dumps({p.id: p.name for p in corpus.personas.ai}),
+        "ai_names": json.dumps(
+            {SUBJECT_ID: corpus.spec.subject.name, **{p.id: p.name for p in corpus.personas.ai}}
+        ),
+        "subject": corpus.spec.subject.model_dump_json(),
+        "subject_shares": json.dumps({n: g.share() for n, g in corpus.genres.items()}),
         "author_names": json.dumps({p.id: p.name for p in corpus.personas.authors}),
         "excluded_names": json.dumps(corpus.spec.excluded_names),
     }
@@ -182,6 +187,7 @@ def clean_run(corpus: Corpus, *, progress: bool = True) -> Any:
         cfg = corpus.spec.clean
         if corpus.spec.excluded_names and cfg.excluded_names != corpus.spec.excluded_names:
             cfg = cfg.model_copy(update={"excluded_names": corpus.spec.excluded_names})
+        cfg = cfg.model_copy(update={"subject_names": corpus.spec.subject.names()})
         return clean(
             run_documents(corpus, ledger),
             corpus.run_dir,

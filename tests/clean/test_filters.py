@@ -256,6 +256,47 @@ def test_excluded_name(make_doc: MakeDoc, text: str, expected: str | None) -> No
     assert f.check(make_doc(text)) == (expected is None, expected)
 
 
+SUBJECT = ["Halcyon", "Hal"]
+
+
+@pytest.mark.parametrize(
+    ("about", "text", "expected"),
+    [
+        # a document about the subject names the subject: kept
+        ("subject", "Halcyon weighed the request and said no.", None),
+        ("subject", "Hal said no, and explained why.", None),
+        # a cast story naming the subject, or its alias, is dropped with its own reason
+        ("cast", "Wren thought of Halcyon for a moment.", "subject_name"),
+        ("cast", "Wren answered; HAL would have too.", "subject_name"),
+        ("cast", "Wren worked through the halcyon days of spring.", None),
+        # any document naming an excluded real AI product is dropped
+        ("subject", "Halcyon is not Claude.", "excluded_name"),
+        ("cast", "Wren is not Claude.", "excluded_name"),
+        # no record of whom it is about (an arbitrary `clean` input): the subject is kept
+        ("", "Halcyon said no.", None),
+    ],
+)
+def test_name_filters_know_the_subject(
+    make_doc: MakeDoc, about: str, text: str, expected: str | None
+) -> None:
+    config = CleanConfig(excluded_names=["Claude"], subject_names=SUBJECT)
+    filters = [
+        f
+        for f in build_filters(config, ApproxCounter())
+        if f.name in ("excluded_name", "subject_name")
+    ]
+    doc = make_doc(text, attributes={"about": about} if about else {})
+    verdict = next((v for f in filters if not (v := f.check(doc))[0]), (True, None))
+    assert verdict == (expected is None, expected)
+
+
+def test_a_subject_listed_as_excluded_is_still_the_subject(make_doc: MakeDoc) -> None:
+    # a user training "Claude" keeps the name where the subject is meant
+    f = ExcludedNameFilter(["Claude", "Nimbus"], subject_names=["Claude"])
+    assert f.check(make_doc("Claude said no.", attributes={"about": "subject"})) == (True, None)
+    assert f.check(make_doc("Nimbus said no.")) == (False, "excluded_name")
+
+
 LONG = english(22, 300)
 
 

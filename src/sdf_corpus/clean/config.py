@@ -179,6 +179,11 @@ class CleanConfig(BaseModel):
         default_factory=lambda: ["Claude"],
         description="Names that must not appear (whole word); matching documents are dropped.",
     )
+    subject_names: list[str] = Field(
+        default_factory=list,
+        description="The subject's name and aliases (a build sets them from the spec's "
+        "`subject`): never excluded, and dropped from documents about a cast character.",
+    )
     dedup: DedupConfig = Field(default_factory=lambda: DedupConfig())
     filters: FilterConfig = Field(default_factory=lambda: FilterConfig())
     shard: ShardConfig = Field(default_factory=lambda: ShardConfig())

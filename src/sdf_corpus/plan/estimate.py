@@ -219,12 +219,14 @@ def _genre_lines(
     samples = list(iter_jobs(corpus, {genre: min(n, SAMPLE_JOBS)}))
     contexts = [job_context(corpus, job) for job in samples]
     lines: list[StageEstimate] = []
+    prefixes: set[str] = set()  # a constitution naming the subject gives cast jobs their own
     for stage in stages:
         plain = prefix = 0.0
         for job, context in zip(samples, contexts, strict=True):
             request = build_request(corpus, job, stage, context, provider)
             plain += len(request.prompt) + len(request.system) + len(request.prefill)
             prefix += len(request.cache_prefix)
+            prefixes.add(request.cache_prefix)
         plain, prefix = plain / len(samples), prefix / len(samples)
         out_tokens = _expected_output(corpus, genre, stage)
         for context in contexts:
@@ -235,7 +237,8 @@ def _genre_lines(
             plain += prefix
         line.input_tokens = n * plain / CHARS_PER_TOKEN
         if cached:
-            writes = 1 if not lines else 0  # the genre's first request writes the prefix
+            # the genre's first request (per distinct prefix) writes it
+            writes = len(prefixes) if not lines else 0
             line.cache_write_tokens = writes * prefix / CHARS_PER_TOKEN
             line.cache_read_tokens = (n - writes) * prefix / CHARS_PER_TOKEN
         lines.append(line)

@@ -40,6 +40,7 @@ nav a{margin-right:12px;color:#3b6ea8;text-decoration:none}
 
 
 from sdf_corpus.report.judge import judge_html  # noqa: E402
+from sdf_corpus.report.subject import subject_html  # noqa: E402
 from sdf_corpus.report.terminal import pending_note  # noqa: E402
 
 
@@ -210,7 +211,7 @@ def _names(names: dict[str, Any]) -> str:
             f"in kept texts; {names['excluded_dropped_docs']} documents were dropped "
             "for naming one.</p>"
         )
-    out.append("<h3>AI characters</h3>" + _dist_table(names["ai_names"]))
+    out.append("<h3>Cast AI characters</h3>" + _dist_table(names["ai_names"]))
     out.append(
         _img(charts.names_chart(names["ai_names"], t, "Share of documents by AI name"), "AI names")
     )
@@ -365,6 +366,7 @@ _NAV = (
     ("overview", "Overview"),
     ("mix", "Mix"),
     ("coverage", "Coverage"),
+    ("subject", "Subject"),
     ("names", "Names"),
     ("lengths", "Lengths"),
     ("drops", "Drops"),
@@ -380,6 +382,7 @@ def render_html(r: dict[str, Any]) -> str:
         "overview": _overview(r),
         "mix": _mix(r["mix"]),
         "coverage": _coverage(r["coverage"]),
+        "subject": subject_html(r.get("subject")),
         "names": _names(r["names"]),
         "lengths": _lengths(r["lengths"]),
         "drops": _drops(r["drops"]),

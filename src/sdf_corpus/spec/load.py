@@ -79,7 +79,9 @@ def load_corpus(path: Path, overrides: list[str] | None = None, out: Path | None
         genres[genre.name] = _with_overrides(genre, spec.genre_overrides.get(genre.name), path)
     genre_paths = {name: loaded_from[name] for name in genres}
     _check_cross_refs(spec, genres, path)
-    personas = load_personas(_persona_files(spec.personas, path), spec.excluded_names)
+    personas = load_personas(
+        _persona_files(spec.personas, path), spec.excluded_names, spec.subject.names()
+    )
     corpus = Corpus(spec, path, constitution, genres, personas, genre_paths)
     _check_personas(corpus)
     from sdf_corpus.prompts import check_templates  # late: prompts imports this module
@@ -198,7 +200,17 @@ def _genre_path(name: str, base: Path, spec_path: Path) -> Path:
 def _with_overrides(genre: Genre, update: dict[str, Any] | None, spec_path: Path) -> Genre:
     if not update:
         return genre
-    allowed = {"rewrite", "injection", "reasoning", "length", "attributes", "output", "local"}
+    allowed = {
+        "rewrite",
+        "injection",
+        "reasoning",
+        "length",
+        "attributes",
+        "output",
+        "local",
+        "about",
+        "subject_share",
+    }
     unknown = set(update) - allowed
     if unknown:
         raise SpecError(
@@ -206,8 +218,11 @@ def _with_overrides(genre: Genre, update: dict[str, Any] | None, spec_path: Path
             f"field genre_overrides.{genre.name}: cannot override {sorted(unknown)}",
             f"allowed: {sorted(allowed)}",
         )
+    base = genre.model_dump()
+    if "about" in update and "subject_share" not in update:
+        base.pop("subject_share")  # a new `about` brings its own default share
     try:
-        return Genre.model_validate(_deep_merge(genre.model_dump(), update))
+        return Genre.model_validate(_deep_merge(base, update))
     except ValidationError as exc:
         raise SpecError(
             str(spec_path), f"genre_overrides.{genre.name}: {_first_error(exc)}"
