@@ -12,7 +12,9 @@ from sdf_corpus.cli.clean import clean
 from sdf_corpus.cli.export import export
 from sdf_corpus.cli.inspect import inspect
 from sdf_corpus.cli.judge import judge
+from sdf_corpus.cli.mix import mix
 from sdf_corpus.cli.plan import plan
+from sdf_corpus.cli.push import push
 from sdf_corpus.cli.report import report
 
 __all__ = ["main"]
@@ -28,5 +30,5 @@ def main() -> None:
     """Build constitutional SDF training corpora: plan, generate, clean, report."""
 
 
-for command in (plan, generate, clean, build, judge, report, inspect, export, augment):
+for command in (plan, generate, clean, build, judge, report, inspect, export, mix, push, augment):
     main.add_command(command)
