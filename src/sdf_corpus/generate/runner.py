@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 
 from tqdm import tqdm
 
-from sdf_corpus.errors import BudgetError
+from sdf_corpus.errors import BudgetError, ProviderStoppedError
 from sdf_corpus.generate.backends.base import Backend, Completion, ProviderError, Request
+from sdf_corpus.generate.breaker import account_refusal
 from sdf_corpus.generate.chain import build_request, parse_output, stages_for
 from sdf_corpus.generate.executor import CostGuard, Executor
 from sdf_corpus.generate.ledger import Ledger
@@ -44,7 +45,7 @@ class GenerateResult:
     jobs_failed: int = 0
     requests: int = 0
     spent_usd: float = 0.0
-    stopped: str = "complete"  # complete | max_cost
+    stopped: str = "complete"  # complete | max_cost | provider
     errors: dict[str, int] = field(default_factory=dict)
 
 
@@ -63,6 +64,7 @@ class Runner:
         self.executor = Executor(backend, corpus.spec.backend, ledger, self.guard)
         self.result = GenerateResult()
         self.stop = False
+        self.stopped_by: ProviderStoppedError | None = None
         self.bar: tqdm | None = None
         # Stage commits run on one thread with its own connection: a commit waits on
         # disk (WAL writes, checkpoints) for ~0.2-0.3 ms, which on the event loop
@@ -93,6 +95,8 @@ class Runner:
             self._commits.shutdown()
         self.result.spent_usd = self.guard.spent
         self.result.requests = self.executor.requests
+        if self.stopped_by is not None:
+            raise self.stopped_by  # after every worker has committed what it had
         return self.result
 
     async def _worker(self, jobs: Iterator[Job]) -> None:
@@ -104,6 +108,9 @@ class Runner:
                 ok = await self._run_job(job)
             except BudgetError:
                 self.stop, self.result.stopped = True, "max_cost"
+                return
+            except ProviderStoppedError as exc:
+                self.stop, self.result.stopped, self.stopped_by = True, "provider", exc
                 return
             if ok:
                 self.result.jobs_done += 1
@@ -155,7 +162,10 @@ class Runner:
         try:
             return await self.executor.call(job.id, stage, request)
         except ProviderError as exc:
-            self.ledger.fail_job(job, stage, exc)
+            # An account-level refusal (key, model id, credit) says nothing about the
+            # job: it stays pending, so fixing the setting and re-running continues it.
+            if account_refusal(exc) is None:
+                self.ledger.fail_job(job, stage, exc)
             name = type(exc).__name__
             self.result.errors[name] = self.result.errors.get(name, 0) + 1
         return None
