@@ -168,18 +168,24 @@ def test_bad_shard_and_bad_ledgers_exit_2_with_one_line(
 def test_workers_share_one_ledger_and_pay_each_request_once(
     fake_spec: Callable[..., Path], fake_provider: FakeProvider, tmp_path: Path
 ) -> None:
-    spec = fake_spec(backend={"concurrency": 6})
+    spec = fake_spec(backend={"concurrency": 6}, budget={"tokens": 6000, "max_rounds": 4})
     code, _, err = _cli("generate", str(spec), "--workers", "2")  # with the shared progress bar
     assert code == 0, err
     run = tmp_path / "run"
     assert ledger_rows(run, "SELECT DISTINCT status FROM jobs") == [("done",)]
-    outputs = ledger_rows(run, "SELECT COUNT(*), COUNT(DISTINCT job_id || stage) FROM outputs")[0]
+    pairs = "SELECT COUNT(*), COUNT(DISTINCT job_id || stage) FROM outputs"
+    outputs = ledger_rows(run, pairs)[0]
     assert outputs[0] == outputs[1] == fake_provider.count
     assert ledger_rows(run, "SELECT COUNT(*) FROM attempts")[0][0] == fake_provider.count
-    code, _, err = _cli("build", str(spec), "--workers", "2", "--no-progress")
+    code, _, err = _cli("generate", str(spec), "--workers", "2", "--no-progress")
     assert code == 0, err
     assert outputs[0] == fake_provider.count  # a re-run finds nothing left to pay for
-    assert shard_rows(run)  # and build goes on to clean what the workers made
+    # build cleans what the workers made and runs its top-up rounds in workers too
+    code, _, err = _cli("build", str(spec), "--workers", "2", "--no-progress")
+    assert code == 0, err
+    outputs = ledger_rows(run, pairs)[0]
+    assert outputs[0] == outputs[1] == fake_provider.count
+    assert shard_rows(run)
 
     code, _, err = _cli("generate", str(spec), "--workers", "7")
     assert code == 2 and "backend.concurrency" in err
