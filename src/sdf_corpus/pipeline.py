@@ -172,6 +172,12 @@ def clean_run(corpus: Corpus, *, progress: bool = True) -> Any:
         cfg = corpus.spec.clean
         if corpus.spec.excluded_names and cfg.excluded_names != corpus.spec.excluded_names:
             cfg = cfg.model_copy(update={"excluded_names": corpus.spec.excluded_names})
+        if cfg.decontamination.files:  # the constitution is quoted on both sides on purpose
+            decont = cfg.decontamination
+            ignore = [*decont.ignore, corpus.spec.constitution]
+            cfg = cfg.model_copy(
+                update={"decontamination": decont.model_copy(update={"ignore": ignore})}
+            )
         return clean(
             run_documents(corpus, ledger),
             corpus.run_dir,
@@ -275,7 +281,13 @@ def _fingerprint(corpus: Corpus) -> str:
         ).fetchone()
     finally:
         ledger.close()
-    return json.dumps([corpus.spec_hash(), *row])
+    # Evaluation files are read by the clean stage: a regenerated probe set re-cleans.
+    evals = [
+        [str(p), p.stat().st_mtime_ns]
+        for p in corpus.spec.clean.decontamination.files
+        if p.exists()
+    ]
+    return json.dumps([corpus.spec_hash(), *row, evals])
 
 
 def judge_and_apply(corpus: Corpus, options: RunOptions) -> Any:

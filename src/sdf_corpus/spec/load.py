@@ -154,6 +154,11 @@ def _resolve_paths(raw: dict[str, Any], base: Path) -> None:
         ]
     if isinstance(raw.get("output"), str):
         raw["output"] = str((base / raw["output"]).resolve())
+    clean = raw.get("clean")
+    decont = clean.get("decontamination") if isinstance(clean, dict) else None
+    for key in ("files", "ignore"):
+        if isinstance(decont, dict) and isinstance(decont.get(key), list):
+            decont[key] = [str((base / str(p)).resolve()) for p in decont[key]]
 
 
 def _looks_like_path(value: str) -> bool:
