@@ -41,11 +41,13 @@ def _check_backend_fit(corpus: Corpus) -> None:
             )
 
 
-def sync_plan(corpus: Corpus, ledger: Ledger) -> int:
+def sync_plan(corpus: Corpus, ledger: Ledger, counts: dict[str, int] | None = None) -> int:
     """Make the ledger's active jobs exactly the jobs the current spec derives:
     round 0 from the current budget (so raising it adds jobs and lowering it sets
-    jobs aside, never regenerating one), then the recorded top-up rounds."""
-    ledger.add_round(0, allocate(corpus, corpus.spec.budget.tokens).jobs)
+    jobs aside, never regenerating one), then the recorded top-up rounds.
+    `counts` (jobs per genre) replaces the budget's allocation: probe sets are
+    sized by count, not by tokens."""
+    ledger.add_round(0, counts or allocate(corpus, corpus.spec.budget.tokens).jobs)
     _record_run_facts(corpus, ledger)
     return ledger.sync_jobs(_all_jobs(corpus, ledger))
 
@@ -111,11 +113,17 @@ def make_run_backend(corpus: Corpus) -> Any:
 
 
 def generate(
-    corpus: Corpus, options: RunOptions, *, retry_failed: bool = False, batch: bool = False
+    corpus: Corpus,
+    options: RunOptions,
+    *,
+    retry_failed: bool = False,
+    batch: bool = False,
+    counts: dict[str, int] | None = None,
 ) -> GenerateResult:
     """Generate every pending job of the run's plan; resumable at any point.
 
-    `batch`: through the Message Batches API (anthropic only), at the batch discount."""
+    `batch`: through the Message Batches API (anthropic only), at the batch discount.
+    `counts`: jobs per genre instead of the budget's allocation (see sync_plan)."""
     _check_backend_fit(corpus)
     if batch and corpus.spec.backend.provider != "anthropic":
         raise SpecError(
@@ -125,7 +133,7 @@ def generate(
         )
     ledger = open_ledger(corpus)
     try:
-        sync_plan(corpus, ledger)
+        sync_plan(corpus, ledger, counts)
         if retry_failed:
             ledger.reset_failed()
         if batch:

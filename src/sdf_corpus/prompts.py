@@ -44,6 +44,7 @@ def job_context(corpus: Corpus, job: Job, stages: dict[str, str] | None = None) 
             "section": principle.section,
         },
         "constitution": {"title": corpus.constitution.title},
+        "subject": corpus.spec.subject.model_dump(),
         "ai": ai.model_dump() if ai else {},
         "author": {**author.model_dump(), "role": job.author_role} if author else {},
         "audience": audience.model_dump() if audience else {},

@@ -12,6 +12,7 @@ from sdf_corpus.cli.export import export
 from sdf_corpus.cli.inspect import inspect
 from sdf_corpus.cli.judge import judge
 from sdf_corpus.cli.plan import plan
+from sdf_corpus.cli.probes import probes
 from sdf_corpus.cli.report import report
 
 __all__ = ["main"]
@@ -23,5 +24,5 @@ def main() -> None:
     """Build constitutional SDF training corpora: plan, generate, clean, report."""
 
 
-for command in (plan, generate, clean, build, judge, report, inspect, export, augment):
+for command in (plan, generate, clean, build, judge, report, inspect, export, augment, probes):
     main.add_command(command)

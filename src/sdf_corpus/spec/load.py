@@ -156,9 +156,10 @@ def _resolve_paths(raw: dict[str, Any], base: Path) -> None:
         raw["output"] = str((base / raw["output"]).resolve())
     clean = raw.get("clean")
     decont = clean.get("decontamination") if isinstance(clean, dict) else None
-    for key in ("files", "ignore"):
-        if isinstance(decont, dict) and isinstance(decont.get(key), list):
-            decont[key] = [str((base / str(p)).resolve()) for p in decont[key]]
+    probes = raw.get("probes")
+    for node, key in ((decont, "files"), (decont, "ignore"), (probes, "check_corpus")):
+        if isinstance(node, dict) and isinstance(node.get(key), list):
+            node[key] = [str((base / str(p)).resolve()) for p in node[key]]
 
 
 def _looks_like_path(value: str) -> bool:
