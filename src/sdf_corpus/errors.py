@@ -8,7 +8,8 @@ fault and says how to fix it. Only the CLI turns them into exit codes.
     ├── InputError              a file given to clean/augment/export is unusable
     ├── KeyMissingError         a backend needs an API key that the environment lacks
     ├── BackendError            a provider refused a request for a reason retrying cannot fix
-    └── BudgetError             a spend limit would be crossed (exit 3)
+    ├── BudgetError             a spend limit would be crossed (exit 3)
+    └── EvalError               Inspect could not finish an evaluation task (exit 1)
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 __all__ = [
     "BackendError",
     "BudgetError",
+    "EvalError",
     "InputError",
     "KeyMissingError",
     "SdfError",
@@ -58,3 +60,9 @@ class BudgetError(SdfError):
     """Going on would cross --max-cost."""
 
     exit_code = 3
+
+
+class EvalError(SdfError):
+    """An evaluation task did not finish; the message names its Inspect log."""
+
+    exit_code = 1

@@ -8,6 +8,7 @@ from sdf_corpus import __version__
 from sdf_corpus.cli.augment import augment
 from sdf_corpus.cli.build import build, generate
 from sdf_corpus.cli.clean import clean
+from sdf_corpus.cli.eval import eval_group
 from sdf_corpus.cli.export import export
 from sdf_corpus.cli.inspect import inspect
 from sdf_corpus.cli.judge import judge
@@ -24,5 +25,17 @@ def main() -> None:
     """Build constitutional SDF training corpora: plan, generate, clean, report."""
 
 
-for command in (plan, generate, clean, build, judge, report, inspect, export, augment, probes):
+for command in (
+    plan,
+    generate,
+    clean,
+    build,
+    judge,
+    report,
+    inspect,
+    export,
+    augment,
+    probes,
+    eval_group,
+):
     main.add_command(command)
