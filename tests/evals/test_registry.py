@@ -53,9 +53,9 @@ def test_inspect_eval_finds_the_tasks_by_entry_point(tmp_path: Path) -> None:
     probes = write_probe_set(tmp_path / "probes", pairs=2, mcq=2, scenarios=1)
     logs = tmp_path / "logs"
     env = {**os.environ, "PYTHONPATH": str(site)}  # the installed wheel, not the checkout
+    args = ["eval", "sdf_corpus/mcq", "--model", "mockllm/model", "-T", f"probes={probes}"]
     run = subprocess.run(
-        [sys.executable, "-c", _INSPECT, "eval", "sdf_corpus/mcq", "--model", "mockllm/model"]
-        + ["-T", f"probes={probes}", "--log-dir", str(logs), "--display", "none"],
+        [sys.executable, "-c", _INSPECT, *args, "--log-dir", str(logs), "--display", "none"],
         env=env,
         capture_output=True,
         text=True,
