@@ -17,7 +17,6 @@ from typing import Any
 
 from sdf_corpus.clean.config import DecontaminationConfig
 from sdf_corpus.clean.eval_index import build_index
-from sdf_corpus.clean.filters.base import words
 from sdf_corpus.clean.inputs import read_documents
 from sdf_corpus.errors import InputError
 from sdf_corpus.spec.load import Corpus
@@ -40,10 +39,8 @@ def corpus_overlaps(rows: list[dict[str, Any]], paths: list[Path], corpus: Corpu
     by_id = {r["id"]: r for r in rows}
     found: dict[str, tuple[str, str]] = {}
     for doc_id, text in _corpus_texts(paths):
-        ws = words(text)
-        for offset, item in index.matches(ws):
-            probe_id = item.partition("#")[2]
-            found.setdefault(probe_id, (doc_id, " ".join(ws[offset : offset + n])))
+        for ngram, item in index.matches(text):
+            found.setdefault(item.partition("#")[2], (doc_id, ngram))
     return [(by_id[pid], hit) for pid, hit in found.items()]
 
 

@@ -8,7 +8,7 @@ evaluation item; the first matched n-gram and the item it came from are noted
 for rejected/. docs/clean.md explains the defaults.
 
 The filter runs last, so documents already dropped for another reason cost
-nothing, and the word list the earlier filters built is reused.
+nothing.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from sdf_corpus.clean.eval_index import EvalIndex, build_index, eval_files
-from sdf_corpus.clean.filters.base import KEEP, Filter, Verdict, words
+from sdf_corpus.clean.filters.base import KEEP, Filter, Verdict
 from sdf_corpus.document import Document
 
 __all__ = ["ContaminationFilter", "load_index"]
@@ -32,15 +32,14 @@ class ContaminationFilter(Filter):
         self.min_matches = min_matches
 
     def check(self, doc: Document) -> Verdict:
-        ws = words(doc.text)
-        found = self.index.matches(ws)
+        found = self.index.matches(doc.text)
         if len(found) < self.min_matches:
             return KEEP
-        offset, item = found[0]
+        ngram, item = found[0]
         source, _, item_id = item.partition("#")
         self.note(
             doc,
-            ngram=" ".join(ws[offset : offset + self.index.n]),
+            ngram=ngram,
             probe_id=item_id,
             source=source,
             matches=len(found),
