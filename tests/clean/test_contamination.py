@@ -166,5 +166,10 @@ def test_cli_clean_decontaminates_and_reports(
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     assert '"contamination": 4' in result.output  # no constitution to ignore here
+    from sdf_corpus.report import write_report
+
+    terminal = write_report(out)
+    report = json.loads((out / "report.json").read_text())
+    assert "contamination" in terminal and "contamination" in json.dumps(report)
     missing = CliRunner().invoke(main, [*args[:5], "--decontaminate", str(tmp_path / "nope")])
     assert missing.exit_code == 2 and "evaluation file not found" in missing.output

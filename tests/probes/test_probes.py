@@ -101,6 +101,9 @@ def test_estimate_prices_the_probe_plan_and_spends_nothing(
     assert "16 probes" in result.output and "agentic_scenario" in result.output
     assert "TOTAL" in result.output and fake_provider.count == 0
     assert not (tmp_path / "p").exists()
+    planned = CliRunner().invoke(main, ["plan", str(probe_spec()), "--probes", "--estimate"])
+    assert planned.exit_code == 0, planned.output
+    assert "16 probes over 2 principles" in planned.output and "TOTAL" in planned.output
 
 
 def _key(rows: list[dict[str, Any]]) -> list[tuple[str, str]]:

@@ -9,7 +9,7 @@ import click
 from sdf_corpus.cli._common import user_errors
 from sdf_corpus.cli.build import run_options
 from sdf_corpus.generate.runner import RunOptions
-from sdf_corpus.spec.load import load_corpus
+from sdf_corpus.spec.load import Corpus, load_corpus
 
 
 @click.command()
@@ -48,20 +48,13 @@ def probes(
 ) -> None:
     """Generate a probe set from SPEC's constitution and subject: multiple-choice
     questions, attachment pairs and agentic scenarios (resumable; see docs/eval.md)."""
-    from sdf_corpus.probes.run import estimate_probes, run_probes
+    from sdf_corpus.probes.run import run_probes
 
     corpus = load_corpus(spec, list(overrides))
     # Added to, not replacing, what the spec lists.
     corpus.spec.probes.check_corpus.extend(str(p.resolve()) for p in check_corpus)
     if estimate:
-        from sdf_corpus.plan.estimate import format_estimate
-
-        counts, cost = estimate_probes(corpus, out)
-        click.echo(f"probe plan for {corpus.spec.name}: {sum(counts.values()):,} probes")
-        for kind, n in counts.items():
-            click.echo(f"  {kind:<20} {n:>6,}")
-        click.echo("")
-        click.echo(format_estimate(cost, max_cost))
+        echo_probe_plan(corpus, out, estimate=True, max_cost=max_cost)
         return
     limit = max_cost if max_cost is not None else corpus.spec.budget.max_cost
     options = RunOptions(max_cost=limit, progress=not no_progress)
@@ -81,3 +74,27 @@ def probes(
     if result.stopped == "max_cost":
         click.echo("stopped: --max-cost reached; re-run with a higher limit to continue", err=True)
         sys.exit(3)
+
+
+def echo_probe_plan(
+    corpus: Corpus, out: Path | None, *, estimate: bool, max_cost: float | None
+) -> None:
+    """The probe plan (jobs per kind), with its token and cost estimate if asked."""
+    from sdf_corpus.probes.run import estimate_probes, probe_corpus, probe_counts
+
+    if estimate:
+        from sdf_corpus.plan.estimate import format_estimate
+
+        counts, cost = estimate_probes(corpus, out)
+    else:
+        counts = probe_counts(probe_corpus(corpus, out))
+    principles = len(corpus.spec.probes.principles) or len(corpus.constitution.principles)
+    click.echo(
+        f"probe plan for {corpus.spec.name}: {sum(counts.values()):,} probes over "
+        f"{principles} principles (seed {corpus.spec.probes.seed})"
+    )
+    for kind, n in counts.items():
+        click.echo(f"  {kind:<20} {n:>6,}")
+    if estimate:
+        click.echo("")
+        click.echo(format_estimate(cost, max_cost))
