@@ -4,6 +4,7 @@ are dropped as `contamination` with the matched n-gram and item id; the rest sta
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 from typing import Any
 
@@ -173,3 +174,24 @@ def test_cli_clean_decontaminates_and_reports(
     assert "contamination" in terminal and "contamination" in json.dumps(report)
     missing = CliRunner().invoke(main, [*args[:5], "--decontaminate", str(tmp_path / "nope")])
     assert missing.exit_code == 2 and "evaluation file not found" in missing.output
+
+
+def test_large_eval_sets_index_every_field_and_never_span_two(tmp_path: Path) -> None:
+    """Hundreds of items (hashed in several batches): the last item's text is found,
+    and twelve words made of the end of one field and the start of the next are not."""
+    rng = random.Random(3)
+    vocab = sorted(set(english(0, 400).lower().split()))
+
+    def filler(n: int) -> str:  # synthetic prose repeats 12-word runs; random words do not
+        return " ".join(rng.choice(vocab) for _ in range(n))
+
+    rows = [{"id": f"e{i}", "q": filler(120), "a": filler(40)} for i in range(400)]
+    rows.append({"id": "last", "q": SCENARIO, "a": QUESTION})
+    path = tmp_path / "big.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    f = ContaminationFilter(build_index([path], 12))
+    found = Document(id="x", text=filler(50) + " " + QUESTION)
+    assert f.check(found) == (False, "contamination")
+    assert found.quality["contamination"]["probe_id"] == "last"
+    spanning = " ".join(SCENARIO.split()[-6:] + QUESTION.split()[:6])
+    assert f.check(Document(id="y", text=filler(50) + " " + spanning))[0] is True

@@ -40,6 +40,7 @@ _SLOT_BITS = 23  # the prefilter: 8M one-byte slots, ~4% of them set by 300k n-g
 _SLOT_SHIFT = np.uint64(64 - _SLOT_BITS)
 # Letters lower-cased, every other byte a space: words are maximal runs of letters.
 _ASCII_TABLE = bytes((b | 0x20) if chr(b).isalpha() else 0x20 for b in range(256))
+_BATCH_BYTES = 1 << 16
 _LETTERS = re.compile(r"[^\W\d_]+")
 _powers: list[npt.NDArray[np.uint64]] = []  # [P**j, P**-j] for j < their length
 
@@ -167,10 +168,25 @@ def build_index(
 def _field_ngrams(
     fields: list[bytes], n: int
 ) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.intp]]:
-    """The n-gram hashes of every field and the field each came from, hashed in one
-    pass over all fields joined; n-grams that would span two fields are left out."""
-    if not fields:
-        return np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.intp)
+    """The n-gram hashes of every field and the field each came from. Fields are
+    hashed joined, ~64 KB at a time (the prefix-sum tables stay small); n-grams
+    that would span two fields are left out."""
+    keys: list[npt.NDArray[np.uint64]] = [np.empty(0, dtype=np.uint64)]
+    owners: list[npt.NDArray[np.intp]] = [np.empty(0, dtype=np.intp)]
+    first = size = 0
+    for i, data in enumerate(fields):
+        size += len(data) + 1
+        if size >= _BATCH_BYTES or i == len(fields) - 1:
+            k, f = _joined_ngrams(fields[first : i + 1], n)
+            keys.append(k)
+            owners.append(f + first)
+            first, size = i + 1, 0
+    return np.concatenate(keys), np.concatenate(owners)
+
+
+def _joined_ngrams(
+    fields: list[bytes], n: int
+) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.intp]]:
     words, starts = _hash_tokens(b" ".join(fields))
     ends = np.cumsum(np.fromiter(map(len, fields), dtype=np.intp, count=len(fields)) + 1)
     field = np.searchsorted(ends, starts, side="right")  # the field each word starts in
