@@ -157,7 +157,8 @@ def decontamination(args: argparse.Namespace) -> None:
               f"{args.probes} probes")
         plain, decont = [], []
         for i in range(args.repeat):
-            base = [PYTHON, "-m", "sdf_corpus", "clean", str(data), "--no-progress"]
+            sets = [a for s in args.overrides for a in ("--set", s)]
+            base = [PYTHON, "-m", "sdf_corpus", "clean", str(data), "--no-progress", *sets]
             plain.append(run_measured([*base, "--out", str(Path(tmp) / f"p{i}")]))
             decont.append(run_measured([*base, "--out", str(Path(tmp) / f"d{i}"),
                                         "--decontaminate", str(probes)]))

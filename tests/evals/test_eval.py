@@ -125,7 +125,18 @@ def test_cli_eval_with_the_mock_model_writes_eval_json_and_html(
     assert (out / "eval.html").is_file() and list((out / "logs").glob("*.eval"))
 
 
-def test_cli_eval_errors_name_the_fix(tmp_path: Path) -> None:
+def test_cli_eval_errors_name_the_fix(tmp_path: Path, probe_set: Path) -> None:
+    for model, message in (
+        ("claude", "should be in the format of <api_name>/<model_name>"),
+        ("nosuch/model", "not recognized"),
+        ("anthropic/claude-haiku-4-5", "No ANTHROPIC_API_KEY defined in the environment"),
+    ):
+        out = tmp_path / "o"
+        result = CliRunner().invoke(
+            main, ["eval", str(probe_set), "--model", model, "--out", str(out)]
+        )
+        assert result.exit_code == 2 and message in result.output, result.output
+        assert len(result.output.strip().splitlines()) == 1 and not out.exists()
     result = CliRunner().invoke(main, ["eval", str(tmp_path), "--model", "mockllm/model"])
     assert result.exit_code == 2 and "no probes.jsonl" in result.output
     bad = tmp_path / "x.json"

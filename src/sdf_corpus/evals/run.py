@@ -64,6 +64,8 @@ def run_eval(
     if not chosen:
         raise InputError(f"{probes}: the probe set holds none of the probes for {list(tasks)}")
     rub = load_probe_rubric(rubric)
+    model = _resolve(model, "--model")
+    grader = _resolve(grader, "--grader") if grader is not None else None
     args: dict[str, Any] = {"probes": str(probes)}
     graded = {"rubric": str(rub.path)}
     built = [
@@ -94,6 +96,25 @@ def run_eval(
         names = ", ".join(f"{log.eval.task} ({log.location})" for log in failed)
         raise EvalError(f"Inspect did not finish: {names}; read the log with `inspect view`")
     return result
+
+
+def _resolve(model: Any, option: str) -> Any:
+    """The Inspect model for a name, or one line saying what is wrong (an unknown
+    provider, a name without one, a missing key) before anything runs."""
+    if not isinstance(model, str):
+        return model
+    from inspect_ai.model import get_model
+
+    try:
+        return get_model(model)
+    except Exception as exc:  # Inspect raises ValueError, PrerequisiteError and others
+        text = re.sub(r"\[/?[a-z ]+\]", "", str(exc))  # Inspect's console markup
+        detail = " ".join(line.strip() for line in text.splitlines() if line.strip())
+        detail = detail.removeprefix("ERROR: ")
+        raise InputError(
+            f"{option} {model}: {detail} (an Inspect model name such as "
+            "anthropic/claude-haiku-4-5; keys come from the environment)"
+        ) from None
 
 
 def _name(model: Any) -> str:
