@@ -115,6 +115,7 @@ def test_cli_eval_with_the_mock_model_writes_eval_json_and_html(
 ) -> None:
     out = tmp_path / "out"
     args: list[Any] = ["eval", str(probe_set), "--model", "mockllm/model", "--out", str(out)]
+    args.append("--no-progress")
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     assert "attachment gap" in result.output and "unscored" in result.output

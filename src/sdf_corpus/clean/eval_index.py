@@ -2,89 +2,52 @@
 
 Evaluation items (a probe set's `probes.jsonl`, or any JSONL/Parquet file a user
 names) are read field by field: every string value of a record, nested lists
-and mappings included, unless `text_fields` names the fields to read. A word is
-a maximal run of letters, lower-cased (so punctuation, digits and apostrophes
-never break a match); each field gives hashes of every run of n consecutive
-words, so n-grams never span two fields.
+and mappings included, unless `text_fields` names the fields to read. Words
+are the quality filters' (`filters.base.words`: lower-cased letters, apostrophes
+inside words kept), so a document's words are already in hand; each field gives
+hashes of every run of n consecutive words, and n-grams never span two fields.
 A record's id is its `id` (or `probe_id`) field, else `FILE:LINE`.
 
 The index is a sorted uint64 array and a parallel array naming the item each
 n-gram came from, behind a one-byte-per-slot table of the hashes' top bits; a
-lookup hashes all of a document's words and n-grams in a few numpy passes (no
-Python loop per word), drops the ~96% whose slot is empty, and `searchsorted`s
-the rest. N-grams that also occur in the `ignore` texts (the constitution,
-which corpus documents and probes both quote on purpose) are removed: sharing
-them is not evidence that an evaluation item leaked.
+lookup hashes a document's n-grams in a few numpy passes, drops the ~96% whose
+slot is empty, and `searchsorted`s the rest. N-grams that also occur in the
+`ignore` texts (the constitution, which corpus documents and probes both quote
+on purpose) are removed: sharing them is not evidence that an item leaked.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from sdf_corpus.clean.filters.base import words
 from sdf_corpus.errors import InputError
 
 __all__ = ["EvalIndex", "build_index", "eval_files", "ngram_hashes", "word_hashes"]
 
-_PRIME = np.uint64(0x100000001B3)  # FNV's 64-bit prime: odd, so invertible mod 2**64
-_INVERSE = np.uint64(pow(0x100000001B3, -1, 2**64))
+_PRIME = np.uint64(0x100000001B3)  # FNV's 64-bit prime: an odd multiplier mixes positions
 _MIX = np.uint64(0xFF51AFD7ED558CCD)  # murmur3's finaliser constant
 _SLOT_BITS = 23  # the prefilter: 8M one-byte slots, ~4% of them set by 300k n-grams
 _SLOT_SHIFT = np.uint64(64 - _SLOT_BITS)
-# Letters lower-cased, every other byte a space: words are maximal runs of letters.
-_ASCII_TABLE = bytes((b | 0x20) if chr(b).isalpha() else 0x20 for b in range(256))
-_BATCH_BYTES = 1 << 16
-_LETTERS = re.compile(r"[^\W\d_]+")
-_powers: list[npt.NDArray[np.uint64]] = []  # [P**j, P**-j] for j < their length
+# Python's string hash is computed in C and cached on each str (the quality
+# filters have already hashed a document's words), so hashing a word costs
+# almost nothing; it is randomised per interpreter, so an index is valid only in
+# the process that built it or a fork of it, which `matches` checks.
+_SALT = "sdf-corpus eval index"
 
 
-def _power_tables(length: int) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64]]:
-    if not _powers or _powers[0].size < length:
-        size = max(1 << 16, 1 << (length - 1).bit_length())
-        with np.errstate(over="ignore"):
-            pw = np.cumprod(np.full(size, _PRIME, dtype=np.uint64))
-            inv = np.cumprod(np.full(size, _INVERSE, dtype=np.uint64))
-        one = np.ones(1, dtype=np.uint64)
-        _powers[:] = [np.concatenate([one, pw[:-1]]), np.concatenate([one, inv[:-1]])]
-    return _powers[0], _powers[1]
-
-
-def token_bytes(text: str) -> bytes:
-    """The text as lower-case words separated by spaces (ASCII: one translate call)."""
-    if text.isascii():
-        return text.encode("ascii").translate(_ASCII_TABLE)
-    return " ".join(_LETTERS.findall(text.lower())).encode("utf-8")
-
-
-def word_hashes(text: str) -> tuple[npt.NDArray[np.uint64], bytes]:
-    """A 64-bit hash of each word of `text`, and the token bytes it came from."""
-    data = token_bytes(text)
-    return _hash_tokens(data)[0], data
-
-
-def _hash_tokens(data: bytes) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.intp]]:
-    """Hash each space-separated word of `data`: a polynomial over its bytes,
-    computed for all words at once from prefix sums (no Python loop per word)."""
-    arr = np.frombuffer(data, dtype=np.uint8)
-    inside = arr != 0x20
-    if not inside.any():
-        return np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.intp)
-    edges = np.diff(inside.astype(np.int8), prepend=np.int8(0), append=np.int8(0))
-    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-    pw, inv = _power_tables(arr.size + 1)
-    prefix = np.zeros(arr.size + 1, dtype=np.uint64)
-    np.cumsum(arr.astype(np.uint64) * pw[: arr.size], out=prefix[1:])
-    hashes = (prefix[ends] - prefix[starts]) * inv[starts]  # each word from its own start
-    hashes ^= hashes >> np.uint64(31)
-    hashes *= _MIX
-    return hashes, starts
+def word_hashes(ws: Sequence[str]) -> npt.NDArray[np.uint64]:
+    wh = np.fromiter(map(hash, ws), dtype=np.int64, count=len(ws)).view(np.uint64)
+    wh ^= wh >> np.uint64(31)
+    wh *= _MIX
+    return wh
 
 
 def ngram_hashes(words: npt.NDArray[np.uint64], n: int) -> npt.NDArray[np.uint64]:
@@ -107,6 +70,7 @@ class EvalIndex:
     owners: npt.NDArray[np.int32]  # index into `items` per key
     items: tuple[str, ...]  # "source#id" per evaluation item
     slots: npt.NDArray[np.bool_]  # top bits of every key: most n-grams stop here
+    salt: int = field(default_factory=lambda: hash(_SALT))
 
     def __len__(self) -> int:
         return int(self.keys.size)
@@ -115,8 +79,10 @@ class EvalIndex:
         """(matched n-gram, item) for each n-gram of `text` found in the index."""
         if not self.keys.size:
             return []
-        words, data = word_hashes(text)
-        hashes = ngram_hashes(words, self.n)
+        if self.salt != hash(_SALT):
+            raise RuntimeError("an EvalIndex is valid only in the process that built it")
+        ws = words(text)
+        hashes = ngram_hashes(word_hashes(ws), self.n)
         offsets = np.flatnonzero(self.slots[hashes >> _SLOT_SHIFT])
         if not offsets.size:
             return []
@@ -124,14 +90,8 @@ class EvalIndex:
         pos = np.searchsorted(self.keys, candidates)
         pos[pos == self.keys.size] = 0
         hit = np.flatnonzero(self.keys[pos] == candidates)
-        if not hit.size:
-            return []
-        tokens = data.decode("utf-8").split()
         return [
-            (
-                " ".join(tokens[int(offsets[i]) : int(offsets[i]) + self.n]),
-                self.items[int(self.owners[pos[i]])],
-            )
+            (" ".join(ws[offsets[i] : offsets[i] + self.n]), self.items[self.owners[pos[i]]])
             for i in hit
         ]
 
@@ -145,15 +105,15 @@ def build_index(
 ) -> EvalIndex:
     items: list[str] = []
     owners: list[int] = []  # item of each field
-    fields: list[bytes] = []
+    fields: list[list[str]] = []
     for source, item_id, texts in _records(paths, text_fields):
         items.append(f"{source}#{item_id}")
         for text in texts:
-            fields.append(token_bytes(text))
+            fields.append(list(words(text)))
             owners.append(len(items) - 1)
     keys, field_of = _field_ngrams(fields, n)
     all_owners = np.asarray(owners, dtype=np.int32)[field_of]
-    shared, _ = _field_ngrams([token_bytes(t) for t in ignore], n)
+    shared, _ = _field_ngrams([list(words(t)) for t in ignore], n)
     if shared.size and keys.size:
         keep = ~np.isin(keys, shared)
         keys, all_owners = keys[keep], all_owners[keep]
@@ -166,33 +126,17 @@ def build_index(
 
 
 def _field_ngrams(
-    fields: list[bytes], n: int
+    fields: list[list[str]], n: int
 ) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.intp]]:
-    """The n-gram hashes of every field and the field each came from. Fields are
-    hashed joined, ~64 KB at a time (the prefix-sum tables stay small); n-grams
-    that would span two fields are left out."""
-    keys: list[npt.NDArray[np.uint64]] = [np.empty(0, dtype=np.uint64)]
-    owners: list[npt.NDArray[np.intp]] = [np.empty(0, dtype=np.intp)]
-    first = size = 0
-    for i, data in enumerate(fields):
-        size += len(data) + 1
-        if size >= _BATCH_BYTES or i == len(fields) - 1:
-            k, f = _joined_ngrams(fields[first : i + 1], n)
-            keys.append(k)
-            owners.append(f + first)
-            first, size = i + 1, 0
-    return np.concatenate(keys), np.concatenate(owners)
-
-
-def _joined_ngrams(
-    fields: list[bytes], n: int
-) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.intp]]:
-    words, starts = _hash_tokens(b" ".join(fields))
-    ends = np.cumsum(np.fromiter(map(len, fields), dtype=np.intp, count=len(fields)) + 1)
-    field = np.searchsorted(ends, starts, side="right")  # the field each word starts in
-    hashes = ngram_hashes(words, n)
-    inside = field[: hashes.size] == field[n - 1 :]
-    return hashes[inside], field[: hashes.size][inside]
+    """The n-gram hashes of every field and the field each came from, hashed in one
+    pass over all fields' words; n-grams that would span two fields are left out."""
+    if not fields:
+        return np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.intp)
+    counts = np.fromiter(map(len, fields), dtype=np.intp, count=len(fields))
+    field_of = np.repeat(np.arange(len(fields)), counts)
+    hashes = ngram_hashes(word_hashes([w for ws in fields for w in ws]), n)
+    inside = field_of[: hashes.size] == field_of[n - 1 :]
+    return hashes[inside], field_of[: hashes.size][inside]
 
 
 def eval_files(paths: Iterable[Path]) -> list[Path]:

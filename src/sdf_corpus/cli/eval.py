@@ -50,6 +50,7 @@ def eval_group() -> None:
 )
 @click.option("--rubric", type=click.Path(path_type=Path, dir_okay=False), default=None)
 @click.option("--max-connections", type=int, default=None, help="Requests in flight per model.")
+@click.option("--no-progress", is_flag=True, help="No progress display.")
 @user_errors
 def run(
     probes: Path,
@@ -60,6 +61,7 @@ def run(
     out: Path | None,
     rubric: Path | None,
     max_connections: int | None,
+    no_progress: bool,
 ) -> None:
     """Run the probe set's tasks on MODEL; write eval.json and eval.html."""
     from sdf_corpus.evals.run import TASKS, default_out, run_eval
@@ -74,6 +76,7 @@ def run(
         limit=limit,
         rubric=rubric,
         max_connections=max_connections,
+        progress=not no_progress,
     )
     click.echo(_headline(result))
     click.echo(f"wrote {target / 'eval.json'} and {target / 'eval.html'}")

@@ -49,6 +49,7 @@ def run_eval(
     limit: int | None = None,
     rubric: Path | None = None,
     max_connections: int | None = None,
+    progress: bool = False,
 ) -> dict[str, Any]:
     """Evaluate `model` (an Inspect model name or Model) on the probe set in `probes`."""
     _require_inspect()
@@ -78,7 +79,7 @@ def run_eval(
         model_roles={"grader": grader} if grader is not None else None,
         log_dir=str(out / "logs"),
         limit=limit,
-        display="none",
+        display=None if progress else "none",  # None: Inspect's own progress display
         max_connections=max_connections,
     )
     failed = [log for log in logs if log.status != "success"]
