@@ -33,6 +33,7 @@ from sdf_corpus.errors import InputError
 __all__ = ["EvalIndex", "build_index", "eval_files", "ngram_hashes", "word_hashes"]
 
 _PRIME = np.uint64(0x100000001B3)  # FNV's 64-bit prime: an odd multiplier mixes positions
+_INVERSE = np.uint64(pow(0x100000001B3, -1, 2**64))
 _MIX = np.uint64(0xFF51AFD7ED558CCD)  # murmur3's finaliser constant
 # The prefilter: a table of 2**23 bits (1 MiB, small enough to stay in cache),
 # ~4% of them set by 300k n-grams; most of a document's n-grams stop there.
@@ -55,16 +56,32 @@ def word_hashes(ws: Sequence[str]) -> npt.NDArray[np.uint64]:
 
 
 def ngram_hashes(words: npt.NDArray[np.uint64], n: int) -> npt.NDArray[np.uint64]:
-    """Order-sensitive hashes of every n consecutive word hashes (empty if fewer)."""
+    """Order-sensitive hashes of every n consecutive word hashes (empty if fewer):
+    sum(w[i+k] * P**k) for each i, all at once from one prefix sum (uint64
+    arithmetic wraps, which is what a hash wants; P is odd, so P**-i exists)."""
     count = words.size - n + 1
     if count <= 0:
         return np.empty(0, dtype=np.uint64)
-    out = words[:count].copy()
-    for j in range(1, n):  # uint64 arithmetic wraps, which is what a hash wants
-        out *= _PRIME
-        out += words[j : j + count]
+    pw, inv = _power_tables(words.size)
+    prefix = np.zeros(words.size + 1, dtype=np.uint64)
+    np.cumsum(words * pw[: words.size], out=prefix[1:])
+    out = (prefix[n:] - prefix[:count]) * inv[:count]
     out ^= out >> np.uint64(29)
     return out
+
+
+_powers: list[npt.NDArray[np.uint64]] = []  # [P**j, P**-j] for j below their length
+
+
+def _power_tables(length: int) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64]]:
+    if not _powers or _powers[0].size < length:
+        size = max(1 << 12, 1 << max(0, length - 1).bit_length())
+        pw = np.ones(size, dtype=np.uint64)
+        inv = np.ones(size, dtype=np.uint64)
+        np.cumprod(np.full(size - 1, _PRIME, dtype=np.uint64), out=pw[1:])
+        np.cumprod(np.full(size - 1, _INVERSE, dtype=np.uint64), out=inv[1:])
+        _powers[:] = [pw, inv]
+    return _powers[0], _powers[1]
 
 
 @dataclass(frozen=True)
