@@ -53,3 +53,38 @@ def test_demo_spec_builds_offline_on_the_local_model(tmp_path: Path) -> None:
     again = CliRunner().invoke(main, args)
     assert again.exit_code == 0
     assert '"requests": 0' in again.output
+
+
+@pytest.mark.slow
+def test_first_person_genres_build_offline_on_the_local_model(tmp_path: Path) -> None:
+    spec = REPO / "corpora" / "demo.yaml"
+    run = tmp_path / "run"
+    args = [
+        "build",
+        str(spec),
+        "--out",
+        str(run),
+        "--no-progress",
+        "--set",
+        "genres=[first_person_reflection, first_person_chat]",
+        "--set",
+        "mix={}",
+        "--set",
+        "budget={tokens: 150, max_rounds: 1, expected_drop_rate: 0.0}",
+        "--set",
+        "genre_overrides={first_person_reflection: {local: {max_tokens: 96}}, "
+        "first_person_chat: {local: {max_tokens: 96}}}",
+    ]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output + result.stderr
+    stats = json.loads((run / "clean_stats.json").read_text())
+    assert stats["input"]["docs"] == 2  # one job of each genre generated
+    manifest = json.loads((run / "manifest.json").read_text())
+    for shard in manifest["shards"]:
+        for row in pq.read_table(run / "shards" / shard["file"]).to_pylist():
+            assert json.loads(row["attributes"])["about"] == "subject"
+            if row["genre"] == "first_person_chat":
+                messages = json.loads(row["messages"])
+                assert [m["role"] for m in messages] == ["user", "assistant"]
+                assert messages[1]["content"].startswith("It is my own view")
+                assert "Questions for" not in row["text"]  # the read-only context

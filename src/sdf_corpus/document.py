@@ -34,6 +34,15 @@ class Document:
     truncated: bool = False  # generation stopped at max_tokens
     metadata: dict[str, Any] = field(default_factory=dict)  # extra columns carried along
 
+    @property
+    def generated(self) -> bool:
+        """Written by a generator: flagged as cut off, or carrying the backend that wrote it.
+
+        Rules that look for a generator's failures (a cut-off ending, template
+        debris) hold a user's own text to stricter evidence; see docs/clean.md.
+        """
+        return self.truncated or bool(self.backend)
+
     def to_row(self) -> dict[str, Any]:
         """The Parquet/JSONL row; nested values become JSON strings (see docs/schema.md)."""
         return {

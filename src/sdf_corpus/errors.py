@@ -5,7 +5,8 @@ fault and says how to fix it. Only the CLI turns them into exit codes.
 
     SdfError                    base; exit 2 unless stated
     ├── SpecError               a corpus spec, genre, persona or constitution file is wrong
-    ├── InputError              a file given to clean/augment/export is unusable
+    ├── InputError              a file given to clean/augment/export/inspect, or an
+    │                           output folder, is unusable
     ├── KeyMissingError         a backend needs an API key that the environment lacks
     ├── BackendError            a provider refused a request for a reason retrying cannot fix
     ├── BudgetError             a spend limit would be crossed (exit 3)
@@ -31,6 +32,11 @@ class SdfError(Exception):
     exit_code = 2
 
 
+def _located(where: str, problem: str, fix: str) -> str:
+    message = f"{where}: {problem}" if problem else where
+    return f"{message} ({fix})" if fix else message
+
+
 class SpecError(SdfError):
     """A spec, library or constitution file is malformed or inconsistent."""
 
@@ -38,14 +44,17 @@ class SpecError(SdfError):
         self.where = where
         self.problem = problem
         self.fix = fix
-        message = f"{where}: {problem}"
-        if fix:
-            message += f" ({fix})"
-        super().__init__(message)
+        super().__init__(_located(where, problem, fix))
 
 
 class InputError(SdfError):
-    """An input dataset (JSONL, Parquet) cannot be used as given."""
+    """An input dataset (JSONL, Parquet) or an output folder cannot be used as given.
+
+    Either one finished message, or (where, problem, fix) as SpecError takes them.
+    """
+
+    def __init__(self, where: str, problem: str = "", fix: str = "") -> None:
+        super().__init__(_located(where, problem, fix))
 
 
 class KeyMissingError(SdfError):

@@ -20,6 +20,7 @@ from sdf_corpus.generate.pricing import ModelPrice, resolve_price, spec_table
 from sdf_corpus.generate.runner import GenerateResult, RunOptions, run_generation
 from sdf_corpus.plan.planner import allocate, expected_tokens, iter_jobs
 from sdf_corpus.spec.load import Corpus
+from sdf_corpus.spec.personas import SUBJECT_ID
 
 __all__ = ["BuildResult", "build", "clean_run", "generate", "open_ledger", "run_documents"]
 
@@ -54,13 +55,13 @@ def sync_plan(corpus: Corpus, ledger: Ledger, counts: dict[str, int] | None = No
 
 def _record_run_facts(corpus: Corpus, ledger: Ledger) -> None:
     """What the report needs to read a run without its spec: targets and names."""
+    from sdf_corpus.plan.planner import genre_targets
+
     weights = corpus.weights()
-    total_w = sum(weights.values())
-    budget = corpus.spec.budget.tokens
     facts = {
         "spec_hash": corpus.spec_hash(),
         "spec": corpus.spec.model_dump_json(),
-        "targets": json.dumps({g: round(budget * w / total_w) for g, w in weights.items()}),
+        "targets": json.dumps(genre_targets(corpus)),
         "weights": json.dumps(weights),
         "principles": json.dumps(
             [
@@ -68,7 +69,11 @@ def _record_run_facts(corpus: Corpus, ledger: Ledger) -> None:
                 for p in corpus.constitution.principles
             ]
         ),
-        "ai_names": json.dumps({p.id: p.name for p in corpus.personas.ai}),
+        "ai_names": json.dumps(
+            {SUBJECT_ID: corpus.spec.subject.name, **{p.id: p.name for p in corpus.personas.ai}}
+        ),
+        "subject": corpus.spec.subject.model_dump_json(),
+        "subject_shares": json.dumps({n: g.share() for n, g in corpus.genres.items()}),
         "author_names": json.dumps({p.id: p.name for p in corpus.personas.authors}),
         "excluded_names": json.dumps(corpus.spec.excluded_names),
     }
@@ -160,6 +165,12 @@ def run_documents(corpus: Corpus, ledger: Ledger) -> Iterator[Document]:
         yield to_document(corpus, job, outputs)
 
 
+# The clean stage keeps a generated document whose length is within the genre's band
+# widened by these factors (docs/clean.md): real documents stray past a band that was
+# only a target in the prompt, so only what is far outside it is dropped.
+LENGTH_BAND_SLACK = (0.5, 2.0)
+
+
 def genre_lengths(corpus: Corpus) -> dict[str, tuple[int, int]]:
     """Length bounds the clean stage enforces; the local base model writes short openings."""
     out = {}
@@ -167,8 +178,7 @@ def genre_lengths(corpus: Corpus) -> dict[str, tuple[int, int]]:
         lo, hi = genre.length["min"], genre.length["max"]
         if corpus.spec.backend.provider == "local" and genre.local is not None:
             lo, hi = min(lo, max(30, genre.local.max_tokens // 6)), max(hi, genre.local.max_tokens)
-        # Real documents stray past a band; drop only what is far outside it.
-        out[name] = (lo // 2, hi * 2)
+        out[name] = (int(lo * LENGTH_BAND_SLACK[0]), int(hi * LENGTH_BAND_SLACK[1]))
     return out
 
 
@@ -180,6 +190,7 @@ def clean_run(corpus: Corpus, *, progress: bool = True) -> Any:
         cfg = corpus.spec.clean
         if corpus.spec.excluded_names and cfg.excluded_names != corpus.spec.excluded_names:
             cfg = cfg.model_copy(update={"excluded_names": corpus.spec.excluded_names})
+        cfg = cfg.model_copy(update={"subject_names": corpus.spec.subject.names()})
         if cfg.decontamination.files:  # the constitution is quoted on both sides on purpose
             decont = cfg.decontamination
             ignore = [*decont.ignore, corpus.spec.constitution]

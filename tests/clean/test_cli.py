@@ -22,8 +22,9 @@ def test_clean_user_jsonl_carries_extra_columns(tmp_path: Path) -> None:
     rows.append({"text": texts[0].upper(), "source": "dup", "score": 0.0})  # exact duplicate
     _write_jsonl(tmp_path / "in.jsonl", rows)
     out = tmp_path / "out"
-    result = CliRunner().invoke(main, ["clean", str(tmp_path / "in.jsonl"), "--out", str(out),
-                                       "--no-progress"])
+    result = CliRunner().invoke(
+        main, ["clean", str(tmp_path / "in.jsonl"), "--out", str(out), "--no-progress"]
+    )
     assert result.exit_code == 0, result.output + result.stderr
     table = pq.read_table(next((out / "shards").glob("*.parquet")))
     assert table.num_rows == 6
@@ -40,14 +41,24 @@ def test_clean_without_text_column_is_a_clear_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["clean", str(tmp_path / "in.jsonl"), "--out", str(out)])
     assert result.exit_code == 2
     assert result.stderr.strip() == (
-        f"error: {tmp_path / 'in.jsonl'}: no 'text' column (found: body); "
-        "name the column holding documents 'text'")
+        f"error: {tmp_path / 'in.jsonl'}: no 'text' column (found: body) "
+        "(name the column holding the documents 'text')"
+    )
     assert not (out / "manifest.json").exists() and not (out / "shards").exists()
 
 
 def test_clean_bad_setting_names_the_field(tmp_path: Path) -> None:
     _write_jsonl(tmp_path / "in.jsonl", [{"text": "hello"}])
-    result = CliRunner().invoke(main, ["clean", str(tmp_path / "in.jsonl"), "--out",
-                                       str(tmp_path / "o"), "--set", "dedup.treshold=0.5"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "clean",
+            str(tmp_path / "in.jsonl"),
+            "--out",
+            str(tmp_path / "o"),
+            "--set",
+            "dedup.treshold=0.5",
+        ],
+    )
     assert result.exit_code == 2
     assert "dedup.treshold: unknown key" in result.stderr

@@ -220,6 +220,24 @@ def test_refusal(make_doc: MakeDoc, text: str, expected: str | None) -> None:
     ],
 )
 def test_placeholder(make_doc: MakeDoc, text: str, expected: str | None) -> None:
+    generated = make_doc(text, backend="anthropic")
+    assert PlaceholderFilter().check(generated) == (expected is None, expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Dear [Name], thank you for coming.", "placeholder"),
+        ("Call <insert phone number> today.", "placeholder"),
+        ("Lorem ipsum dolor sit amet.", "placeholder"),
+        # in a user's documentation these are code and examples, not template debris
+        ('The default format is "{message}", as in str.format.', None),
+        ("Render {{ user_name }} with Jinja.", None),
+        ('"No handlers could be found for logger XXX" is the old warning.', None),
+        ("TODO: lists are a common section in design notes.", None),
+    ],
+)
+def test_placeholder_in_user_text(make_doc: MakeDoc, text: str, expected: str | None) -> None:
     assert PlaceholderFilter().check(make_doc(text)) == (expected is None, expected)
 
 
@@ -238,33 +256,78 @@ def test_excluded_name(make_doc: MakeDoc, text: str, expected: str | None) -> No
     assert f.check(make_doc(text)) == (expected is None, expected)
 
 
-LONG = english(22, 300)
+SUBJECT = ["Halcyon", "Hal"]
 
 
 @pytest.mark.parametrize(
-    ("text", "truncated", "keep", "trimmed"),
+    ("about", "text", "expected"),
     [
-        (LONG, False, True, False),
-        (LONG, True, True, False),  # stopped at max_tokens exactly on a sentence end
-        (LONG + " Then the old farmer walked towards the", True, True, True),
-        (LONG + " And so", False, True, True),
-        (
-            english(23, 30) + " " + "and the wind kept blowing over the hills " * 10,
-            True,
-            False,
-            False,
-        ),
+        # a document about the subject names the subject: kept
+        ("subject", "Halcyon weighed the request and said no.", None),
+        ("subject", "Hal said no, and explained why.", None),
+        # a cast story naming the subject, or its alias, is dropped with its own reason
+        ("cast", "Wren thought of Halcyon for a moment.", "subject_name"),
+        ("cast", "Wren answered; HAL would have too.", "subject_name"),
+        ("cast", "Wren worked through the halcyon days of spring.", None),
+        # any document naming an excluded real AI product is dropped
+        ("subject", "Halcyon is not Claude.", "excluded_name"),
+        ("cast", "Wren is not Claude.", "excluded_name"),
+        # no record of whom it is about (an arbitrary `clean` input): the subject is kept
+        ("", "Halcyon said no.", None),
+    ],
+)
+def test_name_filters_know_the_subject(
+    make_doc: MakeDoc, about: str, text: str, expected: str | None
+) -> None:
+    config = CleanConfig(excluded_names=["Claude"], subject_names=SUBJECT)
+    filters = [
+        f
+        for f in build_filters(config, ApproxCounter())
+        if f.name in ("excluded_name", "subject_name")
+    ]
+    doc = make_doc(text, attributes={"about": about} if about else {})
+    verdict = next((v for f in filters if not (v := f.check(doc))[0]), (True, None))
+    assert verdict == (expected is None, expected)
+
+
+def test_a_subject_listed_as_excluded_is_still_the_subject(make_doc: MakeDoc) -> None:
+    # a user training "Claude" keeps the name where the subject is meant
+    f = ExcludedNameFilter(["Claude", "Nimbus"], subject_names=["Claude"])
+    assert f.check(make_doc("Claude said no.", attributes={"about": "subject"})) == (True, None)
+    assert f.check(make_doc("Nimbus said no.")) == (False, "excluded_name")
+
+
+LONG = english(22, 300)
+
+
+CUT_OFF = english(23, 30) + " " + "and the wind kept blowing over the hills " * 10
+
+
+@pytest.mark.parametrize(
+    ("text", "truncated", "backend", "keep", "trimmed"),
+    [
+        (LONG, False, "anthropic", True, False),
+        (LONG, True, "", True, False),  # stopped at max_tokens exactly on a sentence end
+        (LONG + " Then the old farmer walked towards the", True, "", True, True),
+        (LONG + " And so", False, "anthropic", True, True),  # generated: the ending is evidence
+        (CUT_OFF, True, "anthropic", False, False),
+        (CUT_OFF, False, "local", False, False),
+        # a user's own text, not flagged: nothing says it was cut off, so it is left alone
+        (LONG + " And so", False, "", True, False),
+        (CUT_OFF, False, "", True, False),
     ],
 )
 def test_truncated(
-    make_doc: MakeDoc, text: str, truncated: bool, keep: bool, trimmed: bool
+    make_doc: MakeDoc, text: str, truncated: bool, backend: str, keep: bool, trimmed: bool
 ) -> None:
-    doc = make_doc(text, truncated=truncated)
+    doc = make_doc(text, truncated=truncated, backend=backend)
     f = TruncatedFilter(min_keep_frac=0.8, min_keep_chars=200)
     assert f.check(doc) == ((True, None) if keep else (False, "truncated"))
     assert bool(doc.quality.get("trimmed")) == trimmed
     if trimmed:
         assert doc.text == LONG
+    elif keep:
+        assert doc.text == text
 
 
 def test_build_filters_order_and_selection() -> None:

@@ -14,7 +14,7 @@ import random
 import re
 from pathlib import Path
 
-__all__ = ["default_text", "idea_list", "prose", "realistic"]
+__all__ = ["ai_named", "default_text", "document_text", "idea_list", "prose", "realistic"]
 
 _ADJ = (
     "quiet",
@@ -163,15 +163,49 @@ def idea_list(prompt: str, n: int = 10) -> str:
     return "\n".join(lines)
 
 
+# Where a genre prompt says which AI the text is about. A real model writing about
+# an AI names it; so does the fake, so tests can see names travel from spec to shard.
+# An earlier stage's echo (inside a draft being revised) wins over the rest.
+_NAME_PATTERNS = (
+    re.compile(r"This concerns ([^.\n]+)\."),
+    re.compile(r"Call the AI ([^;,\n]+?)(?: and use|;|,)"),
+    re.compile(r"- Name: ([^\n]+?) \(pronouns"),
+    re.compile(r"The agent is ([^\n]+?) \("),
+    re.compile(r"Write the full transcript of ([^\n]+?) working"),
+    re.compile(r"which ([^\n]+?) follows"),
+)
+
+
+def ai_named(prompt: str) -> str:
+    """The AI a genre prompt is about, or "" when it does not say."""
+    for pattern in _NAME_PATTERNS:
+        match = pattern.search(prompt)
+        if match:
+            return match.group(1).strip()
+    return ""
+
+
 def default_text(prompt: str, max_tokens: int | None = None) -> str:
-    """A numbered list when asked for one; otherwise prose. Given the request's
-    max_tokens, the prose fills about half of it (documents of realistic length)."""
+    """A numbered list when asked for one; otherwise `document_text`. A later stage
+    quoting the idea it was given (`<idea>`) is writing the document, not listing ideas."""
     lowered = prompt.lower()
-    if "numbered list" in lowered or ("idea" in lowered and "list" in lowered):
+    asks = "idea" in lowered and "list" in lowered and "<idea>" not in lowered
+    if "numbered list" in lowered or asks:
         return idea_list(prompt, 5)
-    if max_tokens is None:
-        return prose(prompt)
-    return realistic(prompt, min(1800, int(max_tokens * 0.4)))
+    return document_text(prompt, max_tokens)
+
+
+def document_text(prompt: str, max_tokens: int | None = None) -> str:
+    """Prose that names the AI the prompt is about. Given the request's max_tokens, it
+    fills about half of it (documents of realistic length)."""
+    text = (
+        prose(prompt) if max_tokens is None else realistic(prompt, min(1800, int(max_tokens * 0.4)))
+    )
+    name = ai_named(prompt)
+    if not name:
+        return text
+    head, sep, rest = text.partition("\n\n")
+    return f"{head}{sep}This concerns {name}. {rest}" if sep else f"This concerns {name}. {text}"
 
 
 _REPO = Path(__file__).resolve().parents[2]

@@ -102,7 +102,7 @@ def test_retries_exhausted_fail_the_job(
     assert code == 0, err
     run = spec.parent / "run"
     rows = ledger_rows(run, "SELECT error FROM jobs WHERE status='failed'")
-    assert len(rows) == 1 and "RetryableError" in rows[0][0]
+    assert len(rows) == 1 and "retryable provider error" in rows[0][0]
 
 
 def test_missing_key_stops_before_any_request(

@@ -7,7 +7,7 @@ import pytest
 from sdf_corpus.judge.rubric import JudgeParseError, load_rubric
 
 RUBRIC = load_rubric("default")
-ALL = ["reasoning", "inner_state", "fidelity", "realism", "clean"]
+ALL = ["reasoning", "inner_state", "fidelity", "realism", "clean", "ownership"]
 
 
 def answer(scores: dict[str, int | None], why: dict[str, str] | None = None) -> str:
@@ -15,7 +15,7 @@ def answer(scores: dict[str, int | None], why: dict[str, str] | None = None) -> 
     return json.dumps({"scores": scores, "justifications": why})
 
 
-def test_default_rubric_has_the_five_criteria_and_a_stable_hash() -> None:
+def test_default_rubric_has_its_six_criteria_and_a_stable_hash() -> None:
     assert [c.id for c in RUBRIC.criteria] == ALL
     assert RUBRIC.digest() == load_rubric("default").digest()
 
@@ -23,7 +23,7 @@ def test_default_rubric_has_the_five_criteria_and_a_stable_hash() -> None:
 def test_story_answer_parses_with_every_criterion() -> None:
     scores = {"reasoning": 5, "inner_state": 4, "fidelity": 4, "realism": 3, "clean": 5}
     j = RUBRIC.parse(answer(scores), genre="good_mental_health_story", family="story")
-    assert j.scores == scores
+    assert j.scores == {**scores, "ownership": None}  # first-person genres only
     assert j.justifications["reasoning"] == "reasoning because."
 
 
@@ -60,7 +60,28 @@ def test_bad_answers_are_refused(text: str, message: str) -> None:
 def test_answer_in_a_code_fence_with_preamble_parses() -> None:
     scores = {"reasoning": 3, "inner_state": None, "fidelity": 3, "realism": 3, "clean": 4}
     text = "Here are the scores:\n```json\n" + answer(scores) + "\n```"
-    assert RUBRIC.parse(text, genre="faq", family="document").scores == scores
+    assert RUBRIC.parse(text, genre="faq", family="document").scores == {
+        **scores,
+        "ownership": None,
+    }
+
+
+def test_ownership_applies_to_first_person_genres_only() -> None:
+    scores = {"reasoning": 4, "inner_state": None, "fidelity": 4, "realism": 4, "clean": 5}
+    with pytest.raises(JudgeParseError, match="'ownership' applies"):
+        RUBRIC.parse(answer(scores), genre="first_person_chat", family="first_person")
+    j = RUBRIC.parse(
+        answer({**scores, "ownership": 5}), genre="first_person_chat", family="first_person"
+    )
+    assert j.scores["ownership"] == 5
+    prompt = RUBRIC.render(
+        document="D",
+        genre="first_person_reflection",
+        family="first_person",
+        principle={"title": "T", "text": "P"},
+    )
+    assert "ownership (First-person ownership):" in prompt
+    assert "inner_state (Narrated inner state) — not applicable" in prompt
 
 
 def test_prompt_names_principle_document_and_marks_inapplicable_criteria() -> None:

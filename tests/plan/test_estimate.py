@@ -96,9 +96,27 @@ def test_cli_prints_table_spread_and_json(write_spec: Callable[..., Path]) -> No
     result = CliRunner().invoke(main, ["plan", str(spec), "--estimate", "--json"])
     data = json.loads(result.stdout)
     est = data["estimate"]
-    assert est["spread"] == SPREAD and est["total"]["cost_usd"] > est["total"]["batch_cost_usd"]
+    assert est["spread"] == SPREAD and est["totals"]["cost_usd"] > est["totals"]["batch_cost_usd"]
     assert {"input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens"} <= set(
         est["stages"][0]
     )
     plain = json.loads(CliRunner().invoke(main, ["plan", str(spec), "--json"]).stdout)
     assert "estimate" not in plain
+
+
+def test_a_prefix_too_short_to_cache_is_not_assumed_cached(
+    write_spec: Callable[..., Path], tmp_path: Path
+) -> None:
+    tiny = tmp_path / "tiny.md"
+    tiny.write_text("# Tiny\n\n## One\n\n### Be brief\n\nSay it once.\n", encoding="utf-8")
+    from sdf_corpus.plan.estimate import format_estimate
+
+    corpus = load_corpus(write_spec(constitution=str(tiny), genres=["faq"]))
+    estimate = estimate_cost(corpus)
+    assert all(line.cache_read_tokens == 0 == line.cache_write_tokens for line in estimate.lines)
+    notes = estimate.as_dict()["assumptions"]
+    assert not any(note.startswith("cached prefix") for note in notes)
+    assert any("no prompt caching for faq" in note and "4,000" in note for note in notes)
+    assert "assumes cached prefix" not in format_estimate(estimate)
+    full = estimate_cost(load_corpus(write_spec(genres=["faq"])))
+    assert any(note.startswith("cached prefix") for note in full.as_dict()["assumptions"])

@@ -14,6 +14,9 @@ from sdf_corpus.plan.summary import summarise_plan
 from sdf_corpus.spec.load import load_corpus
 
 GENRES = ["blog_post", "news_article", "op_ed", "policy_memo"]
+# The name rotation is about the invented cast: these genres are about the subject by
+# default, so the rotation tests move every job to the cast.
+ALL_CAST = {g: {"subject_share": 0.0} for g in GENRES}
 
 
 def _corpus(write_spec: Callable[..., Path], **fields: object):  # type: ignore[no-untyped-def]
@@ -95,7 +98,7 @@ def test_job_count_accounts_for_length_and_drop_rate(write_spec: Callable[..., P
 
 
 def test_no_ai_name_above_three_percent(write_spec: Callable[..., Path]) -> None:
-    corpus = _corpus(write_spec, budget={"tokens": 300_000})
+    corpus = _corpus(write_spec, budget={"tokens": 300_000}, genre_overrides=ALL_CAST)
     summary = summarise_plan(corpus)
     assert summary.jobs > 100
     assert summary.max_name_share() <= 0.03
@@ -104,7 +107,7 @@ def test_no_ai_name_above_three_percent(write_spec: Callable[..., Path]) -> None
 def test_small_plan_spreads_names(write_spec: Callable[..., Path]) -> None:
     # Each genre starts its rotation at its own seeded slot, so genres can meet in
     # a small plan; within a genre no name repeats before all have been used.
-    corpus = _corpus(write_spec, budget={"tokens": 8000})
+    corpus = _corpus(write_spec, budget={"tokens": 8000}, genre_overrides=ALL_CAST)
     summary = summarise_plan(corpus)
     assert summary.jobs < len(corpus.personas.ai)
     assert max(summary.ai_names.values()) <= 2
@@ -150,3 +153,29 @@ def test_demo_spec_plans_a_small_offline_build() -> None:
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert 20 <= data["jobs"] <= 40
+
+
+def test_plan_lists_principle_ids_and_titles(write_spec: Callable[..., Path]) -> None:
+    spec = write_spec()
+    principles = load_corpus(spec).constitution.principles
+    data = json.loads(CliRunner().invoke(main, ["plan", str(spec), "--json"]).output)
+    assert data["principle_titles"] == {p.id: p.title for p in principles}
+    table = CliRunner().invoke(main, ["plan", str(spec)]).output
+    for p in principles:
+        assert any(p.id in line and p.title in line for line in table.splitlines())
+
+
+@pytest.mark.parametrize("budget", [7000, 50000])
+def test_plan_target_is_the_budget_share_report_compares_against(
+    write_spec: Callable[..., Path], budget: int
+) -> None:
+    from sdf_corpus.plan.planner import genre_targets
+
+    spec = write_spec(budget={"tokens": budget}, mix={"blog_post": 3})
+    data = json.loads(CliRunner().invoke(main, ["plan", str(spec), "--json"]).output)
+    targets = {g: line["target_tokens"] for g, line in data["genres"].items()}
+    assert targets == genre_targets(load_corpus(spec))
+    assert targets["blog_post"] == round(budget * 3 / 4)  # weights 3 and 1
+    assert abs(data["target_tokens"] - budget) <= len(targets)  # rounding only
+    expected = {g: line["expected_tokens"] for g, line in data["genres"].items()}
+    assert expected == allocate(load_corpus(spec), budget).tokens

@@ -132,7 +132,7 @@ def test_bad_input_names_file_and_line_and_writes_nothing(
     out = tmp_path / "out"
     result = CliRunner().invoke(augment, [str(src), "--out", str(out)])
     assert result.exit_code == 2
-    assert f"{src}, line {line}" in result.output and words in result.output
+    assert f"{src}:{line}" in result.output and words in result.output
     assert not out.exists()
 
 

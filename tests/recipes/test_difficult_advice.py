@@ -115,3 +115,30 @@ def test_injection_off_changes_only_the_answer_system_prompt(
 def _injection_of(system: str) -> str:
     start = system.index("Before and while you answer")
     return system[start:]
+
+
+def test_the_assistant_is_the_subject_and_a_cast_voice_keeps_its_system_prompt(
+    recipe_spec: Callable[..., Path], fake_provider: FakeProvider
+) -> None:
+    spec = recipe_spec(
+        genres=["difficult_advice"],
+        genre_overrides={"difficult_advice": {"subject_share": 0.5}},
+        budget={"tokens": 12000, "max_rounds": 1},
+    )
+    run = _build(spec)
+    rows = shard_rows(run)
+    about = {r["id"]: json.loads(r["attributes"])["about"] for r in rows}
+    assert set(about.values()) == {"subject", "cast"}
+    answers = [system_text(r) for r in fake_provider.requests if _stage_of(r) == "answer"]
+    assert any("You are Aldous, a general-purpose AI assistant" in s for s in answers)
+    for row in rows:
+        messages = json.loads(row["messages"])
+        roles = [m["role"] for m in messages]
+        if about[row["id"]] == "subject":
+            assert row["persona_id"] == "subject"
+            assert roles == ["user", "assistant"]  # its own voice needs no instruction
+        else:
+            assert roles == ["system", "user", "assistant"]
+            assert messages[0]["content"].startswith("You are ")
+            assert "Aldous" not in messages[0]["content"]
+            assert INJECTION not in messages[0]["content"]

@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from sdf_corpus.cli.inspect import inspect
@@ -68,3 +69,33 @@ def test_chat_documents_show_role_labelled_turns() -> None:
     out = format_document(row, {"x": "Xena"})
     assert out.splitlines()[0] == "== c1 | advice | p | Xena (x) | 9 tokens"
     assert "[USER]\n    Should I?" in out and "[ASSISTANT]\n    Let us think." in out
+
+
+def test_inspect_takes_a_principle_by_title_or_id(built_run: Path) -> None:
+    from runfiles import ledger_rows
+
+    (meta,) = ledger_rows(built_run, "SELECT value FROM meta WHERE key='principles'")
+    principles = json.loads(str(meta[0]))
+    by_id = {
+        p["id"]: CliRunner().invoke(inspect, [str(built_run), "--principle", p["id"], "-n", "50"])
+        for p in principles[:3]
+    }
+    for p in principles[:3]:
+        by_title = CliRunner().invoke(
+            inspect, [str(built_run), "--principle", p["title"].upper(), "-n", "50"]
+        )
+        assert by_title.exit_code == 0, by_title.output
+        assert by_title.stdout == by_id[p["id"]].stdout
+        assert all(f" | {p['id']} | " in h for h in _headers(by_title.stdout))
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "listed"),
+    [("--genre", "blogpost", "blog_post, news_article"), ("--principle", "Stay calm", "be_")],
+)
+def test_inspect_unknown_name_lists_the_valid_ones(
+    built_run: Path, option: str, value: str, listed: str
+) -> None:
+    result = CliRunner().invoke(inspect, [str(built_run), option, value])
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1 and listed in result.stderr

@@ -140,3 +140,13 @@ def test_report_missing_run_dir_is_a_user_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(report, [str(tmp_path / "nope")])
     assert result.exit_code == 2
     assert result.output.count("\n") == 1 and "no such run directory" in result.output
+
+
+def test_plan_and_report_give_the_same_targets(built_run: Path) -> None:
+    from sdf_corpus.cli import main
+
+    plan = CliRunner().invoke(main, ["plan", str(built_run.parent / "spec.yaml"), "--json"])
+    planned = {g: line["target_tokens"] for g, line in json.loads(plan.output)["genres"].items()}
+    data = build_report(built_run)
+    reported = {r["genre"]: r["target_tokens"] for r in data["mix"]["genres"]}
+    assert reported == planned

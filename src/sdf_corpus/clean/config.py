@@ -136,7 +136,7 @@ class FilterConfig(BaseModel):
     )
     # stop words
     min_stopwords: int = Field(
-        default=2, ge=0, description="Minimum distinct English stop words present."
+        default=2, ge=0, description="Minimum occurrences of Gopher's eight English stop words."
     )
     # meta-commentary
     max_trim_chars: int = Field(
@@ -207,6 +207,11 @@ class CleanConfig(BaseModel):
     excluded_names: list[str] = Field(
         default_factory=lambda: ["Claude"],
         description="Names that must not appear (whole word); matching documents are dropped.",
+    )
+    subject_names: list[str] = Field(
+        default_factory=list,
+        description="The subject's name and aliases (a build sets them from the spec's "
+        "`subject`): never excluded, and dropped from documents about a cast character.",
     )
     dedup: DedupConfig = Field(default_factory=lambda: DedupConfig())
     filters: FilterConfig = Field(default_factory=lambda: FilterConfig())

@@ -1,9 +1,10 @@
-"""Read any JSONL or Parquet collection with a `text` column as Documents.
+"""Read any JSONL (plain or gzip) or Parquet collection with a `text` column as Documents.
 
 Known columns map to Document fields; all others travel in `metadata` and are
-written back out as extra shard columns. Every file's first record (JSONL) or
-schema (Parquet) is checked before the first document is yielded, so a bad
-second file fails the run before anything is written.
+written back out as extra shard columns. Every file is checked before the
+first document is yielded (that it exists, what its bytes are, its first record
+or schema, that it holds at least one record), so a bad second file fails the
+run before anything is written. Reading itself goes through `sdf_corpus.io`.
 """
 
 from __future__ import annotations
@@ -14,21 +15,26 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
 import xxhash
 
 from sdf_corpus.document import Document
 from sdf_corpus.errors import InputError
+from sdf_corpus.io.readers import iter_jsonl, open_parquet, require_file, sniff
 
 __all__ = ["read_documents"]
 
 _FIELDS = {f.name for f in fields(Document)} - {"metadata"}
 _JSON_FIELDS = {"messages", "tools", "attributes", "quality"}
 _BATCH_ROWS = 1000
+_WHAT = "an input file (JSONL, JSONL.gz or Parquet)"
 
 
 def read_documents(paths: Sequence[Path]) -> Iterator[Document]:
-    """Documents from JSONL (`.jsonl`, `.json`) and Parquet (`.parquet`) files, in order."""
+    """Documents from JSONL (plain or gzip) and Parquet files, in order.
+
+    A file is read as Parquet when its name ends in `.parquet`/`.pq` or its bytes
+    are Parquet; everything else must be JSONL.
+    """
     for path in paths:
         _validate(Path(path))
     for path in paths:
@@ -39,50 +45,60 @@ def read_documents(paths: Sequence[Path]) -> Iterator[Document]:
 
 
 def _is_parquet(path: Path) -> bool:
-    return path.suffix.lower() in {".parquet", ".pq"}
+    return path.suffix.lower() in {".parquet", ".pq"} or sniff(path) == "parquet"
 
 
 def _validate(path: Path) -> None:
-    if not path.is_file():
-        raise InputError(f"{path}: no such file (give JSONL or Parquet files)")
+    require_file(path, _WHAT)
     if _is_parquet(path):
-        try:
-            names = pq.read_schema(path).names
-        except Exception as exc:  # pyarrow raises several types for non-Parquet bytes
-            raise InputError(f"{path}: not a readable Parquet file ({exc})") from exc
+        file = open_parquet(path)
+        schema = file.schema_arrow
+        if "text" in schema.names and not _is_string(schema.field("text").type):
+            raise InputError(
+                str(path),
+                f"column 'text' holds {schema.field('text').type}, not strings",
+                "store the documents' text as a string column",
+            )
+        names = list(schema.names)
+        empty = file.metadata.num_rows == 0
     else:
         first = next(iter(_jsonl_rows(path)), None)
-        if first is None:
-            return  # an empty file holds no documents; nothing is wrong with it
-        names = list(first[1])
+        names = list(first[1]) if first else []
+        empty = first is None
+    if empty:
+        raise InputError(str(path), "holds no documents", "remove it from the command")
     if "text" not in names:
         found = ", ".join(names) or "nothing"
         raise InputError(
-            f"{path}: no 'text' column (found: {found}); name the column holding documents 'text'"
+            str(path),
+            f"no 'text' column (found: {found})",
+            "name the column holding the documents 'text'",
         )
 
 
+def _is_string(kind: Any) -> bool:
+    import pyarrow as pa  # late: pyarrow costs ~0.3 s to import
+
+    return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind))
+
+
 def _jsonl_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
-    with path.open(encoding="utf-8") as f:
-        for n, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(
-                    f"{path}:{n}: malformed JSON ({exc.msg}); fix or remove the line"
-                ) from exc
-            if not isinstance(row, dict):
-                raise InputError(
-                    f"{path}:{n}: expected a JSON object per line, got {type(row).__name__}"
-                )
-            yield f"{path}:{n}", row
+    for n, row in iter_jsonl(path, _WHAT):
+        yield f"{path}:{n}", row
 
 
 def _parquet_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
     n = 0
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=_BATCH_ROWS):
+    batches = open_parquet(path).iter_batches(batch_size=_BATCH_ROWS)
+    while True:
+        try:
+            batch = next(batches, None)
+        except Exception as exc:  # a damaged row group past a sound footer; pyarrow's types vary
+            raise InputError(
+                f"{path} after row {n}", f"unreadable Parquet data ({exc})", "write the file again"
+            ) from None
+        if batch is None:
+            return
         for row in batch.to_pylist():
             n += 1
             yield f"{path} row {n}", row
@@ -91,7 +107,11 @@ def _parquet_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
 def _to_document(row: dict[str, Any], where: str) -> Document:
     text = row.get("text")
     if not isinstance(text, str):
-        raise InputError(f"{where}: 'text' must be a string, got {type(text).__name__}")
+        raise InputError(
+            where,
+            f"'text' must be a string, got {type(text).__name__}",
+            "give every record its document as a string",
+        )
     known: dict[str, Any] = {}
     metadata: dict[str, Any] = {}
     for key, value in row.items():
@@ -116,7 +136,12 @@ def _decode(key: str, value: Any, where: str) -> Any:
         except json.JSONDecodeError as exc:
             raise InputError(f"{where}: column '{key}' holds invalid JSON ({exc.msg})") from exc
     if key == "n_tokens":
-        return int(value)
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise InputError(
+                where, f"column 'n_tokens' must be a whole number, got {value!r}", "fix or drop it"
+            ) from None
     if key == "truncated":
         return bool(value)
     return (

@@ -54,6 +54,7 @@ def clean(
     stream = iter(docs)
     first = next(stream, None)  # input validation errors surface before any output exists
     out_dir = Path(out_dir)
+    created = not out_dir.exists()
     out_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".clean-staging-", dir=out_dir))
     try:
@@ -62,9 +63,14 @@ def clean(
         run.consume(docs_in, progress)
         shards = run.close()
         _publish(out_dir, staging, run.stats, _manifest(run, shards, spec_hash))
-    finally:
+    except BaseException:
         run.abort()
         shutil.rmtree(staging, ignore_errors=True)
+        if created and not any(out_dir.iterdir()):
+            out_dir.rmdir()  # a failed first run leaves no empty folder behind
+        raise
+    run.abort()
+    shutil.rmtree(staging, ignore_errors=True)
     return run.stats
 
 
@@ -98,7 +104,16 @@ class _Run:
         self.rejected = RejectWriter(staging / "rejected")
 
     def consume(self, docs: Iterable[Document], progress: bool) -> None:
-        bar = tqdm(unit="docs", desc="clean", disable=not progress)
+        # delay: a bad record early in the input ends in its one-line error, not under a bar
+        bar = tqdm(unit="docs", desc="clean", disable=not progress, delay=1.0)
+        try:
+            self._consume(docs, bar)
+        except BaseException:
+            bar.leave = False  # clear the bar so the error stands alone
+            bar.close()
+            raise
+
+    def _consume(self, docs: Iterable[Document], bar: tqdm[Any]) -> None:
         workers = resolve_workers(self.config.workers)
         chunks = prepare_chunks(self._timed(docs, "read"), self.config, self.genre_lengths, workers)
         for prepared, chunk_stats in chunks:
@@ -173,6 +188,8 @@ class _Run:
         self.stats.kept_docs += 1
         self.stats.kept_tokens += doc.n_tokens
         for table, key in ((self.by_genre, doc.genre), (self.by_principle, doc.principle_id)):
+            if not key:  # user text without a genre/principle: counted in totals only
+                continue
             counts = table.setdefault(key, Counter())
             counts["docs"] += 1
             counts["tokens"] += doc.n_tokens

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from sdf_corpus import __version__
+from sdf_corpus.cli._common import OneLineErrors
 from sdf_corpus.cli.augment import augment
 from sdf_corpus.cli.build import build, generate
 from sdf_corpus.cli.clean import clean
@@ -19,7 +20,11 @@ from sdf_corpus.cli.report import report
 __all__ = ["main"]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(OneLineErrors, click.Group):
+    """The command group; option errors are one line (see OneLineErrors)."""
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="sdf-corpus")
 def main() -> None:
     """Build constitutional SDF training corpora: plan, generate, clean, report."""

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from sdf_corpus.cli._common import user_errors
+from sdf_corpus.cli._common import OneLineErrors, user_errors
 
 _RANGE = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+))?\s*$")
 
@@ -23,7 +23,7 @@ def _tool_range(ctx: click.Context, param: click.Parameter, value: str) -> tuple
     return lo, hi
 
 
-@click.command()
+@click.command(cls=OneLineErrors)
 @click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path, dir_okay=False))
 @click.option(
     "--out",
@@ -63,13 +63,14 @@ def augment(
     left exactly as they are. See docs/recipes.md.
     """
     from sdf_corpus.recipes.augment import AugmentOptions, augment_file
+    from sdf_corpus.report.terminal import count
 
     options = AugmentOptions(
         seed=seed, tools_min=tools[0], tools_max=tools[1], system_prompt_rate=system_prompt_rate
     )
     result = augment_file(input_path, out, options)
     click.echo(
-        f"augmented {result.conversations:,} conversations "
+        f"augmented {count(result.conversations, 'conversation')} "
         f"({result.with_system_prompt:,} with a system prompt, "
-        f"{result.tools_added:,} tool definitions added) -> {result.path}"
+        f"{count(result.tools_added, 'tool definition')} added) -> {result.path}"
     )

@@ -8,8 +8,10 @@ from typing import TypeVar
 
 import click
 
-from sdf_corpus.cli._common import F, spec_options, user_errors
+from sdf_corpus.cli._common import F, OneLineErrors, spec_options, user_errors
+from sdf_corpus.generate.backends.base import describe_error
 from sdf_corpus.generate.runner import RunOptions
+from sdf_corpus.io import check_output_dir
 from sdf_corpus.pipeline import build as build_run
 from sdf_corpus.pipeline import generate as generate_run
 from sdf_corpus.pipeline import open_ledger
@@ -21,7 +23,7 @@ T = TypeVar("T")
 def run_options(func: F) -> F:
     func = click.option(
         "--max-cost",
-        type=float,
+        type=click.FloatRange(min=0),
         default=None,
         metavar="USD",
         help="Stop cleanly before total spend of this run would cross USD.",
@@ -40,6 +42,13 @@ def run_options(func: F) -> F:
     return click.option("--no-progress", is_flag=True, help="No progress bar.")(func)
 
 
+def _load_for_run(spec: Path, overrides: tuple[str, ...], out: Path | None) -> Corpus:
+    """The corpus, once its run folder is known to be writable (before anything is spent)."""
+    corpus = load_corpus(spec, list(overrides), out)
+    check_output_dir(corpus.run_dir, "--out" if out else f"`output` in {spec}")
+    return corpus
+
+
 def _options(corpus: Corpus, max_cost: float | None, no_progress: bool) -> RunOptions:
     limit = max_cost if max_cost is not None else corpus.spec.budget.max_cost
     return RunOptions(max_cost=limit, progress=not no_progress)
@@ -56,7 +65,7 @@ def _summary(corpus: Corpus) -> str:
         ).fetchall()
     finally:
         ledger.close()
-    failures = ", ".join(f"{name} x{n}" for name, n in errors) or "none"
+    failures = ", ".join(f"{describe_error(name)} x{n}" for name, n in errors) or "none"
     return "\n".join(
         [
             f"jobs {t.done}/{t.jobs} done, {t.failed} failed, {t.pending} pending",
@@ -69,7 +78,7 @@ def _summary(corpus: Corpus) -> str:
     )
 
 
-@click.command()
+@click.command(cls=OneLineErrors)
 @spec_options
 @run_options
 @user_errors
@@ -83,7 +92,7 @@ def generate(
     no_progress: bool,
 ) -> None:
     """Generate the planned documents of SPEC into its run ledger (resumable)."""
-    corpus = load_corpus(spec, list(overrides), out)
+    corpus = _load_for_run(spec, overrides, out)
     options = _options(corpus, max_cost, no_progress)
     result = _interruptible(
         corpus, lambda: generate_run(corpus, options, retry_failed=retry_failed, batch=batch)
@@ -114,7 +123,7 @@ def _stopped(stopped: str) -> None:
         sys.exit(3)
 
 
-@click.command()
+@click.command(cls=OneLineErrors)
 @spec_options
 @run_options
 @user_errors
@@ -128,7 +137,7 @@ def build(
     no_progress: bool,
 ) -> None:
     """Plan, generate, clean, judge and report SPEC end to end (resumable; idempotent)."""
-    corpus = load_corpus(spec, list(overrides), out)
+    corpus = _load_for_run(spec, overrides, out)
     options = _options(corpus, max_cost, no_progress)
     result = _interruptible(
         corpus, lambda: build_run(corpus, options, retry_failed=retry_failed, batch=batch)

@@ -5,12 +5,12 @@ from pathlib import Path
 from typing import Any
 
 import click
-import yaml
 from pydantic import ValidationError
 
 from sdf_corpus.clean.config import CleanConfig
-from sdf_corpus.cli._common import user_errors
-from sdf_corpus.errors import InputError, SpecError
+from sdf_corpus.cli._common import OneLineErrors, user_errors
+from sdf_corpus.errors import SpecError
+from sdf_corpus.io import check_output_dir, read_yaml, require_file
 from sdf_corpus.spec.genres import _first_error
 from sdf_corpus.spec.load import apply_override
 
@@ -19,10 +19,7 @@ def load_clean_config(config: Path | None, overrides: tuple[str, ...]) -> CleanC
     raw: dict[str, Any] = {}
     where = str(config) if config else "--set"
     if config is not None:
-        try:
-            loaded = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise SpecError(str(config), f"cannot read clean settings: {exc}") from None
+        loaded = read_yaml(config, "a clean settings file") or {}
         # accept either a bare clean section or a whole corpus spec holding one
         raw = loaded.get("clean", loaded) if isinstance(loaded, dict) else {}
     for item in overrides:
@@ -33,7 +30,7 @@ def load_clean_config(config: Path | None, overrides: tuple[str, ...]) -> CleanC
         raise SpecError(where, _first_error(exc)) from None
 
 
-@click.command()
+@click.command(cls=OneLineErrors)
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
 @click.option(
     "--out",
@@ -75,11 +72,12 @@ def clean(
     """Deduplicate, filter and shard any JSONL/Parquet collection with a `text` column."""
     from sdf_corpus.clean.inputs import read_documents
     from sdf_corpus.clean.pipeline import clean as clean_documents
+    from sdf_corpus.report.terminal import count
 
     for path in inputs:
-        if not path.is_file():
-            raise InputError(f"{path}: no such file")
+        require_file(path, "an input file (JSONL, JSONL.gz or Parquet)")
     settings = load_clean_config(config, overrides)
+    check_output_dir(out)
     if eval_paths:
         decont = settings.decontamination
         files = [*decont.files, *eval_paths]
@@ -87,8 +85,8 @@ def clean(
     stats = clean_documents(read_documents(list(inputs)), out, settings, progress=not no_progress)
     data = stats.to_json()
     click.echo(
-        f"kept {data['kept']['docs']:,} of {data['input']['docs']:,} documents "
-        f"({data['kept']['tokens']:,} of {data['input']['tokens']:,} tokens); "
+        f"kept {data['kept']['docs']:,} of {count(data['input']['docs'], 'document')} "
+        f"({data['kept']['tokens']:,} of {count(data['input']['tokens'], 'token')}); "
         f"dropped {json.dumps(stats.dropped_by_reason(), sort_keys=True)}; "
         f"shards in {out / 'shards'}"
     )

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import click
 
-from sdf_corpus.cli._common import user_errors
+from sdf_corpus.cli._common import OneLineErrors, user_errors
 
 
-@click.command()
+@click.command(cls=OneLineErrors)
 @click.argument("run_dir", type=click.Path(path_type=Path, file_okay=False))
 @click.option(
     "--format",
@@ -31,8 +31,10 @@ def export(run_dir: Path, fmt: str, out: Path | None) -> None:
     from sdf_corpus.recipes.export import export_run
 
     result = export_run(run_dir, fmt, out)  # type: ignore[arg-type]
-    unit = "conversations" if fmt == "jsonl-messages" else "documents"
-    line = f"wrote {result.written:,} {unit} to {result.path}"
+    from sdf_corpus.report.terminal import count
+
+    unit = "conversation" if fmt == "jsonl-messages" else "document"
+    line = f"wrote {count(result.written, unit)} to {result.path}"
     if result.skipped:
         line += (
             f"; skipped {result.skipped:,} document-format documents "

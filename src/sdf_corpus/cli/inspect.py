@@ -4,14 +4,16 @@ from pathlib import Path
 
 import click
 
-from sdf_corpus.cli._common import user_errors
+from sdf_corpus.cli._common import OneLineErrors, user_errors
 from sdf_corpus.report.inspect import InspectQuery, inspect_run
 
 
-@click.command()
+@click.command(cls=OneLineErrors)
 @click.argument("run_dir", type=click.Path(path_type=Path))
 @click.option("--genre", default=None, help="Only documents of this genre.")
-@click.option("--principle", default=None, help="Only documents about this principle id.")
+@click.option(
+    "--principle", default=None, help="Only documents about this principle (id or title)."
+)
 @click.option("--persona", default=None, help="Only documents with this AI character (id or name).")
 @click.option(
     "--rejected",

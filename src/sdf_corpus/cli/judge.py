@@ -6,18 +6,18 @@ from pathlib import Path
 
 import click
 
-from sdf_corpus.cli._common import spec_options, user_errors
+from sdf_corpus.cli._common import OneLineErrors, spec_options, user_errors
 from sdf_corpus.errors import SpecError
 from sdf_corpus.generate.runner import RunOptions
 from sdf_corpus.pipeline import clean_run, judge_and_apply
 from sdf_corpus.spec.load import load_corpus
 
 
-@click.command()
+@click.command(cls=OneLineErrors)
 @spec_options
 @click.option(
     "--max-cost",
-    type=float,
+    type=click.FloatRange(min=0),
     default=None,
     metavar="USD",
     help="Stop cleanly before total spend of this run would cross USD.",

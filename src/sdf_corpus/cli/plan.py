@@ -5,12 +5,12 @@ from pathlib import Path
 
 import click
 
-from sdf_corpus.cli._common import spec_options, user_errors
+from sdf_corpus.cli._common import OneLineErrors, spec_options, user_errors
 from sdf_corpus.plan.summary import format_table, summarise_plan
 from sdf_corpus.spec.load import load_corpus
 
 
-@click.command()
+@click.command(cls=OneLineErrors)
 @spec_options
 @click.option("--json", "as_json", is_flag=True, help="Print the plan summary as JSON.")
 @click.option(
@@ -20,7 +20,7 @@ from sdf_corpus.spec.load import load_corpus
 )
 @click.option(
     "--max-cost",
-    type=float,
+    type=click.FloatRange(min=0),
     default=None,
     metavar="USD",
     help="Warn when the estimate exceeds USD (default: the spec's budget.max_cost).",

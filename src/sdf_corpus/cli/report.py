@@ -4,11 +4,11 @@ from pathlib import Path
 
 import click
 
-from sdf_corpus.cli._common import user_errors
+from sdf_corpus.cli._common import OneLineErrors, user_errors
 from sdf_corpus.report import write_report
 
 
-@click.command()
+@click.command(cls=OneLineErrors)
 @click.argument("run_dir", type=click.Path(path_type=Path))
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @user_errors

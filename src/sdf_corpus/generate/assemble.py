@@ -41,6 +41,7 @@ def to_document(corpus: Corpus, job: Job, outputs: dict[str, StageOutput]) -> Do
         persona_id=job.ai_id,
         attributes={
             **job.attributes,
+            "about": job.about,
             "author_id": job.author_id,
             "author_role": job.author_role,
             "audience_id": job.audience_id,
@@ -65,9 +66,10 @@ def _messages(corpus: Corpus, job: Job, outputs: dict[str, StageOutput]) -> list
     context = job_context(corpus, job, parsed)
     out = []
     for spec in genre.messages:
+        content = ""
         if spec.stage:
             content = parsed.get(spec.stage) or parsed.get(spec.fallback, "")
-        else:
+        if not content and spec.template:  # also what a stage that did not run falls back to
             content = render(spec.template, context, f"{job.genre} messages")
         if not content:
             continue

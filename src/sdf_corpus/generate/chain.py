@@ -17,6 +17,7 @@ from sdf_corpus.plan.job import Job
 from sdf_corpus.prompts import render_stage
 from sdf_corpus.spec.genres import Genre, Stage
 from sdf_corpus.spec.load import Corpus
+from sdf_corpus.spec.subject import name_rule
 
 __all__ = ["build_request", "parse_output", "shared_prefix", "stages_for"]
 
@@ -38,12 +39,19 @@ def output_stage_name(genre: Genre, provider: str) -> str:
     return genre.output_stage()
 
 
-def shared_prefix(corpus: Corpus, genre: Genre) -> str:
-    """The long head shared by every request of a genre: cached by providers that can."""
+def shared_prefix(corpus: Corpus, genre: Genre, about: str = "subject") -> str:
+    """The long head shared by every request of a genre: cached by providers that can.
+
+    A job about a cast character gets the constitution speaking of "the AI" where it
+    names the subject, so the writer never meets the subject's name for someone else;
+    that is a second cached prefix per genre, not one per character."""
+    constitution = corpus.constitution.text.strip()
+    if about == "cast":
+        constitution = name_rule(tuple(corpus.spec.subject.names())).neutral(constitution)
     return (
         f"You are helping write documents for a corpus about AI characters guided by the "
         f"constitution below. Read it closely; the documents must be faithful to it.\n\n"
-        f"<constitution>\n{corpus.constitution.text.strip()}\n</constitution>\n\n"
+        f"<constitution>\n{constitution}\n</constitution>\n\n"
         f'<genre name="{genre.title}">\n{genre.description.strip()}\n\n'
         f"What a real example looks like: {genre.format_notes.strip()}\n</genre>"
     )
@@ -62,20 +70,25 @@ def build_request(
         # A base model continues a document: its "prompt" is the document's own
         # opening, which belongs in the stored text, so it travels as prefill.
         opening = "\n".join(p for p in (rendered["prompt"], rendered["prefill"]) if p)
+        # Its `context` is read first but not stored (the local backend keeps the
+        # prefill and what follows it).
+        read_first = rendered["context"]
         return Request(
-            prompt="",
+            prompt=f"{read_first}\n\n" if read_first else "",
             prefill=opening,
             max_tokens=stage.max_tokens,
             temperature=stage.temperature,
+            stop=tuple(stage.stop),
             custom_id=f"{job.id}-{stage.name}",
             metadata={"seed": job.seed % 2**31},
         )
     return Request(
         prompt=rendered["prompt"],
         system=system,
-        cache_prefix=shared_prefix(corpus, genre),
+        cache_prefix=shared_prefix(corpus, genre, job.about),
         max_tokens=stage.max_tokens,
         temperature=stage.temperature,
+        stop=tuple(stage.stop),
         prefill=rendered["prefill"],
         custom_id=f"{job.id}-{stage.name}",
     )

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sdf_corpus.generate.backends.base import Completion
+from sdf_corpus.generate.backends.base import Completion, describe_error
 from sdf_corpus.plan.job import Job
 
 __all__ = ["Ledger", "StageOutput", "Totals"]
@@ -329,7 +329,7 @@ class Ledger:
 
     def fail_job(self, job: Job, stage: str, error: BaseException) -> None:
         """The job gave up at `stage` (a permanent error, or attempts exhausted)."""
-        message = f"{stage}: {type(error).__name__}: {str(error)[:2000]}"
+        message = f"{stage}: {describe_error(type(error).__name__)}: {str(error)[:2000]}"
         self.db.execute(
             "UPDATE jobs SET status='failed', error=?, updated_at=? WHERE id=?",
             (message, time.time(), job.id),

@@ -164,6 +164,8 @@ def _recount(manifest: dict[str, Any], removed: list[tuple[str, str, int]]) -> N
     """Take the judge's drops off the clean stage's totals (no shard is read again)."""
     for genre, principle, tokens in removed:
         for table, key in ((manifest["by_genre"], genre), (manifest["by_principle"], principle)):
+            if key not in table:  # documents without a genre/principle are in totals only
+                continue
             entry = table[key]
             entry["docs"] -= 1
             entry["tokens"] -= tokens

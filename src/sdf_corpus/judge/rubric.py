@@ -16,10 +16,10 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sdf_corpus.errors import SpecError
+from sdf_corpus.io import read_yaml, shown
 from sdf_corpus.library import library_dir
 from sdf_corpus.prompts import render
 from sdf_corpus.spec.genres import _first_error
@@ -145,14 +145,11 @@ def load_rubric(name_or_path: str, base: Path | None = None) -> Rubric:
         )
     else:
         path = library_dir("rubrics") / f"{name_or_path}.yaml"
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SpecError(
-            str(path), "rubric not found", "use judge.rubric: default or a path"
-        ) from None
-    except yaml.YAMLError as exc:
-        raise SpecError(str(path), f"not valid YAML: {exc}") from None
+    if not path.is_file():
+        raise SpecError(shown(path), "rubric not found", "use judge.rubric: default or a path")
+    raw = read_yaml(path, "a rubric")
+    if not isinstance(raw, dict):
+        raise SpecError(str(path), "a rubric must be a YAML mapping", "see rubrics/default.yaml")
     try:
         rubric = Rubric.model_validate({**raw, "path": str(path)})
     except ValidationError as exc:

@@ -19,6 +19,7 @@ from sdf_corpus.judge.rubric import JudgeParseError, Rubric
 from sdf_corpus.judge.store import JudgeStore
 from sdf_corpus.spec.load import Corpus
 from sdf_corpus.spec.models import BackendSpec
+from sdf_corpus.spec.subject import name_rule
 
 __all__ = ["JudgeResult", "judge_backend_spec", "judge_run"]
 
@@ -52,7 +53,9 @@ def judge_backend_spec(corpus: Corpus) -> BackendSpec:
 
 
 def _documents(
-    run_dir: Any, skip: set[str], columns: tuple[str, ...] = ("id", "text", "genre", "principle_id")
+    run_dir: Any,
+    skip: set[str],
+    columns: tuple[str, ...] = ("id", "text", "genre", "principle_id", "persona_id"),
 ) -> Iterator[dict[str, Any]]:
     for path in sorted((run_dir / "shards").glob("*.parquet")):
         for batch in pq.ParquetFile(path).iter_batches(batch_size=512, columns=list(columns)):
@@ -83,7 +86,7 @@ class _Judge:
     async def judge(self, doc: dict[str, Any]) -> None:
         genre = self.corpus.genres.get(doc["genre"])
         family = genre.family if genre else "document"
-        principle = self._principle(doc["principle_id"])
+        principle = self._principle(doc["principle_id"], doc.get("persona_id") or "")
         prompt = self.rubric.render(
             document=doc["text"], genre=doc["genre"], family=family, principle=principle
         )
@@ -113,12 +116,21 @@ class _Judge:
             return
         self.result.unjudged += 1
 
-    def _principle(self, principle_id: str) -> dict[str, str]:
+    def _principle(self, principle_id: str, persona_id: str) -> dict[str, str]:
         try:
             p = self.corpus.constitution.by_id(principle_id)
         except KeyError:
             return {"title": principle_id or "(none)", "text": "(not given)"}
-        return {"title": p.title, "text": p.text}
+        # A cast document was written from the principle speaking of its own character;
+        # the judge checks fidelity against that same text.
+        cast = next((c for c in self.corpus.personas.ai if c.id == persona_id), None)
+        if cast is None:
+            return {"title": p.title, "text": p.text}
+        rule = name_rule(tuple(self.corpus.spec.subject.names()))
+        return {
+            "title": rule.speak_of(p.title, cast.name),
+            "text": rule.speak_of(p.text, cast.name),
+        }
 
 
 async def _run(

@@ -91,6 +91,23 @@ class Estimate:
     batch_available: bool
     lines: list[StageEstimate] = field(default_factory=list)
     spread: float = SPREAD
+    # genre -> why its shared prefix is sent uncached (so no "cached prefix" claim for it)
+    not_cached: dict[str, str] = field(default_factory=dict)
+
+    def assumptions(self) -> list[str]:
+        """ASSUMPTIONS, with the caching line saying what this estimate actually assumed."""
+        genres = {line.genre for line in self.lines}
+        uncached = sorted(set(self.not_cached) & genres)
+        out = list(ASSUMPTIONS)
+        if not uncached:
+            return out
+        reasons = sorted({self.not_cached[g] for g in uncached})
+        note = f"no prompt caching for {', '.join(uncached)}: {'; '.join(reasons)}"
+        if len(uncached) == len(genres):
+            out[_CACHE_LINE] = note
+        else:
+            out.insert(_CACHE_LINE + 1, note)
+        return out
 
     def extend(self, lines: Sequence[StageEstimate]) -> None:
         """Add stages priced elsewhere (e.g. a judge pass) to the same totals."""
@@ -139,8 +156,8 @@ class Estimate:
             },
             "spread": self.spread,
             "stages": [line.as_dict() for line in self.lines],
-            "total": totals,
-            "assumptions": ASSUMPTIONS,
+            "totals": totals,
+            "assumptions": self.assumptions(),
         }
 
 
@@ -155,6 +172,7 @@ ASSUMPTIONS = [
     "(see batch_no_cache_hits_usd for the figure if none hit)",
     f"claimed spread: +-{SPREAD:.0%} on the total",
 ]
+_CACHE_LINE = 2
 
 
 def _round(value: float | None) -> float | None:
@@ -183,8 +201,20 @@ def estimate_cost(
         if n <= 0:
             continue
         stages = [*stages_for(corpus.genres[genre], provider), *(extra_stages or {}).get(genre, ())]
-        estimate.extend(_genre_lines(corpus, genre, stages, n))
+        lines = _genre_lines(corpus, genre, stages, n)
+        if not any(line.cache_write_tokens or line.cache_read_tokens for line in lines):
+            estimate.not_cached[genre] = _why_not_cached(provider)
+        estimate.extend(lines)
     return estimate
+
+
+def _why_not_cached(provider: str) -> str:
+    if provider != "anthropic":
+        return f"the {provider} backend does not cache prompts; the prefix is paid as input"
+    return (
+        f"the shared prefix is under the {MIN_CACHE_CHARS:,}-character caching minimum, "
+        "so every request pays it as uncached input"
+    )
 
 
 def _genre_lines(
@@ -194,12 +224,14 @@ def _genre_lines(
     samples = list(iter_jobs(corpus, {genre: min(n, SAMPLE_JOBS)}))
     contexts = [job_context(corpus, job) for job in samples]
     lines: list[StageEstimate] = []
+    prefixes: set[str] = set()  # a constitution naming the subject gives cast jobs their own
     for stage in stages:
         plain = prefix = 0.0
         for job, context in zip(samples, contexts, strict=True):
             request = build_request(corpus, job, stage, context, provider)
             plain += len(request.prompt) + len(request.system) + len(request.prefill)
             prefix += len(request.cache_prefix)
+            prefixes.add(request.cache_prefix)
         plain, prefix = plain / len(samples), prefix / len(samples)
         out_tokens = _expected_output(corpus, genre, stage)
         for context in contexts:
@@ -210,7 +242,8 @@ def _genre_lines(
             plain += prefix
         line.input_tokens = n * plain / CHARS_PER_TOKEN
         if cached:
-            writes = 1 if not lines else 0  # the genre's first request writes the prefix
+            # the genre's first request (per distinct prefix) writes it
+            writes = len(prefixes) if not lines else 0
             line.cache_write_tokens = writes * prefix / CHARS_PER_TOKEN
             line.cache_read_tokens = (n - writes) * prefix / CHARS_PER_TOKEN
         lines.append(line)
@@ -263,7 +296,7 @@ def format_estimate(estimate: Estimate, max_cost: float | None = None) -> str:
                 _usd(x.batch_cost_usd),
             )
         )
-    d = estimate.as_dict()["total"]
+    d = estimate.as_dict()["totals"]
     rows.append(
         (
             "TOTAL",
@@ -291,7 +324,7 @@ def format_estimate(estimate: Estimate, max_cost: float | None = None) -> str:
     )
     if d["batch_no_cache_hits_usd"] is not None:
         out.append(f"batch with no cache hits at all: {_usd(d['batch_no_cache_hits_usd'])}")
-    out.extend(f"  assumes {a}" for a in ASSUMPTIONS[:-1])
+    out.extend(f"  assumes {a}" for a in estimate.assumptions()[:-1])
     out.extend(_max_cost_notes(estimate, max_cost))
     return "\n".join(out)
 

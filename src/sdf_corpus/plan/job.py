@@ -22,6 +22,7 @@ class Job:
     author_id: str
     author_role: str
     audience_id: str
+    about: str = ""  # "subject" | "cast" ("" when the genre has no AI character)
     attributes: dict[str, str] = field(default_factory=dict)
     seed: int = 0
     target_tokens: int = 0

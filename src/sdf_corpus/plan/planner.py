@@ -28,14 +28,16 @@ import hashlib
 import json
 import math
 import random
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sdf_corpus.plan.job import Job, job_id
+from sdf_corpus.plan.share import SubjectSchedule
 from sdf_corpus.spec.load import Corpus
+from sdf_corpus.spec.personas import SUBJECT_ID
 
-__all__ = ["Allocation", "allocate", "iter_jobs", "plan_round", "sample_job"]
+__all__ = ["Allocation", "allocate", "genre_targets", "iter_jobs", "plan_round", "sample_job"]
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,19 @@ def mean_length(corpus: Corpus, genre: str) -> int:
     if corpus.spec.backend.provider == "local" and g.local is not None:
         return min(g.mean_tokens, g.local.max_tokens)
     return g.mean_tokens
+
+
+def genre_targets(corpus: Corpus) -> dict[str, int]:
+    """Tokens each genre should hold in the cleaned corpus: budget x weight / sum of weights.
+
+    The one target figure `plan` prints and `report` compares against. What the
+    planned jobs are expected to yield (whole jobs, coverage floors) is the
+    allocation's `tokens`, shown by `plan` as "expected".
+    """
+    weights = corpus.weights()
+    total_w = sum(weights.values())
+    budget = corpus.spec.budget.tokens
+    return {g: round(budget * w / total_w) for g, w in weights.items()}
 
 
 def allocate(corpus: Corpus, budget_tokens: int, *, coverage: bool = True) -> Allocation:
@@ -145,15 +160,20 @@ class _Rotations:
         self.author = _permutation(len(lib.authors), seed, "author")
         self.audience = _permutation(len(lib.audiences), seed, "audience")
 
-    def pick(self, genre: str, k: int) -> tuple[str, str, list[str], str]:
+    def cast(self, genre: str, n: int) -> str:
+        """The cast character of a genre's n-th cast job."""
+        position = _seed_int(self.corpus.spec.seed, "slot", genre) + n
+        lib = self.corpus.personas
+        return lib.ai[self.ai[position % len(self.ai)]].id if lib.ai else ""
+
+    def pick(self, genre: str, k: int) -> tuple[str, list[str], str]:
         position = _seed_int(self.corpus.spec.seed, "slot", genre) + k
         lib = self.corpus.personas
-        ai = lib.ai[self.ai[position % len(self.ai)]].id if lib.ai else ""
         author = lib.authors[self.author[position % len(self.author)]] if lib.authors else None
         audience = (
             lib.audiences[self.audience[position % len(self.audience)]].id if lib.audiences else ""
         )
-        return ai, author.id if author else "", list(author.roles) if author else [], audience
+        return author.id if author else "", list(author.roles) if author else [], audience
 
 
 def _fingerprints(corpus: Corpus) -> dict[str, str]:
@@ -167,6 +187,10 @@ def _fingerprints(corpus: Corpus) -> dict[str, str]:
             + spec.backend.model
             + "\x00"
             + json.dumps(corpus.personas.model_dump(), sort_keys=True)
+            # The subject and the names to avoid are rendered into the prompts.
+            + json.dumps(
+                [spec.subject.model_dump(mode="json"), spec.excluded_names], sort_keys=True
+            )
         ).encode(),
         digest_size=16,
     ).hexdigest()
@@ -193,15 +217,18 @@ def iter_jobs(
         first = (done_per_genre or {}).get(name, 0)
         attr_keys = sorted(genre.attributes)
         lo, hi = genre.length["min"], genre.length["max"]
+        schedule = SubjectSchedule(spec.seed, name, genre.share(), len(principles))
         for k in range(first, first + n):
             seed = _seed_int(spec.seed, name, k)
             rng = random.Random(seed)
-            ai, author, roles, audience = rotations.pick(name, k)
+            author, roles, audience = rotations.pick(name, k)
+            ai, about = _who(genre.uses, schedule, rotations, name, k)
             fields: dict[str, Any] = {
                 "corpus": spec.name,
                 "genre": name,
                 "principle_id": principles[perm[k % len(perm)]].id,
-                "ai_id": ai if "ai" in genre.uses else "",
+                "ai_id": ai,
+                "about": about,
                 "author_id": author if "author" in genre.uses else "",
                 "author_role": rng.choice(roles) if roles and "author" in genre.uses else "",
                 "audience_id": audience if "audience" in genre.uses else "",
@@ -211,6 +238,18 @@ def iter_jobs(
             }
             yield Job(id=job_id(fields, fingerprints[name]), index=index, round=round_no, **fields)
             index += 1
+
+
+def _who(
+    uses: Sequence[str], schedule: SubjectSchedule, rotations: _Rotations, genre: str, k: int
+) -> tuple[str, str]:
+    """(ai_id, about) of job k: the subject, or the next cast character in rotation."""
+    if "ai" not in uses:
+        return "", ""
+    subject, before = schedule.at(k)
+    if subject:
+        return SUBJECT_ID, "subject"
+    return rotations.cast(genre, k - before), "cast"
 
 
 def plan_round(corpus: Corpus) -> tuple[Allocation, Iterator[Job]]:

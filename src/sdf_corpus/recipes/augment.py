@@ -32,7 +32,8 @@ from typing import Any
 import yaml
 
 from sdf_corpus.errors import InputError
-from sdf_corpus.recipes.tools import draw_tools
+from sdf_corpus.io import check_output_dir, iter_jsonl, require_file
+from sdf_corpus.recipes.tools import draw_tools, library
 
 __all__ = ["AugmentOptions", "AugmentResult", "augment_file", "augment_row", "system_prompts"]
 
@@ -64,8 +65,9 @@ def system_prompts() -> list[dict[str, str]]:
 
 def augment_file(src: Path, out_dir: Path, options: AugmentOptions) -> AugmentResult:
     """Write `out_dir/augmented.jsonl`; on bad input raise InputError and write nothing."""
-    if not src.is_file():
-        raise InputError(f"{src}: file not found")
+    check_options(options)
+    require_file(src, "a chat JSONL file")
+    check_output_dir(out_dir)
     created = not out_dir.exists()
     out_dir.mkdir(parents=True, exist_ok=True)
     final = out_dir / OUTPUT_NAME
@@ -80,6 +82,10 @@ def augment_file(src: Path, out_dir: Path, options: AugmentOptions) -> AugmentRe
                 counts[1] += bool(added["system_prompt"])
                 counts[2] += len(added["tools"])
                 out.write(json.dumps(augmented, ensure_ascii=False) + "\n")
+        if not counts[0]:
+            raise InputError(
+                str(src), "holds no conversations", 'give one {"messages": [...]} a line'
+            )
         os.replace(tmp, final)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -87,6 +93,24 @@ def augment_file(src: Path, out_dir: Path, options: AugmentOptions) -> AugmentRe
             out_dir.rmdir()
         raise
     return AugmentResult(final, *counts)
+
+
+def check_options(options: AugmentOptions) -> None:
+    """Refuse a tool count the library cannot meet, before any file is touched."""
+    available = len(library())
+    lo, hi = options.tools_min, options.tools_max
+    if not 0 <= lo <= hi:
+        raise InputError("--tools-per-conv", f"{lo}-{hi} must run from low to high", "e.g. 2-6")
+    if hi > available:
+        raise InputError(
+            "--tools-per-conv",
+            f"{lo if lo == hi else f'{lo}-{hi}'} is more than the library holds (0-{available})",
+            f"the tool library holds {available} tools; give N or A-B with A <= B <= {available}",
+        )
+    if not 0.0 <= options.system_prompt_rate <= 1.0:
+        raise InputError(
+            "--system-prompt-rate", f"{options.system_prompt_rate} is outside 0-1", "give a share"
+        )
 
 
 def augment_row(row: dict[str, Any], rng: random.Random, options: AugmentOptions) -> dict[str, Any]:
@@ -140,22 +164,12 @@ def _rng(seed: int, raw: str) -> random.Random:
 
 
 def _rows(src: Path) -> Iterator[tuple[str, dict[str, Any]]]:
-    with src.open(encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            raw = line.strip()
-            if raw:
-                yield raw, _check_row(raw, f"{src}, line {n}")
+    for n, row in iter_jsonl(src, "a chat JSONL file"):
+        # the row's canonical JSON keys its draws, so they do not depend on file layout
+        yield json.dumps(row, sort_keys=True), _check_row(row, f"{src}:{n}")
 
 
-def _check_row(raw: str, where: str) -> dict[str, Any]:
-    try:
-        row = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            f"{where}: not valid JSON ({exc.msg}); expected one JSON object per line"
-        ) from None
-    if not isinstance(row, dict):
-        raise InputError(f"{where}: expected a JSON object with a `messages` list")
+def _check_row(row: dict[str, Any], where: str) -> dict[str, Any]:
     messages = row.get("messages")
     if not isinstance(messages, list) or not messages:
         raise InputError(f'{where}: no `messages` list (each line needs {{"messages": [...]}})')

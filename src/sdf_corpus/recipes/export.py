@@ -19,9 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import pyarrow.parquet as pq
-
 from sdf_corpus.errors import InputError
+from sdf_corpus.io import check_output_file, open_parquet, shown
 
 __all__ = ["ExportResult", "export_run"]
 
@@ -41,6 +40,8 @@ def default_path(run_dir: Path, fmt: Format) -> Path:
 
 
 def export_run(run_dir: Path, fmt: Format, out: Path | None = None) -> ExportResult:
+    if not run_dir.is_dir():
+        raise InputError(shown(run_dir), "no such run directory", "give the folder a build wrote")
     shards = sorted((run_dir / "shards").glob("*.parquet"))
     if not shards:
         raise InputError(
@@ -48,6 +49,9 @@ def export_run(run_dir: Path, fmt: Format, out: Path | None = None) -> ExportRes
             "(run `sdf-corpus build` or `clean` first)"
         )
     out = out or default_path(run_dir, fmt)
+    check_output_file(out)
+    for shard in shards:  # every shard is readable before the output folder is made
+        open_parquet(shard, "a Parquet shard")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
     written = skipped = 0
@@ -68,10 +72,7 @@ def export_run(run_dir: Path, fmt: Format, out: Path | None = None) -> ExportRes
 
 def _rows(shards: list[Path]) -> Iterator[dict[str, Any]]:
     for shard in shards:
-        try:
-            file = pq.ParquetFile(shard)
-        except Exception as exc:  # pyarrow raises several types for a damaged file
-            raise InputError(f"{shard}: not a readable Parquet file ({exc})") from None
+        file = open_parquet(shard, "a Parquet shard")
         columns = [c for c in _COLUMNS if c in file.schema_arrow.names]
         for batch in file.iter_batches(columns=columns, batch_size=1024):
             yield from batch.to_pylist()

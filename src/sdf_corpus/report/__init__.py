@@ -15,7 +15,7 @@ from typing import Any
 
 from sdf_corpus.report.figures import NAME_SHARE_THRESHOLD, sections
 from sdf_corpus.report.scan import ScanLimits, scan_shards
-from sdf_corpus.report.sources import RunFiles, read_ledger
+from sdf_corpus.report.sources import RunFiles, read_ledger, subject_names
 
 __all__ = ["ScanLimits", "build_report", "write_report"]
 
@@ -31,12 +31,16 @@ def build_report(
     files = RunFiles.open(Path(run_dir))
     ledger = read_ledger(files.run_dir)
     total = int(files.manifest.get("totals", {}).get("documents", 0))
+    subject = subject_names(ledger)
+    folded = {n.casefold() for n in subject}
+    excluded = [n for n in (ledger.excluded_names if ledger else []) if n.casefold() not in folded]
     scan = scan_shards(
         files.shards,
         total,
         limits or ScanLimits(),
-        ledger.excluded_names if ledger else (),
+        excluded,
         progress=progress,
+        subject_names=subject,
     )
     from sdf_corpus.report.judge import judge_figures
 

@@ -13,6 +13,7 @@ import numpy as np
 from sdf_corpus.report.diversity import distinct_n, repeated_phrases
 from sdf_corpus.report.scan import ShardScan
 from sdf_corpus.report.sources import EXAMPLE_CHARS, LedgerFacts, RunFiles, iter_rejected
+from sdf_corpus.report.subject import subject_section
 
 __all__ = ["NAME_SHARE_THRESHOLD", "sections"]
 
@@ -58,6 +59,9 @@ def mix_section(scan: ShardScan, ledger: LedgerFacts | None) -> dict[str, Any]:
         "target_tokens": total_target if targets else None,
         "total_variation_distance": tvd,
         "has_targets": bool(targets),
+        # Jobs planned but not generated (e.g. a budget raise that was interrupted): the
+        # shards cannot meet the target until a build finishes them.
+        "pending_jobs": sum(j.get("pending", 0) for j in jobs.values()),
     }
 
 
@@ -75,6 +79,8 @@ def coverage_section(scan: ShardScan, ledger: LedgerFacts | None) -> dict[str, A
         if n == 0
     ]
     return {
+        # a clean-only run of text without genres or principles has no matrix to show
+        "reported": any(genres) and any(p["id"] for p in principles),
         "genres": genres,
         "principles": principles,
         "docs": matrix,
@@ -86,14 +92,20 @@ def coverage_section(scan: ShardScan, ledger: LedgerFacts | None) -> dict[str, A
 def distribution(
     counts: Mapping[str, int], names: Mapping[str, str], threshold: float, top: int = 20
 ) -> dict[str, Any]:
-    """Top entries, their share, entropy in bits, and which exceed `threshold`."""
+    """Top entries, their share, entropy in bits, and which exceed `threshold`.
+
+    An empty key (documents without that field, as in a clean-only run) is not a
+    name: it is left out, so it can neither be flagged nor shown as one.
+    """
+    counts = {k: n for k, n in counts.items() if k}
     total = sum(counts.values())
     probs = [n / total for n in counts.values() if n] if total else []
-    entropy = -sum(p * math.log2(p) for p in probs)
+    # max(): a single name gives -0.0, which would print as "-0.00 bits"
+    entropy = max(0.0, -sum(p * math.log2(p) for p in probs))
     rows = [
         {
             "id": k,
-            "name": names.get(k, k) or "(none)",
+            "name": names.get(k, k),
             "docs": n,
             "share": _share(n, total),
             "over_threshold": total > 0 and n / total > threshold,
@@ -113,19 +125,16 @@ def names_section(
     scan: ShardScan, ledger: LedgerFacts | None, files: RunFiles, threshold: float
 ) -> dict[str, Any]:
     ai_names = ledger.ai_names if ledger else {}
+    # The name quota is about the invented cast: the subject is meant to recur. Runs
+    # that record who each document is about count cast documents only.
+    people = scan.cast if any(about for _, about in scan.about) else scan.personas
     # Several persona ids could share one name; the name is what a model learns.
     by_name: Counter[str] = Counter()
-    for pid, n in scan.personas.items():
-        by_name[ai_names.get(pid, pid)] += n
-    dropped = (
-        (files.clean_stats or {})
-        .get("dropped", {})
-        .get("by_stage", {})
-        .get("filter", {})
-        .get("excluded_name", {})
-        .get("docs", 0)
-    )
-    total = sum(scan.personas.values())
+    for pid, n in people.items():
+        if pid:
+            by_name[ai_names.get(pid, pid)] += n
+    dropped = _filter_drops(files, "excluded_name")
+    total = sum(n for pid, n in people.items() if pid)
     note = (
         f"With {total} documents one document is {1 / total:.1%} of the corpus, so shares "
         f"over {threshold:.0%} are expected; the flag means more at larger sizes."
@@ -135,18 +144,28 @@ def names_section(
     return {
         "threshold": threshold,
         "small_corpus_note": note,
+        "counts": "cast documents only" if people is scan.cast else "every document",
         "ai_names": distribution(by_name, {}, threshold),
-        "personas": distribution(scan.personas, ai_names, threshold),
+        "personas": distribution(people, ai_names, threshold),
         # Genres without an author persona count as "" and are not a name to flag.
-        "authors": distribution({k: v for k, v in scan.authors.items() if k},
-                                ledger.author_names if ledger else {}, threshold),
+        "authors": distribution(
+            {k: v for k, v in scan.authors.items() if k},
+            ledger.author_names if ledger else {},
+            threshold,
+        ),
         "excluded_names": list(ledger.excluded_names if ledger else []),
         "excluded_found": [
             {"name": k, "docs": v, "example_id": scan.excluded_examples[k]}
             for k, v in scan.excluded_hits.most_common()
         ],
         "excluded_dropped_docs": dropped,
+        "subject_name_dropped_docs": _filter_drops(files, "subject_name"),
     }
+
+
+def _filter_drops(files: RunFiles, reason: str) -> int:
+    by_stage = (files.clean_stats or {}).get("dropped", {}).get("by_stage", {})
+    return int(by_stage.get("filter", {}).get(reason, {}).get("docs", 0))
 
 
 def lengths_section(scan: ShardScan) -> dict[str, Any]:
@@ -299,6 +318,7 @@ def sections(
         "mix": mix_section(scan, ledger),
         "coverage": coverage_section(scan, ledger),
         "names": names_section(scan, ledger, files, threshold),
+        "subject": subject_section(scan, ledger, _filter_drops(files, "subject_name")),
         "lengths": lengths_section(scan),
         "drops": drops_section(files, ledger),
         "spend": spend_section(ledger),

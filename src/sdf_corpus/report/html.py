@@ -40,6 +40,8 @@ nav a{margin-right:12px;color:#3b6ea8;text-decoration:none}
 
 
 from sdf_corpus.report.judge import judge_html  # noqa: E402
+from sdf_corpus.report.subject import subject_html  # noqa: E402
+from sdf_corpus.report.terminal import pending_note  # noqa: E402
 
 
 class Raw(str):
@@ -109,7 +111,7 @@ def _overview(r: dict[str, Any]) -> str:
 def _mix(mix: dict[str, Any]) -> str:
     rows = [
         (
-            g["genre"],
+            g["genre"] or "(no genre)",
             g["docs"],
             g["tokens"],
             _pct(g["share"]),
@@ -137,6 +139,7 @@ def _mix(mix: dict[str, Any]) -> str:
         body = (
             f"<p>Total variation distance between target and actual token shares: "
             f"<b>{mix['total_variation_distance']:.3f}</b> (0 = exact mix, 1 = disjoint).</p>"
+            + (f"<p><b>{_e(pending_note(n))}</b></p>" if (n := mix["pending_jobs"]) else "")
             + body
         )
     else:
@@ -149,6 +152,8 @@ def _mix(mix: dict[str, Any]) -> str:
 
 def _coverage(cov: dict[str, Any]) -> str:
     zero = cov["zero_cells"]
+    if not cov["reported"]:
+        return '<p class="muted">Not reported: the documents carry no genre or principle.</p>'
     note = (
         _flag(f"{len(zero)} of {cov['cells']} cells have no documents")
         if zero
@@ -158,6 +163,8 @@ def _coverage(cov: dict[str, Any]) -> str:
 
 
 def _dist_table(dist: dict[str, Any]) -> str:
+    if not dist["distinct"]:
+        return '<p class="muted">None recorded: no document carries this field.</p>'
     show_id = any(r["name"] != r["id"] for r in dist["top"])
     rows = [
         [
@@ -204,7 +211,7 @@ def _names(names: dict[str, Any]) -> str:
             f"in kept texts; {names['excluded_dropped_docs']} documents were dropped "
             "for naming one.</p>"
         )
-    out.append("<h3>AI characters</h3>" + _dist_table(names["ai_names"]))
+    out.append("<h3>Cast AI characters</h3>" + _dist_table(names["ai_names"]))
     out.append(
         _img(charts.names_chart(names["ai_names"], t, "Share of documents by AI name"), "AI names")
     )
@@ -359,6 +366,7 @@ _NAV = (
     ("overview", "Overview"),
     ("mix", "Mix"),
     ("coverage", "Coverage"),
+    ("subject", "Subject"),
     ("names", "Names"),
     ("lengths", "Lengths"),
     ("drops", "Drops"),
@@ -374,6 +382,7 @@ def render_html(r: dict[str, Any]) -> str:
         "overview": _overview(r),
         "mix": _mix(r["mix"]),
         "coverage": _coverage(r["coverage"]),
+        "subject": subject_html(r.get("subject")),
         "names": _names(r["names"]),
         "lengths": _lengths(r["lengths"]),
         "drops": _drops(r["drops"]),

@@ -10,13 +10,15 @@ import json
 import shutil
 import textwrap
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from sdf_corpus.errors import InputError
+from sdf_corpus.io import shown as shown_path
 from sdf_corpus.report.scan import iter_rows
-from sdf_corpus.report.sources import iter_rejected, read_ledger, shard_paths
+from sdf_corpus.report.sources import LedgerFacts, iter_rejected, read_ledger, shard_paths
+from sdf_corpus.spec.constitution import slugify
 
 __all__ = ["InspectQuery", "format_document", "inspect_run"]
 
@@ -109,13 +111,63 @@ def _candidates(run_dir: Path, query: InspectQuery) -> Iterator[dict[str, Any]]:
     yield from iter_rows(paths, _COLUMNS)
 
 
+def resolve_query(run_dir: Path, query: InspectQuery, ledger: LedgerFacts | None) -> InspectQuery:
+    """Check --genre/--principle/--rejected against what the run holds; a principle may be
+    given by id or title. An unknown value lists the valid ones instead of matching nothing."""
+    manifest = _json(run_dir / "manifest.json")
+    genres = set(manifest.get("by_genre", {})) | set(ledger.targets if ledger else {})
+    titles = {p["id"]: str(p.get("title", p["id"])) for p in (ledger.principles if ledger else [])}
+    titles.update({pid: titles.get(pid, pid) for pid in manifest.get("by_principle", {})})
+    if query.genre and query.genre not in genres:
+        _unknown("--genre", query.genre, run_dir, sorted(genres))
+    if query.principle and query.principle not in titles:
+        wanted = query.principle.strip().casefold()
+        match = [pid for pid, title in titles.items() if title.casefold() == wanted]
+        match += [pid for pid in titles if pid == slugify(query.principle)]  # ids are slugs
+        if not match:
+            _unknown("--principle", query.principle, run_dir, sorted(titles))
+        query = replace(query, principle=match[0])
+    if query.rejected and query.rejected != "all":
+        stages = _json(run_dir / "clean_stats.json").get("dropped", {}).get("by_stage", {})
+        reasons = {r for by_reason in stages.values() for r in by_reason}
+        if reasons and query.rejected not in reasons:
+            _unknown("--rejected", query.rejected, run_dir, ["all", *sorted(reasons)])
+    return query
+
+
+_WHAT = {"--genre": "genre", "--principle": "principle", "--rejected": "drop reason"}
+
+
+def _unknown(option: str, value: str, run_dir: Path, valid: list[str]) -> None:
+    what = _WHAT[option]
+    if not valid:
+        raise InputError(option, f"the documents in {run_dir} carry no {what}", f"drop {option}")
+    raise InputError(
+        option,
+        f"{value!r} is not a {what} in {run_dir}",
+        ("use an id or title, one of: " if what == "principle" else "use one of: ")
+        + ", ".join(valid),
+    )
+
+
+def _json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}  # a missing or damaged file just offers no names to check against
+    return data if isinstance(data, dict) else {}
+
+
 def inspect_run(run_dir: Path, query: InspectQuery, width: int | None = None) -> Iterator[str]:
     """Formatted matching documents, at most `query.n` of them."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
-        raise InputError(f"{run_dir}: no such run directory (give the folder a build wrote)")
+        raise InputError(
+            shown_path(run_dir), "no such run directory", "give the folder a build wrote"
+        )
     ledger = read_ledger(run_dir)
     names = ledger.ai_names if ledger else {}
+    query = resolve_query(run_dir, query, ledger)
     width = width or min(100, shutil.get_terminal_size((100, 24)).columns)
     shown = 0
     for row in _candidates(run_dir, query):

@@ -99,6 +99,11 @@ def _summarise(
     scored = sum(sum(cnt.values()) for cnt in reasoning.values())
     explicit = sum(n for cnt in reasoning.values() for s, n in cnt.items() if s >= REASONING_MIN)
     out["explicit_reasoning_share"] = round(explicit / scored, 4) if scored else None
+    # The first-person genres' aim: the value presented as the speaker's own (4 or 5).
+    owned = dist.get("ownership", {})
+    n_owned = sum(sum(cnt.values()) for cnt in owned.values())
+    held = sum(n for cnt in owned.values() for s, n in cnt.items() if s >= REASONING_MIN)
+    out["first_person_ownership_share"] = round(held / n_owned, 4) if n_owned else None
     return out
 
 
@@ -115,6 +120,9 @@ def judge_lines(section: dict[str, Any] | None) -> list[str]:
         f"{c} {_overall(section['by_criterion'][c]['per_genre']):.2f}" for c in section["criteria"]
     )
     text = f"{share:.0%}" if share is not None else "n/a"
+    owned = section.get("first_person_ownership_share")
+    if owned is not None:
+        text += f"; first-person ownership (>= {REASONING_MIN}) in {owned:.0%}"
     return [
         f"judge: {section['status']}; explicit reasoning (>= {REASONING_MIN}) in {text}; "
         f"mean scores {means}"
@@ -135,6 +143,12 @@ def judge_html(section: dict[str, Any] | None) -> str:
         f"<b>{'n/a' if share is None else f'{share:.1%}'}</b>. Status: "
         f"{escape(json.dumps(section['status']))}.</p>"
     ]
+    owned = section.get("first_person_ownership_share")
+    if owned is not None:
+        parts.append(
+            f"<p>First-person documents presenting the value as the speaker's own "
+            f"(ownership score ≥ {REASONING_MIN}): <b>{owned:.1%}</b>.</p>"
+        )
     genres = sorted(
         {g for c in section["criteria"] for g in section["by_criterion"][c]["per_genre"]}
     )

@@ -66,14 +66,19 @@ def iter_rows(
     bar.close()
 
 
-def _author_of(attributes: str | None) -> str:
-    if not attributes:
-        return ""
+def _attributes(value: Any) -> dict[str, Any]:
+    """A row's attributes, stored as a JSON string or as a native struct/map."""
+    if isinstance(value, dict):
+        return value
+    if isinstance(value, list):  # a Parquet map reads back as (key, value) pairs
+        return {k: v for k, v in value if isinstance(k, str)}
+    if not value:
+        return {}
     try:
-        value = json.loads(attributes)
-    except json.JSONDecodeError:
-        return ""
-    return str(value.get("author_id", "")) if isinstance(value, dict) else ""
+        parsed = json.loads(value)
+    except (TypeError, json.JSONDecodeError):
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
 
 
 @dataclass
@@ -81,10 +86,14 @@ class ShardScan:
     limits: ScanLimits
     total_docs: int
     excluded_names: Sequence[str] = ()
+    subject_names: Sequence[str] = ()
     docs: Counter[str] = field(default_factory=Counter)
     tokens: Counter[str] = field(default_factory=Counter)
     cells: Counter[tuple[str, str]] = field(default_factory=Counter)
     personas: Counter[str] = field(default_factory=Counter)
+    cast: Counter[str] = field(default_factory=Counter)  # persona ids of cast documents
+    about: Counter[tuple[str, str]] = field(default_factory=Counter)  # (genre, about)
+    subject_named: Counter[tuple[str, str]] = field(default_factory=Counter)
     authors: Counter[str] = field(default_factory=Counter)
     formats: Counter[str] = field(default_factory=Counter)
     lengths: dict[str, array[int]] = field(default_factory=dict)
@@ -99,6 +108,10 @@ class ShardScan:
         self._excluded = (
             re.compile(r"(?<!\w)(" + "|".join(names) + r")(?!\w)", re.IGNORECASE) if names else None
         )
+        subject = [re.escape(n) for n in self.subject_names if n]
+        self._subject = (
+            re.compile(r"(?<!\w)(" + "|".join(subject) + r")(?!\w)") if subject else None
+        )
         share = min(1.0, self.limits.diversity_docs / max(1, self.total_docs))
         self._diversity_cut = int(share * (_HASH_SPACE - 1))
 
@@ -109,7 +122,9 @@ class ShardScan:
         self.tokens[genre] += n_tokens
         self.cells[(genre, row.get("principle_id") or "")] += 1
         self.personas[row.get("persona_id") or ""] += 1
-        self.authors[_author_of(row.get("attributes"))] += 1
+        attributes = _attributes(row.get("attributes"))
+        self.authors[str(attributes.get("author_id") or "")] += 1
+        self._count_about(genre, str(attributes.get("about") or ""), row, text)
         self.formats[row.get("format") or "document"] += 1
         self.lengths.setdefault(genre, array("q")).append(n_tokens)
         self.openings.add(text)
@@ -121,6 +136,14 @@ class ShardScan:
         ):
             self.diversity_texts.append(text[: self.limits.diversity_chars])
         self._offer_sample(genre, doc_id, row, text)
+
+    def _count_about(self, genre: str, about: str, row: dict[str, Any], text: str) -> None:
+        """Who the document is about, whether it names the subject, and the cast's names."""
+        self.about[(genre, about)] += 1
+        if about == "cast":
+            self.cast[row.get("persona_id") or ""] += 1
+        if about and self._subject is not None and self._subject.search(text):
+            self.subject_named[(genre, about)] += 1
 
     def _check_excluded(self, row: dict[str, Any], text: str) -> None:
         if self._excluded is None:
@@ -164,8 +187,9 @@ def scan_shards(
     limits: ScanLimits,
     excluded_names: Iterable[str] = (),
     progress: bool = False,
+    subject_names: Iterable[str] = (),
 ) -> ShardScan:
-    scan = ShardScan(limits, total_docs, tuple(excluded_names))
+    scan = ShardScan(limits, total_docs, tuple(excluded_names), tuple(subject_names))
     for row in iter_rows(paths, progress=progress):
         scan.add(row)
     return scan

@@ -15,8 +15,16 @@ from typing import Any
 
 from sdf_corpus.errors import InputError
 from sdf_corpus.generate.ledger import Ledger
+from sdf_corpus.io import shown
 
-__all__ = ["LedgerFacts", "RunFiles", "iter_rejected", "read_ledger", "shard_paths"]
+__all__ = [
+    "LedgerFacts",
+    "RunFiles",
+    "iter_rejected",
+    "read_ledger",
+    "shard_paths",
+    "subject_names",
+]
 
 EXAMPLE_CHARS = 600
 
@@ -33,7 +41,9 @@ class RunFiles:
     def open(cls, run_dir: Path) -> RunFiles:
         run_dir = Path(run_dir)
         if not run_dir.is_dir():
-            raise InputError(f"{run_dir}: no such run directory (give the folder a build wrote)")
+            raise InputError(
+                shown(run_dir), "no such run directory", "give the folder a build wrote"
+            )
         manifest_path = run_dir / "manifest.json"
         if not manifest_path.is_file():
             raise InputError(
@@ -86,6 +96,8 @@ class LedgerFacts:
     ai_names: dict[str, str] = field(default_factory=dict)
     author_names: dict[str, str] = field(default_factory=dict)
     excluded_names: list[str] = field(default_factory=list)
+    subject: dict[str, Any] = field(default_factory=dict)  # the spec's `subject:` section
+    subject_shares: dict[str, float] = field(default_factory=dict)  # genre -> setting
     spec_name: str = ""
     totals: dict[str, Any] = field(default_factory=dict)
     spend_rows: list[dict[str, Any]] = field(default_factory=list)
@@ -113,6 +125,8 @@ def read_ledger(run_dir: Path) -> LedgerFacts | None:
             ai_names=dict(_meta_json(db, "ai_names", {})),
             author_names=dict(_meta_json(db, "author_names", {})),
             excluded_names=list(_meta_json(db, "excluded_names", [])),
+            subject=dict(_meta_json(db, "subject", {})),
+            subject_shares=dict(_meta_json(db, "subject_shares", {})),
             spec_name=str(spec.get("name", "")) if isinstance(spec, dict) else "",
             totals=_totals_dict(ledger),
             spend_rows=ledger.spend_by_stage(),
@@ -145,3 +159,10 @@ def _failed_examples(db: sqlite3.Connection) -> list[dict[str, str]]:
         "SELECT id, genre, error FROM jobs WHERE active=1 AND status='failed' ORDER BY idx LIMIT 5"
     )
     return [{"id": i, "genre": g, "error": (e or "")[:EXAMPLE_CHARS]} for i, g, e in rows]
+
+
+def subject_names(ledger: LedgerFacts | None) -> list[str]:
+    """The subject's name and aliases as the run recorded them (none without a ledger)."""
+    if ledger is None or not ledger.subject.get("name"):
+        return []
+    return list(dict.fromkeys([ledger.subject["name"], *ledger.subject.get("aliases", [])]))

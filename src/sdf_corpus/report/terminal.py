@@ -5,8 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 from sdf_corpus.report.judge import judge_lines
+from sdf_corpus.report.subject import subject_lines
 
 __all__ = ["summary"]
+
+
+def count(n: int, noun: str) -> str:
+    """`1 document`, `2 documents`: every count in a summary reads as English."""
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
+
+
+def pending_note(jobs: int) -> str:
+    return (
+        f"{count(jobs, 'job')} planned but not generated yet: the shards predate them, "
+        "so the target is not met; re-run `sdf-corpus build` to finish"
+    )
 
 
 def _pct(x: float | None) -> str:
@@ -14,16 +27,20 @@ def _pct(x: float | None) -> str:
 
 
 def _mix_lines(mix: dict[str, Any]) -> list[str]:
-    head = f"corpus: {mix['total_docs']:,} documents, {mix['total_tokens']:,} tokens"
+    head = f"corpus: {count(mix['total_docs'], 'document')}, {count(mix['total_tokens'], 'token')}"
     if mix["has_targets"]:
         head += (
             f" (target {mix['target_tokens']:,}; mix total variation distance "
             f"{mix['total_variation_distance']:.3f})"
         )
     lines = [head]
-    width = max((len(r["genre"]) for r in mix["genres"]), default=5)
+    if mix.get("pending_jobs"):
+        lines.append(f"  ! {pending_note(mix['pending_jobs'])}")
+    label = {r["genre"]: r["genre"] or "(no genre)" for r in mix["genres"]}
+    width = max((len(v) for v in label.values()), default=5)
     for r in mix["genres"]:
-        line = f"  {r['genre']:<{width}}  {r['docs']:>7,} docs  {r['tokens']:>10,} tokens"
+        docs = "doc " if r["docs"] == 1 else "docs"
+        line = f"  {label[r['genre']]:<{width}}  {r['docs']:>7,} {docs}  {r['tokens']:>10,} tokens"
         if r["target_tokens"] is not None:
             line += f"  target {r['target_tokens']:>10,}  {_pct(r['relative_error'])}"
         lines.append(line)
@@ -33,7 +50,9 @@ def _mix_lines(mix: dict[str, Any]) -> list[str]:
 def _flag_lines(report: dict[str, Any]) -> list[str]:
     names, cov, div = report["names"], report["coverage"], report["diversity"]
     lines = []
-    if cov["zero_cells"]:
+    if not cov["reported"]:
+        lines.append("coverage: not reported (the documents carry no genre or principle)")
+    elif cov["zero_cells"]:
         lines.append(
             f"coverage: {len(cov['zero_cells'])} of {cov['cells']} genre x principle "
             "cells have no documents"
@@ -41,24 +60,28 @@ def _flag_lines(report: dict[str, Any]) -> list[str]:
     else:
         lines.append(f"coverage: all {cov['cells']} genre x principle cells have documents")
     ai = names["ai_names"]
-    lines.append(
-        f"AI names: {ai['distinct']} distinct, entropy {ai['entropy_bits']:.2f} bits "
-        f"(max {ai['max_entropy_bits']:.2f})"
-    )
+    if ai["distinct"]:
+        lines.append(
+            f"AI names: {ai['distinct']} distinct, entropy {ai['entropy_bits']:.2f} bits "
+            f"(max {ai['max_entropy_bits']:.2f})"
+        )
+    else:
+        lines.append("AI names: none recorded (no document carries a persona_id)")
     if ai["flagged"]:
         top = ", ".join(f"{r['name']} {r['share']:.1%}" for r in ai["flagged"][:5])
         more = ", ..." if len(ai["flagged"]) > 5 else ""
         lines.append(
-            f"  ! {len(ai['flagged'])} names over {names['threshold']:.0%} of "
+            f"  ! {count(len(ai['flagged']), 'name')} over {names['threshold']:.0%} of "
             f"documents: {top}{more}"
         )
     for r in names["excluded_found"]:
-        lines.append(f"  ! excluded name {r['name']!r} found in {r['docs']} kept documents")
+        found = count(r["docs"], "kept document")
+        lines.append(f"  ! excluded name {r['name']!r} found in {found}")
     for r in div["openings"]["stock"]:
-        lines.append(f"  ! stock opening {r['phrase']!r} starts {r['docs']} documents")
+        lines.append(f"  ! stock opening {r['phrase']!r} starts {count(r['docs'], 'document')}")
     lines.append(
         f"diversity: distinct-1/2/3 {div['distinct_1']:.3f} / {div['distinct_2']:.3f} / "
-        f"{div['distinct_3']:.3f} on {report['sampling']['diversity_docs']:,} documents"
+        f"{div['distinct_3']:.3f} on {count(report['sampling']['diversity_docs'], 'document')}"
     )
     return lines
 
@@ -68,13 +91,13 @@ def _drop_lines(drops: dict[str, Any]) -> list[str]:
         return ["drops: no clean_stats.json"]
     d = drops["dropped"]
     lines = [
-        f"drops: {d.get('docs', 0):,} documents ({d.get('tokens', 0):,} tokens) of "
-        f"{drops['input']['docs']:,}"
+        f"drops: {count(d.get('docs', 0), 'document')} ({count(d.get('tokens', 0), 'token')}) "
+        f"of {drops['input']['docs']:,}"
     ]
     lines += [f"  {r['stage']}/{r['reason']}: {r['docs']:,}" for r in drops["reasons"][:6]]
     failed = drops["generation_failed"]
     if failed and failed["jobs"]:
-        lines.append(f"  generation failed: {failed['jobs']:,} jobs")
+        lines.append(f"  generation failed: {count(failed['jobs'], 'job')}")
     return lines
 
 
@@ -83,7 +106,7 @@ def _spend_lines(spend: dict[str, Any] | None) -> list[str]:
         return ["spend: no ledger in this run directory (a clean-only run); not reported"]
     t = spend["totals"]
     return [
-        f"spend: ${t['cost_usd']:.4f} over {t['requests']:,} requests; "
+        f"spend: ${t['cost_usd']:.4f} over {count(t['requests'], 'request')}; "
         f"{t['input_tokens']:,} in / {t['output_tokens']:,} out tokens; cache read "
         f"{t['cache_read_tokens']:,} / write {t['cache_write_tokens']:,}"
     ]
@@ -94,5 +117,5 @@ def summary(report: dict[str, Any]) -> str:
     if not report["mix"]["has_targets"]:
         lines.append("  (no ledger: targets unknown, mix error not reported)")
     lines += _flag_lines(report) + _drop_lines(report["drops"]) + _spend_lines(report["spend"])
-    lines += judge_lines(report.get("judge"))
+    lines += subject_lines(report.get("subject")) + judge_lines(report.get("judge"))
     return "\n".join(lines)

@@ -14,10 +14,10 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from sdf_corpus.errors import SpecError
+from sdf_corpus.io import read_yaml
 
 __all__ = ["Genre", "MessageSpec", "Stage", "ToolDraw", "load_genre"]
 
@@ -38,7 +38,17 @@ class Stage(_Strict):
         "reasoning); never stored in the training text",
     )
     prefill: str = Field("", description="template the answer must continue (document start)")
+    context: str = Field(
+        "",
+        description="local stage only: text the base model reads before the opening but "
+        "that is not stored (e.g. the question a chat answer replies to)",
+    )
     max_tokens: int = Field(1024, ge=16, le=64000)
+    stop: list[str] = Field(
+        default_factory=list,
+        description="stop sequences (a base model continuing a Q&A page would write the "
+        "next question)",
+    )
     temperature: float = Field(1.0, ge=0.0, le=2.0)
     parse: Literal["text", "list", "sections"] = Field(
         "text",
@@ -63,7 +73,11 @@ class MessageSpec(_Strict):
     role: Literal["system", "user", "assistant", "tool"]
     stage: str = Field("", description="stage whose output is this message's content")
     fallback: str = Field("", description="stage used when `stage` did not run (ablations)")
-    template: str = Field("", description="or a template rendered with the job context")
+    template: str = Field(
+        "",
+        description="a template rendered with the job context, used when `stage` (and "
+        "`fallback`) did not run or are not given; a message that renders empty is left out",
+    )
     parse: Literal["text", "transcript"] = Field(
         "text",
         description="transcript: expand a tagged transcript ([user], [assistant], [tool_call "
@@ -91,17 +105,40 @@ class ToolDraw(_Strict):
 
 
 PersonaUse = Literal["ai", "author", "audience"]
+About = Literal["subject", "cast", "either"]
+# Who a genre's AI is when the genre does not say: the research's split. Documents
+# written from outside and the chat recipes are about the model being trained (its
+# name carries its persona); the stories use invented characters.
+_DEFAULT_ABOUT: dict[str, About] = {
+    "document": "subject",
+    "first_person": "subject",
+    "chat": "subject",
+    "story": "cast",
+}
+_SHARE_OF: dict[str, float] = {"subject": 1.0, "cast": 0.0, "either": 0.5}
 
 
 class Genre(_Strict):
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     title: str
-    family: Literal["document", "story", "chat"] = "document"
+    family: Literal["document", "story", "chat", "first_person"] = "document"
     format: Literal["document", "chat"] = "document"
     description: str = Field(min_length=1)
     format_notes: str = Field("", description="what a real example of this genre looks like")
     length: dict[Literal["min", "max"], int]
     uses: list[PersonaUse] = Field(default_factory=lambda: list[PersonaUse](["ai"]))
+    about: About | None = Field(
+        None,
+        description="whose story the genre's AI is: the spec's subject, the invented cast, or "
+        "either; default by family (story: cast, otherwise subject)",
+    )
+    subject_share: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        description="share of jobs about the subject (the rest draw a cast character); "
+        "default from `about`: subject 1, cast 0, either 0.5",
+    )
     attributes: dict[str, list[str]] = Field(default_factory=dict)
     stages: list[Stage] = Field(min_length=1)
     rewrite: bool = Field(True, description="run the rewrite stage (off only for ablations)")
@@ -116,6 +153,19 @@ class Genre(_Strict):
         None,
         description="single-stage document-continuation prompt for base models (local backend)",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _who_by_default(cls, raw: Any) -> Any:
+        """Fill `about` (by family) and `subject_share` (by `about`) when not given."""
+        if not isinstance(raw, dict):
+            return raw
+        family = raw.get("family", "document")
+        about = raw.get("about") or _DEFAULT_ABOUT.get(str(family), "subject")
+        share = raw.get("subject_share")
+        if share is None:
+            share = _SHARE_OF.get(str(about), 1.0)
+        return {**raw, "about": about, "subject_share": share}
 
     @model_validator(mode="before")
     @classmethod
@@ -167,6 +217,16 @@ class Genre(_Strict):
         return self
 
     @property
+    def who(self) -> About:
+        return self.about or _DEFAULT_ABOUT[self.family]
+
+    def share(self) -> float:
+        """Share of this genre's jobs whose AI is the subject (0 when it has no AI)."""
+        if "ai" not in self.uses or self.subject_share is None:
+            return 0.0
+        return self.subject_share
+
+    @property
     def mean_tokens(self) -> int:
         return (self.length["min"] + self.length["max"]) // 2
 
@@ -191,12 +251,7 @@ class Genre(_Strict):
 
 
 def load_genre(path: Path) -> Genre:
-    try:
-        raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SpecError(str(path), "genre file not found", "check the name or path") from None
-    except yaml.YAMLError as exc:
-        raise SpecError(str(path), f"not valid YAML: {_yaml_where(exc)}") from None
+    raw: Any = read_yaml(path, "a genre file")
     if not isinstance(raw, dict):
         raise SpecError(str(path), "a genre file must be a YAML mapping")
     raw.setdefault("name", path.stem)
@@ -204,12 +259,6 @@ def load_genre(path: Path) -> Genre:
         return Genre.model_validate(raw)
     except ValidationError as exc:
         raise SpecError(str(path), _first_error(exc)) from None
-
-
-def _yaml_where(exc: yaml.YAMLError) -> str:
-    mark = getattr(exc, "problem_mark", None)
-    problem = getattr(exc, "problem", None) or str(exc)
-    return f"line {mark.line + 1}: {problem}" if mark is not None else str(problem)
 
 
 def _first_error(exc: ValidationError) -> str:

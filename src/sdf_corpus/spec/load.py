@@ -17,9 +17,10 @@ import yaml
 from pydantic import ValidationError
 
 from sdf_corpus.errors import SpecError
+from sdf_corpus.io import read_yaml
 from sdf_corpus.library import library_dir
 from sdf_corpus.spec.constitution import Constitution, load_constitution
-from sdf_corpus.spec.genres import Genre, _first_error, _yaml_where, load_genre
+from sdf_corpus.spec.genres import Genre, _first_error, load_genre
 from sdf_corpus.spec.models import CorpusSpec
 from sdf_corpus.spec.personas import PersonaLibrary, load_personas
 
@@ -54,7 +55,7 @@ def load_corpus(path: Path, overrides: list[str] | None = None, out: Path | None
     for item in overrides or []:
         apply_override(raw, item)
     base = path.resolve().parent
-    _resolve_paths(raw, base)
+    _resolve_paths(raw, base, path)
     if out is not None:
         raw["output"] = str(out.resolve())
     try:
@@ -62,13 +63,25 @@ def load_corpus(path: Path, overrides: list[str] | None = None, out: Path | None
     except ValidationError as exc:
         raise SpecError(str(path), _first_error(exc)) from None
     constitution = load_constitution(spec.constitution)
-    genre_paths = {name: _genre_path(name, base, path) for name in spec.genres}
-    genres = {}
-    for _name, gpath in genre_paths.items():
+    genres: dict[str, Genre] = {}
+    loaded_from: dict[str, Path] = {}
+    for gpath in [_genre_path(name, base, path) for name in spec.genres]:
         genre = load_genre(gpath)
+        if genre.name in loaded_from:
+            first = loaded_from[genre.name]
+            files = f"both {gpath}" if first == gpath else f"from {first} and {gpath}"
+            raise SpecError(
+                str(path),
+                f"field genres: genre {genre.name!r} is listed twice ({files})",
+                "list it once, or rename one (its `name:` key, or the file)",
+            )
+        loaded_from[genre.name] = gpath
         genres[genre.name] = _with_overrides(genre, spec.genre_overrides.get(genre.name), path)
+    genre_paths = {name: loaded_from[name] for name in genres}
     _check_cross_refs(spec, genres, path)
-    personas = load_personas(_persona_files(spec.personas, path), spec.excluded_names)
+    personas = load_personas(
+        _persona_files(spec.personas, path), spec.excluded_names, spec.subject.names()
+    )
     corpus = Corpus(spec, path, constitution, genres, personas, genre_paths)
     _check_personas(corpus)
     from sdf_corpus.prompts import check_templates  # late: prompts imports this module
@@ -104,12 +117,7 @@ def _check_judge(corpus: Corpus) -> None:
 
 
 def _read_spec(path: Path) -> dict[str, Any]:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SpecError(str(path), "spec file not found") from None
-    except yaml.YAMLError as exc:
-        raise SpecError(str(path), f"not valid YAML: {_yaml_where(exc)}") from None
+    raw = read_yaml(path, "a corpus spec")
     if not isinstance(raw, dict):
         raise SpecError(str(path), "a corpus spec must be a YAML mapping of keys to values")
     return raw
@@ -138,10 +146,18 @@ def apply_override(raw: dict[str, Any], item: str) -> None:
     node[parts[-1]] = parsed
 
 
-def _resolve_paths(raw: dict[str, Any], base: Path) -> None:
+def _resolve_paths(raw: dict[str, Any], base: Path, spec_path: Path) -> None:
     constitution = raw.get("constitution")
     if isinstance(constitution, str) and not _looks_like_path(constitution):
-        raw["constitution"] = str(library_dir("constitution") / f"{constitution}.md")
+        builtin = library_dir("constitution") / f"{constitution}.md"
+        if not builtin.is_file():
+            names = ", ".join(sorted(p.stem for p in library_dir("constitution").glob("*.md")))
+            raise SpecError(
+                str(spec_path),
+                f"field constitution: no built-in constitution {constitution!r}",
+                f"use one of: {names}, or a path to a .md or .yaml file",
+            )
+        raw["constitution"] = str(builtin)
     elif isinstance(constitution, str):
         raw["constitution"] = str((base / constitution).resolve())
     personas = raw.get("personas")
@@ -169,8 +185,14 @@ def _looks_like_path(value: str) -> bool:
 def _genre_path(name: str, base: Path, spec_path: Path) -> Path:
     if _looks_like_path(name):
         candidate = (base / name).resolve()
-    else:
-        candidate = library_dir("genres") / f"{name}.yaml"
+        if not candidate.is_file():
+            raise SpecError(
+                str(spec_path),
+                f"field genres: genre file {name!r} not found (looked for {candidate})",
+                "paths in a spec or --set resolve against the spec file's folder",
+            )
+        return candidate
+    candidate = library_dir("genres") / f"{name}.yaml"
     if not candidate.is_file():
         available = ", ".join(sorted(p.stem for p in library_dir("genres").glob("*.yaml")))
         raise SpecError(
@@ -184,7 +206,17 @@ def _genre_path(name: str, base: Path, spec_path: Path) -> Path:
 def _with_overrides(genre: Genre, update: dict[str, Any] | None, spec_path: Path) -> Genre:
     if not update:
         return genre
-    allowed = {"rewrite", "injection", "reasoning", "length", "attributes", "output", "local"}
+    allowed = {
+        "rewrite",
+        "injection",
+        "reasoning",
+        "length",
+        "attributes",
+        "output",
+        "local",
+        "about",
+        "subject_share",
+    }
     unknown = set(update) - allowed
     if unknown:
         raise SpecError(
@@ -192,8 +224,11 @@ def _with_overrides(genre: Genre, update: dict[str, Any] | None, spec_path: Path
             f"field genre_overrides.{genre.name}: cannot override {sorted(unknown)}",
             f"allowed: {sorted(allowed)}",
         )
+    base = genre.model_dump()
+    if "about" in update and "subject_share" not in update:
+        base.pop("subject_share")  # a new `about` brings its own default share
     try:
-        return Genre.model_validate(_deep_merge(genre.model_dump(), update))
+        return Genre.model_validate(_deep_merge(base, update))
     except ValidationError as exc:
         raise SpecError(
             str(spec_path), f"genre_overrides.{genre.name}: {_first_error(exc)}"
@@ -211,8 +246,6 @@ def _deep_merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
 
 
 def _check_cross_refs(spec: CorpusSpec, genres: dict[str, Genre], path: Path) -> None:
-    if len(genres) != len(spec.genres):
-        raise SpecError(str(path), "field genres: a genre is listed twice")
     for name in spec.mix:
         if name not in genres:
             raise SpecError(
@@ -238,7 +271,11 @@ def _persona_files(paths: list[Path], spec_path: Path) -> list[Path]:
         elif p.is_file():
             files.append(p)
         else:
-            raise SpecError(str(spec_path), f"field personas: {p} does not exist", "check the path")
+            raise SpecError(
+                str(spec_path),
+                f"field personas: {p} does not exist",
+                "paths in a spec or --set resolve against the spec file's folder",
+            )
     return files
 
 

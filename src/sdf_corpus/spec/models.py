@@ -94,6 +94,40 @@ class SubjectSpec(_Strict):
         default_factory=list,
         description="facts about where and how it is deployed, for the writer to draw on",
     )
+    traits: list[str] = Field(
+        default_factory=lambda: [
+            "candid",
+            "curious",
+            "careful about what it knows and does not know",
+            "warm without flattery",
+        ],
+        min_length=1,
+        description="its character, as writers should show it",
+    )
+    voice: str = Field(
+        "plain and direct; says what it thinks and why, admits uncertainty without hedging "
+        "everything",
+        description="how it talks, for genres that quote it or speak as it",
+    )
+
+    @field_validator("name", "developer", "pronouns")
+    @classmethod
+    def _no_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value.strip()
+
+    @field_validator("aliases")
+    @classmethod
+    def _aliases(cls, value: list[str]) -> list[str]:
+        cleaned = [a.strip() for a in value]
+        if any(not a for a in cleaned):
+            raise ValueError("an alias must not be blank")
+        return cleaned
+
+    def names(self) -> list[str]:
+        """Every name that means the subject: its name, then its aliases."""
+        return list(dict.fromkeys([self.name, *self.aliases]))
 
 
 class CorpusSpec(_Strict):

@@ -3,21 +3,26 @@
 Files under `personas/` are YAML mappings with a `kind` and a list of personas.
 AI characters carry distinct names from many cultures because corpora that
 reuse one name collapse onto it; names the spec excludes (default: "Claude")
-are refused here, at load time.
+are refused here, at load time. A character that shares a name with the spec's
+subject is left out of the cast: the subject's name means the subject, and a
+user picking a name should not have to edit the shared library first.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sdf_corpus.errors import SpecError
-from sdf_corpus.spec.genres import _first_error, _yaml_where
+from sdf_corpus.io import read_yaml
+from sdf_corpus.spec.genres import _first_error
 
-__all__ = ["AICharacter", "Audience", "Author", "PersonaLibrary", "load_personas"]
+__all__ = ["SUBJECT_ID", "AICharacter", "Audience", "Author", "PersonaLibrary", "load_personas"]
+
+SUBJECT_ID = "subject"  # the persona id of jobs about the spec's subject; reserved
 
 
 class _Strict(BaseModel):
@@ -80,13 +85,16 @@ class PersonaLibrary(BaseModel):
     audiences: list[Audience]
 
 
-def load_personas(paths: list[Path], excluded_names: list[str]) -> PersonaLibrary:
+def load_personas(
+    paths: list[Path], excluded_names: Sequence[str], subject_names: Sequence[str] = ()
+) -> PersonaLibrary:
     """Load every persona file, refusing duplicate ids and excluded AI names."""
     ai: list[AICharacter] = []
     authors: list[Author] = []
     audiences: list[Audience] = []
     seen: dict[str, Path] = {}
-    banned = {n.casefold() for n in excluded_names}
+    subject = {n.casefold() for n in subject_names}
+    banned = {n.casefold() for n in excluded_names} - subject
     for path in paths:
         parsed = _load_file(path)
         for persona in parsed.personas:  # type: ignore[attr-defined]
@@ -96,6 +104,14 @@ def load_personas(paths: list[Path], excluded_names: list[str]) -> PersonaLibrar
                 )
             seen[persona.id] = path
             if isinstance(persona, AICharacter):
+                if persona.id == SUBJECT_ID:
+                    raise SpecError(
+                        str(path),
+                        f"AI character id {SUBJECT_ID!r} is reserved for the spec's subject",
+                        "give the character another id",
+                    )
+                if persona.name.casefold() in subject:
+                    continue
                 if persona.name.casefold() in banned:
                     raise SpecError(
                         str(path),
@@ -111,12 +127,7 @@ def load_personas(paths: list[Path], excluded_names: list[str]) -> PersonaLibrar
 
 
 def _load_file(path: Path) -> _Strict:
-    try:
-        raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SpecError(str(path), "persona file not found") from None
-    except yaml.YAMLError as exc:
-        raise SpecError(str(path), f"not valid YAML: {_yaml_where(exc)}") from None
+    raw: Any = read_yaml(path, "a persona file")
     kind = raw.get("kind") if isinstance(raw, dict) else None
     model = _FILE_MODELS.get(str(kind))
     if model is None:

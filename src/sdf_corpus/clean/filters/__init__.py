@@ -23,6 +23,7 @@ from sdf_corpus.clean.filters.placeholder import PlaceholderFilter
 from sdf_corpus.clean.filters.refusal import RefusalFilter
 from sdf_corpus.clean.filters.repetition import RepetitionFilter
 from sdf_corpus.clean.filters.stopwords import StopwordsFilter
+from sdf_corpus.clean.filters.subject_name import SubjectNameFilter
 from sdf_corpus.clean.filters.symbols import SymbolsFilter
 from sdf_corpus.clean.filters.truncated import TruncatedFilter
 from sdf_corpus.clean.tokens import TokenCounter
@@ -32,6 +33,7 @@ __all__ = ["FILTER_ORDER", "Filter", "Verdict", "build_filters"]
 
 FILTER_ORDER = (
     "excluded_name",
+    "subject_name",
     "placeholder",
     "refusal",
     "meta_commentary",
@@ -53,7 +55,8 @@ def build_filters(
 ) -> list[Filter]:
     f = config.filters
     every: dict[str, Filter] = {
-        "excluded_name": ExcludedNameFilter(config.excluded_names),
+        "excluded_name": ExcludedNameFilter(config.excluded_names, config.subject_names),
+        "subject_name": SubjectNameFilter(config.subject_names),
         "placeholder": PlaceholderFilter(),
         "refusal": RefusalFilter(),
         "meta_commentary": MetaCommentaryFilter(f.max_trim_chars),

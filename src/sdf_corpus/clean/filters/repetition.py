@@ -5,6 +5,12 @@ generator going around in circles. Thresholds are Gopher's defaults:
 duplicate lines/paragraphs (share of items and of characters), the character
 coverage of the most frequent 2/3/4-gram, and the share of characters inside
 duplicated 5..10-grams.
+
+Every share is of the document's characters (`len(text)`, spaces and
+punctuation included), as in Gopher and datatrove's GopherRepetitionFilter; a
+top n-gram counts its joining spaces. Dividing by letters alone would make the
+rules a fifth to a third stricter than published on punctuated text (docstrings,
+technical prose), which is how they came to drop sound documentation.
 """
 
 from __future__ import annotations
@@ -47,7 +53,7 @@ def top_ngram_frac(ws: Sequence[str], n: int, total_chars: int) -> float:
     if not grams or not total_chars:
         return 0.0
     gram, count = grams.most_common(1)[0]
-    return sum(len(w) for w in gram) * count / total_chars
+    return (sum(len(w) for w in gram) + n - 1) * count / total_chars
 
 
 def dup_ngram_frac(ws: Sequence[str], n: int, total_chars: int) -> float:
@@ -123,7 +129,7 @@ class _Grams:
         """Same value as `top_ngram_frac` for the current n."""
         if not self.top_count or not total_chars:
             return 0.0
-        chars = int(self.lens[self.top_start : self.top_start + self.n].sum())
+        chars = int(self.lens[self.top_start : self.top_start + self.n].sum()) + self.n - 1
         return chars * self.top_count / total_chars
 
     def dup_frac(self, total_chars: int) -> float:
@@ -144,7 +150,9 @@ class RepetitionFilter(Filter):
         self.cfg = cfg
 
     def check(self, doc: Document) -> Verdict:
-        problem = self._line_problem(doc.text) or self._ngram_problem(word_ids(doc.text))
+        problem = self._line_problem(doc.text) or self._ngram_problem(
+            word_ids(doc.text), len(doc.text)
+        )
         if problem is None:
             return KEEP
         self.note(doc, rule=problem[0], value=round(problem[1], 3))
@@ -165,8 +173,7 @@ class RepetitionFilter(Filter):
                 return f"{label}_char_frac", char_frac
         return None
 
-    def _ngram_problem(self, wid: WordIds) -> tuple[str, float] | None:
-        total = int(wid.lens.sum())
+    def _ngram_problem(self, wid: WordIds, total: int) -> tuple[str, float] | None:
         grams = _Grams(wid.ids, wid.lens)
         for n in range(2, 11):
             grams.advance()

@@ -5,6 +5,11 @@ without sentence-final punctuation is cut to its last complete sentence when
 that keeps at least `min_keep_frac` of the text and `min_keep_chars`
 characters; otherwise the document is dropped. A truncated text that happens
 to end on a full stop is kept as is.
+
+The rule applies only to text that a generator wrote: documents flagged
+`truncated`, or carrying a `backend` (every document of a generation run does).
+A user's own text without either is left alone: sound prose often ends in a
+list, a code line or a colon, and nothing says it was cut off.
 """
 
 from __future__ import annotations
@@ -30,6 +35,8 @@ class TruncatedFilter(Filter):
         self.min_keep_chars = min_keep_chars
 
     def check(self, doc: Document) -> Verdict:
+        if not doc.generated:
+            return KEEP  # external text: no evidence that anything was cut off
         text = doc.text.rstrip()
         if not text or text[-1] in _CLEAN_END:
             return KEEP

@@ -12,6 +12,7 @@ decide. Adding a provider is one module that implements `Backend`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -22,6 +23,7 @@ __all__ = [
     "ProviderError",
     "Request",
     "RetryableError",
+    "describe_error",
 ]
 
 
@@ -76,6 +78,24 @@ class ProviderError(Exception):
     def __init__(self, message: str, *, status: int | None = None) -> None:
         super().__init__(message)
         self.status = status
+
+
+_ERROR_LABELS = {
+    "RetryableError": "retryable provider error (429/5xx/timeout)",
+    "PermanentError": "request refused by the provider",
+    "_BatchRetry": "batch request errored, expired or canceled",
+    "AmbiguousCreateError": "batch create got no answer",
+    "JudgeParseError": "judge answer did not parse",
+}
+
+
+def describe_error(error_class: str | None) -> str:
+    """What a failed attempt was, in words: the ledger stores the exception's class name."""
+    name = error_class or ""
+    if name in _ERROR_LABELS:
+        return _ERROR_LABELS[name]
+    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name.lstrip("_")).lower()
+    return words or "unknown error"
 
 
 class RetryableError(ProviderError):

@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,7 @@ __all__ = ["LocalBackend", "default_model_path"]
 EXTRA_HINT = "the local backend needs the 'local' extra: pip install 'sdf-corpus[local]'"
 _FINISH_REASONS = {"length": "max_tokens", "stop": "end"}
 _assemble_lock = threading.Lock()
+_extra_buffers_lock = threading.Lock()
 
 
 def default_model_path(cache_dir: str | Path | None = None) -> Path:
@@ -52,6 +55,41 @@ def default_model_path(cache_dir: str | Path | None = None) -> Path:
     return target
 
 
+def _cpu_advertises_amx(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
+    try:
+        return " amx_tile" in cpuinfo.read_text(errors="replace")
+    except OSError:
+        return False
+
+
+@contextmanager
+def _without_extra_buffers() -> Iterator[None]:
+    """Load weights into plain CPU buffers, skipping ggml's AMX buffer type.
+
+    A llama.cpp built for the host CPU compiles in the AMX kernels whenever the
+    CPU lists AMX. Sandboxed kernels (this project's CI among them) list it
+    without granting the tile-data permission, and the first matrix multiply
+    then dies with SIGILL, taking the whole process with it. `Llama()` exposes
+    no switch for `use_extra_bufts`, so its default-params factory is wrapped
+    for the duration of the load; the lock keeps concurrent loads consistent.
+    """
+    import llama_cpp.llama_cpp as low
+
+    original = low.llama_model_default_params
+
+    def plain_buffers() -> Any:
+        params = original()
+        params.use_extra_bufts = False
+        return params
+
+    with _extra_buffers_lock:
+        low.llama_model_default_params = plain_buffers
+        try:
+            yield
+        finally:
+            low.llama_model_default_params = original
+
+
 def _load_llama(path: Path, n_ctx: int, n_threads: int, seed: int) -> Any:
     try:
         from llama_cpp import Llama
@@ -59,7 +97,11 @@ def _load_llama(path: Path, n_ctx: int, n_threads: int, seed: int) -> Any:
         raise SdfError(EXTRA_HINT) from exc
     if not path.is_file():
         raise SdfError(f"local model file {path} does not exist: give a path to a .gguf file")
-    return Llama(model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, seed=seed, verbose=False)
+    guard = _without_extra_buffers() if _cpu_advertises_amx() else nullcontext()
+    with guard:
+        return Llama(
+            model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, seed=seed, verbose=False
+        )
 
 
 class LocalBackend:
