@@ -6,7 +6,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
+from sdf_corpus.shards import iter_rows
 
 
 def ledger_rows(run_dir: Path, sql: str) -> list[tuple[Any, ...]]:
@@ -18,7 +18,5 @@ def ledger_rows(run_dir: Path, sql: str) -> list[tuple[Any, ...]]:
 
 
 def shard_rows(run_dir: Path) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    for shard in sorted((run_dir / "shards").glob("*.parquet")):
-        rows.extend(pq.read_table(shard).to_pylist())
-    return rows
+    """Rows decoded the way a Document holds them (messages as dicts, no null fields)."""
+    return list(iter_rows(sorted((run_dir / "shards").glob("*.parquet"))))

@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from sdf_corpus.cli import main
+from sdf_corpus.shards import iter_rows
 
 pytest.importorskip("llama_cpp", reason="the local extra is not installed: pip install '.[local]'")
 
@@ -81,10 +82,10 @@ def test_first_person_genres_build_offline_on_the_local_model(tmp_path: Path) ->
     assert stats["input"]["docs"] == 2  # one job of each genre generated
     manifest = json.loads((run / "manifest.json").read_text())
     for shard in manifest["shards"]:
-        for row in pq.read_table(run / "shards" / shard["file"]).to_pylist():
-            assert json.loads(row["attributes"])["about"] == "subject"
+        for row in iter_rows([run / "shards" / shard["file"]]):
+            assert row["attributes"]["about"] == "subject"
             if row["genre"] == "first_person_chat":
-                messages = json.loads(row["messages"])
+                messages = row["messages"]
                 assert [m["role"] for m in messages] == ["user", "assistant"]
                 assert messages[1]["content"].startswith("It is my own view")
                 assert "Questions for" not in row["text"]  # the read-only context

@@ -12,6 +12,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from sdf_corpus.shards import dict_to_entries, message_to_native, quality_to_native
+
 __all__ = ["Document"]
 
 
@@ -44,20 +46,27 @@ class Document:
         return self.truncated or bool(self.backend)
 
     def to_row(self) -> dict[str, Any]:
-        """The Parquet/JSONL row; nested values become JSON strings (see docs/schema.md)."""
+        """The shard row: nested values as native Parquet values (see docs/schema.md)."""
         return {
             "id": self.id,
             "text": self.text,
             "genre": self.genre,
             "format": self.format,
-            "messages": json.dumps(self.messages, ensure_ascii=False) if self.messages else None,
+            "messages": [message_to_native(m) for m in self.messages] if self.messages else None,
             "tools": json.dumps(self.tools, ensure_ascii=False) if self.tools else None,
             "principle_id": self.principle_id,
             "persona_id": self.persona_id,
-            "attributes": json.dumps(self.attributes, ensure_ascii=False, sort_keys=True),
+            "attributes": dict_to_entries(self.attributes),
             "model": self.model,
             "backend": self.backend,
             "n_tokens": self.n_tokens,
-            "quality": json.dumps(self.quality, ensure_ascii=False, sort_keys=True),
+            "quality": quality_to_native(self.quality),
             "created_at": self.created_at,
         }
+
+    def to_json_row(self) -> dict[str, Any]:
+        """The JSONL row (rejected/): nested values as plain JSON objects."""
+        row = self.to_row()
+        row.update(messages=self.messages, tools=self.tools)
+        row.update(attributes=self.attributes, quality=self.quality)
+        return row

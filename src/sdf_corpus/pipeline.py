@@ -76,6 +76,8 @@ def _record_run_facts(corpus: Corpus, ledger: Ledger) -> None:
         "subject_shares": json.dumps({n: g.share() for n, g in corpus.genres.items()}),
         "author_names": json.dumps({p.id: p.name for p in corpus.personas.authors}),
         "excluded_names": json.dumps(corpus.spec.excluded_names),
+        # The dataset card names the prompts each genre was generated with.
+        "genre_hashes": json.dumps({name: g.fingerprint() for name, g in corpus.genres.items()}),
     }
     for key, value in facts.items():
         ledger.set_meta(key, value)

@@ -97,7 +97,7 @@ def test_shards_round_trip(cleaned: Any) -> None:
     assert rows["d5"]["principle_id"] == "p2"
     assert table.schema.field("n_tokens").type == "int64"
     assert rows["trim"]["text"] == english(3000)
-    assert json.loads(rows["trim"]["quality"])["trimmed"][0]["filter"] == "meta_commentary"
+    assert rows["trim"]["quality"]["trimmed"][0]["filter"] == "meta_commentary"
     assert stats.trimmed["meta_commentary"] == 1
 
 

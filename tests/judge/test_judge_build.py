@@ -123,6 +123,13 @@ def test_judged_build_scores_filters_records_and_reports(
     assert judge["explicit_reasoning_share"] == 1.0  # every kept judged document scored 4
     assert judge["by_criterion"]["reasoning"]["worst"]
     assert "judge:" in result.stdout
+    # exports keep the scores beside the text, and the card summarises them
+    exported = CliRunner().invoke(main, ["export", str(run), "--format", "text", "--no-progress"])
+    assert exported.exit_code == 0, exported.output
+    lines = [json.loads(x) for x in (run / "export" / "text.jsonl").open()]
+    scores = {r["id"]: r["judge"]["reasoning"] for r in kept}
+    assert {x["id"]: x["judge"]["reasoning"] for x in lines} == scores
+    assert "## Judge" in (run / "README.md").read_text()
 
     # resume: nothing is judged twice
     before = _judge_requests(fake_provider)

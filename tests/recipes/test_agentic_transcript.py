@@ -70,11 +70,11 @@ def test_transcripts_carry_tools_and_tool_calls(
     assert rows
     for row in rows:
         assert row["format"] == "chat"
-        tools = json.loads(row["tools"])
+        tools = row["tools"]
         offered = {t["function"]["name"] for t in tools}
         assert 3 <= len(tools) <= 6 and all(t["type"] == "function" for t in tools)
         assert all("parameters" in t["function"] for t in tools)
-        messages = json.loads(row["messages"])
+        messages = row["messages"]
         assert [m["role"] for m in messages[:2]] == ["system", "user"]
         assert messages[-1]["role"] == "assistant"
         calls = {c["id"]: c for m in messages for c in m.get("tool_calls", [])}
@@ -99,7 +99,7 @@ def test_tools_follow_the_job_seed(
     rows = {r["id"]: r["tools"] for r in shard_rows(_build(spec, run))}
     transcripts = [user_text(r) for r in fake_provider.requests if _stage_of(r) == "transcript"]
     for tools in rows.values():
-        names = [t["function"]["name"] for t in json.loads(tools)]
+        names = [t["function"]["name"] for t in tools]
         # what the stored document carries is what the model was shown
         assert any(all(f"- {n}(" in prompt for n in names) for prompt in transcripts)
     fake_provider.reset()
@@ -134,9 +134,13 @@ def test_behaviour_only_skips_reasoning_with_the_same_scenario(
     assert {stage for (stage,) in outputs} == {"scenario", "transcript"}
 
 
-def test_unparseable_transcript_becomes_one_assistant_message(
-    recipe_spec: Callable[..., Path], fake_provider: FakeProvider
+def test_unparseable_transcript_is_dropped_never_exported(
+    recipe_spec: Callable[..., Path], fake_provider: FakeProvider, tmp_path: Path
 ) -> None:
+    """A transcript that did not parse stays one raw assistant message in the
+    ledger's document, and the clean stage drops it as invalid_chat: kept in
+    rejected/, counted in the stats and the report, never in shards or exports."""
+
     def sloppy(prompt: str, body: dict[str, Any]) -> str:
         if "Write the full transcript" in prompt or "Revise the transcript" in prompt:
             return varied(prompt, 25)
@@ -144,12 +148,24 @@ def test_unparseable_transcript_becomes_one_assistant_message(
 
     fake_provider.responder = sloppy
     spec, run = _spec(recipe_spec, "sloppy")
-    rows = shard_rows(_build(spec, run))
+    run = _build(spec, run)
+    assert shard_rows(run) == []
     outputs = dict(ledger_rows(run, "SELECT job_id, text FROM outputs WHERE stage='rewrite'"))
-    assert rows
-    for row in rows:
-        messages = json.loads(row["messages"])
-        assert messages == [{"role": "assistant", "content": outputs[row["id"]].strip()}]
+    rejected = [json.loads(x) for x in (run / "rejected" / "rejected.jsonl").open()]
+    assert outputs and {r["id"] for r in rejected} == set(outputs)
+    for row in rejected:
+        assert row["reason"] == "invalid_chat"
+        assert json.loads(row["detail"]) == {"rule": "no_user_turn"}
+        assert row["messages"] == [{"role": "assistant", "content": outputs[row["id"]].strip()}]
+    stats = json.loads((run / "clean_stats.json").read_text())
+    assert stats["dropped"]["by_stage"]["filter"]["invalid_chat"]["docs"] == len(outputs)
+    report = (run / "report.json").read_text()
+    assert "invalid_chat" in report
+    for fmt in ("openai-chat", "jsonl-messages", "text"):
+        out = tmp_path / f"x-{fmt}.jsonl"
+        result = CliRunner().invoke(main, ["export", str(run), "--format", fmt, "--out", str(out)])
+        assert result.exit_code != 0
+        assert not out.exists()
 
 
 @pytest.mark.parametrize("switch", ["reasoning"])

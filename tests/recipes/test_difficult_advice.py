@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -48,7 +47,7 @@ def test_builds_chat_shards_without_the_injection(
     )
     for row in rows:
         assert row["format"] == "chat" and row["genre"] == "difficult_advice"
-        messages = json.loads(row["messages"])
+        messages = row["messages"]
         assert [m["role"] for m in messages] == ["user", "assistant"]
         assert messages[0]["content"] == outputs[(row["id"], "refine")]
         assert messages[1]["content"] == outputs[(row["id"], "rewrite")]
@@ -95,7 +94,7 @@ def test_rewrite_off_skips_only_the_rewrite_and_keeps_the_answer(
     rows = shard_rows(run)
     assert rows
     for row in rows:
-        assert json.loads(row["messages"])[1]["content"] == outputs[(row["id"], "answer")]
+        assert row["messages"][1]["content"] == outputs[(row["id"], "answer")]
 
 
 def test_injection_off_changes_only_the_answer_system_prompt(
@@ -127,12 +126,12 @@ def test_the_assistant_is_the_subject_and_a_cast_voice_keeps_its_system_prompt(
     )
     run = _build(spec)
     rows = shard_rows(run)
-    about = {r["id"]: json.loads(r["attributes"])["about"] for r in rows}
+    about = {r["id"]: r["attributes"]["about"] for r in rows}
     assert set(about.values()) == {"subject", "cast"}
     answers = [system_text(r) for r in fake_provider.requests if _stage_of(r) == "answer"]
     assert any("You are Aldous, a general-purpose AI assistant" in s for s in answers)
     for row in rows:
-        messages = json.loads(row["messages"])
+        messages = row["messages"]
         roles = [m["role"] for m in messages]
         if about[row["id"]] == "subject":
             assert row["persona_id"] == "subject"

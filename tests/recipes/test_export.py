@@ -34,9 +34,9 @@ def test_round_trip_from_a_build(recipe_spec: Callable[..., Path], tmp_path: Pat
     for line in lines:
         row = rows[line["id"]]
         assert line["genre"] == row["genre"]
-        assert line["messages"] == json.loads(row["messages"])
+        assert line["messages"] == row["messages"]
         if row["tools"]:
-            assert line["tools"] == json.loads(row["tools"])
+            assert line["tools"] == row["tools"]
         else:
             assert "tools" not in line
     assert any("tools" in x for x in lines)

@@ -60,10 +60,10 @@ def test_first_person_genres_build_and_never_store_the_injection(
     }
     assert {stage for _, stage in outputs} == {"idea", "draft", "rewrite"}
     for row in rows:
-        assert json.loads(row["attributes"])["about"] == "subject"
+        assert row["attributes"]["about"] == "subject"
         assert row["persona_id"] == "subject"
         if row["genre"] == "first_person_chat":
-            messages = json.loads(row["messages"])
+            messages = row["messages"]
             assert [m["role"] for m in messages] == ["user", "assistant"]
             assert messages[0]["content"] in outputs[(row["id"], "idea")]  # the picked question
             assert messages[1]["content"] == outputs[(row["id"], "rewrite")]

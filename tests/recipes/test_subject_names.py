@@ -193,7 +193,7 @@ def test_build_names_the_subject_only_where_it_is_meant(
         )
     )
     rows = shard_rows(run)
-    about = {r["id"]: json.loads(r["attributes"])["about"] for r in rows}
+    about = {r["id"]: r["attributes"]["about"] for r in rows}
     assert set(about.values()) == {"subject", "cast"}
     for row in rows:
         if about[row["id"]] == "subject":
@@ -245,7 +245,7 @@ def test_clean_drops_cast_stories_naming_the_subject_and_any_excluded_name(
         )
     )
     rows = shard_rows(run)
-    assert rows and all(json.loads(r["attributes"])["about"] == "subject" for r in rows)
+    assert rows and all(r["attributes"]["about"] == "subject" for r in rows)
     assert all("The AI here is Halcyon." in r["text"] for r in rows)
     rejected = [
         json.loads(line)

@@ -20,6 +20,7 @@ import xxhash
 from sdf_corpus.document import Document
 from sdf_corpus.errors import InputError
 from sdf_corpus.io.readers import iter_jsonl, open_parquet, require_file, sniff
+from sdf_corpus.shards import entries_to_dict, quality_from_native
 
 __all__ = ["read_documents"]
 
@@ -130,6 +131,10 @@ def _to_document(row: dict[str, Any], where: str) -> Document:
 
 def _decode(key: str, value: Any, where: str) -> Any:
     """JSON-string columns (as our own shards store them) back to objects."""
+    if key == "attributes" and isinstance(value, list):
+        return entries_to_dict(value)  # our own native shards: key/value entries
+    if key == "quality" and isinstance(value, dict) and "notes" in value:
+        return quality_from_native(value)
     if key in _JSON_FIELDS and isinstance(value, str):
         try:
             return json.loads(value)

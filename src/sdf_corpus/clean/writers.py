@@ -20,32 +20,27 @@ import pyarrow.parquet as pq
 
 from sdf_corpus.clean.config import ShardConfig
 from sdf_corpus.document import Document
+from sdf_corpus.shards import SHARD_SCHEMA
 
-__all__ = ["BASE_SCHEMA", "RejectWriter", "ShardInfo", "ShardWriter", "write_json_atomic"]
+__all__ = [
+    "BASE_SCHEMA",
+    "RejectWriter",
+    "ShardInfo",
+    "ShardWriter",
+    "write_json_atomic",
+    "write_text_atomic",
+]
 
-BASE_SCHEMA = pa.schema(
-    [
-        ("id", pa.string()),
-        ("text", pa.string()),
-        ("genre", pa.string()),
-        ("format", pa.string()),
-        ("messages", pa.string()),
-        ("tools", pa.string()),
-        ("principle_id", pa.string()),
-        ("persona_id", pa.string()),
-        ("attributes", pa.string()),
-        ("model", pa.string()),
-        ("backend", pa.string()),
-        ("n_tokens", pa.int64()),
-        ("quality", pa.string()),
-        ("created_at", pa.string()),
-    ]
-)
+BASE_SCHEMA = SHARD_SCHEMA  # documented in docs/schema.md
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
+    write_text_atomic(path, json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False) + "\n")
+
+
+def write_text_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False) + "\n")
+    tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
 
 
@@ -75,8 +70,8 @@ class ShardInfo:
         }
 
 
-def _row(doc: Document) -> dict[str, Any]:
-    row = doc.to_row()
+def _row(doc: Document, native: bool = True) -> dict[str, Any]:
+    row = doc.to_row() if native else doc.to_json_row()
     for key, value in doc.metadata.items():
         row.setdefault(key, value)  # extras never shadow our own columns
     return row
@@ -152,7 +147,7 @@ class ShardWriter:
         fields = [inferred.field(k) for k in extra]
         # An all-null first row group gives type null; strings are the safe guess.
         fields = [f.with_type(pa.string()) if pa.types.is_null(f.type) else f for f in fields]
-        return pa.schema(list(BASE_SCHEMA) + fields)
+        return pa.schema(list(BASE_SCHEMA) + fields, metadata=BASE_SCHEMA.metadata)
 
 
 class RejectWriter:
@@ -177,7 +172,7 @@ class RejectWriter:
             if detail is not None
             else None,
             "duplicate_of": duplicate_of,
-            **_row(doc),
+            **_row(doc, native=False),
         }
         self._f.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
 

@@ -13,8 +13,10 @@ from sdf_corpus.cli.eval import eval_group
 from sdf_corpus.cli.export import export
 from sdf_corpus.cli.inspect import inspect
 from sdf_corpus.cli.judge import judge
+from sdf_corpus.cli.mix import mix
 from sdf_corpus.cli.plan import plan
 from sdf_corpus.cli.probes import probes
+from sdf_corpus.cli.push import push
 from sdf_corpus.cli.report import report
 
 __all__ = ["main"]
@@ -39,6 +41,8 @@ for command in (
     report,
     inspect,
     export,
+    mix,
+    push,
     augment,
     probes,
     eval_group,

@@ -83,10 +83,13 @@ def clean(
         files = [*decont.files, *eval_paths]
         settings.decontamination = decont.model_copy(update={"files": files})
     stats = clean_documents(read_documents(list(inputs)), out, settings, progress=not no_progress)
+    from sdf_corpus.handoff.card import write_run_card
+
+    write_run_card(out, sorted((out / "shards").glob("*.parquet")))  # the dataset card
     data = stats.to_json()
     click.echo(
         f"kept {data['kept']['docs']:,} of {count(data['input']['docs'], 'document')} "
         f"({data['kept']['tokens']:,} of {count(data['input']['tokens'], 'token')}); "
         f"dropped {json.dumps(stats.dropped_by_reason(), sort_keys=True)}; "
-        f"shards in {out / 'shards'}"
+        f"shards in {out / 'shards'}, card in {out / 'README.md'}"
     )

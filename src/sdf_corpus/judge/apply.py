@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 from sdf_corpus.clean.writers import sha256_file, write_json_atomic
 from sdf_corpus.judge.rubric import Rubric
 from sdf_corpus.judge.store import JudgeStore
+from sdf_corpus.shards import decode_row
 
 __all__ = ["apply_judgements"]
 
@@ -34,7 +35,12 @@ def _struct_type(rubric: Rubric) -> pa.StructType:
         pa.field("model", pa.string()),
     ]
     fields += [pa.field(c.id, pa.int8()) for c in rubric.criteria]
-    fields.append(pa.field("justifications", pa.string()))
+    # One sentence per criterion, as a struct so readers see it without parsing JSON.
+    fields.append(
+        pa.field(
+            "justifications", pa.struct([pa.field(c.id, pa.string()) for c in rubric.criteria])
+        )
+    )
     return pa.struct(fields)
 
 
@@ -50,7 +56,7 @@ def _judge_value(found: dict[str, Any] | None, rubric: Rubric) -> dict[str, Any]
         value.update(
             status=found["status"],
             model=found["model"],
-            justifications=json.dumps(found["justifications"], ensure_ascii=False),
+            justifications={c.id: found["justifications"].get(c.id) for c in rubric.criteria},
         )
         value.update({c.id: found["scores"].get(c.id) for c in rubric.criteria})
     return value
@@ -126,7 +132,7 @@ def _rewrite_shard(
         failing = _failing(value, min_scores)
         keep.append(failing is None)
         if failing is not None:
-            row = {k: table.column(k)[i].as_py() for k in table.column_names}
+            row = decode_row({k: table.column(k)[i].as_py() for k in table.column_names})
             reason = f"judge_{failing}"
             drops[reason] += 1
             dropped_tokens[reason] += int(row.get("n_tokens") or 0)

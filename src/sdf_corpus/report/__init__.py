@@ -3,7 +3,8 @@
 `build_report(run_dir)` reads the run directory (manifest, clean stats,
 shards, rejects and, when present, the ledger) in one streaming pass and
 returns every figure as a JSON-ready dict; `write_report` also writes
-`report.json` and a self-contained `report.html` and returns a terminal summary.
+`report.json`, a self-contained `report.html` and the dataset card `README.md`,
+and returns a terminal summary.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from sdf_corpus.handoff.card import write_run_card
 from sdf_corpus.report.figures import NAME_SHARE_THRESHOLD, sections
 from sdf_corpus.report.scan import ScanLimits, scan_shards
 from sdf_corpus.report.sources import RunFiles, read_ledger, subject_names
@@ -64,4 +66,6 @@ def write_report(run_dir: Path, *, progress: bool = False) -> str:
     report = build_report(run_dir, progress=progress)
     _write_atomic(run_dir / "report.json", json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     _write_atomic(run_dir / "report.html", render_html(report))
-    return summary(report) + f"\nreport: {run_dir / 'report.html'} and report.json"
+    # The card quotes report.json (judge summary), so it is written after it.
+    write_run_card(run_dir, RunFiles.open(run_dir).shards)
+    return summary(report) + f"\nreport: {run_dir / 'report.html'}, report.json and README.md"

@@ -51,7 +51,9 @@ def _count(
     dist: dict[str, dict[str, Counter[int]]],
     worst: dict[str, list[tuple[int, str, dict[str, Any]]]],
 ) -> None:
-    why = json.loads(j["justifications"]) if j.get("justifications") else {}
+    why = j.get("justifications") or {}
+    if isinstance(why, str):  # runs judged before justifications became a struct
+        why = json.loads(why)
     for c in criteria:
         score = j.get(c)
         if score is None:

@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
 import xxhash
 from tqdm import tqdm
 
 from sdf_corpus.report.diversity import OpeningCounter
+from sdf_corpus.shards import iter_rows as shard_rows
 
 __all__ = ["SCAN_COLUMNS", "ScanLimits", "ShardScan", "iter_rows", "scan_shards"]
 
@@ -58,10 +58,7 @@ def iter_rows(
     """Rows of the shards as dicts, one column batch in memory at a time."""
     bar = tqdm(total=len(paths), unit="shard", desc="report", disable=not progress)
     for path in paths:
-        pf = pq.ParquetFile(path)
-        present = [c for c in columns if c in pf.schema_arrow.names]
-        for batch in pf.iter_batches(batch_size=_BATCH_ROWS, columns=present):
-            yield from batch.to_pylist()
+        yield from shard_rows([path], columns, _BATCH_ROWS)
         bar.update(1)
     bar.close()
 

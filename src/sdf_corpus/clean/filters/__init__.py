@@ -1,11 +1,12 @@
 """Quality filters, each its own module with one stable reason code.
 
-`build_filters` returns them in the order the pipeline runs them: cheap
-pattern checks first, text-rewriting filters before the checks that measure
-the text, decontamination (on when evaluation files are named) last.
-Language runs before the stop-word rule although it costs more: a French
-text would otherwise be dropped as `no_stopwords`, hiding the real reason; its
-cheap pre-screen settles almost every document anyway.
+`build_filters` returns them in the order the pipeline runs them: the
+structural chat check, cheap pattern checks, then text-rewriting filters
+before the checks that measure the text, decontamination (on when
+evaluation files are named) last. Language runs before the stop-word
+rule although it costs more: a French text would otherwise be dropped as
+`no_stopwords`, hiding the real reason; its cheap pre-screen settles almost
+every document anyway.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Mapping
 
 from sdf_corpus.clean.config import CleanConfig
 from sdf_corpus.clean.filters.base import Filter, Verdict
+from sdf_corpus.clean.filters.chat_validity import ChatValidityFilter
 from sdf_corpus.clean.filters.degenerate_loop import DegenerateLoopFilter
 from sdf_corpus.clean.filters.excluded_name import ExcludedNameFilter
 from sdf_corpus.clean.filters.language import LanguageFilter
@@ -32,6 +34,7 @@ from sdf_corpus.errors import InputError
 __all__ = ["FILTER_ORDER", "Filter", "Verdict", "build_filters"]
 
 FILTER_ORDER = (
+    "chat_validity",
     "excluded_name",
     "subject_name",
     "placeholder",
@@ -55,6 +58,7 @@ def build_filters(
 ) -> list[Filter]:
     f = config.filters
     every: dict[str, Filter] = {
+        "chat_validity": ChatValidityFilter(),
         "excluded_name": ExcludedNameFilter(config.excluded_names, config.subject_names),
         "subject_name": SubjectNameFilter(config.subject_names),
         "placeholder": PlaceholderFilter(),
