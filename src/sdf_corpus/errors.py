@@ -10,6 +10,10 @@ fault and says how to fix it. Only the CLI turns them into exit codes.
     ├── KeyMissingError         a backend needs an API key that the environment lacks
     ├── BackendError            a provider refused a request for a reason retrying cannot fix
     ├── BudgetError             a spend limit would be crossed (exit 3)
+    ├── ProviderStoppedError    the circuit breaker stopped a run: the provider keeps refusing
+    │                           for the same account-level reason, or cannot be reached (exit 5)
+    ├── IncompleteBuildError    a build ended empty or short of its budget (exit 6)
+    ├── JudgeShortError         too few documents could be judged (exit 7)
     └── EvalError               Inspect could not finish an evaluation task (exit 1)
 """
 
@@ -19,8 +23,11 @@ __all__ = [
     "BackendError",
     "BudgetError",
     "EvalError",
+    "IncompleteBuildError",
     "InputError",
+    "JudgeShortError",
     "KeyMissingError",
+    "ProviderStoppedError",
     "SdfError",
     "SpecError",
 ]
@@ -69,6 +76,31 @@ class BudgetError(SdfError):
     """Going on would cross --max-cost."""
 
     exit_code = 3
+
+
+class ProviderStoppedError(SdfError):
+    """The circuit breaker stopped the run: retrying every job would fail the same way.
+
+    Raised when the same account-level refusal (authentication, permission, not
+    found, invalid model, billing) repeats for `backend.breaker_threshold`
+    requests with no success in between, or when the provider cannot be reached
+    before any request has succeeded. Work already committed is kept."""
+
+    exit_code = 5
+
+
+class IncompleteBuildError(SdfError):
+    """A build ended with no documents, or short of its budget, for a reason other
+    than --max-cost; the message says why in words."""
+
+    exit_code = 6
+
+
+class JudgeShortError(SdfError):
+    """The judge scored fewer than `judge.min_judged_share` of the documents; the
+    spend stays recorded in the ledger."""
+
+    exit_code = 7
 
 
 class EvalError(SdfError):

@@ -18,7 +18,8 @@ from sdf_corpus.generate.assemble import to_document
 from sdf_corpus.generate.ledger import Ledger
 from sdf_corpus.generate.pricing import ModelPrice, resolve_price, spec_table
 from sdf_corpus.generate.runner import GenerateResult, RunOptions, run_generation
-from sdf_corpus.plan.planner import allocate, expected_tokens, iter_jobs
+from sdf_corpus.plan.planner import allocate, iter_jobs
+from sdf_corpus.plan.topup import Standing, size_top_up, standings
 from sdf_corpus.spec.load import Corpus
 from sdf_corpus.spec.personas import SUBJECT_ID
 
@@ -49,6 +50,10 @@ def sync_plan(corpus: Corpus, ledger: Ledger, counts: dict[str, int] | None = No
     `counts` (jobs per genre) replaces the budget's allocation: probe sets are
     sized by count, not by tokens."""
     ledger.add_round(0, counts or allocate(corpus, corpus.spec.budget.tokens).jobs)
+    if ledger.get_meta("rounds_spec") != corpus.spec_hash():
+        # A changed spec starts its own count of top-up rounds (budget.max_rounds).
+        ledger.set_meta("rounds_spec", corpus.spec_hash())
+        ledger.set_meta("rounds_from", str(max(r for r, _ in ledger.rounds()) + 1))
     _record_run_facts(corpus, ledger)
     return ledger.sync_jobs(_all_jobs(corpus, ledger))
 
@@ -218,9 +223,12 @@ class BuildResult:
     kept_tokens: int = 0
     kept_documents: int = 0
     budget_tokens: int = 0
+    # complete | max_cost | max_rounds | no_success | ambiguous_create | judge stops
     stopped: str = "complete"
     judge: Any = None
     postprocessed: bool = True  # False when the shards were already up to date
+    standings: list[Standing] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # sentences for the summary
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -235,12 +243,27 @@ class BuildResult:
             "spent_usd": self.generate[-1].spent_usd if self.generate else 0.0,
         }
 
+    @property
+    def empty_genres(self) -> list[str]:
+        """Genres with a target that ended with no document."""
+        return [r.genre for r in self.standings if r.target > 0 and r.kept_docs == 0]
+
+    @property
+    def incomplete(self) -> bool:
+        """Empty, short of the budget, or a genre left at zero documents, for a reason
+        other than --max-cost."""
+        if self.stopped == "max_cost":
+            return False
+        short = self.kept_documents == 0 or self.kept_tokens < self.budget_tokens
+        return short or bool(self.empty_genres)
+
 
 def build(
     corpus: Corpus, options: RunOptions, *, retry_failed: bool = False, batch: bool = False
 ) -> BuildResult:
-    """Generate, clean, and top up until the cleaned corpus meets the budget
-    (or `budget.max_rounds` is reached, or --max-cost stops it)."""
+    """Generate, clean, and top up until the cleaned corpus meets the budget and the
+    mix (or `budget.max_rounds` is reached, a round succeeds at nothing, or
+    --max-cost stops it). A provider that keeps refusing raises ProviderStoppedError."""
     result = BuildResult(budget_tokens=corpus.spec.budget.tokens)
     while True:
         gen = generate(
@@ -250,10 +273,15 @@ def build(
         if not _postprocess(corpus, options, result):
             return result
         result.rounds += 1
+        result.standings = _standings(corpus)
         if gen.stopped != "complete":
             result.stopped = gen.stopped
             return result
-        if result.kept_tokens >= corpus.spec.budget.tokens or not _top_up(corpus, result):
+        if gen.jobs_failed and not gen.jobs_done:
+            # Another round would only repeat the failures (and their cost).
+            result.stopped = "no_success"
+            return result
+        if not _top_up(corpus, result):
             return result
 
 
@@ -270,8 +298,11 @@ def _postprocess(corpus: Corpus, options: RunOptions, result: BuildResult) -> bo
         result.kept_tokens, result.kept_documents = _kept_after_judge(corpus)
         result.postprocessed = False
         return True
+    undone = _judge_undone(corpus)
     stats = clean_run(corpus, progress=options.progress)
     result.kept_tokens, result.kept_documents = _kept(stats)
+    if undone:
+        result.notes.append(undone)
     complete = True
     if corpus.spec.judge.enabled:
         judged = judge_and_apply(corpus, options)
@@ -288,6 +319,23 @@ def _postprocess(corpus: Corpus, options: RunOptions, result: BuildResult) -> bo
         finally:
             ledger.close()
     return True
+
+
+def _judge_undone(corpus: Corpus) -> str:
+    """What cleaning with the judge off undoes on a judged run, in words ("" if nothing)."""
+    path = corpus.run_dir / "manifest.json"
+    if corpus.spec.judge.enabled or not path.is_file():
+        return ""
+    judged = json.loads(path.read_text()).get("judge")
+    if not judged:
+        return ""
+    back = sum(int(n) for n in judged.get("dropped", {}).values())
+    return (
+        "the judge is off (judge.enabled: false) on a run that was judged: the shards were "
+        f"rewritten without the judge column and the {back} documents it had dropped are back "
+        "in the corpus; set judge.enabled: true to restore its scores and drops (stored "
+        "judgements are reused, nothing is paid twice)"
+    )
 
 
 def _fingerprint(corpus: Corpus) -> str:
@@ -316,7 +364,7 @@ def judge_and_apply(corpus: Corpus, options: RunOptions) -> Any:
     write the scores into them, dropping what falls below judge.min_scores."""
     from sdf_corpus.judge.apply import apply_judgements
     from sdf_corpus.judge.rubric import load_rubric
-    from sdf_corpus.judge.run import judge_run
+    from sdf_corpus.judge.run import check_judged_share, judge_run
     from sdf_corpus.judge.store import JudgeStore
 
     rubric = load_rubric(corpus.spec.judge.rubric, corpus.path.resolve().parent)
@@ -325,12 +373,12 @@ def judge_and_apply(corpus: Corpus, options: RunOptions) -> Any:
         result = judge_run(
             corpus, ledger, rubric, max_cost=options.max_cost, progress=options.progress
         )
-        apply_judgements(
-            corpus.run_dir,
-            JudgeStore(ledger, rubric.digest()),
-            rubric,
-            corpus.spec.judge.min_scores,
-        )
+        store = JudgeStore(ledger, rubric.digest())
+        # Counted before the judge's drops change the shards; raised once its scores are in.
+        short = check_judged_share(corpus, result, store) if result.stopped == "complete" else None
+        apply_judgements(corpus.run_dir, store, rubric, corpus.spec.judge.min_scores)
+        if short is not None:
+            raise short
         return result
     finally:
         ledger.close()
@@ -345,22 +393,34 @@ def _kept(stats: Any) -> tuple[int, int]:
     return int(stats.kept_tokens), int(stats.kept_docs)
 
 
+def _standings(corpus: Corpus) -> list[Standing]:
+    """Each genre's kept tokens and documents (after the judge) against its target."""
+    manifest = json.loads((corpus.run_dir / "manifest.json").read_text())
+    ledger = open_ledger(corpus)
+    try:
+        targets = json.loads(ledger.get_meta("targets") or "{}")
+        done = ledger.done_by_genre()
+    finally:
+        ledger.close()
+    return standings(targets, manifest.get("by_genre", {}), done)
+
+
 def _top_up(corpus: Corpus, result: BuildResult) -> bool:
-    """Plan one more round for the shortfall, sized by the yield observed so far."""
+    """Plan one more round sized per genre from each genre's own shortfall.
+
+    `budget.max_rounds` counts the rounds since the spec last changed (round 0
+    included), not every round the run folder has seen."""
+    counts = size_top_up(corpus, result.standings, corpus.spec.budget.tokens)
+    if not counts:
+        return False
     ledger = open_ledger(corpus)
     try:
         rounds = ledger.rounds()
-        if len(rounds) >= corpus.spec.budget.max_rounds:
+        first = int(ledger.get_meta("rounds_from") or 1)
+        if 1 + sum(1 for r, _ in rounds if r >= first) >= corpus.spec.budget.max_rounds:
             result.stopped = "max_rounds"
             return False
-        shortfall = corpus.spec.budget.tokens - result.kept_tokens
-        observed = result.kept_tokens / max(1, ledger.totals().done)
-        # What the planner assumed a job would keep (its drop rate and, on the local
-        # backend, the base model's shorter documents), against what jobs did keep.
-        expected = sum(expected_tokens(corpus, g) for g in corpus.genres) / len(corpus.genres)
-        scale = expected / observed if observed > 0 else 2.0
-        allocation = allocate(corpus, int(shortfall * min(scale, 4.0)) + 1, coverage=False)
-        ledger.add_round(len(rounds), allocation.jobs)
+        ledger.add_round(max(r for r, _ in rounds) + 1, counts)
         return True
     finally:
         ledger.close()

@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from fakeprovider.gate import account_refusal
+
 if TYPE_CHECKING:
     from fakeprovider.server import FakeProvider
 
@@ -120,7 +122,7 @@ class FakeBatches:
 
     # --- handlers ------------------------------------------------------------
     async def _create(self, request: web.Request) -> web.Response:
-        refused = _refusal(request)
+        refused = _refusal(request) or account_refusal(self.provider, request)
         if refused is not None:
             return refused
         try:
@@ -230,8 +232,11 @@ class FakeBatches:
             return {"custom_id": cid, "result": result}
         params = entry["params"]
         missing = [k for k in ("model", "max_tokens", "messages") if k not in params]
-        if missing:
+        models = self.provider.models
+        if missing or (models is not None and params["model"] not in models):
             error = {"type": "invalid_request_error", "message": f"missing field(s): {missing}"}
+            if not missing:
+                error = {"type": "not_found_error", "message": f"model: {params['model']}"}
             return {
                 "custom_id": cid,
                 "result": {"type": "errored", "error": {"type": "error", "error": error}},

@@ -10,7 +10,14 @@ synchronous pytest code and asyncio code (or a benchmark script) drive it.
     ...                                        # point a client at provider.url
     provider.stop()
 
-Fault kinds: "429", "529", "500", "400", "slow", "truncate", "malformed".
+Account-level refusals as the real APIs give them: `provider.models = {...}`
+answers any other model id with 404 not_found_error, `provider.api_keys = {...}`
+answers any other key with 401. `provider.limit = RateLimit(...)` (limits.py)
+enforces a hard rate limit and sends the rate-limit headers on every answer.
+
+Fault kinds: "429", "529", "500", "400", "slow", "truncate", "malformed", and the
+account-level refusals "401" (authentication), "402" (billing), "403" (permission),
+"404" (not found: an unknown model id).
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ import argparse
 import asyncio
 import hashlib
 import json
+import random
 import threading
 import time
 from collections import deque
@@ -29,12 +37,33 @@ from typing import Any
 from aiohttp import web
 
 from fakeprovider.batches import FakeBatches
+from fakeprovider.gate import gate
+from fakeprovider.limits import RateLimit
 from fakeprovider.text import default_text
 
 __all__ = ["FAULT_KINDS", "FakeProvider", "Responder"]
 
 Responder = Callable[[str, dict[str, Any]], str]
-FAULT_KINDS = ("429", "529", "500", "400", "slow", "truncate", "malformed")
+FAULT_KINDS = (
+    "429",
+    "529",
+    "500",
+    "400",
+    "slow",
+    "truncate",
+    "malformed",
+    "401",
+    "402",
+    "403",
+    "404",
+)
+# Account-level refusals as each API types them: (Anthropic type, OpenAI type, message).
+_ACCOUNT = {
+    "401": ("authentication_error", "invalid_request_error", "invalid x-api-key"),
+    "402": ("billing_error", "insufficient_quota", "Your credit balance is too low"),
+    "403": ("permission_error", "invalid_request_error", "Your key may not use this model"),
+    "404": ("not_found_error", "invalid_request_error", "model: not found"),
+}
 _SECRET_HEADERS = {"x-api-key", "authorization", "api-key"}
 _CHARS_PER_TOKEN = 4
 
@@ -118,6 +147,15 @@ class FakeProvider:
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
         self.batches = FakeBatches(self)
+        self.models: set[str] | None = None  # None: any model id is served
+        self.api_keys: set[str] | None = None  # None: any non-empty key is accepted
+        self.limit: RateLimit | None = None
+        # Long runs (the soak) keep only counts, not every request body.
+        self.record_bodies = True
+        self._count = 0
+        self.faults_served = 0
+        self._fault_rate, self._fault_kinds = 0.0, ("500",)
+        self._rng = random.Random(0)
 
     # --- lifecycle -------------------------------------------------------
 
@@ -182,7 +220,7 @@ class FakeProvider:
         await asyncio.gather(*pending, return_exceptions=True)
 
     async def _bind(self) -> None:
-        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app = web.Application(client_max_size=64 * 1024 * 1024, middlewares=[gate(self)])
         app.router.add_post("/v1/messages", self._anthropic)
         app.router.add_post("/v1/chat/completions", self._openai)
         app.router.add_post("/chat/completions", self._openai)
@@ -215,12 +253,22 @@ class FakeProvider:
     @property
     def count(self) -> int:
         with self._lock:
-            return len(self._requests)
+            return self._count
+
+    def random_faults(self, rate: float, kinds: tuple[str, ...], seed: int = 0) -> None:
+        """From now on each request gets a fault of a random kind with probability `rate`."""
+        unknown = [k for k in kinds if k not in FAULT_KINDS]
+        if unknown:
+            raise ValueError(f"unknown fault kinds {unknown}; choose from {FAULT_KINDS}")
+        with self._lock:
+            self._fault_rate, self._fault_kinds = rate, kinds
+            self._rng = random.Random(seed)
 
     def reset(self) -> None:
         with self._lock:
             self._faults.clear()
             self._requests.clear()
+            self._count = 0
             self._seen_prefixes.clear()
 
     async def _admit(self, request: web.Request) -> tuple[dict[str, Any] | None, _Fault | None]:
@@ -238,8 +286,15 @@ class FakeProvider:
             "time": time.time(),
         }
         with self._lock:
-            self._requests.append(record)
+            self._count += 1
+            if self.record_bodies:
+                self._requests.append(record)
             fault = self._faults.popleft() if self._faults else None
+            if fault is None and self._fault_rate and self._rng.random() < self._fault_rate:
+                kind = self._rng.choice(self._fault_kinds)
+                fault = _Fault(kind, {"retry_after": 0, "seconds": 2.0})
+            if fault is not None and fault.kind != "truncate":
+                self.faults_served += 1
         if self.latency:
             await asyncio.sleep(self.latency)
         return (body if isinstance(body, dict) else None), fault
@@ -266,6 +321,10 @@ class FakeProvider:
             return response
         if fault.kind == "529":
             return _error(529, "overloaded_error", "Overloaded", openai=openai)
+        if fault.kind in _ACCOUNT:
+            anthropic_type, openai_type, message = _ACCOUNT[fault.kind]
+            kind = openai_type if openai else anthropic_type
+            return _error(int(fault.kind), kind, str(opts.get("message", message)), openai=openai)
         if fault.kind == "500":
             return _error(500, "api_error", "Internal server error", openai=openai)
         message = str(opts.get("message", "max_tokens: value is out of range"))
@@ -295,7 +354,7 @@ class FakeProvider:
 
     async def _anthropic(self, request: web.Request) -> web.Response:
         body, fault = await self._admit(request)
-        refused = _anthropic_refusal(request, body)
+        refused = _anthropic_refusal(request, body) or self._unknown_model(body, openai=False)
         if refused is not None or body is None:
             return refused or _error(400, "invalid_request_error", "no body", openai=False)
         failed = await self._fault_response(fault, openai=False)
@@ -335,6 +394,15 @@ class FakeProvider:
             },
         }
 
+    def _unknown_model(self, body: dict[str, Any] | None, *, openai: bool) -> web.Response | None:
+        if self.models is None or body is None or body.get("model") in self.models:
+            return None
+        model = body.get("model")
+        if openai:
+            message = f"The model `{model}` does not exist or you do not have access to it."
+            return _error(404, "invalid_request_error", message, openai=True)
+        return _error(404, "not_found_error", f"model: {model}", openai=False)
+
     # --- OpenAI chat completions ------------------------------------------
 
     async def _openai(self, request: web.Request) -> web.Response:
@@ -342,6 +410,9 @@ class FakeProvider:
         if body is None or "messages" not in body or "model" not in body:
             message = "model and messages are required"
             return _error(400, "invalid_request_error", message, openai=True)
+        unknown = self._unknown_model(body, openai=True)
+        if unknown is not None:
+            return unknown
         failed = await self._fault_response(fault, openai=True)
         if failed is not None:
             return failed

@@ -366,12 +366,14 @@ def test_build_batch_runs_end_to_end_and_a_rerun_spends_nothing(
 ) -> None:
     spec = _batch_spec(fake_spec)
     result = CliRunner().invoke(main, ["build", str(spec), "--no-progress", "--batch"])
-    assert result.exit_code == 0, result.stderr
+    # one round (max_rounds 1) may end short of the budget: exit 6, saying why
+    assert result.exit_code in (0, 6), result.stderr
+    first = result.exit_code
     _assert_all_done_once(spec, fake_provider)
     assert '"requests"' in result.stdout
     before = fake_provider.batches.count
     result = CliRunner().invoke(main, ["build", str(spec), "--no-progress", "--batch"])
-    assert result.exit_code == 0, result.stderr
+    assert result.exit_code == first, result.stderr
     assert fake_provider.batches.count == before
 
 

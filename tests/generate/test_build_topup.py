@@ -32,8 +32,14 @@ def test_build_plans_top_up_rounds_until_budget_or_max_rounds(
     fake_provider.responder = half_too_short
     spec = fake_spec(budget={"tokens": 5000, "max_rounds": 3, "expected_drop_rate": 0.0})
     result = CliRunner().invoke(main, ["build", str(spec), "--no-progress"])
-    assert result.exit_code == 0, result.output + result.stderr
     outcome = json.loads(next(line for line in result.stdout.splitlines() if line.startswith("{")))
+    # A build that ends short of its budget says why in words and exits 6.
+    if outcome["kept_tokens"] < 5000:
+        assert result.exit_code == 6, result.output
+        assert outcome["stopped"] == "max_rounds"
+        assert "budget.max_rounds" in result.stderr and "ended short" in result.stderr
+    else:
+        assert result.exit_code == 0, result.output
     run = spec.parent / "run"
     rounds = ledger_rows(run, "SELECT round, counts FROM rounds ORDER BY round")
     assert len(rounds) >= 2  # about half the documents are dropped: round 0 falls short
@@ -49,10 +55,11 @@ def test_build_plans_top_up_rounds_until_budget_or_max_rounds(
     before = fake_provider.count
     shard_times = {p: p.stat().st_mtime_ns for p in (run / "shards").glob("*.parquet")}
     again = CliRunner().invoke(main, ["build", str(spec), "--no-progress"])
-    assert again.exit_code == 0
+    assert again.exit_code == result.exit_code
     assert fake_provider.count == before
-    outcome_again = json.loads(next(line for line in again.stdout.splitlines()
-                                    if line.startswith("{")))
+    outcome_again = json.loads(
+        next(line for line in again.stdout.splitlines() if line.startswith("{"))
+    )
     assert outcome_again["cleaned"] is False  # shards already up to date: not rewritten
     assert outcome_again["kept_tokens"] == outcome["kept_tokens"]
     assert {p: p.stat().st_mtime_ns for p in (run / "shards").glob("*.parquet")} == shard_times

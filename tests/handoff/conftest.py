@@ -49,7 +49,8 @@ def built_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             result = CliRunner().invoke(main, ["build", str(path), "--no-progress"])
         finally:
             provider.stop()
-    assert result.exit_code == 0, result.output
+    # One round only: a build that ends short of its budget exits 6 (and says why).
+    assert result.exit_code in (0, 6), result.output
     yield root / "run"
 
 

@@ -33,7 +33,8 @@ def _stage_of(request: dict[str, Any]) -> str:
 
 def _build(spec: Path, run: Path) -> Path:
     result = CliRunner().invoke(main, ["build", str(spec), "--no-progress"])
-    assert result.exit_code == 0, result.output + str(result.exception)
+    # a one-round build may end short of its budget: exit 6, saying why
+    assert result.exit_code in (0, 6), result.output + str(result.exception)
     return run
 
 

@@ -19,7 +19,8 @@ STAGES = ["scenario", "user_message", "refine", "answer", "rewrite"]
 
 def _build(spec: Path, run: Path | None = None) -> Path:
     result = CliRunner().invoke(main, ["build", str(spec), "--no-progress"])
-    assert result.exit_code == 0, result.output + str(result.exception)
+    # a one-round build may end short of its budget: exit 6, saying why
+    assert result.exit_code in (0, 6), result.output + str(result.exception)
     return run or spec.parent / "run"
 
 

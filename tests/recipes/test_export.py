@@ -20,7 +20,8 @@ def test_round_trip_from_a_build(recipe_spec: Callable[..., Path], tmp_path: Pat
         budget={"tokens": 9000, "max_rounds": 1},
     )
     built = CliRunner().invoke(main, ["build", str(spec), "--no-progress"])
-    assert built.exit_code == 0, built.output
+    # a one-round build may end short of its budget: exit 6, saying why
+    assert built.exit_code in (0, 6), built.output
     run = tmp_path / "run"
     rows = {r["id"]: r for r in shard_rows(run)}
     chat = {i for i, r in rows.items() if r["format"] == "chat"}

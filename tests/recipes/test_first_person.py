@@ -40,7 +40,8 @@ def _stage_of(request: dict[str, Any]) -> str:
 
 def _build(spec: Path, run: Path | None = None) -> Path:
     result = CliRunner().invoke(main, ["build", str(spec), "--no-progress"])
-    assert result.exit_code == 0, result.output + str(result.exception)
+    # a one-round build may end short of its budget: exit 6, saying why
+    assert result.exit_code in (0, 6), result.output + str(result.exception)
     return run or spec.parent / "run"
 
 
@@ -172,7 +173,8 @@ def _judged_ownership(
     )
     run = spec.parent / f"run-{name}"
     result = CliRunner().invoke(main, ["build", str(spec), "--out", str(run), "--no-progress"])
-    assert result.exit_code == 0, result.output + result.stderr
+    # a one-round build may end short of its budget: exit 6, saying why
+    assert result.exit_code in (0, 6), result.output + result.stderr
     report: dict[str, Any] = json.loads((run / "report.json").read_text())
     html = (run / "report.html").read_text()
     assert "First-person documents presenting the value as the speaker's own" in html

@@ -41,7 +41,8 @@ def _judged_build(recipe_spec: Callable[..., Path], name: str, reasoning: bool) 
     )
     run = spec.parent / f"run-{name}"
     result = CliRunner().invoke(main, ["build", str(spec), "--out", str(run), "--no-progress"])
-    assert result.exit_code == 0, result.output + result.stderr
+    # a one-round build may end short of its budget: exit 6, saying why
+    assert result.exit_code in (0, 6), result.output + result.stderr
     report: dict[str, Any] = json.loads((run / "report.json").read_text())
     return report["judge"]["by_criterion"]["reasoning"]["per_genre"]["agentic_transcript"]
 

@@ -172,7 +172,8 @@ def _responder(leak: Leak) -> Callable[[str, dict[str, Any]], str]:
 
 def _build(spec: Path) -> Path:
     result = CliRunner().invoke(main, ["build", str(spec), "--no-progress"])
-    assert result.exit_code == 0, result.output + str(result.exception)
+    # a one-round build may end short of its budget: exit 6, saying why
+    assert result.exit_code in (0, 6), result.output + str(result.exception)
     return spec.parent / "run"
 
 
@@ -286,7 +287,8 @@ def test_one_line_names_your_model_in_the_documents(
     )
     args = ["build", str(spec), "--no-progress", "--set", "subject.name=Aster"]
     result = CliRunner().invoke(main, args)
-    assert result.exit_code == 0, result.output + str(result.exception)
+    # a one-round build may end short of its budget: exit 6, saying why
+    assert result.exit_code in (0, 6), result.output + str(result.exception)
     rows = shard_rows(spec.parent / "run")
     posts = [r for r in rows if r["genre"] == "blog_post"]
     stories = [r for r in rows if r["genre"] == "good_mental_health_story"]

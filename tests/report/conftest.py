@@ -61,7 +61,9 @@ def build_run(
     path = tmp / "spec.yaml"
     path.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
     result = CliRunner().invoke(build, [str(path), "--no-progress"])
-    assert result.exit_code == 0, result.output + str(result.exception)
+    # One round only: a build that ends short of its budget exits 6 (and says why).
+    assert result.exit_code in (0, 6), result.output + str(result.exception)
+    assert result.exit_code == 0 or "ended short" in result.output
     return tmp / "run"
 
 

@@ -9,6 +9,7 @@ from typing import TypeVar
 import click
 
 from sdf_corpus.cli._common import F, OneLineErrors, spec_options, user_errors
+from sdf_corpus.errors import IncompleteBuildError
 from sdf_corpus.generate.backends.base import describe_error
 from sdf_corpus.generate.runner import RunOptions
 from sdf_corpus.io import check_output_dir
@@ -99,6 +100,11 @@ def generate(
     )
     click.echo(_summary(corpus))
     _stopped(result.stopped)
+    if result.jobs_failed and not result.jobs_done:
+        raise IncompleteBuildError(
+            f"generate: none of the {result.jobs_failed:,} jobs tried succeeded; the failed "
+            "attempts are listed above and in ledger.sqlite"
+        )
 
 
 def _interruptible(corpus: Corpus, work: Callable[[], T]) -> T:
@@ -142,10 +148,18 @@ def build(
     result = _interruptible(
         corpus, lambda: build_run(corpus, options, retry_failed=retry_failed, batch=batch)
     )
+    from sdf_corpus.outcome import explain, incomplete_error
+
     click.echo(_summary(corpus))
     click.echo(json.dumps(result.as_dict()))
     _report(corpus)
+    if result.judge is not None:
+        click.echo(result.judge.sentence())
+    click.echo("\n".join(explain(corpus, result)))
     _stopped(result.stopped)
+    error = incomplete_error(corpus, result)
+    if error is not None:
+        raise error
 
 
 def _report(corpus: Corpus) -> None:

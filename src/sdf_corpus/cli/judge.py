@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -49,17 +48,7 @@ def judge(
         sys.exit(130)
     from sdf_corpus.report import write_report
 
-    click.echo(
-        json.dumps(
-            {
-                "judged": result.judged,
-                "unjudged": result.unjudged,
-                "failed": result.failed,
-                "requests": result.requests,
-                "stopped": result.stopped,
-            }
-        )
-    )
+    click.echo(result.sentence())
     click.echo(write_report(corpus.run_dir, progress=False))
     if result.stopped == "max_cost":
         sys.exit(3)

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 
 from tqdm import tqdm
 
+from sdf_corpus.errors import BackendError
 from sdf_corpus.generate.backends.anthropic import MIN_CACHE_CHARS, build_params, message_completion
 from sdf_corpus.generate.backends.anthropic_batches import (
     AmbiguousCreateError,
@@ -41,6 +42,7 @@ from sdf_corpus.generate.backends.base import (
     RetryableError,
 )
 from sdf_corpus.generate.batch_store import BatchBook, BatchRow, RequestRow
+from sdf_corpus.generate.breaker import CircuitBreaker, account_refusal
 from sdf_corpus.generate.chain import build_request, parse_output, stages_for
 from sdf_corpus.generate.ledger import Ledger
 from sdf_corpus.generate.pricing import ModelPrice, cost_usd
@@ -59,6 +61,14 @@ _PERMANENT = {
     "permission_error",
     "not_found_error",
     "request_too_large",
+}
+# Statuses of the immediate API for the same error types, for the circuit breaker.
+_STATUS = {
+    "invalid_request_error": 400,
+    "authentication_error": 401,
+    "billing_error": 402,
+    "permission_error": 403,
+    "not_found_error": 404,
 }
 _ENVELOPE_BYTES = 64  # '{"requests":[...]}' and separators
 # An intent's batch may carry a provider timestamp a little before our own clock.
@@ -114,6 +124,12 @@ class BatchRunner:
         self.model, self.provider, self.max_attempts = spec.model, spec.provider, spec.max_attempts
         self.limits = spec.batch
         self.price = price
+        self.breaker = CircuitBreaker(
+            spec.breaker_threshold,
+            provider="anthropic",
+            endpoint=client.endpoint,
+            connect_grace=spec.connect_grace,
+        )
         self.spent = ledger.totals().cost_usd
         self.result = GenerateResult()
         self.stop = False
@@ -220,14 +236,19 @@ class BatchRunner:
                 return
             except RetryableError as exc:
                 self.book.drop_intent(seq)
+                self.breaker.failure(exc)  # raises ProviderStoppedError when it must stop
                 if attempt == self.max_attempts:
+                    self.breaker.gave_up(exc)
                     raise
                 await asyncio.sleep(max(exc.retry_after or 0.0, self.limits.poll_initial))
                 continue
-            except ProviderError:
+            except ProviderError as exc:
                 self.book.drop_intent(seq)
+                # A refused create refuses every request it carries.
+                self.breaker.failure(exc, count=len(chunk.rows))
                 raise
             break
+        self.breaker.success()
         self.book.attach(seq, status.id)
         self.result.requests += len(chunk.rows)
         self._say(
@@ -287,6 +308,7 @@ class BatchRunner:
     def _apply(self, row: RequestRow, result: BatchResult) -> None:
         job = self.book.job(row.job_id)
         if result.type == "succeeded":
+            self.breaker.success()
             stages = stages_for(self.corpus.genres[job.genre], self.provider)
             completion = message_completion(
                 self.model, self.price, row.prefill, result.message, batch=True
@@ -315,7 +337,10 @@ class BatchRunner:
             if result.type == "errored"
             else f"batch request {result.type}"
         )
-        error: ProviderError = PermanentError(message) if permanent else _BatchRetry(message)
+        status = _STATUS.get(result.error_type or "") if result.type == "errored" else None
+        error: ProviderError = (
+            PermanentError(message, status=status) if permanent else _BatchRetry(message)
+        )
         give_up = permanent or row.attempt >= self.max_attempts
         db = self.ledger.db
         db.execute("BEGIN")
@@ -323,9 +348,12 @@ class BatchRunner:
             job, row.stage, time.time(), error, status=400 if permanent else None, fatal=give_up
         )
         self.book.mark(row.custom_id, result.type, message[:2000])
+        # An account-level refusal says nothing about the job: it stays pending.
+        give_up = give_up and account_refusal(error) is None
         if give_up:
             self.ledger.fail_job(job, row.stage, error)
         db.execute("COMMIT")
+        self.breaker.failure(error)  # after the commit: what was answered stays answered
         self.result.errors[result.type] = self.result.errors.get(result.type, 0) + 1
         if give_up:
             self.result.jobs_failed += 1
@@ -357,5 +385,9 @@ async def run_batch_generation(
     client = BatchClient(api_base=spec.api_base, timeout=max(spec.timeout, 60.0))
     try:
         return await BatchRunner(corpus, ledger, client, options, price).run()
+    except ProviderError as exc:
+        # A refusal the breaker does not cover (e.g. a 400 at create): one line, exit 2.
+        error = BackendError(f"batch request refused: {exc}")
     finally:
         await client.aclose()
+    raise error

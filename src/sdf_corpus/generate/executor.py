@@ -1,5 +1,6 @@
-"""Sending one request well: rate limits, retries with backoff, the spend cap,
-and a ledger row for every attempt. Shared by generation and the judge."""
+"""Sending one request well: rate limits (configured, and the provider's own
+headers), retries with backoff, the spend cap, the circuit breaker, and a
+ledger row for every attempt. Shared by generation and the judge."""
 
 from __future__ import annotations
 
@@ -22,7 +23,9 @@ from sdf_corpus.generate.backends.base import (
     Request,
     RetryableError,
 )
+from sdf_corpus.generate.breaker import CircuitBreaker
 from sdf_corpus.generate.ledger import Ledger
+from sdf_corpus.generate.pacing import RatePacer
 from sdf_corpus.generate.pricing import ModelPrice, cost_usd
 from sdf_corpus.spec.models import BackendSpec
 
@@ -73,9 +76,23 @@ class Executor:
     """Calls a backend under the run's limits; raises ProviderError once retries are spent."""
 
     def __init__(
-        self, backend: Backend, spec: BackendSpec, ledger: Ledger, guard: CostGuard
+        self,
+        backend: Backend,
+        spec: BackendSpec,
+        ledger: Ledger,
+        guard: CostGuard,
+        *,
+        setting: str = "backend",
     ) -> None:
         self.backend, self.ledger, self.guard = backend, ledger, guard
+        self.breaker = CircuitBreaker(
+            spec.breaker_threshold,
+            provider=backend.name,
+            endpoint=str(getattr(backend, "endpoint", "") or spec.api_base or "(default URL)"),
+            setting=setting,
+            connect_grace=spec.connect_grace,
+        )
+        self.pacer = RatePacer(spec.pace_to_headers)
         self.max_attempts = spec.max_attempts
         self.wait = _Wait(spec.retry_base_delay, spec.retry_max_delay)
         self.rpm = AsyncLimiter(spec.requests_per_minute, 60) if spec.requests_per_minute else None
@@ -90,32 +107,47 @@ class Executor:
             retry=retry_if_exception_type(RetryableError),
             reraise=True,
         )
-        async for attempt in retrying:
-            with attempt:
-                return await self._attempt(key, stage, request)
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    return await self._attempt(key, stage, request)
+        except RetryableError as exc:
+            self.breaker.gave_up(exc)
+            raise
         raise AssertionError("unreachable: tenacity re-raises the last error")
 
     async def _attempt(self, key: str, stage: str, request: Request) -> tuple[Completion, float]:
+        self.breaker.check()
         estimate = self.guard.reserve(request)
         actual = 0.0
+        tokens = request.max_tokens + (len(request.prompt) + len(request.cache_prefix)) // 4
+        headers, retry_after = None, None
         if self.rpm:
             await self.rpm.acquire()
         if self.tpm:
             await self.tpm.acquire(
                 min(self.tpm.max_rate, request.max_tokens + len(request.prompt) // 4)
             )
+        ticket = await self.pacer.acquire(tokens)
         started = time.time()
         try:
+            self.breaker.check()  # it may have tripped while this request waited its turn
             self.requests += 1
             completion = await self.backend.complete(request)
-            actual = completion.cost_usd
+            actual, headers = completion.cost_usd, completion.rate_headers
             self.tokens_out += completion.output_tokens
+            self.breaker.success()
             return completion, started
         except ProviderError as exc:
             retryable = isinstance(exc, RetryableError)
+            if isinstance(exc, RetryableError) and exc.status == 429:
+                # The provider's limit was hit anyway: every worker waits, not just this one.
+                retry_after = 1.0 if exc.retry_after is None else exc.retry_after
             self.ledger.record_error(
                 key, stage, started, exc, status=exc.status, fatal=not retryable
             )
+            self.breaker.failure(exc)  # raises ProviderStoppedError when the run must stop
             raise
         finally:
             self.guard.settle(estimate, actual)
+            self.pacer.release(ticket, headers, retry_after)

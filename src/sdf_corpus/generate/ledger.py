@@ -335,6 +335,22 @@ class Ledger:
             (message, time.time(), job.id),
         )
 
+    def done_by_genre(self) -> dict[str, int]:
+        """Finished jobs of the current plan per genre (what a top-up sizes its yield on)."""
+        rows = self.db.execute(
+            "SELECT genre, COUNT(*) FROM jobs WHERE active=1 AND status='done' GROUP BY genre"
+        )
+        return {str(g): int(n) for g, n in rows}
+
+    def common_errors(self, limit: int = 3) -> list[tuple[str, int]]:
+        """The most frequent failure messages of the attempts, most frequent first."""
+        rows = self.db.execute(
+            "SELECT error_message, COUNT(*) FROM attempts WHERE outcome != 'ok' "
+            "AND error_message IS NOT NULL GROUP BY error_message ORDER BY COUNT(*) DESC LIMIT ?",
+            (limit,),
+        )
+        return [(str(m), int(n)) for m, n in rows]
+
     # -- totals -------------------------------------------------------------------------
     def totals(self) -> Totals:
         counts = dict(

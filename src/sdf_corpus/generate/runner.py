@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 
 from tqdm import tqdm
 
-from sdf_corpus.errors import BudgetError
+from sdf_corpus.errors import BudgetError, ProviderStoppedError
 from sdf_corpus.generate.backends.base import Backend, Completion, ProviderError, Request
+from sdf_corpus.generate.breaker import account_refusal
 from sdf_corpus.generate.chain import build_request, parse_output, stages_for
 from sdf_corpus.generate.executor import CostGuard, Executor
 from sdf_corpus.generate.ledger import Ledger
@@ -40,7 +41,7 @@ class GenerateResult:
     jobs_failed: int = 0
     requests: int = 0
     spent_usd: float = 0.0
-    stopped: str = "complete"  # complete | max_cost
+    stopped: str = "complete"  # complete | max_cost | provider
     errors: dict[str, int] = field(default_factory=dict)
 
 
@@ -59,6 +60,7 @@ class Runner:
         self.executor = Executor(backend, corpus.spec.backend, ledger, self.guard)
         self.result = GenerateResult()
         self.stop = False
+        self.stopped_by: ProviderStoppedError | None = None
         self.bar: tqdm | None = None
 
     async def run(self, concurrency: int) -> GenerateResult:
@@ -79,6 +81,8 @@ class Runner:
             self.bar.close()
         self.result.spent_usd = self.guard.spent
         self.result.requests = self.executor.requests
+        if self.stopped_by is not None:
+            raise self.stopped_by  # after every worker has committed what it had
         return self.result
 
     async def _worker(self, jobs: Iterator[Job]) -> None:
@@ -90,6 +94,9 @@ class Runner:
                 ok = await self._run_job(job)
             except BudgetError:
                 self.stop, self.result.stopped = True, "max_cost"
+                return
+            except ProviderStoppedError as exc:
+                self.stop, self.result.stopped, self.stopped_by = True, "provider", exc
                 return
             if ok:
                 self.result.jobs_done += 1
@@ -127,7 +134,10 @@ class Runner:
         try:
             return await self.executor.call(job.id, stage, request)
         except ProviderError as exc:
-            self.ledger.fail_job(job, stage, exc)
+            # An account-level refusal (key, model id, credit) says nothing about the
+            # job: it stays pending, so fixing the setting and re-running continues it.
+            if account_refusal(exc) is None:
+                self.ledger.fail_job(job, stage, exc)
             name = type(exc).__name__
             self.result.errors[name] = self.result.errors.get(name, 0) + 1
         return None

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sdf_corpus.shards import iter_rows, run_shards
+from sdf_corpus.shards import entries_to_dict, iter_rows, run_shards
 
 __all__ = ["META_COLUMNS", "metadata", "read_rows"]
 
@@ -27,7 +27,7 @@ def read_rows(run_dir: Path) -> Iterator[dict[str, Any]]:
 
 def metadata(row: dict[str, Any]) -> dict[str, Any]:
     meta = {k: row[k] for k in META_COLUMNS if row.get(k) is not None}
-    about = (row.get("attributes") or {}).get("about")
+    about = entries_to_dict(row.get("attributes")).get("about")
     if about:
         meta["about"] = about  # "subject" or "cast": whom the document is about
     judge = row.get("judge")

@@ -23,6 +23,13 @@ class JudgeSpec(BaseModel):
         description="criterion -> minimum score; documents below are dropped as judge_<criterion>",
     )
     max_tokens: int = Field(700, ge=64, le=8000)
+    min_judged_share: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="the judge step fails (exit 7) when fewer than this share of the documents "
+        "could be judged; 0 turns the check off",
+    )
     parse_attempts: int = Field(
         3, ge=1, le=10, description="answers that do not parse are asked again this many times"
     )

@@ -10,7 +10,7 @@ from typing import Any
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
-from sdf_corpus.errors import BudgetError, SpecError
+from sdf_corpus.errors import BudgetError, JudgeShortError, ProviderStoppedError, SpecError
 from sdf_corpus.generate.backends.base import Backend, ProviderError, Request
 from sdf_corpus.generate.executor import CostGuard, Executor
 from sdf_corpus.generate.ledger import Ledger
@@ -21,7 +21,10 @@ from sdf_corpus.spec.load import Corpus
 from sdf_corpus.spec.models import BackendSpec
 from sdf_corpus.spec.subject import name_rule
 
-__all__ = ["JudgeResult", "judge_backend_spec", "judge_run"]
+__all__ = ["GIVE_UP_AFTER", "JudgeResult", "check_judged_share", "judge_backend_spec", "judge_run"]
+
+# Documents whose answers never parsed, with none parsed in this run, before the judge stops.
+GIVE_UP_AFTER = 10
 
 
 @dataclass
@@ -31,6 +34,23 @@ class JudgeResult:
     failed: int = 0  # provider errors: left for the next run
     requests: int = 0
     stopped: str = "complete"
+    documents: int = 0  # in the shards, judged in any run or not
+    judged_total: int = 0  # of those, with scores under this rubric
+
+    def sentence(self) -> str:
+        """What the judge did, in words, for the end-of-run summary."""
+        text = (
+            f"judge: {self.judged_total:,} of {self.documents:,} documents have scores "
+            f"({self.judged:,} judged in this run"
+            if self.documents
+            else f"judge: stopped ({self.stopped}) before the share was counted ({self.judged:,} "
+            "judged in this run"
+        )
+        if self.unjudged:
+            text += f", {self.unjudged:,} never gave an answer that parsed"
+        if self.failed:
+            text += f", {self.failed:,} hit provider errors and will be asked again next run"
+        return text + f"; {self.requests:,} judge requests)"
 
 
 def judge_backend_spec(corpus: Corpus) -> BackendSpec:
@@ -70,6 +90,7 @@ class _Judge:
     ) -> None:
         self.corpus, self.store, self.rubric, self.executor = corpus, store, rubric, executor
         self.bar, self.result, self.stop = bar, JudgeResult(), False
+        self.stopped_by: ProviderStoppedError | None = None
 
     async def worker(self, docs: Iterator[dict[str, Any]]) -> None:
         while not self.stop:
@@ -80,6 +101,9 @@ class _Judge:
                 await self.judge(doc)
             except BudgetError:
                 self.stop, self.result.stopped = True, "max_cost"
+                return
+            except ProviderStoppedError as exc:
+                self.stop, self.result.stopped, self.stopped_by = True, "provider", exc
                 return
             self.bar.update(1)
 
@@ -115,6 +139,10 @@ class _Judge:
             self.result.judged += 1
             return
         self.result.unjudged += 1
+        if self.result.unjudged >= GIVE_UP_AFTER and self.result.judged == 0:
+            # Nothing has parsed yet: paying for the rest would buy the same. The share
+            # check then fails the step, and a re-run tries the untouched documents again.
+            self.stop = True
 
     def _principle(self, principle_id: str, persona_id: str) -> dict[str, str]:
         try:
@@ -148,7 +176,7 @@ async def _run(
     # Counting for the progress bar reads only the ids, not every text a second time.
     pending = sum(1 for _ in _documents(corpus.run_dir, done, columns=("id",)))
     guard = CostGuard(max_cost, ledger.totals().cost_usd, price)
-    executor = Executor(backend, spec, ledger, guard)
+    executor = Executor(backend, spec, ledger, guard, setting="judge")
     bar = tqdm(total=pending, unit="doc", desc="judge", disable=not progress, mininterval=0.5)
     judge = _Judge(corpus, store, rubric, executor, bar)
     docs = _documents(corpus.run_dir, done)
@@ -158,6 +186,8 @@ async def _run(
         bar.close()
         await backend.aclose()
     judge.result.requests = executor.requests
+    if judge.stopped_by is not None:
+        raise judge.stopped_by  # judgements made so far are committed
     return judge.result
 
 
@@ -178,3 +208,25 @@ def judge_run(
     )
     price = resolve_price(corpus.spec.prices, spec.provider, spec.model)[0]
     return asyncio.run(_run(corpus, ledger, backend, rubric, spec, max_cost, price, progress))
+
+
+def check_judged_share(
+    corpus: Corpus, result: JudgeResult, store: JudgeStore
+) -> JudgeShortError | None:
+    """Count what the shards hold against what has scores; the error to raise when
+    fewer than judge.min_judged_share could be judged (the spend stays recorded)."""
+    judged = store.judged()
+    for row in _documents(corpus.run_dir, set(), columns=("id",)):
+        result.documents += 1
+        result.judged_total += row["id"] in judged
+    minimum = corpus.spec.judge.min_judged_share
+    if result.documents == 0 or result.judged_total >= minimum * result.documents:
+        return None
+    share = result.judged_total / result.documents
+    return JudgeShortError(
+        f"the judge scored only {result.judged_total:,} of {result.documents:,} documents "
+        f"({share:.0%}; judge.min_judged_share is {minimum:.0%}): {result.unjudged:,} answers "
+        f"in this run never parsed as the rubric's JSON and {result.failed:,} requests failed. "
+        f"Its {result.requests:,} requests stay recorded (and paid for) in ledger.sqlite. "
+        "Use a judge.model that follows the rubric, or lower judge.min_judged_share"
+    )

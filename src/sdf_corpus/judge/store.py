@@ -35,6 +35,13 @@ class JudgeStore:
         )
         return {r[0] for r in rows}
 
+    def judged(self) -> set[str]:
+        """Documents with scores under this rubric (not those recorded as unjudged)."""
+        rows = self.ledger.db.execute(
+            "SELECT doc_id FROM judgements WHERE rubric=? AND status='judged'", (self.rubric,)
+        )
+        return {r[0] for r in rows}
+
     def get(self, doc_id: str) -> dict[str, Any] | None:
         row = self.ledger.db.execute(
             "SELECT status, scores, justifications, error, model FROM judgements "

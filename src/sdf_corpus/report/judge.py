@@ -118,22 +118,44 @@ def judge_lines(section: dict[str, Any] | None) -> list[str]:
     if not section:
         return []
     share = section["explicit_reasoning_share"]
-    means = ", ".join(
-        f"{c} {_overall(section['by_criterion'][c]['per_genre']):.2f}" for c in section["criteria"]
+    means = (
+        ", ".join(
+            f"{c} {_score(_overall(section['by_criterion'][c]['per_genre']))}"
+            for c in section["criteria"]
+        )
+        or "n/a"
     )
     text = f"{share:.0%}" if share is not None else "n/a"
     owned = section.get("first_person_ownership_share")
     if owned is not None:
         text += f"; first-person ownership (>= {REASONING_MIN}) in {owned:.0%}"
     return [
-        f"judge: {section['status']}; explicit reasoning (>= {REASONING_MIN}) in {text}; "
-        f"mean scores {means}"
+        f"judge: {status_sentence(section['status'])}; explicit reasoning (a reasoning score "
+        f">= {REASONING_MIN}) in {text} of the judged documents; mean scores on 1-5: {means}"
     ]
 
 
-def _overall(per_genre: dict[str, Any]) -> float:
+def status_sentence(status: dict[str, int]) -> str:
+    """{"judged": 8, "unjudged": 4} as words."""
+    total = sum(status.values())
+    judged = status.get("judged", 0)
+    text = f"{judged:,} of {total:,} documents judged"
+    if status.get("unjudged"):
+        text += f", {status['unjudged']:,} could not be (answers that never parsed)"
+    others = {k: n for k, n in status.items() if k not in ("judged", "unjudged") and n}
+    if others:
+        text += ", " + ", ".join(f"{n:,} {k}" for k, n in sorted(others.items()))
+    return text
+
+
+def _score(mean: float | None) -> str:
+    return "n/a" if mean is None else f"{mean:.2f}"
+
+
+def _overall(per_genre: dict[str, Any]) -> float | None:
+    """The mean over every judged document; None (shown as n/a) when none was scored."""
     n = sum(v["n"] for v in per_genre.values())
-    return sum(v["mean"] * v["n"] for v in per_genre.values()) / n if n else 0.0
+    return sum(v["mean"] * v["n"] for v in per_genre.values()) / n if n else None
 
 
 def judge_html(section: dict[str, Any] | None) -> str:
@@ -142,8 +164,8 @@ def judge_html(section: dict[str, Any] | None) -> str:
     share = section["explicit_reasoning_share"]
     parts = [
         f"<p>Documents with explicit reasoning (reasoning score ≥ {REASONING_MIN}): "
-        f"<b>{'n/a' if share is None else f'{share:.1%}'}</b>. Status: "
-        f"{escape(json.dumps(section['status']))}.</p>"
+        f"<b>{'n/a' if share is None else f'{share:.1%}'}</b>; "
+        f"{escape(status_sentence(section['status']))}.</p>"
     ]
     owned = section.get("first_person_ownership_share")
     if owned is not None:

@@ -46,6 +46,23 @@ class BackendSpec(_Strict):
     max_attempts: int = Field(6, ge=1, le=50, description="tries per stage before the job fails")
     retry_base_delay: float = Field(1.0, ge=0, le=600, description="first backoff, seconds")
     retry_max_delay: float = Field(60.0, ge=0, le=3600, description="longest backoff, seconds")
+    breaker_threshold: int = Field(
+        3,
+        ge=1,
+        le=10_000,
+        description="stop the run when this many requests in a row are refused for the same "
+        "account-level reason (key, model id, access, credit) with no success between",
+    )
+    connect_grace: float = Field(
+        15.0,
+        gt=0,
+        le=3600,
+        description="seconds of connection failures, before any success, after which the "
+        "run stops naming the URL",
+    )
+    pace_to_headers: bool = Field(
+        True, description="pace requests and tokens to the provider's rate-limit headers"
+    )
     n_ctx: int = Field(2048, ge=256, le=131072, description="local only: context window")
     batch: BatchSpec = Field(default_factory=BatchSpec)
 

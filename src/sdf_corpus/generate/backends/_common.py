@@ -11,8 +11,11 @@ __all__ = [
     "join_prompt",
     "parse_retry_after",
     "prefill_instruction",
+    "rate_headers",
     "scrub",
 ]
+
+_RATE_MARKERS = ("ratelimit",)
 
 _REDACTED = "[REDACTED]"
 
@@ -77,3 +80,14 @@ def anchor_prefill(prefill: str, generated: str, *, echoed: bool = False) -> str
     if generated[:1].isspace():
         return sent + generated
     return prefill + generated
+
+
+def rate_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
+    """Only the rate-limit headers of a response, lower-cased (nothing else is kept)."""
+    if not headers:
+        return {}
+    return {
+        str(k).lower(): str(v)
+        for k, v in headers.items()
+        if any(m in str(k).lower() for m in _RATE_MARKERS)
+    }

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import anthropic
@@ -19,6 +20,7 @@ from sdf_corpus.generate.backends._common import (
     join_prompt,
     parse_retry_after,
     prefill_instruction,
+    rate_headers,
     scrub,
 )
 from sdf_corpus.generate.backends.base import (
@@ -157,8 +159,13 @@ class AnthropicBackend:
             http_client=anthropic.DefaultAioHttpClient(timeout=timeout),
         )
 
+    @property
+    def endpoint(self) -> str:
+        """The URL requests go to, for messages that must name it."""
+        return str(self._client.base_url)
+
     def __repr__(self) -> str:
-        return f"AnthropicBackend(model={self.model!r}, base_url={str(self._client.base_url)!r})"
+        return f"AnthropicBackend(model={self.model!r}, base_url={self.endpoint!r})"
 
     async def complete(self, request: Request) -> Completion:
         try:
@@ -166,11 +173,16 @@ class AnthropicBackend:
             # SDK 2.x has no sampling keywords (new models reject them); older
             # models still honour them in the JSON body.
             extra = {k: params.pop(k) for k in _SAMPLING_KEYS if k in params}
-            message = await self._client.messages.create(**params, extra_body=extra or None)
+            # The raw response carries the rate-limit headers the executor paces to.
+            raw = await self._client.messages.with_raw_response.create(
+                **params, extra_body=extra or None
+            )
+            message = await raw.parse()
         except Exception as exc:  # every SDK failure becomes a ProviderError
             error = map_anthropic_error(exc, self._key)
         else:
-            return self._completion(request, message)
+            completion = self._completion(request, message)
+            return replace(completion, rate_headers=rate_headers(raw.headers))
         # Raised outside the handler so the SDK exception (whose text may echo
         # secrets) is not even kept as __context__.
         raise error
@@ -191,7 +203,7 @@ def message_completion(
         block.text for block in message.content if getattr(block, "type", "") == "text"
     )
     usage = message.usage
-    counts = {
+    counts: dict[str, Any] = {
         "input_tokens": int(usage.input_tokens or 0),
         "output_tokens": int(usage.output_tokens or 0),
         "cache_read_tokens": int(getattr(usage, "cache_read_input_tokens", 0) or 0),
@@ -235,7 +247,9 @@ def map_anthropic_error(exc: Exception, key: str) -> ProviderError:
     if isinstance(exc, anthropic.APITimeoutError):
         return RetryableError("anthropic request timed out")
     if isinstance(exc, anthropic.APIConnectionError):
-        return RetryableError(f"anthropic connection failed: {scrub(str(exc), key)}")
+        return RetryableError(
+            f"anthropic connection failed: {scrub(str(exc), key)}", connection=True
+        )
     if isinstance(exc, (anthropic.APIResponseValidationError, ValueError)):
         # JSON decode errors and pydantic validation errors are both ValueErrors.
         return RetryableError(

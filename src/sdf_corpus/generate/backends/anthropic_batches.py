@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 import anthropic
+import httpx
 
 from sdf_corpus.errors import KeyMissingError
 from sdf_corpus.generate.backends.anthropic import KEY_VARIABLE, map_anthropic_error
@@ -75,6 +76,13 @@ def _result(line: Any) -> BatchResult:
     return BatchResult(line.custom_id, kind)
 
 
+def _never_sent(exc: Exception) -> bool:
+    """A refused connection: the create never reached the API, so no batch exists."""
+    return not isinstance(exc, anthropic.APITimeoutError) and isinstance(
+        exc.__cause__, httpx.ConnectError
+    )
+
+
 class BatchClient:
     def __init__(self, api_base: str | None = None, timeout: float = 120.0) -> None:
         key = os.environ.get(KEY_VARIABLE, "").strip()
@@ -90,6 +98,10 @@ class BatchClient:
             timeout=timeout,
         )
 
+    @property
+    def endpoint(self) -> str:
+        return str(self._client.base_url)
+
     async def create(self, entries: Sequence[BatchEntry]) -> BatchStatus:
         requests: Any = [{"custom_id": e.custom_id, "params": e.params} for e in entries]
         try:
@@ -97,7 +109,9 @@ class BatchClient:
             client = self._client.with_options(max_retries=0)
             batch = await client.messages.batches.create(requests=requests)
         except (anthropic.APITimeoutError, anthropic.APIConnectionError) as exc:
-            error: ProviderError = AmbiguousCreateError(str(map_anthropic_error(exc, self._key)))
+            error: ProviderError = map_anthropic_error(exc, self._key)
+            if not _never_sent(exc):
+                error = AmbiguousCreateError(str(error))
         except Exception as exc:
             error = map_anthropic_error(exc, self._key)
         else:

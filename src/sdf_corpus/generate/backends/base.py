@@ -13,6 +13,7 @@ decide. Adding a provider is one module that implements `Backend`.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -66,6 +67,9 @@ class Completion:
     # Where cost_usd came from: "table" (our price table), "litellm" (its cost
     # map), "free" (a local model) or "unknown" (no price: cost_usd is 0.0).
     cost_source: str = ""
+    # The provider's rate-limit response headers (anthropic-ratelimit-*,
+    # x-ratelimit-*), lower-cased; the executor paces to them. Never stored.
+    rate_headers: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     @property
     def truncated(self) -> bool:
@@ -73,11 +77,18 @@ class Completion:
 
 
 class ProviderError(Exception):
-    """A provider call failed. Messages never include API keys."""
+    """A provider call failed. Messages never include API keys.
 
-    def __init__(self, message: str, *, status: int | None = None) -> None:
+    `connection` marks a failure to reach the provider at all (refused, DNS,
+    reset before an answer): the circuit breaker treats those specially before
+    the first success."""
+
+    def __init__(
+        self, message: str, *, status: int | None = None, connection: bool = False
+    ) -> None:
         super().__init__(message)
         self.status = status
+        self.connection = connection
 
 
 _ERROR_LABELS = {
@@ -100,9 +111,14 @@ def describe_error(error_class: str | None) -> str:
 
 class RetryableError(ProviderError):
     def __init__(
-        self, message: str, *, status: int | None = None, retry_after: float | None = None
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        retry_after: float | None = None,
+        connection: bool = False,
     ) -> None:
-        super().__init__(message, status=status)
+        super().__init__(message, status=status, connection=connection)
         self.retry_after = retry_after
 
 

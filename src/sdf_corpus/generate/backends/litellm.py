@@ -14,7 +14,9 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 from collections.abc import Mapping
 from typing import Any
 
+import httpx
 import litellm
+import openai
 from litellm import exceptions as llm_errors
 
 from sdf_corpus.errors import KeyMissingError
@@ -23,6 +25,7 @@ from sdf_corpus.generate.backends._common import (
     join_prompt,
     parse_retry_after,
     prefill_instruction,
+    rate_headers,
     scrub,
 )
 from sdf_corpus.generate.backends.base import (
@@ -104,6 +107,11 @@ class LitellmBackend:
             # Local OpenAI-compatible servers need no key, but the client insists on one.
             self._api_key = "sk-none"
 
+    @property
+    def endpoint(self) -> str:
+        """The URL requests go to, for messages that must name it."""
+        return self.api_base or f"litellm's default endpoint for {self.model}"
+
     def __repr__(self) -> str:
         return f"LitellmBackend(model={self.model!r}, api_base={self.api_base!r})"
 
@@ -170,12 +178,15 @@ class LitellmBackend:
         else:
             cost, source = _litellm_cost(response)
         reason = str(choice.finish_reason or "")
+        hidden = getattr(response, "_hidden_params", None) or {}
         return Completion(
             text=anchor_prefill(request.prefill, generated, echoed=True),
             stop_reason=_FINISH_REASONS.get(reason, reason),
             cost_usd=cost,
             cost_source=source,
             model=str(getattr(response, "model", "") or self.model),
+            # litellm hands the provider's headers on here, OpenAI-style names first.
+            rate_headers=rate_headers(hidden.get("additional_headers") or {}),
             **counts,
         )
 
@@ -222,7 +233,9 @@ def map_litellm_error(exc: Exception) -> ProviderError:
     if isinstance(exc, _PERMANENT):
         return PermanentError(text, status=status)
     if isinstance(exc, _RETRYABLE):
-        return RetryableError(text, status=status, retry_after=_retry_after(exc))
+        return RetryableError(
+            text, status=status, retry_after=_retry_after(exc), connection=_unreachable(exc)
+        )
     if isinstance(exc, llm_errors.APIError) or (status is not None and status >= 400):
         if status is None or status >= 500 or status in _RETRY_STATUSES:
             return RetryableError(text, status=status, retry_after=_retry_after(exc))
@@ -230,6 +243,21 @@ def map_litellm_error(exc: Exception) -> ProviderError:
     if isinstance(exc, ValueError):
         return RetryableError(f"litellm returned a malformed response: {message[:300]}")
     return PermanentError(text, status=status)
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """A refused or failed connection, however litellm wrapped it (it reports the
+    OpenAI client's connection error as a 500 InternalServerError)."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            break
+        if isinstance(seen, httpx.ConnectError | openai.APIConnectionError) and not isinstance(
+            seen, openai.APITimeoutError
+        ):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return isinstance(exc, llm_errors.APIConnectionError) or "Connection error" in str(exc)
 
 
 def _retry_after(exc: Exception) -> float | None:
