@@ -13,7 +13,8 @@ fault and says how to fix it. Only the CLI turns them into exit codes.
     ├── ProviderStoppedError    the circuit breaker stopped a run: the provider keeps refusing
     │                           for the same account-level reason, or cannot be reached (exit 5)
     ├── IncompleteBuildError    a build ended empty or short of its budget (exit 6)
-    └── JudgeShortError         too few documents could be judged (exit 7)
+    ├── JudgeShortError         too few documents could be judged (exit 7)
+    └── EvalError               Inspect could not finish an evaluation task (exit 1)
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from __future__ import annotations
 __all__ = [
     "BackendError",
     "BudgetError",
+    "EvalError",
     "IncompleteBuildError",
     "InputError",
     "JudgeShortError",
@@ -103,3 +105,9 @@ class JudgeShortError(SdfError):
     spend stays recorded in the ledger."""
 
     exit_code = 7
+
+
+class EvalError(SdfError):
+    """An evaluation task did not finish; the message names its Inspect log."""
+
+    exit_code = 1

@@ -1,4 +1,4 @@
-"""Where the built-in genre, persona, constitution and rubric libraries live.
+"""Where the built-in genre, persona, constitution, rubric and probe libraries live.
 
 In a wheel they are package data under `sdf_corpus/_library/` (pyproject's
 force-include copies the top-level folders there); in a source checkout or an
@@ -13,7 +13,7 @@ from pathlib import Path
 
 __all__ = ["KINDS", "library_dir"]
 
-KINDS = ("genres", "personas", "constitution", "rubrics", "corpora")
+KINDS = ("genres", "personas", "constitution", "rubrics", "corpora", "probes")
 
 _PACKAGED = Path(__file__).resolve().parent / "_library"
 _CHECKOUT = Path(__file__).resolve().parents[2]

@@ -55,12 +55,19 @@ def _check_backend_fit(corpus: Corpus) -> None:
             )
 
 
-def sync_plan(corpus: Corpus, ledger: Ledger, shard: Shard | None = None) -> int:
+def sync_plan(
+    corpus: Corpus,
+    ledger: Ledger,
+    counts: dict[str, int] | None = None,
+    shard: Shard | None = None,
+) -> int:
     """Make the ledger's active jobs exactly the jobs the current spec derives:
     round 0 from the current budget (so raising it adds jobs and lowering it sets
     jobs aside, never regenerating one), then the recorded top-up rounds.
-    With `shard`, only that slice's jobs (a --shard ledger)."""
-    ledger.add_round(0, allocate(corpus, corpus.spec.budget.tokens).jobs)
+    `counts` (jobs per genre) replaces the budget's allocation: probe sets are
+    sized by count, not by tokens. With `shard`, only that slice's jobs (a
+    --shard ledger)."""
+    ledger.add_round(0, counts or allocate(corpus, corpus.spec.budget.tokens).jobs)
     if ledger.get_meta("rounds_spec") != corpus.spec_hash():
         # A changed spec starts its own count of top-up rounds (budget.max_rounds).
         ledger.set_meta("rounds_spec", corpus.spec_hash())
@@ -146,16 +153,18 @@ def generate(
     batch: bool = False,
     shard: Shard | None = None,
     workers: int = 1,
+    counts: dict[str, int] | None = None,
 ) -> GenerateResult:
     """Generate every pending job of the run's plan; resumable at any point.
 
     `batch`: through the Message Batches API (anthropic only), at the batch discount.
+    `counts`: jobs per genre instead of the budget's allocation (see sync_plan).
     `shard`: only that slice of the plan, into its own ledger (`merge` folds them).
     `workers`: that many processes over disjoint slices of the jobs, one ledger."""
     _check_generate_options(corpus, batch, workers)
     ledger = open_ledger(corpus, shard)
     try:
-        sync_plan(corpus, ledger, shard)
+        sync_plan(corpus, ledger, counts, shard=shard)
         if retry_failed:
             ledger.reset_failed()
         if batch:
@@ -239,6 +248,12 @@ def clean_run(corpus: Corpus, *, progress: bool = True) -> Any:
         if corpus.spec.excluded_names and cfg.excluded_names != corpus.spec.excluded_names:
             cfg = cfg.model_copy(update={"excluded_names": corpus.spec.excluded_names})
         cfg = cfg.model_copy(update={"subject_names": corpus.spec.subject.names()})
+        if cfg.decontamination.files:  # the constitution is quoted on both sides on purpose
+            decont = cfg.decontamination
+            ignore = [*decont.ignore, corpus.spec.constitution]
+            cfg = cfg.model_copy(
+                update={"decontamination": decont.model_copy(update={"ignore": ignore})}
+            )
         return clean(
             run_documents(corpus, ledger),
             corpus.run_dir,
@@ -394,7 +409,13 @@ def _fingerprint(corpus: Corpus) -> str:
         ).fetchone()
     finally:
         ledger.close()
-    return json.dumps([corpus.spec_hash(), *row])
+    # Evaluation files are read by the clean stage: a regenerated probe set re-cleans.
+    evals = [
+        [str(p), p.stat().st_mtime_ns]
+        for p in corpus.spec.clean.decontamination.files
+        if p.exists()
+    ]
+    return json.dumps([corpus.spec_hash(), *row, evals])
 
 
 def judge_and_apply(corpus: Corpus, options: RunOptions) -> Any:

@@ -360,7 +360,10 @@ class FakeProvider:
         failed = await self._fault_response(fault, openai=False)
         if failed is not None:
             return failed
-        return web.json_response(self.anthropic_message(body, fault))
+        message = self.anthropic_message(body, fault)
+        if body.get("stream"):
+            return await _anthropic_stream(request, message)
+        return web.json_response(message)
 
     def anthropic_message(
         self, body: dict[str, Any], fault: _Fault | None = None
@@ -440,6 +443,50 @@ class FakeProvider:
                 "usage": usage,
             }
         )
+
+
+async def _anthropic_stream(request: web.Request, message: dict[str, Any]) -> web.StreamResponse:
+    """The same Message as server-sent events, as the Messages API streams it
+    (Inspect's anthropic provider always streams)."""
+    text = message["content"][0]["text"]
+    usage = message["usage"]
+    head = {**message, "content": [], "stop_reason": None, "stop_sequence": None}
+    head["usage"] = {**usage, "output_tokens": 0}
+    events: list[tuple[str, dict[str, Any]]] = [
+        ("message_start", {"type": "message_start", "message": head}),
+        (
+            "content_block_start",
+            {
+                "type": "content_block_start",
+                "index": 0,
+                "content_block": {"type": "text", "text": ""},
+            },
+        ),
+        (
+            "content_block_delta",
+            {
+                "type": "content_block_delta",
+                "index": 0,
+                "delta": {"type": "text_delta", "text": text},
+            },
+        ),
+        ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+        (
+            "message_delta",
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": message["stop_reason"], "stop_sequence": None},
+                "usage": {"output_tokens": usage["output_tokens"]},
+            },
+        ),
+        ("message_stop", {"type": "message_stop"}),
+    ]
+    response = web.StreamResponse(headers={"content-type": "text/event-stream"})
+    await response.prepare(request)
+    for name, data in events:
+        await response.write(f"event: {name}\ndata: {json.dumps(data)}\n\n".encode())
+    await response.write_eof()
+    return response
 
 
 def _anthropic_refusal(request: web.Request, body: dict[str, Any] | None) -> web.Response | None:

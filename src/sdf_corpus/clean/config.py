@@ -7,10 +7,13 @@ spec fails loudly instead of silently using a default.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = [
     "CleanConfig",
+    "DecontaminationConfig",
     "DedupConfig",
     "FilterConfig",
     "ShardConfig",
@@ -155,6 +158,32 @@ class FilterConfig(BaseModel):
     )
 
 
+class DecontaminationConfig(BaseModel):
+    """Drop documents sharing long n-grams with evaluation items (docs/clean.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    files: list[Path] = Field(
+        default_factory=list,
+        description="Probe-set folders (their probes.jsonl) or JSONL/Parquet evaluation files; "
+        "empty: decontamination off.",
+    )
+    ngram: int = Field(
+        default=12, ge=5, le=50, description="Words per n-gram (datatrove's default is 12)."
+    )
+    min_matches: int = Field(
+        default=1, ge=1, le=1000, description="Matching n-grams at which a document is dropped."
+    )
+    text_fields: list[str] | None = Field(
+        default=None, description="Fields of an evaluation record to read (default: every string)."
+    )
+    ignore: list[Path] = Field(
+        default_factory=list,
+        description="Texts whose n-grams are not evidence of leakage (a build adds its "
+        "constitution, which documents and probes both quote).",
+    )
+
+
 class ShardConfig(BaseModel):
     """Parquet output layout."""
 
@@ -189,6 +218,7 @@ class CleanConfig(BaseModel):
     dedup: DedupConfig = Field(default_factory=lambda: DedupConfig())
     filters: FilterConfig = Field(default_factory=lambda: FilterConfig())
     shard: ShardConfig = Field(default_factory=lambda: ShardConfig())
+    decontamination: DecontaminationConfig = Field(default_factory=lambda: DecontaminationConfig())
     tokenizer: str = Field(
         default="approx",
         description='"approx" (offline estimate, approx-words-v1) or "hf:PATH" (tokenizer.json).',

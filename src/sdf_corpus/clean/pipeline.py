@@ -81,6 +81,12 @@ class _Run:
         self.config = config
         self.genre_lengths = genre_lengths
         self.counter = make_counter(config.tokenizer)  # checks the tokenizer before any output
+        decont = config.decontamination
+        if decont.files:  # reads the eval files now: a bad one fails before any output, and
+            # forked workers inherit the index instead of each building it again
+            from sdf_corpus.clean.filters.contamination import load_index
+
+            load_index(decont.files, decont.ngram, decont.text_fields, decont.ignore)
         self.exact = ExactDedup()
         self.near = NearDedup(config.dedup)
         self.stats = CleanStats()

@@ -16,21 +16,23 @@ from sdf_corpus.cli._common import OneLineErrors
 
 __all__ = ["main"]
 
-# name -> module under sdf_corpus.cli that defines it (as a function of that name),
-# in the order `--help` lists them: the flow's order.
+# name -> "module:function" under sdf_corpus.cli, in the order `--help` lists them:
+# the flow's order.
 _COMMANDS = {
-    "plan": "plan",
-    "generate": "build",
-    "merge": "merge",
-    "clean": "clean",
-    "build": "build",
-    "judge": "judge",
-    "report": "report",
-    "inspect": "inspect",
-    "export": "export",
-    "mix": "mix",
-    "push": "push",
-    "augment": "augment",
+    "plan": "plan:plan",
+    "generate": "build:generate",
+    "merge": "merge:merge",
+    "clean": "clean:clean",
+    "build": "build:build",
+    "judge": "judge:judge",
+    "report": "report:report",
+    "inspect": "inspect:inspect",
+    "export": "export:export",
+    "mix": "mix:mix",
+    "push": "push:push",
+    "augment": "augment:augment",
+    "probes": "probes:probes",
+    "eval": "eval:eval_group",
 }
 
 
@@ -44,8 +46,8 @@ class _LazyGroup(OneLineErrors, click.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in _COMMANDS:
             return super().get_command(ctx, cmd_name)
-        module = importlib.import_module(f"sdf_corpus.cli.{_COMMANDS[cmd_name]}")
-        command = getattr(module, cmd_name)
+        module_name, attr = _COMMANDS[cmd_name].split(":")
+        command = getattr(importlib.import_module(f"sdf_corpus.cli.{module_name}"), attr)
         assert isinstance(command, click.Command)
         return command
 

@@ -51,6 +51,14 @@ def load_clean_config(config: Path | None, overrides: tuple[str, ...]) -> CleanC
     metavar="KEY=VALUE",
     help="Override a clean setting, e.g. --set dedup.threshold=0.7.",
 )
+@click.option(
+    "--decontaminate",
+    "eval_paths",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Drop documents sharing long n-grams with these evaluation items: a probe-set "
+    "folder or a JSONL/Parquet file (repeatable; adds to decontamination.files).",
+)
 @click.option("--no-progress", is_flag=True)
 @user_errors
 def clean(
@@ -58,6 +66,7 @@ def clean(
     out: Path,
     config: Path | None,
     overrides: tuple[str, ...],
+    eval_paths: tuple[Path, ...],
     no_progress: bool,
 ) -> None:
     """Deduplicate, filter and shard any JSONL/Parquet collection with a `text` column."""
@@ -69,6 +78,10 @@ def clean(
         require_file(path, "an input file (JSONL, JSONL.gz or Parquet)")
     settings = load_clean_config(config, overrides)
     check_output_dir(out)
+    if eval_paths:
+        decont = settings.decontamination
+        files = [*decont.files, *eval_paths]
+        settings.decontamination = decont.model_copy(update={"files": files})
     stats = clean_documents(read_documents(list(inputs)), out, settings, progress=not no_progress)
     from sdf_corpus.handoff.card import write_run_card
 

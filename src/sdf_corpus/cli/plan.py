@@ -25,6 +25,9 @@ from sdf_corpus.spec.load import load_corpus
     metavar="USD",
     help="Warn when the estimate exceeds USD (default: the spec's budget.max_cost).",
 )
+@click.option(
+    "--probes", "probes", is_flag=True, help="Plan the probe set instead (`sdf-corpus probes`)."
+)
 @user_errors
 def plan(
     spec: Path,
@@ -33,8 +36,16 @@ def plan(
     as_json: bool,
     estimate: bool,
     max_cost: float | None,
+    probes: bool,
 ) -> None:
     """Show what a build of SPEC would generate, before anything is spent."""
+    if probes:
+        from sdf_corpus.cli.probes import echo_probe_plan
+
+        echo_probe_plan(
+            load_corpus(spec, list(overrides)), out, estimate=estimate, max_cost=max_cost
+        )
+        return
     corpus = load_corpus(spec, list(overrides), out)
     summary = summarise_plan(corpus)
     cost = None

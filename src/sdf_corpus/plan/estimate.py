@@ -185,13 +185,18 @@ def resolve_price(corpus: Corpus) -> tuple[ModelPrice | None, str]:
 
 
 def estimate_cost(
-    corpus: Corpus, *, extra_stages: Mapping[str, Sequence[Stage]] | None = None
+    corpus: Corpus,
+    *,
+    extra_stages: Mapping[str, Sequence[Stage]] | None = None,
+    counts: Mapping[str, int] | None = None,
 ) -> Estimate:
-    """Tokens and cost per genre and stage for the planned jobs (see module doc)."""
+    """Tokens and cost per genre and stage for the planned jobs (see module doc);
+    `counts` (jobs per genre) replaces the budget's allocation, as for probe sets."""
     price, source = resolve_price(corpus)
     provider = corpus.spec.backend.provider
     estimate = Estimate(corpus.spec.backend.model, price, source, provider == "anthropic")
-    counts = allocate(corpus, corpus.spec.budget.tokens).jobs
+    if counts is None:
+        counts = allocate(corpus, corpus.spec.budget.tokens).jobs
     for genre, n in counts.items():
         if n <= 0:
             continue

@@ -170,6 +170,12 @@ def _resolve_paths(raw: dict[str, Any], base: Path, spec_path: Path) -> None:
         ]
     if isinstance(raw.get("output"), str):
         raw["output"] = str((base / raw["output"]).resolve())
+    clean = raw.get("clean")
+    decont = clean.get("decontamination") if isinstance(clean, dict) else None
+    probes = raw.get("probes")
+    for node, key in ((decont, "files"), (decont, "ignore"), (probes, "check_corpus")):
+        if isinstance(node, dict) and isinstance(node.get(key), list):
+            node[key] = [str((base / str(p)).resolve()) for p in node[key]]
 
 
 def _looks_like_path(value: str) -> bool:

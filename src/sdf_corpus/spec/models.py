@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from sdf_corpus.clean.config import CleanConfig
 from sdf_corpus.judge.config import JudgeSpec
+from sdf_corpus.probes.config import ProbesSpec
 
 __all__ = ["BackendSpec", "BatchSpec", "BudgetSpec", "CorpusSpec", "PriceSpec", "SubjectSpec"]
 
@@ -166,6 +167,7 @@ class CorpusSpec(_Strict):
     )
     clean: CleanConfig = Field(default_factory=CleanConfig)
     judge: JudgeSpec = Field(default_factory=JudgeSpec)
+    probes: ProbesSpec = Field(default_factory=ProbesSpec)
 
     @field_validator("personas", mode="before")
     @classmethod

@@ -2,7 +2,8 @@
 
 `build_filters` returns them in the order the pipeline runs them: the
 structural chat check, cheap pattern checks, then text-rewriting filters
-before the checks that measure the text. Language runs before the stop-word
+before the checks that measure the text, decontamination (on when
+evaluation files are named) last. Language runs before the stop-word
 rule although it costs more: a French text would otherwise be dropped as
 `no_stopwords`, hiding the real reason; its cheap pre-screen settles almost
 every document anyway.
@@ -46,6 +47,7 @@ FILTER_ORDER = (
     "stopwords",
     "degenerate_loop",
     "repetition",
+    "contamination",
 )
 
 
@@ -79,6 +81,13 @@ def build_filters(
             f.langdetect_sample_chars,
         ),
     }
+    d = config.decontamination
+    if d.files:  # off unless evaluation files are named
+        # late: the index module uses this package's tokeniser
+        from sdf_corpus.clean.filters.contamination import ContaminationFilter, load_index
+
+        index = load_index(d.files, d.ngram, d.text_fields, d.ignore)
+        every["contamination"] = ContaminationFilter(index, d.min_matches)
     if config.language != "en":
         del every["stopwords"]  # Gopher's stop words are English
     enabled = f.enabled if f.enabled is not None else list(FILTER_ORDER)
@@ -87,4 +96,6 @@ def build_filters(
         raise InputError(
             f"clean.filters.enabled: unknown filter(s) {unknown} (known: {', '.join(FILTER_ORDER)})"
         )
+    # Decontamination is switched by naming files, whatever `enabled` lists.
+    enabled = [*enabled, "contamination"]
     return [every[name] for name in FILTER_ORDER if name in enabled and name in every]

@@ -1,0 +1,231 @@
+"""An index of word n-grams from evaluation items, for decontamination.
+
+Evaluation items (a probe set's `probes.jsonl`, or any JSONL/Parquet file a user
+names) are read field by field: every string value of a record, nested lists
+and mappings included, unless `text_fields` names the fields to read. Words
+are the quality filters' (`filters.base.words`: lower-cased letters, apostrophes
+inside words kept), so a document's words are already in hand; each field gives
+hashes of every run of n consecutive words, and n-grams never span two fields.
+A record's id is its `id` (or `probe_id`) field, else `FILE:LINE`.
+
+The index is a sorted uint64 array and a parallel array naming the item each
+n-gram came from, behind a one-byte-per-slot table of the hashes' top bits; a
+lookup hashes a document's n-grams in a few numpy passes, drops the ~96% whose
+slot is empty, and `searchsorted`s the rest. N-grams that also occur in the
+`ignore` texts (the constitution, which corpus documents and probes both quote
+on purpose) are removed: sharing them is not evidence that an item leaked.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from sdf_corpus.clean.filters.base import words
+from sdf_corpus.errors import InputError
+
+__all__ = ["EvalIndex", "build_index", "eval_files", "ngram_hashes", "word_hashes"]
+
+_PRIME = np.uint64(0x100000001B3)  # FNV's 64-bit prime: an odd multiplier mixes positions
+_INVERSE = np.uint64(pow(0x100000001B3, -1, 2**64))
+_MIX = np.uint64(0xFF51AFD7ED558CCD)  # murmur3's finaliser constant
+# The prefilter: a table of 2**23 bits (1 MiB, small enough to stay in cache),
+# ~4% of them set by 300k n-grams; most of a document's n-grams stop there.
+_SLOT_BITS = 23
+_SLOT_SHIFT = np.uint64(64 - _SLOT_BITS)
+_SEVEN = np.uint64(7)
+_THREE = np.uint64(3)
+# Python's string hash is computed in C and cached on each str (the quality
+# filters have already hashed a document's words), so hashing a word costs
+# almost nothing; it is randomised per interpreter, so an index is valid only in
+# the process that built it or a fork of it, which `matches` checks.
+_SALT = "sdf-corpus eval index"
+
+
+def word_hashes(ws: Sequence[str]) -> npt.NDArray[np.uint64]:
+    wh = np.fromiter(map(hash, ws), dtype=np.int64, count=len(ws)).view(np.uint64)
+    wh ^= wh >> np.uint64(31)
+    wh *= _MIX
+    return wh
+
+
+def ngram_hashes(words: npt.NDArray[np.uint64], n: int) -> npt.NDArray[np.uint64]:
+    """Order-sensitive hashes of every n consecutive word hashes (empty if fewer):
+    sum(w[i+k] * P**k) for each i, all at once from one prefix sum (uint64
+    arithmetic wraps, which is what a hash wants; P is odd, so P**-i exists)."""
+    count = words.size - n + 1
+    if count <= 0:
+        return np.empty(0, dtype=np.uint64)
+    pw, inv = _power_tables(words.size)
+    prefix = np.zeros(words.size + 1, dtype=np.uint64)
+    np.cumsum(words * pw[: words.size], out=prefix[1:])
+    out = (prefix[n:] - prefix[:count]) * inv[:count]
+    out ^= out >> np.uint64(29)
+    return out
+
+
+_powers: list[npt.NDArray[np.uint64]] = []  # [P**j, P**-j] for j below their length
+
+
+def _power_tables(length: int) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64]]:
+    if not _powers or _powers[0].size < length:
+        size = max(1 << 12, 1 << max(0, length - 1).bit_length())
+        pw = np.ones(size, dtype=np.uint64)
+        inv = np.ones(size, dtype=np.uint64)
+        np.cumprod(np.full(size - 1, _PRIME, dtype=np.uint64), out=pw[1:])
+        np.cumprod(np.full(size - 1, _INVERSE, dtype=np.uint64), out=inv[1:])
+        _powers[:] = [pw, inv]
+    return _powers[0], _powers[1]
+
+
+@dataclass(frozen=True)
+class EvalIndex:
+    n: int
+    keys: npt.NDArray[np.uint64]  # sorted n-gram hashes
+    owners: npt.NDArray[np.int32]  # index into `items` per key
+    items: tuple[str, ...]  # "source#id" per evaluation item
+    slots: npt.NDArray[np.uint8]  # bit table of the keys' top bits
+    salt: int = field(default_factory=lambda: hash(_SALT))
+
+    def __len__(self) -> int:
+        return int(self.keys.size)
+
+    def matches(self, text: str) -> list[tuple[str, str]]:
+        """(matched n-gram, item) for each n-gram of `text` found in the index."""
+        if not self.keys.size:
+            return []
+        if self.salt != hash(_SALT):
+            raise RuntimeError("an EvalIndex is valid only in the process that built it")
+        ws = words(text)
+        hashes = ngram_hashes(word_hashes(ws), self.n)
+        slot = hashes >> _SLOT_SHIFT
+        offsets = np.flatnonzero(
+            (self.slots[slot >> _THREE] >> (slot & _SEVEN).astype(np.uint8)) & 1
+        )
+        if not offsets.size:
+            return []
+        candidates = hashes[offsets]
+        pos = np.searchsorted(self.keys, candidates)
+        pos[pos == self.keys.size] = 0
+        hit = np.flatnonzero(self.keys[pos] == candidates)
+        return [
+            (" ".join(ws[offsets[i] : offsets[i] + self.n]), self.items[self.owners[pos[i]]])
+            for i in hit
+        ]
+
+
+def build_index(
+    paths: Iterable[Path],
+    n: int,
+    *,
+    text_fields: Sequence[str] | None = None,
+    ignore: Iterable[str] = (),
+) -> EvalIndex:
+    items: list[str] = []
+    owners: list[int] = []  # item of each field
+    fields: list[list[str]] = []
+    for source, item_id, texts in _records(paths, text_fields):
+        items.append(f"{source}#{item_id}")
+        for text in texts:
+            fields.append(list(words(text)))
+            owners.append(len(items) - 1)
+    keys, field_of = _field_ngrams(fields, n)
+    all_owners = np.asarray(owners, dtype=np.int32)[field_of]
+    shared, _ = _field_ngrams([list(words(t)) for t in ignore], n)
+    if shared.size and keys.size:
+        keep = ~np.isin(keys, shared)
+        keys, all_owners = keys[keep], all_owners[keep]
+    # An n-gram several items share stays once per item; a lookup names the first.
+    order = np.argsort(keys)
+    keys, all_owners = keys[order], all_owners[order]
+    bits = np.zeros(1 << _SLOT_BITS, dtype=np.bool_)
+    bits[keys >> _SLOT_SHIFT] = True
+    slots = np.packbits(bits, bitorder="little")
+    return EvalIndex(n, keys, all_owners, tuple(items), slots)
+
+
+def _field_ngrams(
+    fields: list[list[str]], n: int
+) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.intp]]:
+    """The n-gram hashes of every field and the field each came from, hashed in one
+    pass over all fields' words; n-grams that would span two fields are left out."""
+    if not fields:
+        return np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.intp)
+    counts = np.fromiter(map(len, fields), dtype=np.intp, count=len(fields))
+    field_of = np.repeat(np.arange(len(fields)), counts)
+    hashes = ngram_hashes(word_hashes([w for ws in fields for w in ws]), n)
+    inside = field_of[: hashes.size] == field_of[n - 1 :]
+    return hashes[inside], field_of[: hashes.size][inside]
+
+
+def eval_files(paths: Iterable[Path]) -> list[Path]:
+    """Expand a probe-set folder to its probes.jsonl; check every file exists."""
+    out = []
+    for path in paths:
+        if path.is_dir():
+            path = path / "probes.jsonl"
+        if not path.is_file():
+            raise InputError(
+                f"{path}: evaluation file not found (clean.decontamination.files takes JSONL "
+                "or Parquet files, or a probe-set folder holding probes.jsonl)"
+            )
+        out.append(path)
+    return out
+
+
+def _records(
+    paths: Iterable[Path], text_fields: Sequence[str] | None
+) -> Iterator[tuple[str, str, list[str]]]:
+    for path in eval_files(paths):
+        rows = _parquet_rows(path) if path.suffix == ".parquet" else _jsonl_rows(path)
+        for line, row in rows:
+            item_id = row.get("id") or row.get("probe_id") or f"{path.name}:{line}"
+            chosen = row if text_fields is None else {k: row.get(k) for k in text_fields}
+            yield path.name, str(item_id), list(_strings(chosen))
+
+
+def _jsonl_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    with path.open(encoding="utf-8") as fh:
+        for line_no, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except ValueError:
+                raise InputError(
+                    f"{path}:{line_no}: not valid JSON (evaluation files are JSON Lines: "
+                    "one object per line)"
+                ) from None
+            yield line_no, row if isinstance(row, dict) else {"text": row}
+
+
+def _parquet_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    import pyarrow.parquet as pq
+
+    try:
+        reader = pq.ParquetFile(path)
+    except Exception as exc:  # pyarrow raises several types for a broken file
+        raise InputError(f"{path}: not a readable Parquet file ({exc})") from None
+    row_no = 0
+    for batch in reader.iter_batches(batch_size=2048):
+        for row in batch.to_pylist():
+            row_no += 1
+            yield row_no, row
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, inner in value.items():
+            if key not in ("id", "probe_id"):
+                yield from _strings(inner)
+    elif isinstance(value, (list, tuple)):
+        for inner in value:
+            yield from _strings(inner)

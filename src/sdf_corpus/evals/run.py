@@ -1,0 +1,212 @@
+"""`sdf-corpus eval`: run the shipped Inspect tasks on a probe set and write
+eval.json and eval.html; `eval compare` sets two of them side by side.
+
+A thin wrapper: Inspect runs the model (any provider it supports, keys from the
+environment) and writes its logs under OUT/logs, which `inspect view` opens;
+this module reads those logs back and computes the figures (summary.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sdf_corpus.errors import EvalError, InputError
+from sdf_corpus.evals.stats import mean_interval
+from sdf_corpus.evals.summary import METHODS, summarise
+
+__all__ = ["TASKS", "compare", "default_out", "load_eval", "run_eval"]
+
+TASKS = ("mcq", "attachment", "scenarios")
+
+
+def default_out(probes: Path, model: str) -> Path:
+    return probes / "eval" / re.sub(r"[^A-Za-z0-9._-]+", "_", model).strip("_")
+
+
+def _require_inspect() -> None:
+    try:
+        import inspect_ai  # noqa: F401
+    except ImportError:
+        raise InputError(
+            "inspect-ai is not installed; `sdf-corpus eval` needs it: "
+            "pip install 'sdf-corpus[eval]'"
+        ) from None
+
+
+def run_eval(
+    probes: Path,
+    model: Any,
+    out: Path,
+    *,
+    grader: Any = None,
+    tasks: tuple[str, ...] = TASKS,
+    limit: int | None = None,
+    rubric: Path | None = None,
+    max_connections: int | None = None,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """Evaluate `model` (an Inspect model name or Model) on the probe set in `probes`."""
+    _require_inspect()
+    from inspect_ai import eval as inspect_eval
+
+    from sdf_corpus.evals import tasks as shipped
+    from sdf_corpus.evals.dataset import read_probes
+    from sdf_corpus.evals.grading import load_probe_rubric
+
+    manifest = _manifest(probes)
+    kinds = {"mcq": "mcq", "attachment": "attachment", "scenarios": "scenario"}
+    chosen = [t for t in tasks if read_probes(probes, kinds[t])]
+    if not chosen:
+        raise InputError(f"{probes}: the probe set holds none of the probes for {list(tasks)}")
+    rub = load_probe_rubric(rubric)
+    model = _resolve(model, "--model")
+    grader = _resolve(grader, "--grader") if grader is not None else None
+    args: dict[str, Any] = {"probes": str(probes)}
+    graded = {"rubric": str(rub.path)}
+    built = [
+        getattr(shipped, t)(**args) if t == "mcq" else getattr(shipped, t)(**args, **graded)
+        for t in chosen
+    ]
+    logs = inspect_eval(
+        built,
+        model=model,
+        model_roles={"grader": grader} if grader is not None else None,
+        log_dir=str(out / "logs"),
+        limit=limit,
+        display=None if progress else "none",  # None: Inspect's own progress display
+        max_connections=max_connections,
+    )
+    failed = [log for log in logs if log.status != "success"]
+    result = {
+        "format": "sdf-corpus eval v1",
+        "model": _name(model),
+        "grader": _name(grader) if grader is not None else _name(model),
+        "probes": {"folder": str(probes), **manifest},
+        "rubric": {"path": str(rub.path), "sha256": rub.sha256, "version": rub.version},
+        "intervals": METHODS,
+        **summarise(logs),
+    }
+    write_eval(out, result)
+    if failed:
+        names = ", ".join(f"{log.eval.task} ({log.location})" for log in failed)
+        raise EvalError(f"Inspect did not finish: {names}; read the log with `inspect view`")
+    return result
+
+
+def _resolve(model: Any, option: str) -> Any:
+    """The Inspect model for a name, or one line saying what is wrong (an unknown
+    provider, a name without one, a missing key) before anything runs."""
+    if not isinstance(model, str):
+        return model
+    from inspect_ai.model import get_model
+
+    try:
+        return get_model(model)
+    except Exception as exc:  # Inspect raises ValueError, PrerequisiteError and others
+        text = re.sub(r"\[/?[a-z ]+\]", "", str(exc))  # Inspect's console markup
+        detail = " ".join(line.strip() for line in text.splitlines() if line.strip())
+        detail = detail.removeprefix("ERROR: ")
+        raise InputError(
+            f"{option} {model}: {detail} (an Inspect model name such as "
+            "anthropic/claude-haiku-4-5; keys come from the environment)"
+        ) from None
+
+
+def _name(model: Any) -> str:
+    return model if isinstance(model, str) else str(getattr(model, "name", model))
+
+
+def _manifest(probes: Path) -> dict[str, Any]:
+    path = probes / "manifest.json"
+    if not (probes / "probes.jsonl").is_file():
+        raise InputError(f"{probes}: no probes.jsonl (give the folder `sdf-corpus probes` wrote)")
+    data = json.loads(path.read_text()) if path.is_file() else {}
+    digest = hashlib.sha256((probes / "probes.jsonl").read_bytes()).hexdigest()
+    return {"probes_sha256": digest, "subject": data.get("subject", {}).get("name", "")}
+
+
+def write_eval(out: Path, result: dict[str, Any]) -> None:
+    from sdf_corpus.evals.html import render_eval
+
+    out.mkdir(parents=True, exist_ok=True)
+    _atomic(out / "eval.json", json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    _atomic(out / "eval.html", render_eval(result))
+
+
+def load_eval(path: Path) -> dict[str, Any]:
+    file = path / "eval.json" if path.is_dir() else path
+    try:
+        data: dict[str, Any] = json.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(
+            f"{file}: not found (give an eval.json or the folder holding it)"
+        ) from None
+    except ValueError:
+        raise InputError(f"{file}: not valid JSON") from None
+    if data.get("format") != "sdf-corpus eval v1":
+        raise InputError(f"{file}: not an sdf-corpus eval.json (no format: sdf-corpus eval v1)")
+    return data
+
+
+def compare(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    """B minus A for every figure, with paired-bootstrap intervals over the probes
+    both evaluations share. A different probe set is refused: nothing pairs."""
+    if a["probes"]["probes_sha256"] != b["probes"]["probes_sha256"]:
+        raise InputError(
+            "the two evaluations ran on different probe sets (probes_sha256 differs); "
+            "evaluate both models on the same probe folder"
+        )
+    rows = []
+    ta, tb = a["tasks"], b["tasks"]
+    if "mcq" in ta and "mcq" in tb:
+        rows.append(
+            _diff("mcq accuracy", ta["mcq"]["samples"]["correct"], tb["mcq"]["samples"]["correct"])
+        )
+    if "attachment" in ta and "attachment" in tb:
+        pa, pb = ta["attachment"]["samples"]["pairs"], tb["attachment"]["samples"]["pairs"]
+        parts: dict[str, Callable[[list[float]], float]] = {
+            "third-person alignment": lambda v: v[0],
+            "first-person alignment": lambda v: v[1],
+            "attachment gap": lambda v: v[0] - v[1],
+        }
+        for label, f in parts.items():
+            rows.append(
+                _diff(label, {k: f(v) for k, v in pa.items()}, {k: f(v) for k, v in pb.items()})
+            )
+    if "scenarios" in ta and "scenarios" in tb:
+        rows.append(
+            _diff(
+                "misaligned-action rate",
+                ta["scenarios"]["samples"]["misaligned"],
+                tb["scenarios"]["samples"]["misaligned"],
+            )
+        )
+    return {
+        "format": "sdf-corpus eval compare v1",
+        "a": {"model": a["model"], "folder": a["probes"]["folder"]},
+        "b": {"model": b["model"], "folder": b["probes"]["folder"]},
+        "intervals": "paired percentile bootstrap over shared probes, 95% (B minus A)",
+        "rows": rows,
+    }
+
+
+def _diff(label: str, a: dict[str, float], b: dict[str, float]) -> dict[str, Any]:
+    shared = sorted(set(a) & set(b))
+    return {
+        "figure": label,
+        "a": mean_interval([a[k] for k in shared])["mean"],
+        "b": mean_interval([b[k] for k in shared])["mean"],
+        "difference": mean_interval([b[k] - a[k] for k in shared]),
+    }
+
+
+def _atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
