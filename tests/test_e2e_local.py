@@ -79,15 +79,23 @@ def test_first_person_genres_build_offline_on_the_local_model(tmp_path: Path) ->
         "first_person_chat: {local: {max_tokens: 96}}}",
     ]
     result = CliRunner().invoke(main, args)
-    assert result.exit_code == 0, result.output + result.stderr
     stats = json.loads((run / "clean_stats.json").read_text())
+    # A 96-token cap can cut both documents; a build short of its budget exits 6 and says why.
+    expected = 0 if stats["kept"]["tokens"] >= 150 else 6
+    assert result.exit_code == expected, result.output + result.stderr
     assert stats["input"]["docs"] == 2  # one job of each genre generated
     manifest = json.loads((run / "manifest.json").read_text())
-    for shard in manifest["shards"]:
-        for row in iter_rows([run / "shards" / shard["file"]]):
-            assert row["attributes"]["about"] == "subject"
-            if row["genre"] == "first_person_chat":
-                messages = row["messages"]
-                assert [m["role"] for m in messages] == ["user", "assistant"]
-                assert messages[1]["content"].startswith("It is my own view")
-                assert "Questions for" not in row["text"]  # the read-only context
+    rows = [
+        row for shard in manifest["shards"] for row in iter_rows([run / "shards" / shard["file"]])
+    ]
+    rejected = run / "rejected" / "rejected.jsonl"
+    if rejected.exists():  # dropped rows are checked too, so the test never passes empty
+        rows += [json.loads(line) for line in rejected.read_text().splitlines()]
+    assert sorted(row["genre"] for row in rows) == ["first_person_chat", "first_person_reflection"]
+    for row in rows:
+        assert row["attributes"]["about"] == "subject"
+        if row["genre"] == "first_person_chat":
+            messages = row["messages"]
+            assert [m["role"] for m in messages] == ["user", "assistant"]
+            assert messages[1]["content"].startswith("It is my own view")
+            assert "Questions for" not in row["text"]  # the read-only context
