@@ -149,15 +149,16 @@ def apply_override(raw: dict[str, Any], item: str) -> None:
 def _resolve_paths(raw: dict[str, Any], base: Path, spec_path: Path) -> None:
     constitution = raw.get("constitution")
     if isinstance(constitution, str) and not _looks_like_path(constitution):
-        builtin = library_dir("constitution") / f"{constitution}.md"
-        if not builtin.is_file():
-            names = ", ".join(sorted(p.stem for p in library_dir("constitution").glob("*.md")))
-            raise SpecError(
-                str(spec_path),
-                f"field constitution: no built-in constitution {constitution!r}",
-                f"use one of: {names}, or a path to a .md or .yaml file",
+        raw["constitution"] = str(
+            _library_file(
+                "constitution",
+                constitution,
+                ".md",
+                spec_path,
+                missing="no built-in constitution",
+                or_else="a path to a .md or .yaml file",
             )
-        raw["constitution"] = str(builtin)
+        )
     elif isinstance(constitution, str):
         raw["constitution"] = str((base / constitution).resolve())
     personas = raw.get("personas")
@@ -192,15 +193,27 @@ def _genre_path(name: str, base: Path, spec_path: Path) -> Path:
                 "paths in a spec or --set resolve against the spec file's folder",
             )
         return candidate
-    candidate = library_dir("genres") / f"{name}.yaml"
-    if not candidate.is_file():
-        available = ", ".join(sorted(p.stem for p in library_dir("genres").glob("*.yaml")))
-        raise SpecError(
-            str(spec_path),
-            f"field genres: unknown genre {name!r}",
-            f"use one of: {available}, or a path to a genre YAML file",
-        )
-    return candidate
+    return _library_file(
+        "genres",
+        name,
+        ".yaml",
+        spec_path,
+        missing="unknown genre",
+        or_else="a path to a genre YAML file",
+    )
+
+
+def _library_file(
+    kind: str, name: str, suffix: str, spec_path: Path, *, missing: str, or_else: str
+) -> Path:
+    """A built-in library file by its bare name, or an error listing the names there are."""
+    candidate = library_dir(kind) / f"{name}{suffix}"
+    if candidate.is_file():
+        return candidate
+    names = ", ".join(sorted(p.stem for p in library_dir(kind).glob(f"*{suffix}")))
+    raise SpecError(
+        str(spec_path), f"field {kind}: {missing} {name!r}", f"use one of: {names}, or {or_else}"
+    )
 
 
 def _with_overrides(genre: Genre, update: dict[str, Any] | None, spec_path: Path) -> Genre:
