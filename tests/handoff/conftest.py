@@ -10,6 +10,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from fakeprovider.backend import anthropic_backend
 from fakeprovider.server import FakeProvider
 from recipes.conftest import DUMMY_KEY, recipe_responder
 from sdf_corpus.cli import main
@@ -28,15 +29,7 @@ def built_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         "mix": {"difficult_advice": 3, "agentic_transcript": 1, "blog_post": 1},
         "personas": str(REPO / "personas"),
         "budget": {"tokens": 16000, "max_rounds": 1},
-        "backend": {
-            "provider": "anthropic",
-            "model": "claude-haiku-4-5",
-            "api_base": provider.url,
-            "concurrency": 4,
-            "timeout": 5.0,
-            "retry_base_delay": 0.02,
-            "retry_max_delay": 0.2,
-        },
+        "backend": anthropic_backend(provider.url),
         "seed": 7,
         "output": str(root / "run"),
     }

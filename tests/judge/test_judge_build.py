@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
+from fakeprovider.backend import anthropic_backend
 from fakeprovider.server import FakeProvider
 from fakeprovider.text import idea_list, realistic
 from runfiles import ledger_rows
@@ -59,15 +60,7 @@ def judged_spec(
 ) -> Path:
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-judge")
     fake_provider.responder = ScriptedJudge()
-    backend = {
-        "provider": "anthropic",
-        "model": "claude-haiku-4-5",
-        "api_base": fake_provider.url,
-        "concurrency": 4,
-        "timeout": 5.0,
-        "retry_base_delay": 0.01,
-        "retry_max_delay": 0.1,
-    }
+    backend = anthropic_backend(fake_provider.url, retry_base_delay=0.01, retry_max_delay=0.1)
     return write_spec(
         backend=backend,
         budget={"tokens": 9000, "max_rounds": 1},

@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 from test_judge_build import JUDGE_MARK, ScriptedJudge
 
+from fakeprovider.backend import anthropic_backend
 from fakeprovider.server import FakeProvider
 from fakeprovider.text import idea_list, realistic
 from runfiles import ledger_rows
@@ -34,15 +35,7 @@ def spec_for(
     write_spec: Callable[..., Path], fake_provider: FakeProvider, monkeypatch: pytest.MonkeyPatch
 ) -> Callable[..., Path]:
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-judge")
-    backend = {
-        "provider": "anthropic",
-        "model": "claude-haiku-4-5",
-        "api_base": fake_provider.url,
-        "concurrency": 4,
-        "timeout": 5.0,
-        "retry_base_delay": 0.01,
-        "retry_max_delay": 0.1,
-    }
+    backend = anthropic_backend(fake_provider.url, retry_base_delay=0.01, retry_max_delay=0.1)
 
     def make(tokens: int = 6000, **judge: Any) -> Path:
         return write_spec(

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from fakeprovider.backend import anthropic_backend
 from fakeprovider.probes import probe_writer
 from fakeprovider.server import FakeProvider
 
@@ -22,16 +23,9 @@ def probe_spec(
     fake_provider.responder = probe_writer()
 
     def make(**probes: Any) -> Path:
-        backend = {
-            "provider": "anthropic",
-            "model": "claude-haiku-4-5",
-            "api_base": fake_provider.url,
-            "concurrency": 4,
-            "timeout": 5.0,
-            "retry_base_delay": 0.02,
-            "retry_max_delay": 0.2,
-            "batch": {"poll_initial": 0.02, "poll_max": 0.1},
-        }
+        backend = anthropic_backend(
+            fake_provider.url, batch={"poll_initial": 0.02, "poll_max": 0.1}
+        )
         section = {
             "principles": PRINCIPLES,
             "per_principle": {"mcq": 3, "attachment": 3, "scenario": 2},

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from fakeprovider.backend import anthropic_backend
 from fakeprovider.server import FakeProvider
 from fakeprovider.text import idea_list, prose
 from runfiles import ledger_rows, shard_rows
@@ -99,15 +100,7 @@ def recipe_spec(
     fake_provider.responder = recipe_responder
 
     def make(**fields: Any) -> Path:
-        backend = {
-            "provider": "anthropic",
-            "model": "claude-haiku-4-5",
-            "api_base": fake_provider.url,
-            "concurrency": 4,
-            "timeout": 5.0,
-            "retry_base_delay": 0.02,
-            "retry_max_delay": 0.2,
-        }
+        backend = anthropic_backend(fake_provider.url)
         fields.setdefault("budget", {"tokens": 3000, "max_rounds": 1})
         return write_spec(backend=backend, **fields)
 

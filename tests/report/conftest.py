@@ -9,6 +9,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from fakeprovider.backend import anthropic_backend
 from fakeprovider.server import FakeProvider
 from fakeprovider.text import idea_list, prose
 from sdf_corpus.cli.build import build
@@ -46,15 +47,7 @@ def build_run(
         "genres": list(genres),
         "personas": str(REPO / "personas"),
         "budget": {"tokens": tokens, "max_rounds": 1},
-        "backend": {
-            "provider": "anthropic",
-            "model": "claude-haiku-4-5",
-            "api_base": provider.url,
-            "concurrency": 8,
-            "timeout": 5.0,
-            "retry_base_delay": 0.02,
-            "retry_max_delay": 0.2,
-        },
+        "backend": anthropic_backend(provider.url, concurrency=8),
         "seed": 7,
         "output": str(tmp / "run"),
     }
