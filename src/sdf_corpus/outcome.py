@@ -11,8 +11,9 @@ import json
 from collections import Counter
 from typing import Any
 
+from sdf_corpus.build import BuildResult
 from sdf_corpus.errors import IncompleteBuildError
-from sdf_corpus.pipeline import BuildResult, open_ledger
+from sdf_corpus.pipeline import open_ledger
 from sdf_corpus.plan.topup import MIX_TOLERANCE
 from sdf_corpus.report.sources import iter_rejected
 from sdf_corpus.spec.load import Corpus

@@ -24,10 +24,10 @@ from fakeprovider.text import prose
 from sdf_corpus.cli import main
 from sdf_corpus.generate.backends.anthropic_batches import AmbiguousCreateError, BatchClient
 from sdf_corpus.generate.batch import custom_id
-from sdf_corpus.generate.batch_store import BatchBook
 from sdf_corpus.generate.pricing import cost_usd, lookup_price
 from sdf_corpus.plan.estimate import estimate_cost
 from sdf_corpus.spec.load import load_corpus
+from sdf_corpus.store import BatchBook
 
 from .conftest import DUMMY_KEY, ledger_rows
 from .test_generate import _planned_requests
@@ -235,22 +235,22 @@ def test_crash_between_create_and_commit_adopts_the_batch(
 def test_crash_while_reading_results_never_commits_a_result_twice(
     fake_spec: Callable[..., Path], fake_provider: FakeProvider, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from sdf_corpus.generate.ledger import Ledger
+    from sdf_corpus.store import Store
 
     spec = _batch_spec(fake_spec)
-    real = Ledger.record_stage
+    real = Store.record_stage
     calls = {"n": 0}
 
-    def dies_third(self: Ledger, *args: Any, **kwargs: Any) -> None:
+    def dies_third(self: Store, *args: Any, **kwargs: Any) -> None:
         calls["n"] += 1
         if calls["n"] == 3:
             raise KeyboardInterrupt
         real(self, *args, **kwargs)
 
-    monkeypatch.setattr(Ledger, "record_stage", dies_third)
+    monkeypatch.setattr(Store, "record_stage", dies_third)
     code, _ = _generate(spec)
     assert code == 130
-    monkeypatch.setattr(Ledger, "record_stage", real)
+    monkeypatch.setattr(Store, "record_stage", real)
     code, err = _generate(spec)
     assert code == 0, err
     _assert_all_done_once(spec, fake_provider)

@@ -20,9 +20,9 @@ from fakeprovider.server import FakeProvider
 from sdf_corpus.generate.backends import make_backend
 from sdf_corpus.generate.backends.base import Request
 from sdf_corpus.generate.executor import CostGuard, Executor
-from sdf_corpus.generate.ledger import Ledger
 from sdf_corpus.generate.pacing import parse_rate_headers
 from sdf_corpus.spec.models import BackendSpec
+from sdf_corpus.store import Store
 
 from .conftest import DUMMY_KEY
 
@@ -60,7 +60,7 @@ def _run(provider: FakeProvider, kind: str, tmp_path: Path, seconds: float, pace
 
     async def go() -> None:
         backend = make_backend(kind, model, api_base=base, timeout=10)
-        ledger = Ledger(tmp_path / f"{kind}-{pace}.sqlite")
+        ledger = Store(tmp_path / f"{kind}-{pace}.sqlite")
         try:
             await _drive(Executor(backend, spec, ledger, CostGuard(None, 0.0, None)), seconds)
         finally:

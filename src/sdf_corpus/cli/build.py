@@ -8,13 +8,13 @@ from typing import TypeVar
 
 import click
 
+from sdf_corpus.build import build as build_run
 from sdf_corpus.cli._common import F, OneLineErrors, spec_options, user_errors
 from sdf_corpus.errors import IncompleteBuildError
 from sdf_corpus.generate.backends.base import describe_error
 from sdf_corpus.generate.runner import RunOptions
 from sdf_corpus.generate.shard import Shard, parse_shard
 from sdf_corpus.io import check_output_dir
-from sdf_corpus.pipeline import build as build_run
 from sdf_corpus.pipeline import generate as generate_run
 from sdf_corpus.pipeline import open_ledger
 from sdf_corpus.spec.load import Corpus, load_corpus
@@ -61,10 +61,7 @@ def _summary(corpus: Corpus, shard: Shard | None = None) -> str:
     ledger = open_ledger(corpus, shard)
     try:
         t = ledger.totals()
-        errors = ledger.db.execute(
-            "SELECT error_class, COUNT(*) FROM attempts WHERE outcome != 'ok' "
-            "GROUP BY error_class ORDER BY COUNT(*) DESC"
-        ).fetchall()
+        errors = ledger.error_classes()
     finally:
         ledger.close()
     failures = ", ".join(f"{describe_error(name)} x{n}" for name, n in errors) or "none"

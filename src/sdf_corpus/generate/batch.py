@@ -3,10 +3,10 @@
 Every pending job's next stage becomes one batch request; requests are packed
 into batches within the API's limits (`backend.batch.max_requests` /
 `max_bytes`), each batch's custom ids are committed to the ledger before create
-is called and its id right after (batch_store.py). Batches are polled with
+is called and its id right after (`sdf_corpus.store.batches`). Batches are polled with
 backoff; when one ends, each result is mapped back by its custom id only (the
 API does not keep request order) and committed exactly as the immediate runner
-commits a stage (`Ledger.record_stage`, cost from our price table at the batch
+commits a stage (`Store.record_stage`, cost from our price table at the batch
 discount). The jobs that advanced then get their next stage in a new batch.
 
 Errored, expired, canceled and missing results are retried in a later batch
@@ -41,15 +41,14 @@ from sdf_corpus.generate.backends.base import (
     Request,
     RetryableError,
 )
-from sdf_corpus.generate.batch_store import BatchBook, BatchRow, RequestRow
 from sdf_corpus.generate.breaker import CircuitBreaker, account_refusal
 from sdf_corpus.generate.chain import build_request, parse_output, stages_for
-from sdf_corpus.generate.ledger import Ledger
 from sdf_corpus.generate.pricing import ModelPrice, cost_usd
 from sdf_corpus.generate.runner import GenerateResult, RunOptions
 from sdf_corpus.plan.job import Job
 from sdf_corpus.prompts import job_context
 from sdf_corpus.spec.load import Corpus
+from sdf_corpus.store import BatchBook, BatchRow, RequestRow, Store
 
 __all__ = ["BatchRunner", "custom_id", "run_batch_generation", "worst_case_cost"]
 
@@ -113,7 +112,7 @@ class BatchRunner:
     def __init__(
         self,
         corpus: Corpus,
-        ledger: Ledger,
+        ledger: Store,
         client: BatchClient,
         options: RunOptions,
         price: ModelPrice | None,
@@ -342,17 +341,16 @@ class BatchRunner:
             PermanentError(message, status=status) if permanent else _BatchRetry(message)
         )
         give_up = permanent or row.attempt >= self.max_attempts
-        db = self.ledger.db
-        db.execute("BEGIN")
-        self.ledger.record_error(
-            job, row.stage, time.time(), error, status=400 if permanent else None, fatal=give_up
-        )
-        self.book.mark(row.custom_id, result.type, message[:2000])
         # An account-level refusal says nothing about the job: it stays pending.
-        give_up = give_up and account_refusal(error) is None
-        if give_up:
-            self.ledger.fail_job(job, row.stage, error)
-        db.execute("COMMIT")
+        fails_job = give_up and account_refusal(error) is None
+        with self.ledger.transaction():
+            self.ledger.record_error(
+                job, row.stage, time.time(), error, status=400 if permanent else None, fatal=give_up
+            )
+            self.book.mark(row.custom_id, result.type, message[:2000])
+            if fails_job:
+                self.ledger.fail_job(job, row.stage, error)
+        give_up = fails_job
         self.breaker.failure(error)  # after the commit: what was answered stays answered
         self.result.errors[result.type] = self.result.errors.get(result.type, 0) + 1
         if give_up:
@@ -379,7 +377,7 @@ class _BatchRetry(ProviderError):
 
 
 async def run_batch_generation(
-    corpus: Corpus, ledger: Ledger, options: RunOptions, price: ModelPrice | None
+    corpus: Corpus, ledger: Store, options: RunOptions, price: ModelPrice | None
 ) -> GenerateResult:
     spec = corpus.spec.backend
     client = BatchClient(api_base=spec.api_base, timeout=max(spec.timeout, 60.0))

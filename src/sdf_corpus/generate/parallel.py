@@ -23,10 +23,10 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from sdf_corpus.generate.ledger import Ledger
 from sdf_corpus.generate.runner import GenerateResult, RunOptions
 from sdf_corpus.generate.shard import Shard
 from sdf_corpus.spec.load import Corpus
+from sdf_corpus.store import Store
 
 __all__ = ["run_workers", "worker_share"]
 
@@ -58,7 +58,7 @@ def _work(corpus: Corpus, ledger_path: Path, options: RunOptions) -> GenerateRes
     """One worker process: its slice of the pending jobs, through its own backend."""
     from sdf_corpus.pipeline import make_run_backend, run_backend
 
-    ledger = Ledger(ledger_path)
+    ledger = Store(ledger_path)
     try:
         return asyncio.run(run_backend(corpus, ledger, make_run_backend(corpus), options))
     finally:
@@ -83,7 +83,7 @@ def run_workers(
 
     The caller must hold no connection to the ledger: no SQLite connection may
     cross a fork. This one opens its own once the workers exist."""
-    ledger = Ledger(ledger_path)
+    ledger = Store(ledger_path)
     try:
         spent = ledger.totals().cost_usd
     finally:
@@ -103,7 +103,7 @@ def run_workers(
             futures.append(
                 pool.submit(_work, _worker_corpus(corpus, i, workers), ledger_path, opts)
             )
-        ledger = Ledger(ledger_path)
+        ledger = Store(ledger_path)
         try:
             _watch(ledger, futures, options.progress)
             results = [f.result() for f in futures]
@@ -115,7 +115,7 @@ def run_workers(
             ledger.close()
 
 
-def _watch(ledger: Ledger, futures: list[Future[GenerateResult]], progress: bool) -> None:
+def _watch(ledger: Store, futures: list[Future[GenerateResult]], progress: bool) -> None:
     """One progress bar for all workers, read from the ledger they share."""
     totals = ledger.totals()
     with tqdm(
@@ -132,22 +132,12 @@ def _watch(ledger: Ledger, futures: list[Future[GenerateResult]], progress: bool
             if any(f.done() and f.exception() is not None for f in futures):
                 break  # the caller re-raises it once the others are stopped
             if progress:
-                finished, requests = _progress(ledger)
+                finished, requests = ledger.progress()
                 bar.update(finished - bar.n)
                 bar.set_postfix_str(f"{requests:,} requests", refresh=False)
 
 
-def _progress(ledger: Ledger) -> tuple[int, int]:
-    """Finished jobs (from the status index) and attempts so far (the last row id):
-    both cheap at 500k jobs, where summing usage every second would not be."""
-    finished = ledger.db.execute(
-        "SELECT COUNT(*) FROM jobs WHERE active = 1 AND status IN ('done', 'failed')"
-    ).fetchone()[0]
-    requests = ledger.db.execute("SELECT COALESCE(MAX(id), 0) FROM attempts").fetchone()[0]
-    return int(finished), int(requests)
-
-
-def _combined(ledger: Ledger, results: list[GenerateResult]) -> GenerateResult:
+def _combined(ledger: Store, results: list[GenerateResult]) -> GenerateResult:
     out = GenerateResult()
     for r in results:
         out.jobs_done += r.jobs_done

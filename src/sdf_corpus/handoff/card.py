@@ -10,13 +10,14 @@ run's own records: manifest, clean stats, ledger facts and report.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
 import yaml
+
+from sdf_corpus.store import read_meta
 
 __all__ = ["render_card", "run_configs", "size_category", "write_run_card"]
 
@@ -51,26 +52,6 @@ def _read_json(path: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def _ledger_meta(run_dir: Path) -> dict[str, Any]:
-    path = run_dir / "ledger.sqlite"
-    if not path.is_file():
-        return {}
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        rows = db.execute("SELECT key, value FROM meta").fetchall()
-    except sqlite3.Error:
-        return {}
-    finally:
-        db.close()
-    out: dict[str, Any] = {}
-    for key, value in rows:
-        try:
-            out[key] = json.loads(value)
-        except (TypeError, ValueError):
-            out[key] = value
-    return out
-
-
 def _models(shards: list[Path]) -> Counter[str]:
     """Documents per (model, backend), read from two small columns only."""
     counts: Counter[str] = Counter()
@@ -96,7 +77,7 @@ def render_card(
     run_dir = Path(run_dir)
     manifest = _read_json(run_dir / "manifest.json")
     totals = manifest.get("totals", {})
-    facts = _ledger_meta(run_dir)
+    facts = read_meta(run_dir / "ledger.sqlite")
     raw_spec = facts.get("spec")
     spec: dict[str, Any] = raw_spec if isinstance(raw_spec, dict) else {}
     front = {

@@ -22,8 +22,8 @@ import pyarrow.parquet as pq
 
 from sdf_corpus.clean.writers import sha256_file, write_json_atomic
 from sdf_corpus.judge.rubric import Rubric
-from sdf_corpus.judge.store import JudgeStore
 from sdf_corpus.shards import decode_row
+from sdf_corpus.store import JudgeStore
 
 __all__ = ["apply_judgements"]
 

@@ -7,7 +7,7 @@ from sdf_corpus.generate.pricing import cost_usd, resolve_price
 from sdf_corpus.judge.rubric import load_rubric
 from sdf_corpus.judge.run import judge_backend_spec
 from sdf_corpus.plan.estimate import CHARS_PER_TOKEN, Estimate, StageEstimate
-from sdf_corpus.plan.planner import allocate, mean_length
+from sdf_corpus.plan.planner import budget_allocation, mean_length
 from sdf_corpus.spec.load import Corpus
 
 __all__ = ["add_judge_estimate"]
@@ -23,7 +23,7 @@ def add_judge_estimate(corpus: Corpus, estimate: Estimate) -> None:
     price = resolve_price(corpus.spec.prices, spec.provider, spec.model)[0]
     keep = 1.0 - corpus.spec.budget.expected_drop_rate
     sample = corpus.constitution.principles[0]
-    for genre, n in allocate(corpus, corpus.spec.budget.tokens).jobs.items():
+    for genre, n in budget_allocation(corpus).jobs.items():
         docs = round(n * keep)
         if docs <= 0:
             continue

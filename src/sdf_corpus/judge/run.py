@@ -13,13 +13,12 @@ from tqdm import tqdm
 from sdf_corpus.errors import BudgetError, JudgeShortError, ProviderStoppedError, SpecError
 from sdf_corpus.generate.backends.base import Backend, ProviderError, Request
 from sdf_corpus.generate.executor import CostGuard, Executor
-from sdf_corpus.generate.ledger import Ledger
 from sdf_corpus.generate.pricing import ModelPrice
 from sdf_corpus.judge.rubric import JudgeParseError, Rubric
-from sdf_corpus.judge.store import JudgeStore
 from sdf_corpus.spec.load import Corpus
 from sdf_corpus.spec.models import BackendSpec
 from sdf_corpus.spec.subject import name_rule
+from sdf_corpus.store import JudgeStore, Store
 
 __all__ = ["GIVE_UP_AFTER", "JudgeResult", "check_judged_share", "judge_backend_spec", "judge_run"]
 
@@ -163,7 +162,7 @@ class _Judge:
 
 async def _run(
     corpus: Corpus,
-    ledger: Ledger,
+    ledger: Store,
     backend: Backend,
     rubric: Rubric,
     spec: BackendSpec,
@@ -192,7 +191,7 @@ async def _run(
 
 
 def judge_run(
-    corpus: Corpus, ledger: Ledger, rubric: Rubric, *, max_cost: float | None, progress: bool
+    corpus: Corpus, ledger: Store, rubric: Rubric, *, max_cost: float | None, progress: bool
 ) -> JudgeResult:
     from sdf_corpus.generate.backends import make_backend
     from sdf_corpus.generate.pricing import resolve_price, spec_table

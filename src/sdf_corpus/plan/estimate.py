@@ -35,7 +35,7 @@ from sdf_corpus.generate import pricing
 from sdf_corpus.generate.backends.anthropic import MIN_CACHE_CHARS
 from sdf_corpus.generate.chain import build_request, output_stage_name, stages_for
 from sdf_corpus.generate.pricing import ModelPrice, cost_usd
-from sdf_corpus.plan.planner import allocate, iter_jobs, mean_length
+from sdf_corpus.plan.planner import budget_allocation, iter_jobs, mean_length
 from sdf_corpus.prompts import job_context
 from sdf_corpus.spec.genres import Stage
 from sdf_corpus.spec.load import Corpus
@@ -196,7 +196,7 @@ def estimate_cost(
     provider = corpus.spec.backend.provider
     estimate = Estimate(corpus.spec.backend.model, price, source, provider == "anthropic")
     if counts is None:
-        counts = allocate(corpus, corpus.spec.budget.tokens).jobs
+        counts = budget_allocation(corpus).jobs
     for genre, n in counts.items():
         if n <= 0:
             continue

@@ -37,7 +37,14 @@ from sdf_corpus.plan.share import SubjectSchedule
 from sdf_corpus.spec.load import Corpus
 from sdf_corpus.spec.personas import SUBJECT_ID
 
-__all__ = ["Allocation", "allocate", "genre_targets", "iter_jobs", "plan_round", "sample_job"]
+__all__ = [
+    "Allocation",
+    "allocate",
+    "budget_allocation",
+    "genre_targets",
+    "iter_jobs",
+    "sample_job",
+]
 
 
 @dataclass(frozen=True)
@@ -252,9 +259,10 @@ def _who(
     return rotations.cast(genre, k - before), "cast"
 
 
-def plan_round(corpus: Corpus) -> tuple[Allocation, Iterator[Job]]:
-    allocation = allocate(corpus, corpus.spec.budget.tokens)
-    return allocation, iter_jobs(corpus, allocation.jobs)
+def budget_allocation(corpus: Corpus) -> Allocation:
+    """The jobs per genre `budget.tokens` asks for: round 0 of every plan, and what
+    `plan` shows and estimates (the one place the budget becomes job counts)."""
+    return allocate(corpus, corpus.spec.budget.tokens)
 
 
 def sample_job(corpus: Corpus, genre: str) -> Job:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sdf_corpus.library import library_dir
-from sdf_corpus.plan.planner import allocate, genre_targets, iter_jobs, mean_length
+from sdf_corpus.plan.planner import budget_allocation, genre_targets, iter_jobs, mean_length
 from sdf_corpus.spec.load import Corpus
 
 __all__ = ["PlanSummary", "summarise_plan"]
@@ -99,7 +99,7 @@ class PlanSummary:
 
 
 def summarise_plan(corpus: Corpus) -> PlanSummary:
-    allocation = allocate(corpus, corpus.spec.budget.tokens)
+    allocation = budget_allocation(corpus)
     weights = corpus.weights()
     targets = genre_targets(corpus)
     lines = {

@@ -7,15 +7,14 @@ then `None` and the report says why instead of failing.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sdf_corpus.errors import InputError
-from sdf_corpus.generate.ledger import Ledger
 from sdf_corpus.io import shown
+from sdf_corpus.store import Store
 
 __all__ = [
     "LedgerFacts",
@@ -105,60 +104,33 @@ class LedgerFacts:
     failed_examples: list[dict[str, str]] = field(default_factory=list)
 
 
-def _meta_json(db: sqlite3.Connection, key: str, default: Any) -> Any:
-    row = db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
-    return default if row is None else json.loads(row[0])
-
-
 def read_ledger(run_dir: Path) -> LedgerFacts | None:
-    """The ledger's facts (only SELECTs: a report never changes a run), or None if absent."""
+    """The ledger's facts (read-only: a report never changes a run), or None if absent."""
     path = Path(run_dir) / "ledger.sqlite"
     if not path.is_file():
         return None
-    ledger = Ledger(path)
+    ledger = Store(path, readonly=True)
     try:
-        db = ledger.db
-        spec = _meta_json(db, "spec", {})
-        facts = LedgerFacts(
-            targets={k: int(v) for k, v in _meta_json(db, "targets", {}).items()},
-            principles=list(_meta_json(db, "principles", [])),
-            ai_names=dict(_meta_json(db, "ai_names", {})),
-            author_names=dict(_meta_json(db, "author_names", {})),
-            excluded_names=list(_meta_json(db, "excluded_names", [])),
-            subject=dict(_meta_json(db, "subject", {})),
-            subject_shares=dict(_meta_json(db, "subject_shares", {})),
+        spec = ledger.meta_json("spec", {})
+        totals = ledger.totals()
+        return LedgerFacts(
+            targets={k: int(v) for k, v in ledger.meta_json("targets", {}).items()},
+            principles=list(ledger.meta_json("principles", [])),
+            ai_names=dict(ledger.meta_json("ai_names", {})),
+            author_names=dict(ledger.meta_json("author_names", {})),
+            excluded_names=list(ledger.meta_json("excluded_names", [])),
+            subject=dict(ledger.meta_json("subject", {})),
+            subject_shares=dict(ledger.meta_json("subject_shares", {})),
             spec_name=str(spec.get("name", "")) if isinstance(spec, dict) else "",
-            totals=_totals_dict(ledger),
+            totals={name: getattr(totals, name) for name in totals.__dataclass_fields__},
             spend_rows=ledger.spend_by_stage(),
+            jobs_by_genre=ledger.jobs_by_genre(),
+            failed_examples=[
+                {**row, "error": row["error"][:EXAMPLE_CHARS]} for row in ledger.failed_examples()
+            ],
         )
-        facts.jobs_by_genre = _jobs_by_genre(db)
-        facts.failed_examples = _failed_examples(db)
-        return facts
     finally:
         ledger.close()
-
-
-def _totals_dict(ledger: Ledger) -> dict[str, Any]:
-    t = ledger.totals()
-    return {name: getattr(t, name) for name in t.__dataclass_fields__}
-
-
-def _jobs_by_genre(db: sqlite3.Connection) -> dict[str, dict[str, int]]:
-    out: dict[str, dict[str, int]] = {}
-    rows = db.execute(
-        "SELECT genre, status, COUNT(*) FROM jobs WHERE active=1 GROUP BY genre, status"
-    )
-    for genre, status, n in rows:
-        out.setdefault(genre, {"planned": 0})[status] = n
-        out[genre]["planned"] += n
-    return out
-
-
-def _failed_examples(db: sqlite3.Connection) -> list[dict[str, str]]:
-    rows = db.execute(
-        "SELECT id, genre, error FROM jobs WHERE active=1 AND status='failed' ORDER BY idx LIMIT 5"
-    )
-    return [{"id": i, "genre": g, "error": (e or "")[:EXAMPLE_CHARS]} for i, g, e in rows]
 
 
 def subject_names(ledger: LedgerFacts | None) -> list[str]:

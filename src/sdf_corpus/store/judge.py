@@ -8,26 +8,20 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sdf_corpus.generate.backends.base import Completion
-from sdf_corpus.generate.ledger import Ledger
-from sdf_corpus.judge.rubric import Judgement
+from sdf_corpus.store.jobs import JobQueries
+
+if TYPE_CHECKING:  # the rubric module loads the prompt machinery; the store needs none
+    from sdf_corpus.judge.rubric import Judgement
 
 __all__ = ["JudgeStore"]
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS judgements (
-    doc_id TEXT NOT NULL, rubric TEXT NOT NULL, status TEXT NOT NULL,
-    scores TEXT, justifications TEXT, error TEXT, model TEXT NOT NULL,
-    created_at REAL NOT NULL, PRIMARY KEY (doc_id, rubric));
-"""
-
 
 class JudgeStore:
-    def __init__(self, ledger: Ledger, rubric_hash: str) -> None:
+    def __init__(self, ledger: JobQueries, rubric_hash: str) -> None:
         self.ledger, self.rubric = ledger, rubric_hash
-        ledger.db.executescript(_SCHEMA)
 
     def done(self) -> set[str]:
         rows = self.ledger.db.execute(
@@ -71,31 +65,28 @@ class JudgeStore:
     ) -> None:
         """One paid judge request, and (when `final`) its outcome, in one transaction."""
         c, now = completion, time.time()
-        cur = self.ledger.db.cursor()
-        cur.execute("BEGIN")
-        self.ledger.insert_paid_attempt(
-            cur,
-            doc_id,
-            "judge",
-            started,
-            now,
-            c,
-            outcome="ok" if judgement else "unparsed",
-            error_class="JudgeParseError" if error else None,
-            error_message=error or None,
-        )
-        if final:
-            cur.execute(
-                "INSERT OR REPLACE INTO judgements VALUES (?,?,?,?,?,?,?,?)",
-                (
-                    doc_id,
-                    self.rubric,
-                    "judged" if judgement else "unjudged",
-                    json.dumps(judgement.scores) if judgement else None,
-                    json.dumps(judgement.justifications) if judgement else None,
-                    error or None,
-                    c.model,
-                    now,
-                ),
+        with self.ledger.transaction():
+            self.ledger.insert_paid_attempt(
+                doc_id,
+                "judge",
+                started,
+                now,
+                c,
+                outcome="ok" if judgement else "unparsed",
+                error_class="JudgeParseError" if error else None,
+                error_message=error or None,
             )
-        cur.execute("COMMIT")
+            if final:
+                self.ledger.db.execute(
+                    "INSERT OR REPLACE INTO judgements VALUES (?,?,?,?,?,?,?,?)",
+                    (
+                        doc_id,
+                        self.rubric,
+                        "judged" if judgement else "unjudged",
+                        json.dumps(judgement.scores) if judgement else None,
+                        json.dumps(judgement.justifications) if judgement else None,
+                        error or None,
+                        c.model,
+                        now,
+                    ),
+                )

@@ -1,0 +1,181 @@
+"""`sdf-corpus build`: generate → clean → [judge] → top up, until the budget is met.
+
+The orchestrator holds the run's one `Store` open for the whole build and hands
+it to every stage; the plan's numbers (targets, rounds) flow down from
+`sdf_corpus.plan` and never make a round trip through the ledger. Each stage is
+a function of `sdf_corpus.pipeline`; planning rounds are `sdf_corpus.plan.rounds`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from sdf_corpus.generate.runner import GenerateResult, RunOptions
+from sdf_corpus.pipeline import clean_run, generate, judge_and_apply, open_ledger
+from sdf_corpus.plan.planner import genre_targets
+from sdf_corpus.plan.rounds import plan_top_up
+from sdf_corpus.plan.topup import Standing, standings
+from sdf_corpus.spec.load import Corpus
+from sdf_corpus.store import Store
+
+__all__ = ["BuildResult", "build"]
+
+
+@dataclass
+class BuildResult:
+    rounds: int = 0
+    generate: list[GenerateResult] = field(default_factory=list)
+    kept_tokens: int = 0
+    kept_documents: int = 0
+    budget_tokens: int = 0
+    # complete | max_cost | max_rounds | no_success | ambiguous_create | judge stops
+    stopped: str = "complete"
+    judge: Any = None
+    postprocessed: bool = True  # False when the shards were already up to date
+    standings: list[Standing] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # sentences for the summary
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "rounds": self.rounds,
+            "kept_tokens": self.kept_tokens,
+            "kept_documents": self.kept_documents,
+            "budget_tokens": self.budget_tokens,
+            "stopped": self.stopped,
+            "requests": sum(g.requests for g in self.generate),
+            "judge_requests": self.judge.requests if self.judge else 0,
+            "cleaned": self.postprocessed,
+            "spent_usd": self.generate[-1].spent_usd if self.generate else 0.0,
+        }
+
+    @property
+    def empty_genres(self) -> list[str]:
+        """Genres with a target that ended with no document."""
+        return [r.genre for r in self.standings if r.target > 0 and r.kept_docs == 0]
+
+    @property
+    def incomplete(self) -> bool:
+        """Empty, short of the budget, or a genre left at zero documents, for a reason
+        other than --max-cost."""
+        if self.stopped == "max_cost":
+            return False
+        short = self.kept_documents == 0 or self.kept_tokens < self.budget_tokens
+        return short or bool(self.empty_genres)
+
+
+def build(
+    corpus: Corpus,
+    options: RunOptions,
+    *,
+    retry_failed: bool = False,
+    batch: bool = False,
+    workers: int = 1,
+) -> BuildResult:
+    """Generate, clean, and top up until the cleaned corpus meets the budget and the
+    mix (or `budget.max_rounds` is reached, a round succeeds at nothing, or
+    --max-cost stops it). A provider that keeps refusing raises ProviderStoppedError."""
+    result = BuildResult(budget_tokens=corpus.spec.budget.tokens)
+    targets = genre_targets(corpus)
+    store = open_ledger(corpus)
+    try:
+        while True:
+            first = result.rounds == 0
+            gen = generate(
+                corpus,
+                options,
+                retry_failed=retry_failed and first,
+                batch=batch,
+                workers=workers,
+                store=store,
+            )
+            result.generate.append(gen)
+            if not _postprocess(corpus, store, options, result):
+                return result
+            result.rounds += 1
+            kept = _read_json(corpus, "manifest.json").get("by_genre", {})
+            result.standings = standings(targets, kept, store.done_by_genre())
+            if gen.stopped != "complete":
+                result.stopped = gen.stopped
+                return result
+            if gen.jobs_failed and not gen.jobs_done:
+                # Another round would only repeat the failures (and their cost).
+                result.stopped = "no_success"
+                return result
+            step = plan_top_up(corpus, store, result.standings)
+            if step == "max_rounds":
+                result.stopped = "max_rounds"
+            if step != "planned":
+                return result
+    finally:
+        store.close()
+
+
+def _postprocess(corpus: Corpus, store: Store, options: RunOptions, result: BuildResult) -> bool:
+    """Clean (and judge) the generated documents, unless nothing changed since the
+    last time: a finished build re-run does no work. False if the judge stopped."""
+    fingerprint = _fingerprint(corpus, store)
+    if (
+        store.get_meta("postprocessed") == fingerprint
+        and (corpus.run_dir / "manifest.json").is_file()
+    ):
+        result.kept_tokens, result.kept_documents = _kept(corpus)
+        result.postprocessed = False
+        return True
+    undone = _judge_undone(corpus)
+    stats = clean_run(corpus, progress=options.progress, store=store)
+    result.kept_tokens, result.kept_documents = int(stats.kept_tokens), int(stats.kept_docs)
+    if undone:
+        result.notes.append(undone)
+    complete = True
+    if corpus.spec.judge.enabled:
+        judged = judge_and_apply(corpus, options, store)
+        result.judge = judged
+        result.kept_tokens, result.kept_documents = _kept(corpus)
+        complete = judged.stopped == "complete" and judged.failed == 0
+        if judged.stopped != "complete":
+            result.stopped = judged.stopped
+            return False
+    if complete:  # a judge request that failed is retried next time, so no fingerprint
+        store.set_meta("postprocessed", fingerprint)
+    return True
+
+
+def _judge_undone(corpus: Corpus) -> str:
+    """What cleaning with the judge off undoes on a judged run, in words ("" if nothing)."""
+    if corpus.spec.judge.enabled or not (corpus.run_dir / "manifest.json").is_file():
+        return ""
+    judged = _read_json(corpus, "manifest.json").get("judge")
+    if not judged:
+        return ""
+    back = sum(int(n) for n in judged.get("dropped", {}).values())
+    return (
+        "the judge is off (judge.enabled: false) on a run that was judged: the shards were "
+        f"rewritten without the judge column and the {back} documents it had dropped are back "
+        "in the corpus; set judge.enabled: true to restore its scores and drops (stored "
+        "judgements are reused, nothing is paid twice)"
+    )
+
+
+def _fingerprint(corpus: Corpus, store: Store) -> str:
+    """What the shards are made from: the spec (clean and judge settings included) and
+    every finished job's outputs of the current plan."""
+    # Evaluation files are read by the clean stage: a regenerated probe set re-cleans.
+    evals = [
+        [str(p), p.stat().st_mtime_ns]
+        for p in corpus.spec.clean.decontamination.files
+        if p.exists()
+    ]
+    return json.dumps([corpus.spec_hash(), *store.outputs_fingerprint(), evals])
+
+
+def _kept(corpus: Corpus) -> tuple[int, int]:
+    """Kept tokens and documents as the clean stats say (after the judge's drops)."""
+    stats = _read_json(corpus, "clean_stats.json")
+    return int(stats["kept"]["tokens"]), int(stats["kept"]["docs"])
+
+
+def _read_json(corpus: Corpus, name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((corpus.run_dir / name).read_text())
+    return data

@@ -1,0 +1,109 @@
+"""Planning rounds: which jobs a run's plan holds, kept in step with its ledger.
+
+Round 0 is the budget's allocation; every top-up round records the job counts
+it asked for, so the same jobs are derived again from the spec on resume. Each
+round continues every genre's job numbers where the rounds before it stopped,
+and the plan index runs on across rounds. `budget.max_rounds` counts the rounds
+since the spec last changed, so a rebuild after an edit tops up again.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Literal
+
+from sdf_corpus.generate.shard import Shard
+from sdf_corpus.plan.job import Job
+from sdf_corpus.plan.planner import budget_allocation, genre_targets, iter_jobs
+from sdf_corpus.plan.topup import Standing, size_top_up
+from sdf_corpus.spec.load import Corpus
+from sdf_corpus.spec.personas import SUBJECT_ID
+from sdf_corpus.store import Store
+
+__all__ = ["TopUp", "plan_top_up", "sync_plan"]
+
+TopUp = Literal["planned", "enough", "max_rounds"]
+
+
+def sync_plan(
+    corpus: Corpus,
+    store: Store,
+    counts: Mapping[str, int] | None = None,
+    shard: Shard | None = None,
+) -> int:
+    """Make the ledger's active jobs exactly the jobs the current spec derives:
+    round 0 from the current budget (so raising it adds jobs and lowering it sets
+    jobs aside, never regenerating one), then the recorded top-up rounds.
+    `counts` (jobs per genre) replaces the budget's allocation: probe sets are
+    sized by count, not by tokens. With `shard`, only that slice's jobs (a
+    --shard ledger). Returns the number of active jobs."""
+    first = dict(counts) if counts else budget_allocation(corpus).jobs
+    store.add_round(0, first)
+    recorded = store.rounds()
+    if store.get_meta("rounds_spec") != corpus.spec_hash():
+        # A changed spec starts its own count of top-up rounds (budget.max_rounds).
+        store.set_meta("rounds_spec", corpus.spec_hash())
+        store.set_meta("rounds_from", str(max(r for r, _ in recorded) + 1))
+    _record_run_facts(corpus, store)
+    # Round 0 as computed here, not as read back: the plan flows down, not round trip.
+    rounds = [(0, first), *((r, c) for r, c in recorded if r > 0)]
+    jobs = _all_jobs(corpus, rounds)
+    if shard is not None:
+        jobs = (job for job in jobs if shard.owns(job.id))
+    return store.sync_jobs(jobs)
+
+
+def plan_top_up(corpus: Corpus, store: Store, rows: list[Standing]) -> TopUp:
+    """Record one more round sized per genre from each genre's own shortfall, unless
+    no genre is short ("enough") or budget.max_rounds is used up ("max_rounds").
+    The round's jobs join the plan at the next `sync_plan`."""
+    counts = size_top_up(corpus, rows, corpus.spec.budget.tokens)
+    if not counts:
+        return "enough"
+    rounds = store.rounds()
+    first = int(store.get_meta("rounds_from") or 1)
+    if 1 + sum(1 for r, _ in rounds if r >= first) >= corpus.spec.budget.max_rounds:
+        return "max_rounds"
+    store.add_round(max(r for r, _ in rounds) + 1, counts)
+    return "planned"
+
+
+def _all_jobs(corpus: Corpus, rounds: Sequence[tuple[int, Mapping[str, int]]]) -> Iterator[Job]:
+    done: dict[str, int] = {}
+    index = 0
+    for round_no, recorded in rounds:
+        counts = {g: n for g, n in recorded.items() if g in corpus.genres}
+        yield from iter_jobs(
+            corpus, counts, round_no=round_no, start_index=index, done_per_genre=dict(done)
+        )
+        for g, n in counts.items():
+            done[g] = done.get(g, 0) + n
+        index += sum(counts.values())
+
+
+def _record_run_facts(corpus: Corpus, store: Store) -> None:
+    """What the report needs to read a run without its spec: targets and names."""
+    facts = {
+        "spec_hash": corpus.spec_hash(),
+        "spec": corpus.spec.model_dump_json(),
+        "targets": json.dumps(genre_targets(corpus)),
+        "weights": json.dumps(corpus.weights()),
+        "principles": json.dumps(
+            [
+                {"id": p.id, "title": p.title, "section": p.section}
+                for p in corpus.constitution.principles
+            ]
+        ),
+        "ai_names": json.dumps(
+            {SUBJECT_ID: corpus.spec.subject.name, **{p.id: p.name for p in corpus.personas.ai}}
+        ),
+        "subject": corpus.spec.subject.model_dump_json(),
+        "subject_shares": json.dumps({n: g.share() for n, g in corpus.genres.items()}),
+        "author_names": json.dumps({p.id: p.name for p in corpus.personas.authors}),
+        "excluded_names": json.dumps(corpus.spec.excluded_names),
+        # The dataset card names the prompts each genre was generated with.
+        "genre_hashes": json.dumps({name: g.fingerprint() for name, g in corpus.genres.items()}),
+    }
+    for key, value in facts.items():
+        store.set_meta(key, value)

@@ -1,0 +1,61 @@
+"""The one home of SQLite: `RUN_DIR/ledger.sqlite`, the single source of truth of a run.
+
+No other module opens a connection or writes SQL; they call the typed queries here.
+
+    schema.py    every table, and versioned migrations on `PRAGMA user_version`
+    jobs.py      meta, planning rounds, jobs, stage outputs, attempts; transactions
+    reports.py   totals, spend, errors, progress: read-only figures
+    batches.py   `BatchBook`: the Message Batches intents and their requests
+    judge.py     `JudgeStore`: judgements keyed by the rubric's hash
+    merge.py     folding a `--shard` ledger into the run's (ATTACH + copies)
+
+WAL mode; every finished stage is committed in its own transaction together
+with the attempt that produced it, so a kill at any moment loses at most the
+requests in flight, and a re-run never asks for a committed stage again.
+API keys never reach the store: attempts keep an error's class and its message,
+which the backends scrub of keys before raising.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from sdf_corpus.store.batches import BatchBook, BatchRow, RequestRow
+from sdf_corpus.store.jobs import JobQueries, StageOutput
+from sdf_corpus.store.judge import JudgeStore
+from sdf_corpus.store.reports import ReportQueries, Totals
+from sdf_corpus.store.schema import LATEST
+
+__all__ = [
+    "LATEST",
+    "BatchBook",
+    "BatchRow",
+    "JudgeStore",
+    "RequestRow",
+    "StageOutput",
+    "Store",
+    "Totals",
+    "read_meta",
+]
+
+
+class Store(JobQueries, ReportQueries):
+    """One connection to a run's ledger with every query the stages need.
+
+    `Store(path)` creates or migrates the file; `Store(path, readonly=True)` only
+    reads it (the report, the dataset card), never migrating or writing."""
+
+
+def read_meta(path: Path) -> dict[str, Any]:
+    """Every meta value of the ledger at `path`, JSON parsed; {} when there is none."""
+    if not path.is_file():
+        return {}
+    store = Store(path, readonly=True)
+    try:
+        return store.meta_values()
+    except sqlite3.Error:  # an SQLite file without our tables holds no run facts
+        return {}
+    finally:
+        store.close()

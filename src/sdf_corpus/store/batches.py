@@ -1,0 +1,148 @@
+"""The ledger's batch tables (`batches`, `batch_requests`; schema in schema.py).
+
+Submitting a batch is two commits around one API call:
+
+1. `open_intent`: a `batches` row with status `creating` and every request's
+   deterministic custom id, committed BEFORE create is called;
+2. `attach`: the provider's batch id, committed right after create returns.
+
+A kill between the two leaves a `creating` row: the batch may or may not exist.
+The runner resolves it on resume by listing the workspace's recent batches
+(see `BatchRunner._resolve_orphans`), never by blindly resubmitting.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from sdf_corpus.plan.job import Job
+from sdf_corpus.store.jobs import JobQueries
+
+__all__ = ["BatchBook", "BatchRow", "RequestRow"]
+
+
+@dataclass(frozen=True, slots=True)
+class RequestRow:
+    custom_id: str
+    job_id: str
+    stage: str
+    attempt: int
+    prefill: str
+    result: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BatchRow:
+    seq: int
+    id: str | None
+    status: str
+    requests: int
+    worst_cost_usd: float
+    created_at: float
+
+
+class BatchBook:
+    def __init__(self, ledger: JobQueries) -> None:
+        self.ledger = ledger
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        # Read each time: the store may have reopened its connection (`released`).
+        return self.ledger.db
+
+    # -- submitting -----------------------------------------------------------------------
+    def open_intent(self, rows: Sequence[RequestRow], size: int, worst_cost: float) -> int:
+        with self.ledger.transaction():
+            cur = self.db.execute(
+                "INSERT INTO batches (status, requests, bytes, worst_cost_usd, created_at) "
+                "VALUES ('creating', ?, ?, ?, ?)",
+                (len(rows), size, worst_cost, time.time()),
+            )
+            seq = int(cur.lastrowid or 0)
+            self.db.executemany(
+                "INSERT INTO batch_requests (custom_id, seq, job_id, stage, attempt, prefill) "
+                "VALUES (?,?,?,?,?,?)",
+                [(r.custom_id, seq, r.job_id, r.stage, r.attempt, r.prefill) for r in rows],
+            )
+        return seq
+
+    def attach(self, seq: int, batch_id: str) -> None:
+        self.db.execute(
+            "UPDATE batches SET id=?, status='in_progress', submitted_at=? WHERE seq=?",
+            (batch_id, time.time(), seq),
+        )
+
+    def drop_intent(self, seq: int) -> None:
+        """create() was refused outright: no batch exists, forget the intent."""
+        with self.ledger.transaction():
+            self.db.execute("DELETE FROM batch_requests WHERE seq=?", (seq,))
+            self.db.execute("DELETE FROM batches WHERE seq=?", (seq,))
+
+    def orphan_lost(self, seq: int) -> None:
+        """No batch was found for an intent: its requests count as lost attempts."""
+        with self.ledger.transaction():
+            self.db.execute("UPDATE batches SET status='orphaned' WHERE seq=?", (seq,))
+            self.db.execute(
+                "UPDATE batch_requests SET result='lost' WHERE seq=? AND result IS NULL", (seq,)
+            )
+
+    # -- reading --------------------------------------------------------------------------
+    def batches(self, *statuses: str) -> list[BatchRow]:
+        marks = ",".join("?" * len(statuses))
+        rows = self.db.execute(
+            "SELECT seq, id, status, requests, worst_cost_usd, created_at FROM batches "
+            f"WHERE status IN ({marks}) ORDER BY seq",
+            statuses,
+        ).fetchall()
+        return [BatchRow(*r) for r in rows]
+
+    def known_ids(self) -> set[str]:
+        return {r[0] for r in self.db.execute("SELECT id FROM batches WHERE id IS NOT NULL")}
+
+    def requests(self, seq: int) -> dict[str, RequestRow]:
+        rows = self.db.execute(
+            "SELECT custom_id, job_id, stage, attempt, prefill, result FROM batch_requests "
+            "WHERE seq=?",
+            (seq,),
+        )
+        return {r[0]: RequestRow(*r) for r in rows}
+
+    def attempts(self, job_id: str, stage: str) -> int:
+        row = self.db.execute(
+            "SELECT COUNT(*) FROM batch_requests WHERE job_id=? AND stage=?", (job_id, stage)
+        ).fetchone()
+        return int(row[0])
+
+    def job(self, job_id: str) -> Job:
+        return self.ledger.job(job_id)
+
+    def ready_jobs(self, page: int = 2000) -> Iterator[Job]:
+        """Pending jobs with no request in flight, in plan order, a page at a time."""
+        return self.ledger.pending_jobs(
+            unless="EXISTS (SELECT 1 FROM batch_requests r WHERE r.job_id=j.id "
+            "AND r.result IS NULL)",
+            page=page,
+        )
+
+    # -- results --------------------------------------------------------------------------
+    def mark(self, custom_id: str, result: str, error: str | None = None) -> None:
+        self.db.execute(
+            "UPDATE batch_requests SET result=?, error=? WHERE custom_id=?",
+            (result, error, custom_id),
+        )
+
+    def unanswered(self, seq: int) -> list[RequestRow]:
+        rows = self.db.execute(
+            "SELECT custom_id, job_id, stage, attempt, prefill, result FROM batch_requests "
+            "WHERE seq=? AND result IS NULL",
+            (seq,),
+        )
+        return [RequestRow(*r) for r in rows]
+
+    def set_status(self, seq: int, status: str) -> None:
+        column = {"ended": "ended_at", "collected": "collected_at"}.get(status)
+        extra = f", {column}={time.time()!r}" if column else ""
+        self.db.execute(f"UPDATE batches SET status=?{extra} WHERE seq=?", (status, seq))
