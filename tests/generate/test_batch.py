@@ -171,9 +171,9 @@ def test_invalid_request_fails_the_job_and_exhausted_attempts_fail_it(
 ) -> None:
     spec = fake_spec(backend={"max_attempts": 2, "batch": FAST_POLL})
     corpus = load_corpus(spec)
-    from sdf_corpus.plan.planner import plan_round
+    from sdf_corpus.plan.planner import budget_allocation, iter_jobs
 
-    jobs = list(plan_round(corpus)[1])
+    jobs = list(iter_jobs(corpus, budget_allocation(corpus).jobs))
     first, second = jobs[0].id, jobs[1].id
     fake_provider.batches.inject_result(
         "errored",
