@@ -9,60 +9,18 @@ a function of `sdf_corpus.pipeline`; planning rounds are `sdf_corpus.plan.rounds
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from typing import Any
 
-from sdf_corpus.generate.runner import GenerateResult, RunOptions
+from sdf_corpus.generate.runner import RunOptions
+from sdf_corpus.outcome import BuildResult
 from sdf_corpus.pipeline import clean_run, generate, judge_and_apply, open_ledger
 from sdf_corpus.plan.planner import genre_targets
 from sdf_corpus.plan.rounds import plan_top_up
-from sdf_corpus.plan.topup import Standing, standings
+from sdf_corpus.plan.topup import standings
 from sdf_corpus.spec.load import Corpus
 from sdf_corpus.store import Store
 
 __all__ = ["BuildResult", "build"]
-
-
-@dataclass
-class BuildResult:
-    rounds: int = 0
-    generate: list[GenerateResult] = field(default_factory=list)
-    kept_tokens: int = 0
-    kept_documents: int = 0
-    budget_tokens: int = 0
-    # complete | max_cost | max_rounds | no_success | ambiguous_create | judge stops
-    stopped: str = "complete"
-    judge: Any = None
-    postprocessed: bool = True  # False when the shards were already up to date
-    standings: list[Standing] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)  # sentences for the summary
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "rounds": self.rounds,
-            "kept_tokens": self.kept_tokens,
-            "kept_documents": self.kept_documents,
-            "budget_tokens": self.budget_tokens,
-            "stopped": self.stopped,
-            "requests": sum(g.requests for g in self.generate),
-            "judge_requests": self.judge.requests if self.judge else 0,
-            "cleaned": self.postprocessed,
-            "spent_usd": self.generate[-1].spent_usd if self.generate else 0.0,
-        }
-
-    @property
-    def empty_genres(self) -> list[str]:
-        """Genres with a target that ended with no document."""
-        return [r.genre for r in self.standings if r.target > 0 and r.kept_docs == 0]
-
-    @property
-    def incomplete(self) -> bool:
-        """Empty, short of the budget, or a genre left at zero documents, for a reason
-        other than --max-cost."""
-        if self.stopped == "max_cost":
-            return False
-        short = self.kept_documents == 0 or self.kept_tokens < self.budget_tokens
-        return short or bool(self.empty_genres)
 
 
 def build(

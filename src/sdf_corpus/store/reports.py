@@ -13,6 +13,7 @@ from typing import Any
 
 __all__ = ["ReportQueries", "Totals"]
 
+
 @dataclass(frozen=True, slots=True)
 class Totals:
     jobs: int
