@@ -29,8 +29,8 @@ from fakeprovider.server import FakeProvider  # noqa: E402
 from sdf_corpus.generate.backends import make_backend  # noqa: E402
 from sdf_corpus.generate.backends.base import Request  # noqa: E402
 from sdf_corpus.generate.executor import CostGuard, Executor  # noqa: E402
-from sdf_corpus.generate.ledger import Ledger  # noqa: E402
 from sdf_corpus.spec.models import BackendSpec  # noqa: E402
+from sdf_corpus.store import Store  # noqa: E402
 
 MODELS = {"anthropic": "claude-haiku-4-5", "litellm": "openai/fake-model"}
 
@@ -47,7 +47,7 @@ async def drive(kind: str, url: str, folder: Path, seconds: float, pace: bool) -
         pace_to_headers=pace,
     )
     backend = make_backend(kind, MODELS[kind], api_base=url, timeout=10)
-    ledger = Ledger(folder / f"{kind}-{pace}.sqlite")
+    ledger = Store(folder / f"{kind}-{pace}.sqlite")
     executor = Executor(backend, spec, ledger, CostGuard(None, 0.0, None))
     deadline = time.monotonic() + seconds
 
