@@ -121,11 +121,7 @@ class BatchBook:
 
     def ready_jobs(self, page: int = 2000) -> Iterator[Job]:
         """Pending jobs with no request in flight, in plan order, a page at a time."""
-        return self.ledger.pending_jobs(
-            unless="EXISTS (SELECT 1 FROM batch_requests r WHERE r.job_id=j.id "
-            "AND r.result IS NULL)",
-            page=page,
-        )
+        return self.ledger.pending_jobs(in_no_batch=True, page=page)
 
     # -- results --------------------------------------------------------------------------
     def mark(self, custom_id: str, result: str, error: str | None = None) -> None:

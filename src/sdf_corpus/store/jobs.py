@@ -37,6 +37,9 @@ _UPSERT_JOB = (
     "INSERT INTO jobs (id, idx, round, genre, principle_id, ai_id, payload) "
     "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET active=1, idx=excluded.idx"
 )
+_NOT_IN_FLIGHT = (
+    "AND NOT EXISTS (SELECT 1 FROM batch_requests r WHERE r.job_id=j.id AND r.result IS NULL)"
+)
 _INSERT_ATTEMPT = (
     "INSERT INTO attempts (job_id, stage, started_at, finished_at, outcome, error_class, "
     "error_message, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, "
@@ -134,12 +137,12 @@ class JobQueries:
         )
         return cur.rowcount
 
-    def pending_jobs(self, *, unless: str = "", page: int = 2000) -> Iterator[Job]:
+    def pending_jobs(self, *, in_no_batch: bool = False, page: int = 2000) -> Iterator[Job]:
         """Pending jobs of the current plan in plan order, a page at a time, so 500k
-        jobs never sit in memory; `unless` is an extra SQL condition on `j` (only the
-        store's own queries pass one) that excludes a job, e.g. one in a batch."""
+        jobs never sit in memory; `in_no_batch`: only those with no batch request
+        still in flight (what `generate --batch` may submit)."""
         last = -1
-        extra = f"AND NOT ({unless})" if unless else ""
+        extra = _NOT_IN_FLIGHT if in_no_batch else ""
         while True:
             rows = self.db.execute(
                 f"SELECT idx, payload FROM jobs j WHERE active=1 AND status='pending' AND idx>? "
