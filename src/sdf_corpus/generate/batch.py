@@ -343,13 +343,16 @@ class BatchRunner:
         give_up = permanent or row.attempt >= self.max_attempts
         # An account-level refusal says nothing about the job: it stays pending.
         fails_job = give_up and account_refusal(error) is None
-        with self.ledger.transaction():
-            self.ledger.record_error(
-                job, row.stage, time.time(), error, status=400 if permanent else None, fatal=give_up
-            )
-            self.book.mark(row.custom_id, result.type, message[:2000])
-            if fails_job:
-                self.ledger.fail_job(job, row.stage, error)
+        self.book.record_failure(
+            job,
+            row,
+            result.type,
+            error,
+            message,
+            status=400 if permanent else None,
+            fatal=give_up,
+            fail_job=fails_job,
+        )
         give_up = fails_job
         self.breaker.failure(error)  # after the commit: what was answered stays answered
         self.result.errors[result.type] = self.result.errors.get(result.type, 0) + 1

@@ -130,6 +130,26 @@ class BatchBook:
             (result, error, custom_id),
         )
 
+    def record_failure(
+        self,
+        job: Job,
+        row: RequestRow,
+        result: str,
+        error: BaseException,
+        message: str,
+        *,
+        status: int | None,
+        fatal: bool,
+        fail_job: bool,
+    ) -> None:
+        """A request that came back without an answer, in one transaction: the failed
+        attempt, the request's result, and (`fail_job`) the job given up on."""
+        with self.ledger.transaction():
+            self.ledger.record_error(job, row.stage, time.time(), error, status=status, fatal=fatal)
+            self.mark(row.custom_id, result, message[:2000])
+            if fail_job:
+                self.ledger.fail_job(job, row.stage, error)
+
     def unanswered(self, seq: int) -> list[RequestRow]:
         rows = self.db.execute(
             "SELECT custom_id, job_id, stage, attempt, prefill, result FROM batch_requests "
