@@ -207,6 +207,23 @@ def test_generate_on_a_newer_ledger_exits_2_in_one_line_and_pays_nothing(
     assert (ledger.read_bytes(), shard.read_bytes()) == before
 
 
+def test_a_sqlite_file_that_is_no_ledger_is_refused_read_only(
+    write_spec: Callable[..., Path], tmp_path: Path
+) -> None:
+    path = tmp_path / "other.sqlite"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE notes (text TEXT)")
+    db.close()
+    before = path.read_bytes()
+    with pytest.raises(InputError, match="tables missing: attempts, jobs, meta") as caught:
+        Store(path, readonly=True)
+    assert str(path) in str(caught.value)
+    result = CliRunner().invoke(main, ["merge", str(write_spec()), str(path)])
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1
+    assert "tables missing" in result.stderr and str(path) in result.stderr
+    assert path.read_bytes() == before and not (tmp_path / "run" / "ledger.sqlite").exists()
+
+
 def test_only_the_store_speaks_sql() -> None:
     """No module outside sdf_corpus/store opens a connection or writes SQL."""
     pattern = re.compile(r"sqlite3|execute\(|\.db\b")

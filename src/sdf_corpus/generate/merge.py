@@ -19,7 +19,7 @@ from sdf_corpus.generate.shard import parse_ledger_name, shard_ledgers
 from sdf_corpus.plan.rounds import sync_plan
 from sdf_corpus.spec.load import Corpus
 from sdf_corpus.store import Store
-from sdf_corpus.store.merge import fold, foreign_jobs, source_facts
+from sdf_corpus.store.merge import fold, foreign_jobs, open_batches
 
 __all__ = ["MergeResult", "merge_ledgers"]
 
@@ -88,14 +88,11 @@ def _check_source(path: Path, target: Path) -> None:
         raise InputError(f"{path}: no such ledger (give the path of a shard's ledger.sqlite)")
     if target.exists() and path.resolve() == target.resolve():
         raise InputError(f"{path}: this is the run's own ledger (merge the shard ledgers into it)")
-    facts = source_facts(path)
-    if facts.missing_tables:
+    # Opening it checks that it is a ledger, and not one of a newer sdf-corpus.
+    still_open = open_batches(path)
+    if still_open:
         raise InputError(
-            f"{path}: not an sdf-corpus ledger (tables missing: {', '.join(facts.missing_tables)})"
-        )
-    if facts.open_batches:
-        raise InputError(
-            f"{path}: {facts.open_batches} message batch(es) still open (re-run its "
+            f"{path}: {still_open} message batch(es) still open (re-run its "
             "`generate --batch --shard i/N` until they are collected, then merge)"
         )
 

@@ -16,9 +16,8 @@ from pathlib import Path
 from sdf_corpus.store.jobs import JobQueries
 from sdf_corpus.store.schema import connect
 
-__all__ = ["Folded", "SourceFacts", "fold", "foreign_jobs", "source_facts"]
+__all__ = ["Folded", "fold", "foreign_jobs", "open_batches"]
 
-_NEEDED = frozenset({"meta", "rounds", "jobs", "outputs", "attempts"})
 _OUTPUT_COLS = (
     "job_id, stage, text, stop_reason, input_tokens, output_tokens, cache_read_tokens, "
     "cache_write_tokens, cost_usd, model, backend, created_at"
@@ -30,34 +29,28 @@ _ATTEMPT_COLS = (
 
 
 @dataclass(frozen=True)
-class SourceFacts:
-    missing_tables: list[str]  # tables a ledger must have that this file lacks
-    open_batches: int  # message batches still creating or in progress
-
-
-@dataclass(frozen=True)
 class Folded:
     outputs: int  # stage outputs new to this ledger
     attempts: int  # attempt rows new to it
     jobs_finished: int  # jobs that became done or failed by the fold
 
 
-def source_facts(path: Path) -> SourceFacts:
-    """What a would-be source holds, read without changing it; a file that is not
-    SQLite, or a ledger of a newer sdf-corpus, raises InputError naming it."""
+def open_batches(path: Path) -> int:
+    """Message batches still creating or in progress in a would-be source, read
+    without changing it; a file that is not a ledger, or a ledger of a newer
+    sdf-corpus, raises InputError naming it."""
     db = connect(path, readonly=True)
     try:
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        open_batches = (
+        if "batches" not in tables:  # a ledger from before `--batch` existed
+            return 0
+        return int(
             db.execute(
                 "SELECT COUNT(*) FROM batches WHERE status IN ('creating', 'in_progress')"
             ).fetchone()[0]
-            if "batches" in tables
-            else 0
         )
     finally:
         db.close()
-    return SourceFacts(sorted(_NEEDED - tables), int(open_batches))
 
 
 @contextmanager

@@ -35,7 +35,7 @@ from pathlib import Path
 
 from sdf_corpus.errors import InputError
 
-__all__ = ["LATEST", "MIGRATIONS", "connect"]
+__all__ = ["LATEST", "MIGRATIONS", "REQUIRED", "connect"]
 
 _V1 = (
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
@@ -75,6 +75,9 @@ _V1 = (
     created_at REAL NOT NULL, PRIMARY KEY (doc_id, rubric))""",
 )
 
+# Tables every ledger has had since the first release: a read-only open checks
+# them, since it cannot create them (a writer's migration does).
+REQUIRED = frozenset({"meta", "rounds", "jobs", "outputs", "attempts"})
 # MIGRATIONS[i] takes a ledger from version i to version i + 1.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1,)
 LATEST = len(MIGRATIONS)
@@ -100,9 +103,21 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
         raise InputError(
             f"{path}: not an sdf-corpus ledger ({exc}); give the ledger.sqlite a run wrote"
         ) from None
-    if version < LATEST and not readonly:
+    if readonly:
+        _check_tables(db, path)
+    elif version < LATEST:
         _migrate(db)
     return db
+
+
+def _check_tables(db: sqlite3.Connection, path: Path) -> None:
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    if not tables >= REQUIRED:
+        db.close()
+        raise InputError(
+            f"{path}: not an sdf-corpus ledger (tables missing: "
+            f"{', '.join(sorted(REQUIRED - tables))})"
+        )
 
 
 def _version(db: sqlite3.Connection, path: Path) -> int:
