@@ -7,7 +7,7 @@ import click
 
 from sdf_corpus.cli._common import OneLineErrors, raise_if_stopped, user_errors
 from sdf_corpus.cli.build import run_options
-from sdf_corpus.errors import Interrupted
+from sdf_corpus.errors import IncompleteBuildError, Interrupted
 from sdf_corpus.generate.runner import RunOptions
 from sdf_corpus.spec.load import Corpus, load_corpus
 
@@ -71,6 +71,11 @@ def probes(
         f"spend ${gen.spent_usd if gen else 0:.4f}; written to {result.out_dir}"
     )
     raise_if_stopped(result.stopped)
+    if gen is not None and gen.jobs_failed and not gen.jobs_done:
+        raise IncompleteBuildError(
+            f"probes: none of the {gen.jobs_failed:,} jobs tried succeeded; the failed "
+            f"attempts are in {result.out_dir / 'ledger.sqlite'}"
+        )
 
 
 def echo_probe_plan(
