@@ -146,14 +146,5 @@ class BatchClient:
             return found
         raise error
 
-    async def cancel(self, batch_id: str) -> None:
-        try:
-            await self._client.messages.batches.cancel(batch_id)
-        except Exception as exc:
-            error = map_anthropic_error(exc, self._key)
-        else:
-            return
-        raise error
-
     async def aclose(self) -> None:
         await self._client.close()
