@@ -9,8 +9,11 @@ seam (`AnthropicBackend.complete`, `BatchClient.create`)."""
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 import re
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -203,3 +206,22 @@ def test_judge_provider_error_is_one_line(
     path = spec(budget={"tokens": 8000, "max_rounds": 1}, judge={"enabled": True})
     _assert_one_line(_invoke("build", str(path)), 7)
     _assert_one_line(_invoke("judge", str(path)), 7)
+
+
+def test_a_real_process_prints_no_traceback(
+    spec: Callable[..., Path], fake_provider: FakeProvider
+) -> None:
+    """The same through `python -m sdf_corpus`, where an uncaught error would print one."""
+    fake_provider.batches.fail_create(400, count=10_000)
+    env = {**os.environ, "ANTHROPIC_API_KEY": KEY, "PYTHONPATH": os.pathsep.join(sys.path)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "sdf_corpus", "generate", str(spec()), "--batch", "--no-progress"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == PermanentError.exit_code == 2, proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout and KEY not in proc.stderr
+    (line,) = [x for x in proc.stderr.splitlines() if x.startswith("error: ")]
+    assert "400" in line and "invalid_request_error" in line
