@@ -6,7 +6,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from sdf_corpus.shards import iter_rows
+from sdf_corpus.runfolder.rows import iter_rows
 
 
 def ledger_rows(run_dir: Path, sql: str) -> list[tuple[Any, ...]]:

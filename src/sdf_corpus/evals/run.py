@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 from sdf_corpus.errors import EvalError, InputError
 from sdf_corpus.evals.stats import mean_interval
 from sdf_corpus.evals.summary import METHODS, summarise
+from sdf_corpus.runfolder import write_json_atomic, write_text_atomic
 
 __all__ = ["TASKS", "compare", "default_out", "load_eval", "run_eval"]
 
@@ -135,8 +135,8 @@ def write_eval(out: Path, result: dict[str, Any]) -> None:
     from sdf_corpus.evals.html import render_eval
 
     out.mkdir(parents=True, exist_ok=True)
-    _atomic(out / "eval.json", json.dumps(result, indent=2, ensure_ascii=False) + "\n")
-    _atomic(out / "eval.html", render_eval(result))
+    write_json_atomic(out / "eval.json", result)
+    write_text_atomic(out / "eval.html", render_eval(result))
 
 
 def load_eval(path: Path) -> dict[str, Any]:
@@ -205,8 +205,3 @@ def _diff(label: str, a: dict[str, float], b: dict[str, float]) -> dict[str, Any
         "difference": mean_interval([b[k] - a[k] for k in shared]),
     }
 
-
-def _atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)

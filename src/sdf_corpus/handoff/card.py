@@ -15,8 +15,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
 import yaml
+
+from sdf_corpus.runfolder.rows import iter_rows
 
 __all__ = ["render_card", "run_configs", "size_category", "write_run_card"]
 
@@ -74,16 +75,10 @@ def _ledger_meta(run_dir: Path) -> dict[str, Any]:
 def _models(shards: list[Path]) -> Counter[str]:
     """Documents per (model, backend), read from two small columns only."""
     counts: Counter[str] = Counter()
-    for path in shards:
-        names = pq.read_schema(path).names
-        if "model" not in names or "backend" not in names:
-            continue
-        for batch in pq.ParquetFile(path).iter_batches(columns=["model", "backend"]):
-            for model, backend in zip(
-                batch.column(0).to_pylist(), batch.column(1).to_pylist(), strict=True
-            ):
-                label = f"{model} ({backend})" if model or backend else "user text (not generated)"
-                counts[label] += 1
+    for row in iter_rows(shards, ("model", "backend")):
+        model, backend = row.get("model"), row.get("backend")
+        label = f"{model} ({backend})" if model or backend else "user text (not generated)"
+        counts[label] += 1
     return counts
 
 
@@ -240,7 +235,7 @@ def _how_to_load() -> list[str]:
 
 def write_run_card(run_dir: Path, shards: list[Path]) -> Path:
     """RUN_DIR/README.md describing the run's shards (written with the report)."""
-    from sdf_corpus.clean.writers import write_text_atomic
+    from sdf_corpus.runfolder import write_text_atomic
 
     path = Path(run_dir) / "README.md"
     write_text_atomic(path, render_card(run_dir, run_configs(), shards))

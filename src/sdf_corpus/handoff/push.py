@@ -17,7 +17,7 @@ from pathlib import Path
 
 from sdf_corpus.errors import InputError, KeyMissingError, SdfError
 from sdf_corpus.handoff.card import write_run_card
-from sdf_corpus.shards import run_shards
+from sdf_corpus.runfolder import RunFolder
 
 __all__ = ["PushResult", "files_to_push", "push_run"]
 
@@ -36,7 +36,7 @@ def files_to_push(run_dir: Path) -> list[Path]:
     if _is_hf_export(run_dir):  # `export --format hf`: its card already lists per-genre configs
         data = sorted((run_dir / "data").rglob("*.parquet"))
         return [run_dir / "README.md", run_dir / "export_manifest.json", *data]
-    shards = run_shards(run_dir)
+    shards = RunFolder(run_dir).require_shards()
     return [run_dir / n for n in _TOP_FILES if (run_dir / n).is_file()] + shards
 
 
@@ -51,9 +51,9 @@ def push_run(
     if not _REPO_ID.match(repo_id):
         raise InputError(f"REPO_ID {repo_id!r}: write it as NAMESPACE/NAME, e.g. my-org/sdf-advice")
     if not _is_hf_export(run_dir):
-        run_shards(run_dir)  # fail before anything else when there is nothing to push
+        RunFolder(run_dir).require_shards()  # fail first when there is nothing to push
     if not (run_dir / "README.md").is_file() and not dry_run:
-        write_run_card(run_dir, run_shards(run_dir))
+        write_run_card(run_dir, RunFolder(run_dir).require_shards())
     files = files_to_push(run_dir)
     listing = [(p.relative_to(run_dir).as_posix(), p.stat().st_size) for p in files]
     if dry_run:

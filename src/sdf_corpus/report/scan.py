@@ -21,7 +21,7 @@ import xxhash
 from tqdm import tqdm
 
 from sdf_corpus.report.diversity import OpeningCounter
-from sdf_corpus.shards import iter_rows as shard_rows
+from sdf_corpus.runfolder.rows import iter_rows as shard_rows
 
 __all__ = ["SCAN_COLUMNS", "ScanLimits", "ShardScan", "iter_rows", "scan_shards"]
 
@@ -57,9 +57,7 @@ def iter_rows(
 ) -> Iterator[dict[str, Any]]:
     """Rows of the shards as dicts, one column batch in memory at a time."""
     bar = tqdm(total=len(paths), unit="shard", desc="report", disable=not progress)
-    for path in paths:
-        yield from shard_rows([path], columns, _BATCH_ROWS)
-        bar.update(1)
+    yield from shard_rows(paths, columns, _BATCH_ROWS, done=lambda _: bar.update(1))
     bar.close()
 
 
