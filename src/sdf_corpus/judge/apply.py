@@ -32,6 +32,7 @@ from sdf_corpus.runfolder import (
     write_clean_stats,
     write_manifest,
 )
+from sdf_corpus.runfolder.rows import read_shard
 from sdf_corpus.shards import decode_row
 
 __all__ = ["apply_judgements"]
@@ -133,7 +134,7 @@ def _rewrite_shard(
     rejected: RejectWriter,
     drops: _Drops,
 ) -> dict[str, Any]:
-    table = pq.read_table(path)
+    table = read_shard(path)
     values = [_judge_value(store.get(doc_id), rubric) for doc_id in table.column("id").to_pylist()]
     keep = []
     for i, value in enumerate(values):

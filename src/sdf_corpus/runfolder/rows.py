@@ -31,6 +31,7 @@ __all__ = [
     "iter_rows",
     "open_shard",
     "read_schema",
+    "read_shard",
 ]
 
 _LEGACY_JSON = ("messages", "attributes", "quality", "tools")
@@ -46,6 +47,14 @@ def read_schema(path: Path) -> pa.Schema:
 def open_shard(path: Path) -> pq.ParquetFile:
     try:
         return pq.ParquetFile(path)
+    except Exception as exc:  # pyarrow raises several types for a damaged file
+        raise InputError(f"{path}: not a readable Parquet file ({exc})") from None
+
+
+def read_shard(path: Path) -> pa.Table:
+    """A whole shard, for a stage that rewrites it (a shard is at most `shard.target_mb`)."""
+    try:
+        return pq.read_table(path)
     except Exception as exc:  # pyarrow raises several types for a damaged file
         raise InputError(f"{path}: not a readable Parquet file ({exc})") from None
 
