@@ -88,6 +88,9 @@ def apply_judgements(
     manifest = read_manifest(run)
     if "judge" in manifest:
         raise RuntimeError("shards already carry judgements; run the clean stage first")
+    stats = read_clean_stats(run)
+    if stats is None:  # the clean stage writes it with the manifest: checked before any write
+        raise RuntimeError(f"{run.clean_stats}: missing; run the clean stage first")
     drops = _Drops()
     # Judge drops join the clean stage's rejected.jsonl (one place to inspect every
     # drop): the file is copied, extended and swapped in whole.
@@ -108,7 +111,9 @@ def apply_judgements(
         "min_scores": min_scores,
         "dropped": dict(drops.docs),
     }
-    _update_stats(run, drops)
+    for reason, n in drops.docs.items():
+        stats.drop_kept("judge", reason, n, drops.tokens[reason])
+    write_clean_stats(run, stats)
     write_manifest(run, manifest)
     return dict(drops.docs)
 
@@ -176,12 +181,3 @@ def _recount(manifest: dict[str, Any], removed: list[tuple[str, str, int]]) -> N
         "tokens": sum(s["tokens"] for s in shards),
         "bytes": sum(s["bytes"] for s in shards),
     }
-
-
-def _update_stats(run: RunFolder, drops: _Drops) -> None:
-    stats = read_clean_stats(run)
-    if stats is None:  # a folder the clean stage wrote always has it
-        raise RuntimeError(f"{run.clean_stats}: missing; run the clean stage first")
-    for reason, n in drops.docs.items():
-        stats.drop_kept("judge", reason, n, drops.tokens[reason])
-    write_clean_stats(run, stats)
