@@ -18,7 +18,7 @@ from typing import Any
 from sdf_corpus.errors import EvalError, InputError
 from sdf_corpus.evals.stats import mean_interval
 from sdf_corpus.evals.summary import METHODS, summarise
-from sdf_corpus.runfolder import write_json_atomic, write_text_atomic
+from sdf_corpus.runfolder import read_json_or_empty, write_json_atomic, write_text_atomic
 
 __all__ = ["TASKS", "compare", "default_out", "load_eval", "run_eval"]
 
@@ -126,7 +126,7 @@ def _manifest(probes: Path) -> dict[str, Any]:
     path = probes / "manifest.json"
     if not (probes / "probes.jsonl").is_file():
         raise InputError(f"{probes}: no probes.jsonl (give the folder `sdf-corpus probes` wrote)")
-    data = json.loads(path.read_text()) if path.is_file() else {}
+    data = read_json_or_empty(path)  # an older probe folder may lack it: no subject then
     digest = hashlib.sha256((probes / "probes.jsonl").read_bytes()).hexdigest()
     return {"probes_sha256": digest, "subject": data.get("subject", {}).get("name", "")}
 

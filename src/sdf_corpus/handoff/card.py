@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from sdf_corpus.runfolder import read_json_or_empty
 from sdf_corpus.runfolder.rows import iter_rows
 
 __all__ = ["render_card", "run_configs", "size_category", "write_run_card"]
@@ -42,14 +43,6 @@ def run_configs() -> list[dict[str, Any]]:
             "data_files": [{"split": "train", "path": "shards/*.parquet"}],
         }
     ]
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def _ledger_meta(run_dir: Path) -> dict[str, Any]:
@@ -89,7 +82,7 @@ def render_card(
     title: str | None = None,
 ) -> str:
     run_dir = Path(run_dir)
-    manifest = _read_json(run_dir / "manifest.json")
+    manifest = read_json_or_empty(run_dir / "manifest.json")
     totals = manifest.get("totals", {})
     facts = _ledger_meta(run_dir)
     raw_spec = facts.get("spec")
@@ -186,7 +179,7 @@ def _provenance(manifest: dict[str, Any], facts: dict[str, Any]) -> list[str]:
 
 
 def _drops(run_dir: Path) -> list[str]:
-    stats = _read_json(run_dir / "clean_stats.json")
+    stats = read_json_or_empty(run_dir / "clean_stats.json")
     by_stage = stats.get("dropped", {}).get("by_stage", {})
     if not by_stage:
         return []
@@ -212,7 +205,7 @@ def _judge(run_dir: Path, manifest: dict[str, Any]) -> list[str]:
         f"- rubric `{judge.get('rubric')}` (hash `{judge.get('rubric_hash')}`), "
         f"minimum scores {judge.get('min_scores') or 'none'}; dropped {judge.get('dropped') or {}}",
     ]
-    report = _read_json(run_dir / "report.json").get("judge")
+    report = read_json_or_empty(run_dir / "report.json").get("judge")
     if isinstance(report, dict) and report.get("explicit_reasoning_share") is not None:
         out.append(f"- share with explicit reasoning: {report['explicit_reasoning_share']:.1%}")
     return [*out, "- per-document scores are in the `judge` column", ""]
