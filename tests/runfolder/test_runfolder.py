@@ -287,3 +287,14 @@ def test_bare_values_become_a_named_field_only_when_asked(tmp_path: Path) -> Non
     assert rows == [(1, {"text": "a bare question"}), (3, {"id": "q2", "text": "an object"})]
     with pytest.raises(InputError, match=r"eval\.jsonl:1: expected a JSON object"):
         list(iter_jsonl(path))
+
+
+def test_a_cache_folder_filled_first_by_another_process_is_kept(tmp_path: Path) -> None:
+    target = tmp_path / "tokenizer"
+    target.mkdir()
+    (target / "tokenizer.json").write_text("theirs")
+    with staged_folder(tmp_path, "tokenizer") as staging:
+        (staging / "tokenizer.json").write_text("ours")
+        replace_folder(staging, target, keep_existing=True)
+    assert (target / "tokenizer.json").read_text() == "theirs"
+    assert _listing(tmp_path) == ["tokenizer"]  # the staged copy is gone too

@@ -104,11 +104,19 @@ def staged_folder(parent: Path, prefix: str) -> Iterator[Path]:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def replace_folder(staging: Path, target: Path) -> None:
-    """Put a finished folder at `target`, replacing what was there."""
-    if target.exists():
+def replace_folder(staging: Path, target: Path, *, keep_existing: bool = False) -> None:
+    """Put a finished folder at `target`, replacing what was there.
+
+    With `keep_existing` (a cache another process may fill at the same time), a
+    folder already at `target` wins and the staged one is left for its remover.
+    """
+    if target.exists() and not keep_existing:
         shutil.rmtree(target)
-    staging.rename(target)
+    try:
+        staging.rename(target)
+    except OSError:
+        if not (keep_existing and target.is_dir()):
+            raise
 
 
 def publish(
