@@ -298,3 +298,17 @@ def test_a_cache_folder_filled_first_by_another_process_is_kept(tmp_path: Path) 
         replace_folder(staging, target, keep_existing=True)
     assert (target / "tokenizer.json").read_text() == "theirs"
     assert _listing(tmp_path) == ["tokenizer"]  # the staged copy is gone too
+
+
+def test_row_reading_loads_pyarrow_only_when_first_used() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, sdf_corpus.runfolder as r; a = 'pyarrow' in sys.modules; "
+        "from sdf_corpus.runfolder import iter_rows; "
+        "from sdf_corpus.runfolder.rows import iter_rows as direct; "
+        "print(a, 'pyarrow' in sys.modules, iter_rows is direct)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "True", "True"]

@@ -9,8 +9,9 @@
 
 - `paths`: `RunFolder` (every path above) and the one shard order, by shard index.
 - `files`: atomic writes (a file, JSON, a staged folder swapped in) and file digests.
-- `rows`: shard rows by columns, streamed by record batch (imports pyarrow, so it
-  is imported from its module: `from sdf_corpus.runfolder.rows import iter_rows`).
+- `rows`: shard rows by columns, streamed by record batch. It imports pyarrow
+  (~0.3 s), so it loads on first use: `runfolder.iter_rows` works, and code
+  inside sdf-corpus imports `sdf_corpus.runfolder.rows` for its types.
 - `rejected`: writing and reading rejected rows.
 - `meta`: manifest.json and clean_stats.json (as a typed `CleanStats`).
 
@@ -19,6 +20,9 @@ other module renames files into place or walks `shards/` itself.
 """
 
 from __future__ import annotations
+
+import importlib
+from typing import Any
 
 from sdf_corpus.runfolder.files import (
     AtomicFile,
@@ -41,6 +45,15 @@ from sdf_corpus.runfolder.meta import (
 )
 from sdf_corpus.runfolder.paths import LEDGER, RunFolder, shard_file_name, shard_paths
 from sdf_corpus.runfolder.rejected import RejectWriter, document_row, iter_rejected, rejected_row
+
+_ROWS = (
+    "check_current",
+    "iter_batches",
+    "iter_parquet_rows",
+    "iter_rows",
+    "read_schema",
+    "read_shard",
+)
 
 __all__ = [
     "LEDGER",
@@ -67,3 +80,10 @@ __all__ = [
     "write_manifest",
     "write_text_atomic",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # Row reading needs pyarrow: loaded when first asked for, not by `import runfolder`.
+    if name in _ROWS:
+        return getattr(importlib.import_module("sdf_corpus.runfolder.rows"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
