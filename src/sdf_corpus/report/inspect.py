@@ -16,9 +16,9 @@ from typing import Any
 
 from sdf_corpus.errors import InputError
 from sdf_corpus.io import shown as shown_path
-from sdf_corpus.report.scan import iter_rows
 from sdf_corpus.report.sources import LedgerFacts, read_ledger
 from sdf_corpus.runfolder import RunFolder, iter_rejected, read_json_or_empty
+from sdf_corpus.runfolder.rows import iter_rows
 from sdf_corpus.spec.constitution import slugify
 
 __all__ = ["InspectQuery", "format_document", "inspect_run"]
