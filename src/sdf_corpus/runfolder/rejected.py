@@ -16,6 +16,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from sdf_corpus.io.readers import iter_jsonl
 from sdf_corpus.runfolder.files import AtomicFile
+from sdf_corpus.runfolder.paths import REJECTED
 
 if TYPE_CHECKING:
     from sdf_corpus.document import Document
@@ -60,13 +61,16 @@ class RejectWriter:
 
     def __init__(self, directory: Path, *, keep_existing: bool = False) -> None:
         directory.mkdir(parents=True, exist_ok=True)
-        self.path = directory / "rejected.jsonl"
+        self.path = directory / REJECTED
         self._file = AtomicFile(self.path)
         self._f: IO[str] | None = self._file.tmp.open("w", encoding="utf-8")
         if keep_existing and self.path.is_file():
-            with self.path.open(encoding="utf-8") as previous:
-                for line in previous:
-                    self._f.write(line)
+            try:
+                with self.path.open(encoding="utf-8") as previous:
+                    self._f.writelines(previous)
+            except BaseException:
+                self.abort()
+                raise
 
     def write(
         self,
