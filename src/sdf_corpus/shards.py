@@ -72,6 +72,7 @@ SHARD_SCHEMA = pa.schema(
     metadata={b"sdf_corpus_schema": str(SCHEMA_VERSION).encode()},
 )
 
+
 def decode_row(row: dict[str, Any]) -> dict[str, Any]:
     if "attributes" in row:
         row["attributes"] = entries_to_dict(row["attributes"])

@@ -204,4 +204,3 @@ def _diff(label: str, a: dict[str, float], b: dict[str, float]) -> dict[str, Any
         "b": mean_interval([b[k] for k in shared])["mean"],
         "difference": mean_interval([b[k] - a[k] for k in shared]),
     }
-
