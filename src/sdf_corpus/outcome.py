@@ -16,7 +16,7 @@ from sdf_corpus.errors import IncompleteBuildError
 from sdf_corpus.generate.runner import GenerateResult
 from sdf_corpus.pipeline import open_ledger
 from sdf_corpus.plan.topup import MIX_TOLERANCE, Standing
-from sdf_corpus.report.sources import iter_rejected
+from sdf_corpus.runfolder import iter_rejected
 from sdf_corpus.spec.load import Corpus
 
 __all__ = ["BuildResult", "explain", "incomplete_error"]

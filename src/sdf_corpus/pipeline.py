@@ -20,6 +20,7 @@ from sdf_corpus.generate.pricing import ModelPrice, resolve_price, spec_table
 from sdf_corpus.generate.runner import GenerateResult, RunOptions, run_generation
 from sdf_corpus.generate.shard import Shard, shard_ledger_path
 from sdf_corpus.plan.rounds import sync_plan
+from sdf_corpus.runfolder import RunFolder
 from sdf_corpus.spec.load import Corpus
 from sdf_corpus.store import Store
 
@@ -37,7 +38,7 @@ def open_ledger(corpus: Corpus, shard: Shard | None = None) -> Store:
     """The run's ledger, or one --shard slice's own ledger beside it."""
     if shard is not None:
         return Store(shard_ledger_path(corpus.run_dir, shard))
-    return Store(corpus.run_dir / "ledger.sqlite")
+    return Store(RunFolder(corpus.run_dir).ledger)
 
 
 @contextmanager

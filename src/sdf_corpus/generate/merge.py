@@ -17,6 +17,7 @@ from pathlib import Path
 from sdf_corpus.errors import InputError
 from sdf_corpus.generate.shard import parse_ledger_name, shard_ledgers
 from sdf_corpus.plan.rounds import sync_plan
+from sdf_corpus.runfolder import RunFolder
 from sdf_corpus.spec.load import Corpus
 from sdf_corpus.store import Store
 from sdf_corpus.store.merge import fold, foreign_jobs, open_batches
@@ -37,7 +38,7 @@ def merge_ledgers(corpus: Corpus, sources: list[Path] | None = None) -> MergeRes
     """Fold `sources` into `RUN_DIR/ledger.sqlite`, whose plan is synced from the spec
     first. A source is a ledger file or a folder holding `ledger.shard-*-of-*.sqlite`
     files (another machine's run folder); default: the run folder's own slices."""
-    target = corpus.run_dir / "ledger.sqlite"
+    target = RunFolder(corpus.run_dir).ledger
     found = _sources(corpus, sources)
     result = MergeResult(sources=found, missing=_missing(found))
     for path in result.sources:
