@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -333,3 +334,19 @@ def test_fake_provider_default_text_is_deterministic_and_lists_ideas(
     again = run(litellm_backend(), Request(prompt="Write an essay on tides.")).text
     other = run(litellm_backend(), Request(prompt="Write an essay on bridges.")).text
     assert first == again != other
+
+
+@pytest.mark.parametrize(
+    ("variable", "expected"),
+    [(None, False), ("OTEL_TRACES_EXPORTER", None), ("ANTHROPIC_OPEN_TELEMETRY", None)],
+)
+def test_sdk_spans_are_off_unless_tracing_is_configured(
+    monkeypatch: pytest.MonkeyPatch, variable: str | None, expected: bool | None
+) -> None:
+    from sdf_corpus.generate.backends.anthropic import _telemetry
+
+    for name in [k for k in os.environ if k.startswith(("OTEL_", "ANTHROPIC_OPEN_TELEMETRY"))]:
+        monkeypatch.delenv(name)
+    if variable is not None:
+        monkeypatch.setenv(variable, "console" if variable.startswith("OTEL") else "true")
+    assert _telemetry() is expected
