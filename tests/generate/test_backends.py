@@ -12,16 +12,15 @@ from typing import Any
 import pytest
 
 from fakeprovider.server import FakeProvider
-from sdf_corpus.errors import KeyMissingError, SpecError
-from sdf_corpus.generate.backends import make_backend
-from sdf_corpus.generate.backends.base import (
-    Backend,
-    Completion,
+from sdf_corpus.errors import (
+    KeyMissingError,
     PermanentError,
     ProviderError,
-    Request,
     RetryableError,
+    SpecError,
 )
+from sdf_corpus.generate.backends import make_backend
+from sdf_corpus.generate.backends.base import Backend, Completion, Request
 from sdf_corpus.generate.pricing import ANTHROPIC_PRICES, ModelPrice, cost_usd
 
 KEY = "sk-ant-test-DO-NOT-LEAK-4f9c2e"
@@ -357,8 +356,14 @@ def test_sdk_spans_are_off_unless_tracing_is_configured(
 @pytest.mark.parametrize(
     "request_",
     [
-        Request(prompt="Write.", cache_prefix="c" * 5000, system="Be plain. é", prefill="Dear",
-                temperature=0.5, stop=("END",)),
+        Request(
+            prompt="Write.",
+            cache_prefix="c" * 5000,
+            system="Be plain. é",
+            prefill="Dear",
+            temperature=0.5,
+            stop=("END",),
+        ),
         Request(prompt="Write."),
         Request(prompt="Write.", system="Be plain."),
         Request(prompt="Write.", cache_prefix="too short to cache"),

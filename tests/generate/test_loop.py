@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from sdf_corpus.cli.build import _stopped
-from sdf_corpus.errors import BudgetError
+from sdf_corpus.cli._common import raise_if_stopped
+from sdf_corpus.errors import BudgetError, SdfError
 from sdf_corpus.generate.backends.base import Request
 from sdf_corpus.generate.ledger import StageOutput
 from sdf_corpus.generate.loop import GenerateResult, StageWalk, Stopped, combine
@@ -31,11 +31,11 @@ def test_stopped_lists_every_value_and_the_cli_maps_each() -> None:
     for value in values:
         expected = CLI_EXITS[value]
         if expected is None:
-            assert _stopped(value) is None
+            assert raise_if_stopped(value) is None
             continue
-        with pytest.raises(SystemExit) as exit_info:
-            _stopped(value)
-        assert exit_info.value.code == expected, value
+        with pytest.raises(SdfError) as stop:
+            raise_if_stopped(value)
+        assert stop.value.exit_code == expected, value
 
 
 def test_result_is_frozen_and_workers_combine() -> None:
@@ -56,7 +56,10 @@ PRICE = ModelPrice(input=1.0, output=5.0, cache_read=0.1, cache_write=1.25)
 @pytest.mark.parametrize("prefix_chars", [0, 300, 12_000])
 def test_one_worst_case_bounds_any_answer_either_way(prefix_chars: int) -> None:
     request = Request(
-        prompt="p" * 900, system="s" * 150, prefill="Dear", cache_prefix="c" * prefix_chars,
+        prompt="p" * 900,
+        system="s" * 150,
+        prefill="Dear",
+        cache_prefix="c" * prefix_chars,
         max_tokens=700,
     )
     plain_tokens = (900 + 150 + 4) // 3 + 1

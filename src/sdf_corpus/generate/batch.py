@@ -25,19 +25,14 @@ import re
 import time
 from dataclasses import dataclass, field
 
-from sdf_corpus.errors import BackendError
-from sdf_corpus.generate.backends.anthropic import build_params, message_completion
-from sdf_corpus.generate.backends.anthropic_batches import (
+from sdf_corpus.errors import (
     AmbiguousCreateError,
-    BatchClient,
-    BatchEntry,
-    BatchResult,
-)
-from sdf_corpus.generate.backends.base import (
     PermanentError,
     ProviderError,
     RetryableError,
 )
+from sdf_corpus.generate.backends.anthropic import build_params, message_completion
+from sdf_corpus.generate.backends.anthropic_batches import BatchClient, BatchEntry, BatchResult
 from sdf_corpus.generate.batch_store import BatchBook, BatchRow, RequestRow
 from sdf_corpus.generate.breaker import CircuitBreaker, account_refusal
 from sdf_corpus.generate.ledger import Ledger
@@ -341,8 +336,9 @@ async def run_batch_generation(
     try:
         return await loop.run(BatchSubmitter(corpus, ledger, client, price))
     except ProviderError as exc:
-        # A refusal the breaker does not cover (e.g. a 400 at create): one line, exit 2.
-        error = BackendError(f"batch request refused: {exc}")
+        # What the breaker does not cover (a 400 at create, a create still failing after
+        # backend.max_attempts) ends the run: one line, with its class's exit code.
+        exc.args = (f"batch request failed: {exc}",)
+        raise
     finally:
         await client.aclose()
-    raise error

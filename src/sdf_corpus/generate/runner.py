@@ -15,8 +15,8 @@ import functools
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
-from sdf_corpus.errors import BudgetError, ProviderStoppedError
-from sdf_corpus.generate.backends.base import Backend, Completion, ProviderError, Request
+from sdf_corpus.errors import BudgetError, ProviderError, ProviderStoppedError
+from sdf_corpus.generate.backends.base import Backend, Completion, Request
 from sdf_corpus.generate.breaker import account_refusal
 from sdf_corpus.generate.executor import Executor
 from sdf_corpus.generate.ledger import Ledger

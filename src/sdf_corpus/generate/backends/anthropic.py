@@ -18,7 +18,7 @@ from typing import Any, Literal
 import anthropic
 import httpx2
 
-from sdf_corpus.errors import KeyMissingError
+from sdf_corpus.errors import KeyMissingError, PermanentError, ProviderError, RetryableError
 from sdf_corpus.generate.backends._common import (
     anchor_prefill,
     join_prompt,
@@ -27,13 +27,7 @@ from sdf_corpus.generate.backends._common import (
     rate_headers,
     scrub,
 )
-from sdf_corpus.generate.backends.base import (
-    Completion,
-    PermanentError,
-    ProviderError,
-    Request,
-    RetryableError,
-)
+from sdf_corpus.generate.backends.base import Completion, Request
 from sdf_corpus.generate.pricing import ModelPrice, base_model_id, cost_usd, lookup_price
 
 __all__ = ["MIN_CACHE_CHARS", "AnthropicBackend", "build_params", "message_completion"]
