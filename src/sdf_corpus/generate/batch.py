@@ -38,7 +38,6 @@ from sdf_corpus.generate.breaker import CircuitBreaker, account_refusal
 from sdf_corpus.generate.ledger import Ledger
 from sdf_corpus.generate.loop import GenerateResult, GenerationLoop, RunOptions, final_stage
 from sdf_corpus.generate.pricing import ModelPrice
-from sdf_corpus.generate.spend import CostGuard
 from sdf_corpus.plan.job import Job
 from sdf_corpus.spec.load import Corpus
 
@@ -331,8 +330,7 @@ async def run_batch_generation(
 ) -> GenerateResult:
     spec = corpus.spec.backend
     client = BatchClient(api_base=spec.api_base, timeout=max(spec.timeout, 60.0))
-    guard = CostGuard(options.max_cost, ledger.totals().cost_usd, price, batch=True)
-    loop = GenerationLoop(corpus, ledger, options, guard, "generate (batch)")
+    loop = GenerationLoop(corpus, ledger, options, price, batch=True)
     try:
         return await loop.run(BatchSubmitter(corpus, ledger, client, price))
     except ProviderError as exc:

@@ -26,6 +26,7 @@ from sdf_corpus.errors import ProviderStoppedError
 from sdf_corpus.generate.backends.base import Completion, Request
 from sdf_corpus.generate.chain import build_request, parse_output, stages_for
 from sdf_corpus.generate.ledger import Ledger, StageOutput
+from sdf_corpus.generate.pricing import ModelPrice
 from sdf_corpus.generate.shard import Shard
 from sdf_corpus.generate.spend import CostGuard
 from sdf_corpus.plan.job import Job
@@ -174,10 +175,18 @@ class GenerationLoop:
     progress display and the tally that becomes the result."""
 
     def __init__(
-        self, corpus: Corpus, ledger: Ledger, options: RunOptions, guard: CostGuard, desc: str
+        self,
+        corpus: Corpus,
+        ledger: Ledger,
+        options: RunOptions,
+        price: ModelPrice | None,
+        *,
+        batch: bool = False,
     ) -> None:
-        self.corpus, self.ledger, self.options, self.guard = corpus, ledger, options, guard
-        totals = ledger.totals()
+        self.corpus, self.ledger, self.options = corpus, ledger, options
+        totals = ledger.totals()  # once: at 500k jobs it sums a million attempt rows
+        self.guard = CostGuard(options.max_cost, totals.cost_usd, price, batch=batch)
+        desc = "generate (batch)" if batch else "generate"
         self.progress = Progress(
             totals.jobs, totals.done + totals.failed, enabled=options.progress, desc=desc
         )

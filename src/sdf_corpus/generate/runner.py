@@ -22,7 +22,6 @@ from sdf_corpus.generate.executor import Executor
 from sdf_corpus.generate.ledger import Ledger
 from sdf_corpus.generate.loop import GenerateResult, GenerationLoop, RunOptions
 from sdf_corpus.generate.pricing import ModelPrice
-from sdf_corpus.generate.spend import CostGuard
 from sdf_corpus.plan.job import Job
 from sdf_corpus.spec.load import Corpus
 
@@ -114,8 +113,7 @@ async def run_generation(
     corpus: Corpus, ledger: Ledger, backend: Backend, options: RunOptions, price: ModelPrice | None
 ) -> GenerateResult:
     """Every pending job (of `options.shard`, if set) through immediate requests."""
-    guard = CostGuard(options.max_cost, ledger.totals().cost_usd, price)
-    executor = Executor(backend, corpus.spec.backend, ledger, guard)
-    loop = GenerationLoop(corpus, ledger, options, guard, "generate")
+    loop = GenerationLoop(corpus, ledger, options, price)
+    executor = Executor(backend, corpus.spec.backend, ledger, loop.guard)
     submitter = ImmediateSubmitter(ledger, backend, executor, corpus.spec.backend.concurrency)
     return await loop.run(submitter)
