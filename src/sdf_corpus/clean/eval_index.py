@@ -28,13 +28,13 @@ import numpy as np
 import numpy.typing as npt
 
 from sdf_corpus.clean.filters.base import words
+from sdf_corpus.clean.filters.chunk import WordChunk, word_hashes
 from sdf_corpus.errors import InputError
 
 __all__ = ["EvalIndex", "build_index", "eval_files", "ngram_hashes", "word_hashes"]
 
 _PRIME = np.uint64(0x100000001B3)  # FNV's 64-bit prime: an odd multiplier mixes positions
 _INVERSE = np.uint64(pow(0x100000001B3, -1, 2**64))
-_MIX = np.uint64(0xFF51AFD7ED558CCD)  # murmur3's finaliser constant
 # The prefilter: a table of 2**23 bits (1 MiB, small enough to stay in cache),
 # ~4% of them set by 300k n-grams; most of a document's n-grams stop there.
 _SLOT_BITS = 23
@@ -46,13 +46,6 @@ _THREE = np.uint64(3)
 # almost nothing; it is randomised per interpreter, so an index is valid only in
 # the process that built it or a fork of it, which `matches` checks.
 _SALT = "sdf-corpus eval index"
-
-
-def word_hashes(ws: Sequence[str]) -> npt.NDArray[np.uint64]:
-    wh = np.fromiter(map(hash, ws), dtype=np.int64, count=len(ws)).view(np.uint64)
-    wh ^= wh >> np.uint64(31)
-    wh *= _MIX
-    return wh
 
 
 def ngram_hashes(words: npt.NDArray[np.uint64], n: int) -> npt.NDArray[np.uint64]:
@@ -98,26 +91,38 @@ class EvalIndex:
 
     def matches(self, text: str) -> list[tuple[str, str]]:
         """(matched n-gram, item) for each n-gram of `text` found in the index."""
-        if not self.keys.size:
-            return []
+        return self.matches_chunk(WordChunk.of([text]))[0]
+
+    def matches_chunk(self, chunk: WordChunk) -> list[list[tuple[str, str]]]:
+        """`matches` for every text of a chunk, looked up together: one pass of
+        hashing and probing over all the chunk's words instead of one per text."""
+        found: list[list[tuple[str, str]]] = [[] for _ in range(len(chunk))]
+        if not self.keys.size or not chunk.ids.size:
+            return found
         if self.salt != hash(_SALT):
             raise RuntimeError("an EvalIndex is valid only in the process that built it")
-        ws = words(text)
-        hashes = ngram_hashes(word_hashes(ws), self.n)
+        hashes = ngram_hashes(chunk.word_hashes(), self.n)
         slot = hashes >> _SLOT_SHIFT
         offsets = np.flatnonzero(
             (self.slots[slot >> _THREE] >> (slot & _SEVEN).astype(np.uint8)) & 1
         )
+        doc_of = chunk.doc_of()
+        # n-grams that run from one text into the next are not the texts' own
+        offsets = offsets[offsets + self.n <= chunk.offsets[1:][doc_of[offsets]]]
         if not offsets.size:
-            return []
+            return found
         candidates = hashes[offsets]
         pos = np.searchsorted(self.keys, candidates)
         pos[pos == self.keys.size] = 0
-        hit = np.flatnonzero(self.keys[pos] == candidates)
-        return [
-            (" ".join(ws[offsets[i] : offsets[i] + self.n]), self.items[self.owners[pos[i]]])
-            for i in hit
-        ]
+        for i in np.flatnonzero(self.keys[pos] == candidates).tolist():
+            at = int(offsets[i])
+            doc = int(doc_of[at])
+            start = at - int(chunk.offsets[doc])
+            ws = chunk.words_of(doc)
+            found[doc].append(
+                (" ".join(ws[start : start + self.n]), self.items[self.owners[pos[i]]])
+            )
+        return found
 
 
 def build_index(

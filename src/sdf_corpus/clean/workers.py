@@ -73,7 +73,8 @@ class Preparer:
         """The chunk's documents in order, and the chunk's timings and language counts."""
         stats = CleanStats()
         self._reset_language_counts()
-        out = [self._one(doc, stats) for doc in docs]
+        out = [Prepared(doc, self._count(doc)) for doc in docs]
+        self._filter(out, stats)
         t = time.perf_counter()
         kept = [p for p in out if p.drop is None]
         norms = [normalise(p.doc.text) for p in kept]
@@ -93,15 +94,28 @@ class Preparer:
                 stats.lang_prescreened += f.prescreened
         return out, stats
 
-    def _one(self, doc: Document, stats: CleanStats) -> Prepared:
+    def _count(self, doc: Document) -> int:
         doc.n_tokens = n = self.counter.count(doc.text)
+        return n
+
+    def _filter(self, chunk: list[Prepared], stats: CleanStats) -> None:
+        """Each filter over every document the ones before it kept, a chunk at a time
+        (the verdicts are the same as document by document: filters do not look at
+        other documents, and each sees exactly the documents that reached it)."""
+        alive = chunk
         for f in self.filters:
+            if not alive:
+                return
             t = time.perf_counter()
-            keep, reason = f.check(doc)
+            verdicts = f.check_many([p.doc for p in alive])
             stats.timings[f"filter.{f.name}"] += time.perf_counter() - t
-            if not keep:
-                return Prepared(doc, n, (f.name, reason or f.name, doc.quality.get(f.name)))
-        return Prepared(doc, n)
+            survivors = []
+            for p, (keep, reason) in zip(alive, verdicts, strict=True):
+                if keep:
+                    survivors.append(p)
+                else:
+                    p.drop = (f.name, reason or f.name, p.doc.quality.get(f.name))
+            alive = survivors
 
     def _reset_language_counts(self) -> None:
         for f in self.filters:

@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from typing import Any, NamedTuple
-
-import numpy as np
-import numpy.typing as npt
+from collections.abc import Sequence
+from typing import Any
 
 from sdf_corpus.document import Document
 
@@ -25,10 +23,8 @@ __all__ = [
     "EN_STOPWORDS",
     "Filter",
     "Verdict",
-    "WordIds",
     "can_rewrite",
     "rewrite",
-    "word_ids",
     "words",
 ]
 
@@ -120,19 +116,14 @@ EN_STOPWORDS = frozenset(
 
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 
-# Several filters tokenise the same text one after another; a one-entry cache
-# keyed on the text object (held here, so its identity cannot be reused) makes
-# that one tokenisation per document. A filter that rewrites the text creates
-# a new string, which misses the cache.
-_words_cache: tuple[str, list[str]] = ("", [])
-_ids_cache: tuple[str, WordIds | None] = ("", None)
-
-
-class WordIds(NamedTuple):
-    """`words(text)` as dense integer ids (first occurrence order) and word lengths."""
-
-    ids: npt.NDArray[np.int64]
-    lens: npt.NDArray[np.int64]
+# Several filters tokenise the same text one after another, and the filters
+# that work on a whole chunk (`chunk.word_chunk`) tokenise it again after the
+# per-document ones: a cache keyed on the text object (held here, so its
+# identity cannot be reused) makes that one tokenisation per document. It holds
+# a few chunks' worth of texts and is emptied when full. A filter that rewrites
+# the text creates a new string, which misses the cache.
+_WORDS_CACHE_SIZE = 1024
+_words_cache: dict[int, tuple[str, list[str]]] = {}
 
 
 # ASCII fast path: letters lower-cased, apostrophes kept, every other byte a
@@ -155,26 +146,14 @@ def _tokenise(text: str) -> list[str]:
 
 def words(text: str) -> list[str]:
     """Lower-cased alphabetic words (apostrophes kept inside words); do not mutate the list."""
-    global _words_cache
-    if _words_cache[0] is not text:
-        _words_cache = (text, _tokenise(text))
-    return _words_cache[1]
-
-
-def word_ids(text: str) -> WordIds:
-    """`words(text)` mapped to ids and lengths, shared by the repetition and loop filters."""
-    global _ids_cache
-    cached = _ids_cache[1]
-    if _ids_cache[0] is text and cached is not None:
-        return cached
-    ws = words(text)
-    # dict.fromkeys keeps first-occurrence order; the lookups run in C via map.
-    vocab = {w: i for i, w in enumerate(dict.fromkeys(ws))}
-    ids = np.fromiter(map(vocab.__getitem__, ws), dtype=np.int64, count=len(ws))
-    vocab_lens = np.fromiter(map(len, vocab), dtype=np.int64, count=len(vocab))
-    result = WordIds(ids, vocab_lens[ids])
-    _ids_cache = (text, result)
-    return result
+    hit = _words_cache.get(id(text))
+    if hit is not None and hit[0] is text:
+        return hit[1]
+    if len(_words_cache) >= _WORDS_CACHE_SIZE:
+        _words_cache.clear()
+    ws = _tokenise(text)
+    _words_cache[id(text)] = (text, ws)
+    return ws
 
 
 class Filter(ABC):
@@ -183,6 +162,11 @@ class Filter(ABC):
     @abstractmethod
     def check(self, doc: Document) -> Verdict:
         """Keep, or drop with this filter's reason code."""
+
+    def check_many(self, docs: Sequence[Document]) -> list[Verdict]:
+        """`check` of each document, in order. Filters whose per-document cost is
+        mostly fixed overhead answer a whole chunk at once instead."""
+        return [self.check(doc) for doc in docs]
 
     def note(self, doc: Document, **values: Any) -> None:
         doc.quality.setdefault(self.name, {}).update(values)

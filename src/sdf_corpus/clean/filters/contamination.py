@@ -19,6 +19,7 @@ from pathlib import Path
 
 from sdf_corpus.clean.eval_index import EvalIndex, build_index, eval_files
 from sdf_corpus.clean.filters.base import KEEP, Filter, Verdict
+from sdf_corpus.clean.filters.chunk import word_chunk
 from sdf_corpus.document import Document
 
 __all__ = ["ContaminationFilter", "load_index"]
@@ -32,7 +33,16 @@ class ContaminationFilter(Filter):
         self.min_matches = min_matches
 
     def check(self, doc: Document) -> Verdict:
-        found = self.index.matches(doc.text)
+        return self.check_many([doc])[0]
+
+    def check_many(self, docs: Sequence[Document]) -> list[Verdict]:
+        chunk = word_chunk([doc.text for doc in docs])
+        return [
+            self._verdict(doc, found)
+            for doc, found in zip(docs, self.index.matches_chunk(chunk), strict=True)
+        ]
+
+    def _verdict(self, doc: Document, found: list[tuple[str, str]]) -> Verdict:
         if len(found) < self.min_matches:
             return KEEP
         ngram, item = found[0]
