@@ -74,6 +74,15 @@ def clean(
     return run.stats
 
 
+class _Bar(tqdm):  # type: ignore[type-arg]
+    # tqdm starts a monitor thread with its first bar, even a disabled one; a
+    # second thread makes `workers` start its pool from a forkserver (fresh
+    # interpreters that import everything again and cannot share what this
+    # process built) instead of forking. The bar is updated once per chunk, so
+    # the monitor has nothing to do.
+    monitor_interval = 0
+
+
 class _Run:
     """State of one clean pass: filters, dedup indexes, writers, stats."""
 
@@ -106,7 +115,7 @@ class _Run:
 
     def consume(self, docs: Iterable[Document], progress: bool) -> None:
         # delay: a bad record early in the input ends in its one-line error, not under a bar
-        bar = tqdm(unit="docs", desc="clean", disable=not progress, delay=1.0)
+        bar = _Bar(unit="docs", desc="clean", disable=not progress, delay=1.0)
         try:
             self._consume(docs, bar)
         except BaseException:

@@ -45,11 +45,14 @@ def _units(text: str) -> list[str]:
         if space in text:
             for mark in ".!?":
                 text = text.replace(mark + space, mark + "\n")
-    return [u.strip().lower() for u in text.split("\n") if u.strip()]
+    # lower() before strip() is the same for ASCII; map/filter keep the loop in C
+    return list(filter(None, map(str.strip, text.lower().split("\n"))))
 
 
 def _longest_equal_run(items: list[str]) -> int:
     best = run = 1 if items else 0
+    if len(set(items)) == len(items):
+        return best  # nothing repeats (most texts): no pairwise walk
     for prev, cur in itertools.pairwise(items):
         run = run + 1 if cur == prev else 1
         best = max(best, run)
@@ -76,27 +79,31 @@ def _longest_phrase_repeat(ids: npt.NDArray[np.int64], k: int, at_least: int = 0
     return longest // k + 1
 
 
-_GAP = _MAX_PHRASE  # words between two texts in the padded layout: no lag reaches across
+_GAP = _MAX_PHRASE + 1  # filler between two texts: no lag (or lag + 1) reaches across
 
 
-def _lag_counts(chunk: WordChunk) -> npt.NDArray[np.int64]:
-    """(texts, _MAX_PHRASE): per text and lag k, how many positions i have word i == word i + k.
+def _lag_pairs(chunk: WordChunk) -> npt.NDArray[np.int64]:
+    """(texts, _MAX_PHRASE): per text and lag k, how many positions i have both
+    word i == word i + k and word i + 1 == word i + 1 + k.
 
+    A k-word phrase repeated m times back to back makes a run of (m - 1) * k
+    positions matching the word k later, so at least (m - 1) * k - 1 such pairs;
+    prose, whose matches at a lag are scattered function words, has almost none.
     The chunk's texts are laid end to end with `_GAP` filler values between them
     (negative and all distinct, so they match nothing), which turns every lag into
     one comparison over the whole chunk instead of one per text.
     """
-    counts = chunk.counts
     starts = chunk.offsets[:-1] + _GAP * np.arange(len(chunk), dtype=np.int64)
+    ends = starts + chunk.counts
     size = int(chunk.offsets[-1]) + _GAP * len(chunk)
     padded = -1 - np.arange(size, dtype=np.int64)
     padded[chunk.doc_of() * _GAP + np.arange(chunk.ids.size)] = chunk.ids
-    ends = starts + counts
     out = np.empty((len(chunk), _MAX_PHRASE), dtype=np.int64)
     running = np.zeros(size + 1, dtype=np.int64)
     for k in range(1, _MAX_PHRASE + 1):
-        np.cumsum(padded[:-k] == padded[k:], out=running[1 : size - k + 1])
-        out[:, k - 1] = running[ends] - running[starts]  # ends <= size - k: a gap follows
+        eq = padded[:-k] == padded[k:]
+        np.cumsum(eq[:-1] & eq[1:], out=running[1 : size - k])
+        out[:, k - 1] = running[ends] - running[starts]  # ends < size - k: a gap follows every text
     return out
 
 
@@ -132,10 +139,11 @@ class DegenerateLoopFilter(Filter):
         """Per looping text: the first phrase length k (1..12) repeated back to back
         more than its limit, and how many times."""
         # A k-word phrase repeated more than limit times back to back needs at
-        # least limit * k positions matching the word k later; counting those
-        # for every k at once rules out almost every text without a closer look.
-        need = np.array([self._limit(k) * k for k in range(1, _MAX_PHRASE + 1)])
-        suspect = _lag_counts(chunk) >= need
+        # least limit * k - 1 pairs of neighbouring positions matching the word
+        # k later; counting those for every k at once rules out almost every
+        # text without a closer look.
+        need = np.array([self._limit(k) * k - 1 for k in range(1, _MAX_PHRASE + 1)])
+        suspect = _lag_pairs(chunk) >= need
         found: dict[int, tuple[int, int]] = {}
         for j in np.flatnonzero(suspect.any(axis=1)).tolist():
             ids = chunk.ids[chunk.offsets[j] : chunk.offsets[j + 1]]

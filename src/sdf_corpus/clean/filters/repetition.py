@@ -34,6 +34,8 @@ _PARA = re.compile(r"\n{2,}")
 
 def dup_fractions(items: Sequence[str]) -> tuple[float, float]:
     """(share of items that repeat an earlier one, share of their characters)."""
+    if len(set(items)) == len(items):
+        return 0.0, 0.0  # nothing repeats (most texts): no walk
     seen: set[str] = set()
     dup_items = dup_chars = total_chars = 0
     for item in items:
@@ -212,8 +214,8 @@ class RepetitionFilter(Filter):
 
     def _line_problem(self, text: str) -> tuple[str, float] | None:
         c = self.cfg
-        lines = [ln.strip() for ln in text.split("\n") if ln.strip()]
-        paras = [p.strip() for p in _PARA.split(text) if p.strip()]
+        lines = list(filter(None, map(str.strip, text.split("\n"))))
+        paras = list(filter(None, map(str.strip, _PARA.split(text))))
         for label, items, max_items, max_chars in (
             ("dup_line", lines, c.max_dup_line_frac, c.max_dup_line_char_frac),
             ("dup_para", paras, c.max_dup_para_frac, c.max_dup_para_char_frac),
