@@ -26,7 +26,6 @@ import numpy as np
 
 from sdf_corpus.clean.config import DedupConfig
 from sdf_corpus.clean.minhash import U32, MinHasher, exact_jaccard
-from sdf_corpus.clean.normalize import digest
 
 __all__ = ["ExactDedup", "NearDedup", "NearMatch"]
 
@@ -35,12 +34,9 @@ class ExactDedup:
     def __init__(self) -> None:
         self._seen: set[bytes] = set()
 
-    def is_duplicate(self, text: str) -> bool:
-        """True if an equal normalised text was seen; otherwise remember this one."""
-        return self.is_duplicate_digest(digest(text))
-
     def is_duplicate_digest(self, d: bytes) -> bool:
-        """`is_duplicate` for a text whose `normalize.digest` is already computed."""
+        """True if a text with this `normalize.digest_normalised` was seen; otherwise
+        remember it."""
         if d in self._seen:
             return True
         self._seen.add(d)
@@ -93,7 +89,7 @@ class _SetSpill:
 class NearDedup:
     def __init__(self, cfg: DedupConfig) -> None:
         self.cfg = cfg
-        self.hasher = MinHasher(cfg.num_perm, cfg.ngram, cfg.seed)
+        self.hasher = MinHasher(cfg.num_perm, cfg.ngram, cfg.seed)  # the signatures it expects
         # Per band: the band's values (as bytes) -> ids of kept documents with them.
         # One id is stored bare, several as a list: most band keys are unique.
         self._bands: list[dict[bytes, str | list[str]]] = [{} for _ in range(cfg.bands)]
@@ -102,18 +98,14 @@ class NearDedup:
         # Kept id -> number of documents dropped as its near-duplicates.
         self.cluster_dups: Counter[str] = Counter()
 
-    def process_batch(self, ids: Sequence[str], texts: Sequence[str]) -> list[NearMatch | None]:
-        """Per document, in order: None (kept, indexed) or the kept document it duplicates."""
-        sigs, sets = self.hasher.signatures_and_sets(texts)
-        return self.process_signatures(ids, sigs, sets)
-
     def process_signatures(
         self,
         ids: Sequence[str],
         sigs: Sequence[U32 | None] | U32,
         sets: Sequence[bytes | None] | None = None,
     ) -> list[NearMatch | None]:
-        """`process_batch` with the signatures (and shingle sets) already computed by
+        """Per document, in order: None (kept, indexed) or the kept document it
+        duplicates, from the signatures (and shingle sets) computed by
         `MinHasher.signatures_and_sets`; without sets, the estimate decides."""
         sets = sets if sets is not None else [None] * len(ids)
         return [

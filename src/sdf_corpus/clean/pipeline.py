@@ -29,6 +29,7 @@ from tqdm import tqdm
 from sdf_corpus.clean.config import CleanConfig
 from sdf_corpus.clean.dedup import ExactDedup, NearDedup
 from sdf_corpus.clean.minhash import U32
+from sdf_corpus.clean.startup import skip_pandas_probe
 from sdf_corpus.clean.stats import CleanStats
 from sdf_corpus.clean.tokens import make_counter
 from sdf_corpus.clean.workers import Prepared, prepare_chunks, resolve_workers
@@ -50,6 +51,7 @@ def clean(
     progress: bool = True,
 ) -> CleanStats:
     """Filter, deduplicate and shard `docs` into `out_dir`; returns the counts."""
+    skip_pandas_probe()  # the shard writer's first conversion would import pandas
     run = _Run(config, genre_lengths)
     stream = iter(docs)
     first = next(stream, None)  # input validation errors surface before any output exists
