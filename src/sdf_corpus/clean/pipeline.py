@@ -76,13 +76,11 @@ def clean(
     return run.stats
 
 
-class _Bar(tqdm):  # type: ignore[type-arg]
-    # tqdm starts a monitor thread with its first bar, even a disabled one; a
-    # second thread makes `workers` start its pool from a forkserver (fresh
-    # interpreters that import everything again and cannot share what this
-    # process built) instead of forking. The bar is updated once per chunk, so
-    # the monitor has nothing to do.
-    monitor_interval = 0
+# tqdm starts a monitor thread with its first bar, even a disabled one; a second
+# thread makes `workers` start its pool from a forkserver (fresh interpreters that
+# import everything again and cannot share what this process built) instead of
+# forking. The bar is updated once per chunk, so the monitor has nothing to do.
+_Bar = type("_Bar", (tqdm,), {"monitor_interval": 0})
 
 
 class _Run:

@@ -154,9 +154,50 @@ def _init_worker(
     _PREPARER = Preparer(config, genre_lengths)
 
 
-def _prepare_in_worker(docs: list[Document]) -> tuple[list[Prepared], CleanStats]:
+# What a worker sends back per document: input tokens, n_tokens, the text if a
+# filter rewrote it (else None), quality, drop, digest, shingles.
+_Row = tuple[int, int, str | None, dict[str, Any], tuple[str, str, Any] | None, bytes, bytes | None]
+_Slim = tuple[list[_Row], U32 | None, CleanStats]
+
+
+def _prepare_in_worker(docs: list[Document]) -> _Slim:
+    """`Preparer.prepare`, answered with only what the filters can change (text,
+    quality, n_tokens) and one signature matrix: the parent still holds the
+    documents it sent, so sending them back whole would pickle every text twice
+    more, and per-row signature arrays pickle slowly."""
     assert _PREPARER is not None
-    return _PREPARER.prepare(docs)
+    texts = [doc.text for doc in docs]
+    out, stats = _PREPARER.prepare(docs)
+    rows: list[_Row] = [
+        (
+            p.input_tokens,
+            p.doc.n_tokens,
+            None if p.doc.text is text else p.doc.text,
+            p.doc.quality,
+            p.drop,
+            p.digest,
+            p.shingles,
+        )
+        for p, text in zip(out, texts, strict=True)
+    ]
+    signed = [p.signature for p in out if p.signature is not None]
+    return rows, (np.stack(signed) if signed else None), stats
+
+
+def _unslim(docs: list[Document], slim: _Slim) -> tuple[list[Prepared], CleanStats]:
+    """The parent's side of `_prepare_in_worker`: its own documents, updated."""
+    rows, sigs, stats = slim
+    out: list[Prepared] = []
+    signed = iter(sigs if sigs is not None else ())
+    for doc, (input_tokens, n_tokens, text, quality, drop, digest, shingles) in zip(
+        docs, rows, strict=True
+    ):
+        doc.n_tokens, doc.quality = n_tokens, quality
+        if text is not None:
+            doc.text = text
+        sig = next(signed) if drop is None and sigs is not None else None
+        out.append(Prepared(doc, input_tokens, drop, digest, sig, shingles))
+    return out, stats
 
 
 def _chunks(docs: Iterable[Document], size: int) -> Iterator[list[Document]]:
@@ -210,14 +251,16 @@ def _pooled(
     # Enough chunks in flight to keep every worker busy while the main process
     # consumes one; bounded, unlike Pool.imap, which reads its input eagerly.
     window = 2 * workers + 1
-    pending: deque[AsyncResult[tuple[list[Prepared], CleanStats]]] = deque()
+    pending: deque[tuple[list[Document], AsyncResult[_Slim]]] = deque()
     try:
         for chunk in chain(head, rest):
-            pending.append(pool.apply_async(_prepare_in_worker, (chunk,)))
+            pending.append((chunk, pool.apply_async(_prepare_in_worker, (chunk,))))
             if len(pending) >= window:
-                yield pending.popleft().get()
+                docs, result = pending.popleft()
+                yield _unslim(docs, result.get())
         while pending:
-            yield pending.popleft().get()
+            docs, result = pending.popleft()
+            yield _unslim(docs, result.get())
         pool.close()
     finally:
         pool.terminate()
