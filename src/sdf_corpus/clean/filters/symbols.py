@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from sdf_corpus.clean.filters.base import KEEP, Filter, Verdict
+from sdf_corpus.clean.tokens import count_runs
 from sdf_corpus.document import Document
 
 __all__ = ["SymbolsFilter"]
@@ -29,17 +30,12 @@ _SPACE_OR_A = bytes(0x20 if chr(b).isspace() else 0x61 for b in range(256))
 _NON_LETTERS = bytes(b for b in range(128) if not (chr(b).isalpha() or chr(b).isspace()))
 
 
-def _runs(mapped: bytes) -> int:
-    """Number of runs of "a" in a string of "a" and " "."""
-    return mapped.count(b" a") + mapped.startswith(b"a")
-
-
 def _token_counts(text: str) -> tuple[int, int, int]:
     """(whitespace tokens, bullet tokens, tokens containing a letter)."""
     if text.isascii():
         raw = text.encode("ascii")
-        total = _runs(raw.translate(_SPACE_OR_A))
-        with_letter = _runs(raw.translate(_SPACE_OR_A, _NON_LETTERS))
+        total = count_runs(raw.translate(_SPACE_OR_A))
+        with_letter = count_runs(raw.translate(_SPACE_OR_A, _NON_LETTERS))
         if total == with_letter:
             return total, 0, with_letter  # a bullet holds no letter
         bullets = sum(1 for t in text.split() if t[0] in _BULLET_START and _BULLET.match(t))
