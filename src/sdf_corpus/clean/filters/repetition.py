@@ -87,32 +87,47 @@ def _group(key: I64, pos: I64) -> tuple[I64, I64]:
     return key[order], pos[order]
 
 
+_GAP = 10  # filler words after each text: no n-gram (n <= 10) reaches the next text
+
+
 class _ChunkGrams:
     """Word n-grams of every text of a chunk, grouped exactly, for n = 2, 3, ... in turn.
 
     Only positions whose (n-1)-gram occurs more than once in its text can start a
     repeated n-gram, so each step regroups just those: the pair (group of the
     (n-1)-gram, next word) is ranked with one sort over a set that shrinks
-    quickly in prose. Groups are exact (no hashing) and never span two texts
-    (the first step groups (text, word) pairs); every other position starts an
-    n-gram that occurs once. All texts go through one sort per step; per-text
-    answers are read back by text index.
+    quickly in prose. Groups are exact (no hashing); every other position starts
+    an n-gram that occurs once. All texts go through one sort per step, and the
+    first step's groups are (text, word) pairs, so no group spans two texts.
+    Each text is followed by `_GAP` filler words, distinct within the gap and
+    from every word, so an n-gram running past its text's end occurs once and
+    needs no bounds check; per-text answers are read back by text index.
     """
 
     def __init__(self, chunk: WordChunk) -> None:
-        self.ids, self.lens, self.n = chunk.ids, chunk.lens, 1
-        self.offsets, self.sizes = chunk.offsets, chunk.counts
-        self.doc_of = chunk.doc_of()
-        self.ends = chunk.offsets[1:][self.doc_of]  # end of each position's text
-        self.width = max(len(chunk.vocab.words), 1)
-        self.chars = np.zeros(self.ids.size + 1, dtype=np.int64)
+        n_docs, vocab = len(chunk), len(chunk.vocab.words)
+        self.sizes, self.n = chunk.counts, 1
+        self.starts = chunk.offsets[:-1] + _GAP * np.arange(n_docs, dtype=np.int64)
+        real = chunk.doc_of() * _GAP + np.arange(chunk.ids.size, dtype=np.int64)
+        size = int(chunk.offsets[-1]) + _GAP * n_docs
+        self.width = vocab + _GAP
+        self.ids = vocab + np.arange(size, dtype=np.int64) % _GAP  # the fillers
+        self.ids[real] = chunk.ids
+        self.doc_of = np.full(size, -1, dtype=np.int64)
+        self.doc_of[real] = chunk.doc_of()
+        self.lens = np.zeros(size, dtype=np.int64)
+        self.lens[real] = chunk.lens
+        self.chars = np.zeros(size + 1, dtype=np.int64)
         np.cumsum(self.lens, out=self.chars[1:])
-        key, pos = _group(self.doc_of * self.width + self.ids, np.arange(self.ids.size))
-        self._regroup(key, pos)
-        n_docs = len(chunk)
         self.top_count = np.zeros(n_docs, dtype=np.int64)
-        self.top_start = self.offsets[:-1].copy()
+        self.top_start = self.starts.copy()
         self.dup_starts = np.empty(0, dtype=np.int64)
+        if n_docs * self.width * self.width < 1 << 40:
+            # (text, word) itself is the first group: no sort needed to rank it
+            self.pos, self.group = real, self.doc_of[real] * self.width + chunk.ids
+        else:  # rank (text, word) pairs so later keys stay small
+            key, pos = _group(self.doc_of[real] * self.width + chunk.ids, real)
+            self._regroup(key, pos)
 
     def _regroup(self, key: I64, pos: I64) -> tuple[I64, I64, npt.NDArray[np.bool_]]:
         """Group sorted keys; keep the positions of repeated groups for the next step."""
@@ -132,15 +147,16 @@ class _ChunkGrams:
         """Move to n + 1 for the `active` texts: per text the top count (ties: first
         seen) and its start, and the starts of repeated n-grams."""
         self.n += 1
-        pos = self.pos
-        keep = (pos + self.n <= self.ends[pos]) & active[self.doc_of[pos]]
-        pos = pos[keep]
-        key, pos = _group(self.group[keep] * self.width + self.ids[pos + self.n - 1], pos)
+        pos, group = self.pos, self.group
+        if not active.all():
+            keep = active[self.doc_of[pos]]
+            pos, group = pos[keep], group[keep]
+        key, pos = _group(group * self.width + self.ids[pos + self.n - 1], pos)
         starts, counts, new = self._regroup(key, pos)
         # Every n-gram not regrouped here occurs once; with all counts 1 the
         # first n-gram of the text is the most common (Counter keeps insertion order).
         self.top_count = (self.sizes - self.n + 1 > 0).astype(np.int64)
-        self.top_start = self.offsets[:-1].copy()
+        self.top_start = self.starts.copy()
         rep = counts > 1
         if rep.any():
             first, count = pos[starts[rep]], counts[rep]
@@ -164,21 +180,17 @@ class _ChunkGrams:
     def top_frac(self, totals: I64) -> npt.NDArray[np.float64]:
         """Same values as `top_ngram_frac` for the current n."""
         n = self.n
-        end = np.minimum(self.top_start + n, self.ids.size)
-        chars = self.chars[end] - self.chars[self.top_start] + n - 1
+        chars = self.chars[self.top_start + n] - self.chars[self.top_start] + n - 1
         ok = (self.top_count > 0) & (totals > 0)
         return np.where(ok, chars * self.top_count / np.maximum(totals, 1), 0.0)
 
     def dup_frac(self, totals: I64) -> npt.NDArray[np.float64]:
         """Same values as `dup_ngram_frac` for the current n."""
-        starts = self.dup_starts
-        size = self.ids.size + 1
-        edges = np.bincount(starts, minlength=size) - np.bincount(starts + self.n, minlength=size)
-        covered = np.cumsum(edges[:-1]) > 0
-        chars = np.zeros(size, dtype=np.int64)
-        np.cumsum(np.where(covered, self.lens, 0), out=chars[1:])
-        per_doc = chars[self.offsets[1:]] - chars[self.offsets[:-1]]
-        return np.where(totals > 0, per_doc / np.maximum(totals, 1), 0.0)
+        covered = np.unique((self.dup_starts[:, None] + np.arange(self.n)).ravel())
+        chars = np.bincount(
+            self.doc_of[covered], weights=self.lens[covered], minlength=self.sizes.size
+        ).astype(np.int64)  # sums of small integers: exact in float64
+        return np.where(totals > 0, chars / np.maximum(totals, 1), 0.0)
 
 
 class RepetitionFilter(Filter):
