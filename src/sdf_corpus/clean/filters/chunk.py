@@ -17,6 +17,7 @@ second tokenisation (the same one-entry idea as `base.words`).
 from __future__ import annotations
 
 import itertools
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -54,10 +55,12 @@ class WordChunk:
     @classmethod
     def of(cls, texts: Sequence[str]) -> WordChunk:
         per_text = [words(t) for t in texts]
-        flat = list(itertools.chain.from_iterable(per_text))
-        # dict.fromkeys keeps first-occurrence order; every step below runs in C.
-        index = dict(zip(dict.fromkeys(flat), itertools.count()))
-        ids = np.fromiter(map(index.__getitem__, flat), dtype=np.int64, count=len(flat))
+        # A new word gets the next id from the counter, so ids follow first
+        # occurrence; the whole mapping is one C-level pass over the words.
+        index: defaultdict[str, int] = defaultdict(itertools.count().__next__)
+        n_words = sum(map(len, per_text))
+        flat = itertools.chain.from_iterable(per_text)
+        ids = np.fromiter(map(index.__getitem__, flat), dtype=np.int64, count=n_words)
         lens = np.fromiter(map(len, index), dtype=np.int64, count=len(index))
         counts = np.fromiter(map(len, per_text), dtype=np.int64, count=len(per_text))
         offsets = np.zeros(len(texts) + 1, dtype=np.int64)

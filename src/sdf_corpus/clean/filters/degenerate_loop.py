@@ -94,16 +94,14 @@ def _lag_pairs(chunk: WordChunk) -> npt.NDArray[np.int64]:
     one comparison over the whole chunk instead of one per text.
     """
     starts = chunk.offsets[:-1] + _GAP * np.arange(len(chunk), dtype=np.int64)
-    ends = starts + chunk.counts
-    size = int(chunk.offsets[-1]) + _GAP * len(chunk)
-    padded = -1 - np.arange(size, dtype=np.int64)
+    size = int(chunk.offsets[-1]) + _GAP * len(chunk) + 1  # + 1: every start < len(pairs)
+    padded = -1 - np.arange(size, dtype=np.int32)  # ids < 2**31: half the bytes to compare
     padded[chunk.doc_of() * _GAP + np.arange(chunk.ids.size)] = chunk.ids
     out = np.empty((len(chunk), _MAX_PHRASE), dtype=np.int64)
-    running = np.zeros(size + 1, dtype=np.int64)
     for k in range(1, _MAX_PHRASE + 1):
         eq = padded[:-k] == padded[k:]
-        np.cumsum(eq[:-1] & eq[1:], out=running[1 : size - k])
-        out[:, k - 1] = running[ends] - running[starts]  # ends < size - k: a gap follows every text
+        # a text's segment runs to the next text's start, over its gap (all False)
+        out[:, k - 1] = np.add.reduceat(eq[:-1] & eq[1:], starts, dtype=np.int64)
     return out
 
 
