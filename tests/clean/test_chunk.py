@@ -187,12 +187,13 @@ def _random_ascii(rng: random.Random, n: int) -> list[str]:
     return ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40))) for _ in range(n)]
 
 
-def test_symbol_and_token_counts_match_their_definitions() -> None:
+def test_words_symbol_and_token_counts_match_their_definitions() -> None:
     texts = TEXTS + _random_ascii(random.Random(5), 3000)
     for text in texts:
         assert _token_counts(text) == _token_counts_reference(text), repr(text)
     counter = ApproxCounter()
-    for text in texts:
+    for text in texts + [t.replace(" ", "'") for t in texts[:50]] + ["'tis rock'n'roll o''k"]:
+        assert words(text) == re.findall(r"[^\W\d_]+(?:'[^\W\d_]+)?", text.lower())
         words_ = len(re.findall(r"\w+", text))
         punct = len(re.findall(r"[^\w\s]+", text))
         assert counter.count(text) == round(words_ * 1.3) + punct, repr(text)
