@@ -17,6 +17,7 @@ back only for candidates. Texts are never held.
 
 from __future__ import annotations
 
+import itertools
 import os
 import tempfile
 from collections import Counter
@@ -93,6 +94,8 @@ class NearDedup:
         # Per band: the band's values (as bytes) -> ids of kept documents with them.
         # One id is stored bare, several as a list: most band keys are unique.
         self._bands: list[dict[bytes, str | list[str]]] = [{} for _ in range(cfg.bands)]
+        width = 4 * cfg.rows
+        self._band_slices = [slice(i * width, (i + 1) * width) for i in range(cfg.bands)]
         self._signatures: dict[str, bytes] = {}
         self._sets = _SetSpill()
         # Kept id -> number of documents dropped as its near-duplicates.
@@ -116,8 +119,7 @@ class NearDedup:
     def _one(self, doc_id: str, sig: U32 | None, shingles: bytes | None = None) -> NearMatch | None:
         assert sig is not None, "near dedup needs every kept document's signature"
         raw = np.ascontiguousarray(sig, dtype=np.uint32).tobytes()
-        width = 4 * self.cfg.rows
-        keys = [raw[i * width : (i + 1) * width] for i in range(self.cfg.bands)]
+        keys = list(map(raw.__getitem__, self._band_slices))
         best: NearMatch | None = None
         for key in self._candidates(keys):
             sim = self._similarity(key, sig, shingles)
@@ -146,8 +148,7 @@ class NearDedup:
 
     def _candidates(self, keys: list[bytes]) -> set[str]:
         found: set[str] = set()
-        for band, key in zip(self._bands, keys, strict=True):
-            hit = band.get(key)
+        for hit in map(dict.get, self._bands, keys):  # the lookups run in C
             if hit is None:
                 continue
             if isinstance(hit, str):
@@ -158,8 +159,11 @@ class NearDedup:
 
     def _insert(self, doc_id: str, raw: bytes, keys: list[bytes]) -> None:
         self._signatures[doc_id] = raw
-        for band, key in zip(self._bands, keys, strict=True):
-            hit = band.get(key)
+        hits = list(map(dict.get, self._bands, keys))
+        if not any(hits):  # most documents share no band key: set them all in C
+            list(map(dict.__setitem__, self._bands, keys, itertools.repeat(doc_id)))
+            return
+        for band, key, hit in zip(self._bands, keys, hits, strict=True):
             if hit is None:
                 band[key] = doc_id
             elif isinstance(hit, str):
