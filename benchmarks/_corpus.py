@@ -1,4 +1,4 @@
-"""Deterministic benchmark corpora built from sdf_corpus.clean.synth.
+"""Deterministic benchmark corpora built from tests/textsynth.py.
 
 `planted_corpus` returns originals plus near duplicates at known Jaccard
 levels (each duplicate records its original and its exact shingle Jaccard);
@@ -14,7 +14,7 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from sdf_corpus.clean.synth import TextSynth, shingles
+from textsynth import TextSynth, shingles
 
 
 @dataclass

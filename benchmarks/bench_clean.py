@@ -36,7 +36,7 @@ def baseline(path: Path) -> None:
     """The plain datasketch dedup loop (run in a child process by main)."""
     from datasketch import MinHash, MinHashLSH
 
-    from sdf_corpus.clean.synth import shingles
+    from textsynth import shingles
 
     lsh = MinHashLSH(threshold=0.8, num_perm=128)
     dups = n = 0
@@ -146,7 +146,7 @@ def _probe_rows(n: int) -> list[dict[str, object]]:
     real probes would not share with it."""
     import random
 
-    from sdf_corpus.clean.synth import TextSynth
+    from textsynth import TextSynth
 
     vocab = sorted({w for i in range(40) for w in TextSynth(i).document(400).split()})
     rng = random.Random(5)

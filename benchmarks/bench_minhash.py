@@ -1,6 +1,6 @@
 """Near-duplicate detection: our signatures + LSH vs datasketch's plain MinHash + MinHashLSH.
 
-The same documents (sdf_corpus.clean.synth prose of 300-800 words, with near
+The same documents (tests/textsynth.py prose of 300-800 words, with near
 duplicates planted at exact shingle Jaccard levels 0.5 / 0.7 / 0.85 / 0.95)
 go through
   (a) sdf_corpus: normalised word 5-gram shingles, batch signatures and
@@ -32,7 +32,7 @@ from _corpus import Planted, jaccard_of, planted_corpus
 from sdf_corpus.clean.config import DedupConfig
 from sdf_corpus.clean.dedup import NearDedup
 from sdf_corpus.clean.minhash import MinHasher
-from sdf_corpus.clean.synth import shingles
+from textsynth import shingles
 
 LEVELS = (0.5, 0.7, 0.85, 0.95)
 BATCH = 500

@@ -29,7 +29,7 @@ def write_corpus(folder: Path, docs: int) -> dict[str, Path]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from sdf_corpus.clean.synth import TextSynth
+    from textsynth import TextSynth
 
     rows = [{"id": str(i), "text": TextSynth(i).document(300), "genre": "g"} for i in range(docs)]
     plain = folder / "docs.jsonl"

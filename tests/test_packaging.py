@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import zipfile
@@ -39,8 +40,11 @@ def test_wheel_carries_libraries_and_plans_from_them(tmp_path: Path) -> None:
         "sdf_corpus/_library/constitution/example.md",
         "sdf_corpus/_library/rubrics/default.yaml",
         "sdf_corpus/_library/corpora/demo.yaml",
+        "sdf_corpus/py.typed",  # PEP 561: type checkers read the package's annotations
     ):
         assert member in names, member
+    # Test data is not part of the package.
+    assert not [n for n in names if "synth" in n.rsplit("/", 1)[-1]], sorted(names)
     target = tmp_path / "site"
     subprocess.run(
         [
@@ -68,6 +72,20 @@ def test_wheel_carries_libraries_and_plans_from_them(tmp_path: Path) -> None:
         cwd=tmp_path,
     ).stdout
     assert str(target) in out  # resolved to the packaged copy, not the checkout
+    # A type checker run against the installed wheel sees sdf_corpus as typed.
+    (tmp_path / "use.py").write_text(
+        "from sdf_corpus.errors import SdfError\n\nreveal_type(SdfError.exit_code)\n",
+        encoding="utf-8",
+    )
+    typed = subprocess.run(
+        [sys.executable, "-m", "mypy", "--no-incremental", "--strict", "use.py"],
+        env={**env, "MYPYPATH": ""},
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    revealed = re.search(r'Revealed type is "(builtins\.)?int"', typed.stdout)
+    assert revealed, typed.stdout + typed.stderr
     plan = subprocess.run(
         [sys.executable, "-m", "sdf_corpus", "plan", str(demo), "--json"],
         env=env,

@@ -5,8 +5,8 @@ from typing import Any
 
 import pytest
 
-from sdf_corpus.clean.synth import TextSynth
 from sdf_corpus.document import Document
+from textsynth import TextSynth
 
 MakeDoc = Callable[..., Document]
 

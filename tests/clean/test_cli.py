@@ -8,8 +8,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 from click.testing import CliRunner
 
-from sdf_corpus.clean.synth import TextSynth
 from sdf_corpus.cli import main
+from textsynth import TextSynth
 
 
 def _write_jsonl(path: Path, rows: list[dict[str, object]]) -> None:

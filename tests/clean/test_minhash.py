@@ -13,7 +13,7 @@ from sdf_corpus.clean.minhash import (
     shingle_hashes_reference,
 )
 from sdf_corpus.clean.normalize import _PUNCT, normalise
-from sdf_corpus.clean.synth import TextSynth, near_duplicate, shingle_jaccard, shingles
+from textsynth import TextSynth, near_duplicate, shingle_jaccard, shingles
 
 
 @pytest.mark.parametrize(

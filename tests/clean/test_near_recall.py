@@ -10,7 +10,7 @@ import pytest
 from sdf_corpus.clean.config import DedupConfig
 from sdf_corpus.clean.dedup import NearDedup
 from sdf_corpus.clean.minhash import MinHasher, exact_jaccard, shingle_hashes_reference
-from sdf_corpus.clean.synth import TextSynth, near_duplicate, shingle_jaccard
+from textsynth import TextSynth, near_duplicate, shingle_jaccard
 
 
 def _texts(n: int, seed: int) -> list[str]:

@@ -13,8 +13,8 @@ import pytest
 from sdf_corpus.clean.config import CleanConfig, ShardConfig
 from sdf_corpus.clean.inputs import read_documents
 from sdf_corpus.clean.pipeline import clean
-from sdf_corpus.clean.synth import near_duplicate, shingle_jaccard
 from sdf_corpus.document import Document
+from textsynth import near_duplicate, shingle_jaccard
 
 from .conftest import english
 

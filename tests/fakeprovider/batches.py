@@ -5,6 +5,7 @@
     provider.batches.inject_result("errored", error_type="invalid_request_error",
                                    custom_id="...")   # or target one custom id
     provider.batches.created                     # [{"id", "custom_ids", "time"}, ...]
+    provider.batches.fail_create(529, count=3)   # the next 3 creates answer HTTP 529
 
 Each request of a batch is answered by the provider's normal Messages
 responder (`FakeProvider.anthropic_message`), so usage and cache fields are the
@@ -60,6 +61,15 @@ class _Batch:
     task: asyncio.Task[None] | None = None
 
 
+# HTTP status -> (error type, message), as the Messages Batches API answers them.
+_CREATE_FAULTS = {
+    400: ("invalid_request_error", "requests: invalid request"),
+    429: ("rate_limit_error", "Rate limited by fake provider"),
+    500: ("api_error", "Internal server error"),
+    529: ("overloaded_error", "Overloaded"),
+}
+
+
 def _iso(t: float | None) -> str | None:
     if t is None:
         return None
@@ -84,6 +94,7 @@ class FakeBatches:
         self._outcomes: deque[_Outcome] = deque()
         self._created: list[dict[str, Any]] = []
         self._serial = 0
+        self._create_faults: deque[int] = deque()
 
     # --- scripting and records --------------------------------------------
     def inject_result(
@@ -102,6 +113,14 @@ class FakeBatches:
             self._outcomes.extend(
                 _Outcome(kind, error_type, message, custom_id) for _ in range(count)
             )
+
+    def fail_create(self, status: int, count: int = 1) -> None:
+        """The next `count` creates are refused with HTTP `status` (as the real API
+        types it) and create nothing."""
+        if status not in _CREATE_FAULTS:
+            raise ValueError(f"unknown create fault {status}; choose from {sorted(_CREATE_FAULTS)}")
+        with self._lock:
+            self._create_faults.extend([status] * count)
 
     @property
     def created(self) -> list[dict[str, Any]]:
@@ -125,6 +144,10 @@ class FakeBatches:
         refused = _refusal(request) or account_refusal(self.provider, request)
         if refused is not None:
             return refused
+        with self._lock:
+            status = self._create_faults.popleft() if self._create_faults else None
+        if status is not None:
+            return _error(status, *_CREATE_FAULTS[status])
         try:
             body = json.loads(await request.read())
         except ValueError:

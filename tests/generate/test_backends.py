@@ -10,16 +10,15 @@ from typing import Any
 import pytest
 
 from fakeprovider.server import FakeProvider
-from sdf_corpus.errors import KeyMissingError, SpecError
-from sdf_corpus.generate.backends import make_backend
-from sdf_corpus.generate.backends.base import (
-    Backend,
-    Completion,
+from sdf_corpus.errors import (
+    KeyMissingError,
     PermanentError,
     ProviderError,
-    Request,
     RetryableError,
+    SpecError,
 )
+from sdf_corpus.generate.backends import make_backend
+from sdf_corpus.generate.backends.base import Backend, Completion, Request
 from sdf_corpus.generate.pricing import ANTHROPIC_PRICES, ModelPrice, cost_usd
 
 KEY = "sk-ant-test-DO-NOT-LEAK-4f9c2e"

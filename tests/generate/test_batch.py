@@ -22,7 +22,8 @@ from click.testing import CliRunner
 from fakeprovider.server import FakeProvider
 from fakeprovider.text import prose
 from sdf_corpus.cli import main
-from sdf_corpus.generate.backends.anthropic_batches import AmbiguousCreateError, BatchClient
+from sdf_corpus.errors import AmbiguousCreateError
+from sdf_corpus.generate.backends.anthropic_batches import BatchClient
 from sdf_corpus.generate.batch import custom_id
 from sdf_corpus.generate.batch_store import BatchBook
 from sdf_corpus.generate.pricing import cost_usd, lookup_price

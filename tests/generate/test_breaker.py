@@ -14,8 +14,7 @@ from click.testing import CliRunner
 
 from fakeprovider.server import FakeProvider
 from sdf_corpus.cli import main
-from sdf_corpus.errors import ProviderStoppedError
-from sdf_corpus.generate.backends.base import PermanentError, RetryableError
+from sdf_corpus.errors import PermanentError, ProviderStoppedError, RetryableError
 from sdf_corpus.generate.breaker import CircuitBreaker
 
 from .conftest import ledger_rows

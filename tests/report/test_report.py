@@ -12,10 +12,10 @@ from click.testing import CliRunner
 from runfiles import ledger_rows
 from sdf_corpus.clean.config import CleanConfig
 from sdf_corpus.clean.pipeline import clean
-from sdf_corpus.clean.synth import TextSynth
 from sdf_corpus.cli.report import report
 from sdf_corpus.document import Document
 from sdf_corpus.report import ScanLimits, build_report, write_report
+from textsynth import TextSynth
 
 
 def _ledger(run: Path, sql: str) -> tuple[object, ...]:

@@ -21,6 +21,9 @@ stages:
     prompt: "Write about {{ principle.title }} for {{ reader.name }}."
 """
 
+# `parse: sections` was accepted but never implemented: now refused, naming the choices.
+SECTIONS_GENRE = BAD_GENRE.replace("{{ reader.name }}", "a reader") + "    parse: sections\n"
+
 CLAUDE_PERSONA = """
 kind: ai
 personas:
@@ -67,6 +70,11 @@ CASES: list[tuple[str, Callable[[Path], dict[str, Any]], str]] = [
         "named 'Claude', an excluded name",
     ),
     ("missing persona folder", lambda t: {"personas": str(t / "nowhere")}, "field personas"),
+    (
+        "unimplemented stage parse",
+        lambda t: {"genres": [_extra_file(t, "sections.yaml", SECTIONS_GENRE)]},
+        "field stages.0.parse: Input should be 'text' or 'list'",
+    ),
 ]
 
 

@@ -1,4 +1,4 @@
-"""Counts of the clean stage, addable so per-batch or per-worker stats merge.
+"""Counts of the clean stage; the pipeline folds each worker chunk's counts into one.
 
 The report stage reads only `clean_stats.json`, the `to_json()` of this object;
 its format is documented in docs/clean.md.
@@ -32,20 +32,6 @@ class CleanStats:
         key = f"{stage}/{reason}"
         self.dropped_docs[key] += 1
         self.dropped_tokens[key] += tokens
-
-    def __add__(self, other: CleanStats) -> CleanStats:
-        out = CleanStats()
-        for name in self.__dataclass_fields__:
-            mine, theirs = getattr(self, name), getattr(other, name)
-            if isinstance(mine, defaultdict):
-                merged = defaultdict(float, mine)
-                for key, value in theirs.items():
-                    merged[key] += value
-                setattr(out, name, merged)
-            else:
-                # Counter + Counter drops zero entries, which a count never needs.
-                setattr(out, name, mine + theirs)
-        return out
 
     @property
     def dropped_total(self) -> int:

@@ -10,7 +10,14 @@ from typing import Any, TypeVar
 
 import click
 
-from sdf_corpus.errors import SdfError
+from sdf_corpus.errors import (
+    AmbiguousCreateError,
+    BudgetError,
+    InputError,
+    Interrupted,
+    ProviderError,
+    SdfError,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 _SHOWS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())
@@ -55,27 +62,45 @@ class OneLineErrors(click.Command):
         sys.exit(code if isinstance(code, int) else 0)
 
 
+def raise_if_stopped(stopped: str) -> None:
+    """End a command whose run stopped early but resumably (--max-cost, a batch create
+    with no answer) with that stop's error: committed work is kept, a re-run continues."""
+    if stopped == "ambiguous_create":
+        raise AmbiguousCreateError(
+            "a batch create got no answer; re-run to adopt it (or resubmit its requests "
+            "if it was never created)"
+        )
+    if stopped == "max_cost":
+        raise BudgetError("--max-cost reached; re-run with a higher limit to continue")
+
+
 def user_errors(func: F) -> F:
-    """Print an SdfError as one line on stderr and exit with its code; no traceback."""
+    """The one place an error becomes an exit code: an SdfError (provider errors
+    included) prints as one line on stderr and exits with its class's `exit_code`;
+    Ctrl-C exits 130. Never a traceback."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
+        except KeyboardInterrupt:
+            error: SdfError = Interrupted("interrupted; committed work is kept")
         except SdfError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(exc.exit_code)
+            error = exc
         except OSError as exc:
             if exc.filename is None:
                 raise
             # The folder checks run first; this is the net for what they cannot foresee
             # (a disk that fills up, a file made read-only mid-run).
             where = exc.filename if exc.filename2 is None else f"{exc.filename} -> {exc.filename2}"
-            click.echo(
-                f"error: {where}: {exc.strerror} (check the path, its permissions and free space)",
-                err=True,
+            error = InputError(
+                where, str(exc.strerror), "check the path, its permissions and free space"
             )
-            sys.exit(2)
+        message = str(error)
+        if isinstance(error, ProviderError):
+            message = " ".join(message.split())  # a provider's text may span lines
+        click.echo(f"{error.prefix}{message}", err=True)
+        sys.exit(error.exit_code)
 
     return wrapper  # type: ignore[return-value]
 

@@ -1,15 +1,14 @@
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
 import click
 
-from sdf_corpus.cli._common import F, OneLineErrors, spec_options, user_errors
-from sdf_corpus.errors import IncompleteBuildError
+from sdf_corpus.cli._common import F, OneLineErrors, raise_if_stopped, spec_options, user_errors
+from sdf_corpus.errors import IncompleteBuildError, Interrupted
 from sdf_corpus.generate.backends.base import describe_error
 from sdf_corpus.generate.runner import RunOptions
 from sdf_corpus.generate.shard import Shard, parse_shard
@@ -127,7 +126,7 @@ def generate(
         shard,
     )
     click.echo(_summary(corpus, shard))
-    _stopped(result.stopped)
+    raise_if_stopped(result.stopped)
     if result.jobs_failed and not result.jobs_done:
         raise IncompleteBuildError(
             f"generate: none of the {result.jobs_failed:,} jobs tried succeeded; the failed "
@@ -136,25 +135,13 @@ def generate(
 
 
 def _interruptible(corpus: Corpus, work: Callable[[], T], shard: Shard | None = None) -> T:
-    """Ctrl-C stops after committing what is in hand; exit 130 with the ledger summary."""
+    """Ctrl-C stops after committing what is in hand; the message carries the ledger summary."""
     try:
         return work()
     except KeyboardInterrupt:
-        click.echo(f"interrupted; committed work is kept. {_summary(corpus, shard)}", err=True)
-        sys.exit(130)
-
-
-def _stopped(stopped: str) -> None:
-    if stopped == "ambiguous_create":
-        click.echo(
-            "stopped: a batch create got no answer; re-run to adopt it (or resubmit "
-            "its requests if it was never created)",
-            err=True,
-        )
-        sys.exit(4)
-    if stopped == "max_cost":
-        click.echo("stopped: --max-cost reached; re-run with a higher limit to continue", err=True)
-        sys.exit(3)
+        raise Interrupted(
+            f"interrupted; committed work is kept. {_summary(corpus, shard)}"
+        ) from None
 
 
 @click.command(cls=OneLineErrors)
@@ -187,7 +174,7 @@ def build(
     if result.judge is not None:
         click.echo(result.judge.sentence())
     click.echo("\n".join(explain(corpus, result)))
-    _stopped(result.stopped)
+    raise_if_stopped(result.stopped)
     error = incomplete_error(corpus, result)
     if error is not None:
         raise error

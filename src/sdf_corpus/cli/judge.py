@@ -1,12 +1,11 @@
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
-from sdf_corpus.cli._common import OneLineErrors, spec_options, user_errors
-from sdf_corpus.errors import SpecError
+from sdf_corpus.cli._common import OneLineErrors, raise_if_stopped, spec_options, user_errors
+from sdf_corpus.errors import Interrupted, SpecError
 from sdf_corpus.generate.runner import RunOptions
 from sdf_corpus.pipeline import clean_run, judge_and_apply
 from sdf_corpus.spec.load import load_corpus
@@ -44,11 +43,9 @@ def judge(
     try:
         result = judge_and_apply(corpus, options)
     except KeyboardInterrupt:
-        click.echo("interrupted; judgements made so far are kept", err=True)
-        sys.exit(130)
+        raise Interrupted("interrupted; judgements made so far are kept") from None
     from sdf_corpus.report import write_report
 
     click.echo(result.sentence())
     click.echo(write_report(corpus.run_dir, progress=False))
-    if result.stopped == "max_cost":
-        sys.exit(3)
+    raise_if_stopped(result.stopped)

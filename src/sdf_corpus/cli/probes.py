@@ -1,18 +1,18 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import click
 
-from sdf_corpus.cli._common import user_errors
+from sdf_corpus.cli._common import OneLineErrors, raise_if_stopped, user_errors
 from sdf_corpus.cli.build import run_options
+from sdf_corpus.errors import IncompleteBuildError, Interrupted
 from sdf_corpus.generate.runner import RunOptions
 from sdf_corpus.spec.load import Corpus, load_corpus
 
 
-@click.command()
+@click.command(cls=OneLineErrors)
 @click.argument("spec", type=click.Path(path_type=Path, dir_okay=False))
 @click.option(
     "--out",
@@ -61,19 +61,21 @@ def probes(
     try:
         result = run_probes(corpus, out, options, batch=batch, retry_failed=retry_failed)
     except KeyboardInterrupt:
-        click.echo(
-            "interrupted; committed probes are kept in the ledger; re-run to resume", err=True
-        )
-        sys.exit(130)
+        raise Interrupted(
+            "interrupted; committed probes are kept in the ledger; re-run to resume"
+        ) from None
     gen = result.generate
     click.echo(
         f"probes: {json.dumps(result.counts)}; unparsed {json.dumps(result.failures)}; "
         f"set aside for corpus overlap {result.set_aside}; "
         f"spend ${gen.spent_usd if gen else 0:.4f}; written to {result.out_dir}"
     )
-    if result.stopped == "max_cost":
-        click.echo("stopped: --max-cost reached; re-run with a higher limit to continue", err=True)
-        sys.exit(3)
+    raise_if_stopped(result.stopped)
+    if gen is not None and gen.jobs_failed and not gen.jobs_done:
+        raise IncompleteBuildError(
+            f"probes: none of the {gen.jobs_failed:,} jobs tried succeeded; the failed "
+            f"attempts are in {result.out_dir / 'ledger.sqlite'}"
+        )
 
 
 def echo_probe_plan(

@@ -27,20 +27,15 @@ from dataclasses import dataclass, field
 
 from tqdm import tqdm
 
-from sdf_corpus.errors import BackendError
-from sdf_corpus.generate.backends.anthropic import MIN_CACHE_CHARS, build_params, message_completion
-from sdf_corpus.generate.backends.anthropic_batches import (
+from sdf_corpus.errors import (
     AmbiguousCreateError,
-    BatchClient,
-    BatchEntry,
-    BatchResult,
-)
-from sdf_corpus.generate.backends.base import (
     PermanentError,
     ProviderError,
-    Request,
     RetryableError,
 )
+from sdf_corpus.generate.backends.anthropic import MIN_CACHE_CHARS, build_params, message_completion
+from sdf_corpus.generate.backends.anthropic_batches import BatchClient, BatchEntry, BatchResult
+from sdf_corpus.generate.backends.base import Request
 from sdf_corpus.generate.batch_store import BatchBook, BatchRow, RequestRow
 from sdf_corpus.generate.breaker import CircuitBreaker, account_refusal
 from sdf_corpus.generate.chain import build_request, parse_output, stages_for
@@ -386,8 +381,9 @@ async def run_batch_generation(
     try:
         return await BatchRunner(corpus, ledger, client, options, price).run()
     except ProviderError as exc:
-        # A refusal the breaker does not cover (e.g. a 400 at create): one line, exit 2.
-        error = BackendError(f"batch request refused: {exc}")
+        # What the breaker does not cover (a 400 at create, a create still failing after
+        # backend.max_attempts) ends the run: one line, with its class's exit code.
+        exc.args = (f"batch request failed: {exc}",)
+        raise
     finally:
         await client.aclose()
-    raise error

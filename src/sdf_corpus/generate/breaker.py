@@ -23,8 +23,7 @@ import re
 import time
 from collections.abc import Callable
 
-from sdf_corpus.errors import ProviderStoppedError
-from sdf_corpus.generate.backends.base import ProviderError
+from sdf_corpus.errors import ProviderError, ProviderStoppedError
 
 __all__ = ["CircuitBreaker", "account_refusal"]
 

@@ -15,14 +15,8 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from sdf_corpus.errors import BudgetError
-from sdf_corpus.generate.backends.base import (
-    Backend,
-    Completion,
-    ProviderError,
-    Request,
-    RetryableError,
-)
+from sdf_corpus.errors import BudgetError, ProviderError, RetryableError
+from sdf_corpus.generate.backends.base import Backend, Completion, Request
 from sdf_corpus.generate.breaker import CircuitBreaker
 from sdf_corpus.generate.ledger import Ledger
 from sdf_corpus.generate.pacing import RatePacer

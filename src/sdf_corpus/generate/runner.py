@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 
 from tqdm import tqdm
 
-from sdf_corpus.errors import BudgetError, ProviderStoppedError
-from sdf_corpus.generate.backends.base import Backend, Completion, ProviderError, Request
+from sdf_corpus.errors import BudgetError, ProviderError, ProviderStoppedError
+from sdf_corpus.generate.backends.base import Backend, Completion, Request
 from sdf_corpus.generate.breaker import account_refusal
 from sdf_corpus.generate.chain import build_request, parse_output, stages_for
 from sdf_corpus.generate.executor import CostGuard, Executor

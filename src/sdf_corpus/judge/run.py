@@ -10,8 +10,14 @@ from typing import Any
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
-from sdf_corpus.errors import BudgetError, JudgeShortError, ProviderStoppedError, SpecError
-from sdf_corpus.generate.backends.base import Backend, ProviderError, Request
+from sdf_corpus.errors import (
+    BudgetError,
+    JudgeShortError,
+    ProviderError,
+    ProviderStoppedError,
+    SpecError,
+)
+from sdf_corpus.generate.backends.base import Backend, Request
 from sdf_corpus.generate.executor import CostGuard, Executor
 from sdf_corpus.generate.ledger import Ledger
 from sdf_corpus.generate.pricing import ModelPrice

@@ -17,7 +17,8 @@ import numpy as np
 
 __all__ = ["STOCK_OPENINGS", "OpeningCounter", "distinct_n", "opening_of", "repeated_phrases"]
 
-# Openings that model-written corpora collapse onto (see DESIGN.md, "Failure modes").
+# Openings that model-written corpora collapse onto; the genre prompts forbid them
+# (docs/genres.md) and the report flags them (docs/report.md, "Diversity").
 STOCK_OPENINGS = (
     "in a world where",
     "once upon a time",

@@ -50,11 +50,10 @@ class Stage(_Strict):
         "next question)",
     )
     temperature: float = Field(1.0, ge=0.0, le=2.0)
-    parse: Literal["text", "list", "sections"] = Field(
+    parse: Literal["text", "list"] = Field(
         "text",
         description="text: keep as is; list: pick one item of a numbered/bulleted list "
-        "(seeded); sections: split '## Name' or 'NAME:' tagged sections; always falls back "
-        "to the raw text",
+        "(seeded), falling back to the raw text",
     )
     is_rewrite: bool = Field(
         False, description="the revise-against-the-principle step; skipped when rewrite: false"

@@ -10,14 +10,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from sdf_corpus.errors import SpecError
-from sdf_corpus.generate.backends.base import (
-    Backend,
-    Completion,
-    PermanentError,
-    ProviderError,
-    Request,
-    RetryableError,
-)
+from sdf_corpus.generate.backends.base import Backend, Completion, Request
 
 if TYPE_CHECKING:
     from sdf_corpus.generate.pricing import ModelPrice
@@ -26,10 +19,7 @@ __all__ = [
     "PROVIDERS",
     "Backend",
     "Completion",
-    "PermanentError",
-    "ProviderError",
     "Request",
-    "RetryableError",
     "make_backend",
 ]
 

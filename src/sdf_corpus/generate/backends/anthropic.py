@@ -14,7 +14,7 @@ from typing import Any
 
 import anthropic
 
-from sdf_corpus.errors import KeyMissingError
+from sdf_corpus.errors import KeyMissingError, PermanentError, ProviderError, RetryableError
 from sdf_corpus.generate.backends._common import (
     anchor_prefill,
     join_prompt,
@@ -23,13 +23,7 @@ from sdf_corpus.generate.backends._common import (
     rate_headers,
     scrub,
 )
-from sdf_corpus.generate.backends.base import (
-    Completion,
-    PermanentError,
-    ProviderError,
-    Request,
-    RetryableError,
-)
+from sdf_corpus.generate.backends.base import Completion, Request
 from sdf_corpus.generate.pricing import ModelPrice, base_model_id, cost_usd, lookup_price
 
 __all__ = ["MIN_CACHE_CHARS", "AnthropicBackend", "build_params", "message_completion"]

@@ -16,11 +16,10 @@ from typing import Any
 import anthropic
 import httpx
 
-from sdf_corpus.errors import KeyMissingError
+from sdf_corpus.errors import AmbiguousCreateError, KeyMissingError, ProviderError
 from sdf_corpus.generate.backends.anthropic import KEY_VARIABLE, map_anthropic_error
-from sdf_corpus.generate.backends.base import ProviderError
 
-__all__ = ["AmbiguousCreateError", "BatchClient", "BatchEntry", "BatchResult", "BatchStatus"]
+__all__ = ["BatchClient", "BatchEntry", "BatchResult", "BatchStatus"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,10 +43,6 @@ class BatchResult:
     message: Any = None  # an SDK Message when succeeded
     error_type: str = ""
     error_message: str = ""
-
-
-class AmbiguousCreateError(ProviderError):
-    """create() got no answer (timeout, dropped connection): the batch may exist."""
 
 
 def _status(batch: Any) -> BatchStatus:
@@ -149,15 +144,6 @@ class BatchClient:
             error = map_anthropic_error(exc, self._key)
         else:
             return found
-        raise error
-
-    async def cancel(self, batch_id: str) -> None:
-        try:
-            await self._client.messages.batches.cancel(batch_id)
-        except Exception as exc:
-            error = map_anthropic_error(exc, self._key)
-        else:
-            return
         raise error
 
     async def aclose(self) -> None:

@@ -1,13 +1,11 @@
 """The one interface every provider sits behind.
 
 A backend turns a `Request` into a `Completion`. It does not retry and does not
-rate-limit: the runner does both, uniformly, using the error classes below to
-decide. Adding a provider is one module that implements `Backend`.
-
-    ProviderError                 anything a provider call raised, normalised
-    ├── RetryableError            429, 529/overloaded, 5xx, timeouts, connection errors
-    │                             (`retry_after` seconds when the provider said so)
-    └── PermanentError            4xx request errors: fail the job at once
+rate-limit: the runner does both, uniformly, deciding from the class of the
+`ProviderError` a backend raises (`RetryableError`: 429, 529, 5xx, timeouts,
+connection errors; `PermanentError`: a 4xx that retrying cannot fix). Those
+classes live in the one error tree, `sdf_corpus.errors`, with their exit codes.
+Adding a provider is one module that implements `Backend`.
 """
 
 from __future__ import annotations
@@ -17,15 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-__all__ = [
-    "Backend",
-    "Completion",
-    "PermanentError",
-    "ProviderError",
-    "Request",
-    "RetryableError",
-    "describe_error",
-]
+__all__ = ["Backend", "Completion", "Request", "describe_error"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,21 +66,6 @@ class Completion:
         return self.stop_reason == "max_tokens"
 
 
-class ProviderError(Exception):
-    """A provider call failed. Messages never include API keys.
-
-    `connection` marks a failure to reach the provider at all (refused, DNS,
-    reset before an answer): the circuit breaker treats those specially before
-    the first success."""
-
-    def __init__(
-        self, message: str, *, status: int | None = None, connection: bool = False
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.connection = connection
-
-
 _ERROR_LABELS = {
     "RetryableError": "retryable provider error (429/5xx/timeout)",
     "PermanentError": "request refused by the provider",
@@ -107,23 +82,6 @@ def describe_error(error_class: str | None) -> str:
         return _ERROR_LABELS[name]
     words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name.lstrip("_")).lower()
     return words or "unknown error"
-
-
-class RetryableError(ProviderError):
-    def __init__(
-        self,
-        message: str,
-        *,
-        status: int | None = None,
-        retry_after: float | None = None,
-        connection: bool = False,
-    ) -> None:
-        super().__init__(message, status=status, connection=connection)
-        self.retry_after = retry_after
-
-
-class PermanentError(ProviderError):
-    pass
 
 
 @runtime_checkable

@@ -19,7 +19,7 @@ import litellm
 import openai
 from litellm import exceptions as llm_errors
 
-from sdf_corpus.errors import KeyMissingError
+from sdf_corpus.errors import KeyMissingError, PermanentError, ProviderError, RetryableError
 from sdf_corpus.generate.backends._common import (
     anchor_prefill,
     join_prompt,
@@ -28,13 +28,7 @@ from sdf_corpus.generate.backends._common import (
     rate_headers,
     scrub,
 )
-from sdf_corpus.generate.backends.base import (
-    Completion,
-    PermanentError,
-    ProviderError,
-    Request,
-    RetryableError,
-)
+from sdf_corpus.generate.backends.base import Completion, Request
 from sdf_corpus.generate.pricing import ModelPrice, cost_usd, lookup_price
 
 __all__ = ["LitellmBackend"]

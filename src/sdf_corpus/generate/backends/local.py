@@ -17,8 +17,8 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
-from sdf_corpus.errors import SdfError
-from sdf_corpus.generate.backends.base import Completion, PermanentError, Request
+from sdf_corpus.errors import PermanentError, SdfError
+from sdf_corpus.generate.backends.base import Completion, Request
 
 __all__ = ["LocalBackend", "default_model_path"]
 

@@ -1,5 +1,8 @@
 """Deterministic, realistic-looking English text for tests and benchmarks.
 
+Test data, not part of the package: the tests import it from here (tests/ is on
+pytest's path) and the benchmarks through benchmarks/_common.py.
+
 Sentences are composed from templates and a modest vocabulary, so texts have
 natural stop-word shares, punctuation and paragraph structure, yet two texts
 from different seeds share few 5-gram shingles. `near_duplicate` edits a text
@@ -187,8 +190,10 @@ class TextSynth:
         r = _Picker(self.rng)
         kind = r.randrange(4)
         if kind == 0:
-            s = (f"{r.choice(_SUBJECTS)} {r.choice(_VERBS)} {r.choice(_OBJECTS)} "
-                 f"{r.choice(_ADVERBIALS)}")
+            s = (
+                f"{r.choice(_SUBJECTS)} {r.choice(_VERBS)} {r.choice(_OBJECTS)} "
+                f"{r.choice(_ADVERBIALS)}"
+            )
         elif kind == 1:
             s = (
                 f"{r.choice(_CONNECTORS)} {r.choice(_SUBJECTS)} {r.choice(_VERBS)} "
