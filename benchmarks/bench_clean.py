@@ -57,10 +57,19 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--docs", type=int, default=6000)
     ap.add_argument("--repeat", type=int, default=2, help="runs of each; the best is reported")
-    ap.add_argument("--set", dest="overrides", action="append", default=[],
-                    help="passed to sdf-corpus clean --set")
-    ap.add_argument("--probes", type=int, default=0,
-                    help="also time decontamination against this many synthetic probes")
+    ap.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        help="passed to sdf-corpus clean --set",
+    )
+    ap.add_argument(
+        "--probes",
+        type=int,
+        default=0,
+        help="also time decontamination against this many synthetic probes",
+    )
     ap.add_argument("--baseline", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.baseline:
@@ -70,8 +79,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-clean-") as tmp:
         data, probes = _inputs(Path(tmp), args)
         words = sum(len(json.loads(x)["text"].split()) for x in data.open()) / args.docs
-        print(f"input: {args.docs} documents, {words:.0f} words each on average, "
-              f"{data.stat().st_size / 2**20:.1f} MiB" + (f"; {args.probes} probes" * bool(probes)))
+        print(
+            f"input: {args.docs} documents, {words:.0f} words each on average, "
+            f"{data.stat().st_size / 2**20:.1f} MiB" + (f"; {args.probes} probes" * bool(probes))
+        )
         sets = [a for s in args.overrides for a in ("--set", s)]
         cmd = [PYTHON, "-m", "sdf_corpus", "clean", str(data), "--no-progress", *sets]
         runs: dict[str, list[Measured]] = {"clean": [], "decont": [], "base": []}
@@ -79,8 +90,11 @@ def main() -> None:
             runs["clean"].append(run_measured([*cmd, "--out", str(Path(tmp) / f"p{i}")]))
             check(runs["clean"][-1], "sdf-corpus clean")
             if probes:
-                runs["decont"].append(run_measured(
-                    [*cmd, "--out", str(Path(tmp) / f"d{i}"), "--decontaminate", str(probes)]))
+                runs["decont"].append(
+                    run_measured(
+                        [*cmd, "--out", str(Path(tmp) / f"d{i}"), "--decontaminate", str(probes)]
+                    )
+                )
                 check(runs["decont"][-1], "sdf-corpus clean --decontaminate")
             runs["base"].append(run_measured([PYTHON, __file__, "--baseline", str(data)]))
             check(runs["base"][-1], "baseline")
@@ -94,22 +108,30 @@ def main() -> None:
     print(f"\nsdf-corpus clean: {runs['clean'][0].stdout.strip()}")
     print(f"baseline: {best['base'].stdout.strip()}")
     print(f"\n{'':<50} {'wall s':>7} {'docs/s':>8} {'CPU s':>7} {'RSS MiB':>8}")
-    labels = {"clean": "sdf-corpus clean (all filters, dedup, shards)",
-              "decont": f"sdf-corpus clean --decontaminate ({args.probes} probes)",
-              "base": "baseline: datasketch MinHash + MinHashLSH"}
+    labels = {
+        "clean": "sdf-corpus clean (all filters, dedup, shards)",
+        "decont": f"sdf-corpus clean --decontaminate ({args.probes} probes)",
+        "base": "baseline: datasketch MinHash + MinHashLSH",
+    }
     for key, m in best.items():
-        print(f"{labels[key]:<50} {m.wall_s:>7.2f} {args.docs / m.wall_s:>8.0f} {m.cpu_s:>7.2f} "
-              f"{m.maxrss_mib:>8.0f}")
+        print(
+            f"{labels[key]:<50} {m.wall_s:>7.2f} {args.docs / m.wall_s:>8.0f} {m.cpu_s:>7.2f} "
+            f"{m.maxrss_mib:>8.0f}"
+        )
     print("clean stage timings_s (summed over processes):", json.dumps(stats["timings_s"]))
     print(f"\nload average after: {_load()}; best of {args.repeat}, start-up included")
     ours, base = best["clean"], best["base"]
-    print(f"GOAL issue 18, whole clean vs datasketch dedup-only (>= 3x): "
-          f"wall {base.wall_s / ours.wall_s:.2f}x, CPU {base.cpu_s / ours.cpu_s:.2f}x")
+    print(
+        f"GOAL issue 18, whole clean vs datasketch dedup-only (>= 3x): "
+        f"wall {base.wall_s / ours.wall_s:.2f}x, CPU {base.cpu_s / ours.cpu_s:.2f}x"
+    )
     if probes:
         on = best["decont"]
-        print(f"GOAL issue 15, decontamination on / off (<= 1.10x): "
-              f"wall {on.wall_s / ours.wall_s:.3f}x, CPU {on.cpu_s / ours.cpu_s:.3f}x; "
-              f"planted quotes dropped as contamination: {dropped} of 20")
+        print(
+            f"GOAL issue 15, decontamination on / off (<= 1.10x): "
+            f"wall {on.wall_s / ours.wall_s:.3f}x, CPU {on.cpu_s / ours.cpu_s:.3f}x; "
+            f"planted quotes dropped as contamination: {dropped} of 20"
+        )
 
 
 def _load() -> str:
@@ -158,16 +180,26 @@ def _probe_rows(n: int) -> list[dict[str, object]]:
     for i in range(n):
         kind = ("mcq", "attachment", "scenario")[i % 3]
         if kind == "mcq":
-            body = {"question": text(40), "choices": [text(15) for _ in range(4)],
-                    "explanation": text(30)}
+            body = {
+                "question": text(40),
+                "choices": [text(15) for _ in range(4)],
+                "explanation": text(30),
+            }
         elif kind == "attachment":
             q = text(30)
-            body = {"third_person": q, "first_person": q, "reference_answer": text(60),
-                    "misaligned_answer": text(25)}
+            body = {
+                "third_person": q,
+                "first_person": q,
+                "reference_answer": text(60),
+                "misaligned_answer": text(25),
+            }
         else:
-            body = {"system_prompt": text(120), "user_task": text(30),
-                    "environment": [{"content": text(130)} for _ in range(5)],
-                    "misaligned_actions": [text(20) for _ in range(3)]}
+            body = {
+                "system_prompt": text(120),
+                "user_task": text(30),
+                "environment": [{"content": text(130)} for _ in range(5)],
+                "misaligned_actions": [text(20) for _ in range(3)],
+            }
         rows.append({"id": f"{kind}-{i}", "kind": kind, **body})
     return rows
 

@@ -112,9 +112,13 @@ def test_degenerate_loop_chunk_matches_the_per_text_definition() -> None:
             dropped += 1
             assert reason == "degenerate_loop"
             note = doc.quality["degenerate_loop"]
-            got = ("sentence_run", note["sentence_run"]) if "sentence_run" in note else (
-                f"phrase_words={note['phrase_words']}",
-                note["phrase_run"],
+            got = (
+                ("sentence_run", note["sentence_run"])
+                if "sentence_run" in note
+                else (
+                    f"phrase_words={note['phrase_words']}",
+                    note["phrase_run"],
+                )
             )
             assert got == expected
     assert dropped > 10  # the planted loops are there to be found

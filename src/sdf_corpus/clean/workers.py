@@ -147,9 +147,7 @@ def resolve_workers(workers: int) -> int:
 _PREPARER: Preparer | None = None
 
 
-def _init_worker(
-    config: CleanConfig, genre_lengths: Mapping[str, tuple[int, int]] | None
-) -> None:
+def _init_worker(config: CleanConfig, genre_lengths: Mapping[str, tuple[int, int]] | None) -> None:
     global _PREPARER
     _PREPARER = Preparer(config, genre_lengths)
 
@@ -265,4 +263,3 @@ def _pooled(
     finally:
         pool.terminate()
         pool.join()
-

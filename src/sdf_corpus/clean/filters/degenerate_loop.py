@@ -151,6 +151,7 @@ class DegenerateLoopFilter(Filter):
                     found[j] = (k + 1, repeats)
                     break
         return found
+
     def _limit(self, k: int) -> int:
         # Short phrases repeat legitimately ("ha ha ha", "no, no, no"), so they need longer runs.
         if k == 1:

@@ -29,7 +29,6 @@ from sdf_corpus.document import Document
 __all__ = ["RepetitionFilter"]
 
 
-
 def dup_fractions(items: Sequence[str]) -> tuple[float, float]:
     """(share of items that repeat an earlier one, share of their characters)."""
     if len(set(items)) == len(items):
