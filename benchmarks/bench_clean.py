@@ -9,6 +9,7 @@ child process (start-up included, CPU and peak RSS its own), runs interleaved:
     query per document, reading the same file; nothing else.
 
     .venv/bin/python benchmarks/bench_clean.py [--docs 6000] [--repeat 2] [--probes 1000]
+    .venv/bin/python benchmarks/bench_clean.py --per-doc [--probes 1000]  # CPU per doc, stage
 
 With `--probes N` the same clean run is also timed with decontamination on
 against N synthetic probes (probes.jsonl records of the three kinds, sizes as
@@ -70,10 +71,18 @@ def main() -> None:
         default=0,
         help="also time decontamination against this many synthetic probes",
     )
+    ap.add_argument(
+        "--per-doc",
+        action="store_true",
+        help="only the per-document work, in this process: CPU us per document and stage",
+    )
     ap.add_argument("--baseline", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.baseline:
         baseline(args.baseline)
+        return
+    if args.per_doc:
+        per_doc(args)
         return
     print(f"machine: {machine()}; load average before: {_load()}")
     with tempfile.TemporaryDirectory(prefix="bench-clean-") as tmp:
@@ -132,6 +141,39 @@ def main() -> None:
             f"wall {on.wall_s / ours.wall_s:.3f}x, CPU {on.cpu_s / ours.cpu_s:.3f}x; "
             f"planted quotes dropped as contamination: {dropped} of 20"
         )
+
+
+def per_doc(args: argparse.Namespace) -> None:
+    """CPU per document of the work the clean stage's workers do (count, filters,
+    digest, signature), in this process, timed with `time.process_time` per stage:
+    a figure a busy machine disturbs far less than wall time."""
+    import time
+    import types
+
+    import sdf_corpus.clean.workers as workers
+    from sdf_corpus.clean.config import CleanConfig
+    from sdf_corpus.document import Document
+
+    print(f"machine: {machine()}; load average before: {_load()}")
+    with tempfile.TemporaryDirectory(prefix="bench-clean-") as tmp:
+        data, probes = _inputs(Path(tmp), args)
+        rows = [json.loads(line) for line in data.open(encoding="utf-8")]
+        config = {"decontamination": {"files": [str(probes)]}} if probes else {}
+        # the stage's own per-stage timers, reading CPU time instead of wall time
+        workers.time = types.SimpleNamespace(perf_counter=time.process_time)  # type: ignore[assignment]
+        prep = workers.Preparer(CleanConfig.model_validate(config), None)
+        docs = [Document(id=r["id"], text=r["text"], genre=r.get("genre", "")) for r in rows]
+        timings: dict[str, float] = {}
+        t0 = time.process_time()
+        for lo in range(0, len(docs), workers.CHUNK_DOCS):
+            _, stats = prep.prepare(docs[lo : lo + workers.CHUNK_DOCS])
+            for key, value in stats.timings.items():
+                timings[key] = timings.get(key, 0.0) + value
+        total = time.process_time() - t0
+    print(f"{len(docs)} documents: {total / len(docs) * 1e6:.0f} us/doc CPU in all")
+    for key, value in sorted(timings.items(), key=lambda kv: -kv[1]):
+        print(f"  {key:<28} {value / len(docs) * 1e6:7.1f} us/doc")
+    print(f"load average after: {_load()}")
 
 
 def _load() -> str:
