@@ -201,3 +201,19 @@ def test_words_symbol_and_token_counts_match_their_definitions() -> None:
         words_ = len(re.findall(r"\w+", text))
         punct = len(re.findall(r"[^\w\s]+", text))
         assert counter.count(text) == round(words_ * 1.3) + punct, repr(text)
+
+
+def test_long_documents_make_smaller_chunks_with_the_same_verdicts() -> None:
+    from sdf_corpus.clean.config import CleanConfig
+    from sdf_corpus.clean.workers import _chunks, prepare_chunks
+
+    long_texts = [english(900 + i, 3000) for i in range(12)]
+    chunks = list(_chunks(_docs(long_texts), 256, max_chars=50_000))
+    assert len(chunks) > 1 and sum(map(len, chunks)) == len(long_texts)
+    assert all(sum(len(d.text) for d in c[:-1]) < 50_000 for c in chunks)
+    config = CleanConfig(workers=1)
+    small = [p for c, _ in prepare_chunks(_docs(long_texts), config, None, 1, 2) for p in c]
+    large = [p for c, _ in prepare_chunks(_docs(long_texts), config, None, 1) for p in c]
+    assert [(p.drop, p.digest, p.doc.quality) for p in small] == [
+        (p.drop, p.digest, p.doc.quality) for p in large
+    ]

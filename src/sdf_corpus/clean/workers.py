@@ -43,6 +43,10 @@ from sdf_corpus.document import Document
 __all__ = ["CHUNK_DOCS", "Prepared", "Preparer", "prepare_chunks", "resolve_workers"]
 
 CHUNK_DOCS = 256
+# A chunk also ends at this many characters: the chunk-wide filters hold a few
+# integer arrays per word of the chunk, and long documents would otherwise make
+# a 256-document chunk (and its pickles) hundreds of megabytes.
+CHUNK_CHARS = 1 << 22
 
 
 @dataclass(slots=True)
@@ -198,13 +202,17 @@ def _unslim(docs: list[Document], slim: _Slim) -> tuple[list[Prepared], CleanSta
     return out, stats
 
 
-def _chunks(docs: Iterable[Document], size: int) -> Iterator[list[Document]]:
+def _chunks(
+    docs: Iterable[Document], size: int, max_chars: int = CHUNK_CHARS
+) -> Iterator[list[Document]]:
     chunk: list[Document] = []
+    chars = 0
     for doc in docs:
         chunk.append(doc)
-        if len(chunk) >= size:
+        chars += len(doc.text)
+        if len(chunk) >= size or chars >= max_chars:
             yield chunk
-            chunk = []
+            chunk, chars = [], 0
     if chunk:
         yield chunk
 

@@ -120,10 +120,13 @@ _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 # that work on a whole chunk (`chunk.word_chunk`) tokenise it again after the
 # per-document ones: a cache keyed on the text object (held here, so its
 # identity cannot be reused) makes that one tokenisation per document. It holds
-# a few chunks' worth of texts and is emptied when full. A filter that rewrites
-# the text creates a new string, which misses the cache.
+# a few chunks' worth of texts (at most `_WORDS_CACHE_WORDS` words, ~120 MB of
+# word strings for very long documents) and is emptied when full. A filter that
+# rewrites the text creates a new string, which misses the cache.
 _WORDS_CACHE_SIZE = 1024
+_WORDS_CACHE_WORDS = 1 << 21
 _words_cache: dict[int, tuple[str, list[str]]] = {}
+_words_cached = 0
 
 
 # ASCII fast path: letters lower-cased, apostrophes kept, every other byte a
@@ -145,13 +148,16 @@ def _tokenise(text: str) -> list[str]:
 
 def words(text: str) -> list[str]:
     """Lower-cased alphabetic words (apostrophes kept inside words); do not mutate the list."""
+    global _words_cached
     hit = _words_cache.get(id(text))
     if hit is not None and hit[0] is text:
         return hit[1]
-    if len(_words_cache) >= _WORDS_CACHE_SIZE:
-        _words_cache.clear()
     ws = _tokenise(text)
+    if len(_words_cache) >= _WORDS_CACHE_SIZE or _words_cached + len(ws) > _WORDS_CACHE_WORDS:
+        _words_cache.clear()
+        _words_cached = 0
     _words_cache[id(text)] = (text, ws)
+    _words_cached += len(ws)
     return ws
 
 
