@@ -14,13 +14,19 @@ lookup hashes a document's n-grams in a few numpy passes, drops the ~96% whose
 slot is empty, and `searchsorted`s the rest. N-grams that also occur in the
 `ignore` texts (the constitution, which corpus documents and probes both quote
 on purpose) are removed: sharing them is not evidence that an item leaked.
+
+Word hashes are xxh3 of the words' bytes, the same in every process, so the
+clean stage builds the index once and hands it to workers that start from a
+forkserver (a few MB of arrays) instead of each reading the files again.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
+from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,11 +47,6 @@ _SLOT_BITS = 23
 _SLOT_SHIFT = np.uint64(64 - _SLOT_BITS)
 _SEVEN = np.uint64(7)
 _THREE = np.uint64(3)
-# Python's string hash is computed in C and cached on each str (the quality
-# filters have already hashed a document's words), so hashing a word costs
-# almost nothing; it is randomised per interpreter, so an index is valid only in
-# the process that built it or a fork of it, which `matches` checks.
-_SALT = "sdf-corpus eval index"
 
 
 def ngram_hashes(words: npt.NDArray[np.uint64], n: int) -> npt.NDArray[np.uint64]:
@@ -84,7 +85,6 @@ class EvalIndex:
     owners: npt.NDArray[np.int32]  # index into `items` per key
     items: tuple[str, ...]  # "source#id" per evaluation item
     slots: npt.NDArray[np.uint8]  # bit table of the keys' top bits
-    salt: int = field(default_factory=lambda: hash(_SALT))
 
     def __len__(self) -> int:
         return int(self.keys.size)
@@ -99,8 +99,6 @@ class EvalIndex:
         found: list[list[tuple[str, str]]] = [[] for _ in range(len(chunk))]
         if not self.keys.size or not chunk.ids.size:
             return found
-        if self.salt != hash(_SALT):
-            raise RuntimeError("an EvalIndex is valid only in the process that built it")
         hashes = ngram_hashes(chunk.word_hashes(), self.n)
         slot = hashes >> _SLOT_SHIFT
         offsets = np.flatnonzero(
@@ -164,7 +162,10 @@ def _field_ngrams(
         return np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.intp)
     counts = np.fromiter(map(len, fields), dtype=np.intp, count=len(fields))
     field_of = np.repeat(np.arange(len(fields)), counts)
-    hashes = ngram_hashes(word_hashes([w for ws in fields for w in ws]), n)
+    vocab: defaultdict[str, int] = defaultdict(itertools.count().__next__)
+    flat = itertools.chain.from_iterable(fields)
+    ids = np.fromiter(map(vocab.__getitem__, flat), dtype=np.intp, count=int(counts.sum()))
+    hashes = ngram_hashes(word_hashes(list(vocab))[ids], n)  # each distinct word hashed once
     inside = field_of[: hashes.size] == field_of[n - 1 :]
     return hashes[inside], field_of[: hashes.size][inside]
 

@@ -32,7 +32,9 @@ from typing import Any
 import numpy as np
 
 from sdf_corpus.clean.config import CleanConfig
+from sdf_corpus.clean.eval_index import EvalIndex
 from sdf_corpus.clean.filters import Filter, build_filters
+from sdf_corpus.clean.filters.contamination import adopt_index, load_index
 from sdf_corpus.clean.filters.language import LanguageFilter
 from sdf_corpus.clean.minhash import U32, MinHasher
 from sdf_corpus.clean.normalize import digest_normalised, normalise
@@ -149,11 +151,24 @@ def resolve_workers(workers: int) -> int:
 
 
 _PREPARER: Preparer | None = None
+_INIT_ERROR: Exception | None = None
 
 
-def _init_worker(config: CleanConfig, genre_lengths: Mapping[str, tuple[int, int]] | None) -> None:
-    global _PREPARER
-    _PREPARER = Preparer(config, genre_lengths)
+def _init_worker(
+    config: CleanConfig,
+    genre_lengths: Mapping[str, tuple[int, int]] | None,
+    index: EvalIndex | None = None,
+) -> None:
+    global _PREPARER, _INIT_ERROR
+    try:
+        if index is not None:  # built by the parent: a forkserver worker need not read files
+            d = config.decontamination
+            adopt_index(index, d.files, d.ngram, d.text_fields, d.ignore)
+        _PREPARER = Preparer(config, genre_lengths)
+    except Exception as exc:
+        # Raised from the first task instead: a Pool whose initializer fails starts
+        # replacement workers forever, so the stage would hang, not stop.
+        _INIT_ERROR = exc
 
 
 # What a worker sends back per document: input tokens, n_tokens, the text if a
@@ -167,6 +182,8 @@ def _prepare_in_worker(docs: list[Document]) -> _Slim:
     quality, n_tokens) and one signature matrix: the parent still holds the
     documents it sent, so sending them back whole would pickle every text twice
     more, and per-row signature arrays pickle slowly."""
+    if _INIT_ERROR is not None:
+        raise _INIT_ERROR
     assert _PREPARER is not None
     texts = [doc.text for doc in docs]
     out, stats = _PREPARER.prepare(docs)
@@ -253,7 +270,13 @@ def _pooled(
     workers: int,
 ) -> Iterator[tuple[list[Prepared], CleanStats]]:
     ctx = _context()
-    pool: Pool = ctx.Pool(workers, initializer=_init_worker, initargs=(config, genre_lengths))
+    d = config.decontamination
+    # The parent has built the index already (clean checks the files first); a
+    # forked worker inherits it anyway, a forkserver worker receives it pickled.
+    index = load_index(d.files, d.ngram, d.text_fields, d.ignore) if d.files else None
+    pool: Pool = ctx.Pool(
+        workers, initializer=_init_worker, initargs=(config, genre_lengths, index)
+    )
     # Enough chunks in flight to keep every worker busy while the main process
     # consumes one; bounded, unlike Pool.imap, which reads its input eagerly.
     window = 2 * workers + 1

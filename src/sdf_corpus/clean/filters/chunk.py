@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
+from xxhash import xxh3_64_intdigest
 
 from sdf_corpus.clean.filters.base import words
 
@@ -31,8 +32,6 @@ __all__ = ["I64", "WordChunk", "word_chunk", "word_hashes"]
 I64 = npt.NDArray[np.int64]
 U64 = npt.NDArray[np.uint64]
 
-_MIX = np.uint64(0xFF51AFD7ED558CCD)  # murmur3's finaliser constant
-
 
 @dataclass
 class _Vocab:
@@ -40,7 +39,7 @@ class _Vocab:
 
     words: list[str]
     lens: I64
-    hashes: U64 | None = None  # mixed str hashes, computed when decontamination asks
+    hashes: U64 | None = None  # word hashes, computed when decontamination asks
 
 
 @dataclass(frozen=True)
@@ -107,12 +106,10 @@ class WordChunk:
 
 
 def word_hashes(ws: Sequence[str]) -> U64:
-    """A well-mixed 64-bit hash per word: Python's str hash (computed in C and
-    cached on the str), so valid only within this interpreter and its forks."""
-    wh = np.fromiter(map(hash, ws), dtype=np.int64, count=len(ws)).view(np.uint64)
-    wh ^= wh >> np.uint64(31)
-    wh *= _MIX
-    return wh
+    """A 64-bit hash per word: xxh3 of its UTF-8 bytes, the same in every process
+    (Python's own str hash is randomised per interpreter), so an index built in
+    one process can be shipped to workers that did not fork from it."""
+    return np.fromiter(map(xxh3_64_intdigest, map(str.encode, ws)), dtype=np.uint64, count=len(ws))
 
 
 _last: WordChunk | None = None
