@@ -28,8 +28,9 @@ from _corpus import jsonl_corpus
 
 from sdf_corpus.clean.config import ShardConfig
 from sdf_corpus.clean.tokens import ApproxCounter
-from sdf_corpus.clean.writers import ShardWriter, write_json_atomic
+from sdf_corpus.clean.writers import ShardWriter
 from sdf_corpus.document import Document
+from sdf_corpus.runfolder import write_json_atomic
 
 _GENRES = ("blog_post", "news_article", "faq", "good_mental_health_story", "difficult_advice")
 _SCAN = """

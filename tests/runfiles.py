@@ -6,7 +6,8 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from sdf_corpus.shards import iter_rows
+from sdf_corpus.runfolder import RunFolder
+from sdf_corpus.runfolder.rows import iter_rows
 
 
 def ledger_rows(run_dir: Path, sql: str) -> list[tuple[Any, ...]]:
@@ -19,4 +20,4 @@ def ledger_rows(run_dir: Path, sql: str) -> list[tuple[Any, ...]]:
 
 def shard_rows(run_dir: Path) -> list[dict[str, Any]]:
     """Rows decoded the way a Document holds them (messages as dicts, no null fields)."""
-    return list(iter_rows(sorted((run_dir / "shards").glob("*.parquet"))))
+    return list(iter_rows(RunFolder(run_dir).shards()))

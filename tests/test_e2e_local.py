@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from sdf_corpus.cli import main
-from sdf_corpus.shards import iter_rows
+from sdf_corpus.runfolder.rows import iter_rows
 
 pytest.importorskip("llama_cpp", reason="the local extra is not installed: pip install '.[local]'")
 

@@ -14,7 +14,7 @@ from typing import Any
 from sdf_corpus.errors import IncompleteBuildError
 from sdf_corpus.pipeline import BuildResult, open_ledger
 from sdf_corpus.plan.topup import MIX_TOLERANCE
-from sdf_corpus.report.sources import iter_rejected
+from sdf_corpus.runfolder import iter_rejected
 from sdf_corpus.spec.load import Corpus
 
 __all__ = ["explain", "incomplete_error"]

@@ -1,23 +1,16 @@
-"""The shard schema, and the one reader every consumer of a run's shards uses.
+"""The shard schema, and the conversions between Document values and its columns.
 
 Nested values are native Parquet types (see docs/schema.md), so `datasets`,
 DuckDB and Polars see a conversation as a list of structs without our code.
-Shards written before schema version 2 stored them as JSON text; `iter_rows`
-decodes those too, so old runs still export and report, and `check_current`
-says how to re-clean a run where a native file is required.
+Reading shards (in their one order, by columns) is `sdf_corpus.runfolder.rows`.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
-
-from sdf_corpus.errors import InputError
 
 __all__ = [
     "ATTRIBUTES_TYPE",
@@ -25,10 +18,7 @@ __all__ = [
     "QUALITY_TYPE",
     "SCHEMA_VERSION",
     "SHARD_SCHEMA",
-    "check_current",
     "decode_row",
-    "iter_rows",
-    "run_shards",
 ]
 
 SCHEMA_VERSION = 2
@@ -82,64 +72,6 @@ SHARD_SCHEMA = pa.schema(
     metadata={b"sdf_corpus_schema": str(SCHEMA_VERSION).encode()},
 )
 
-_LEGACY_JSON = ("messages", "attributes", "quality")
-
-
-def run_shards(run_dir: Path) -> list[Path]:
-    """The run's shard files in order, or a one-line error saying how to make them."""
-    shards = sorted((Path(run_dir) / "shards").glob("*.parquet"))
-    if not shards and (Path(run_dir) / "manifest.json").is_file():
-        raise InputError(
-            f"{run_dir}: the run kept no documents (see clean_stats.json and rejected/); "
-            "nothing to read"
-        )
-    if not shards:
-        raise InputError(
-            f"{Path(run_dir) / 'shards'}: no Parquet shards found "
-            "(run `sdf-corpus build` or `clean` first)"
-        )
-    return shards
-
-
-def is_legacy(schema: pa.Schema) -> bool:
-    return "messages" in schema.names and pa.types.is_string(schema.field("messages").type)
-
-
-def check_current(path: Path) -> None:
-    """Fail on a shard written before native columns, naming the way to re-clean it."""
-    if is_legacy(_schema(path)):
-        run = path.parent.parent
-        raise InputError(
-            f"{path}: written by an older sdf-corpus (conversations stored as JSON text); "
-            f"re-clean the run with `sdf-corpus build SPEC` (it re-reads the ledger, no new "
-            f"requests) or `sdf-corpus clean {run}/shards/*.parquet --out NEW_DIR`"
-        )
-
-
-def _schema(path: Path) -> pa.Schema:
-    try:
-        return pq.read_schema(path)
-    except Exception as exc:  # pyarrow raises several types for a damaged file
-        raise InputError(f"{path}: not a readable Parquet file ({exc})") from None
-
-
-def iter_rows(
-    paths: Sequence[Path], columns: Sequence[str] | None = None, batch_size: int = 1024
-) -> Iterator[dict[str, Any]]:
-    """Rows as plain Python values, one column batch in memory at a time.
-
-    Nested columns come back in the shape a Document holds them (attributes and
-    quality notes as dicts), whichever schema version wrote the file.
-    """
-    for path in paths:
-        schema = _schema(path)
-        present = [c for c in columns if c in schema.names] if columns else None
-        legacy = is_legacy(schema)
-        file = pq.ParquetFile(path)
-        for batch in file.iter_batches(batch_size=batch_size, columns=present):
-            for row in batch.to_pylist():
-                yield _from_legacy(row) if legacy else decode_row(row)
-
 
 def decode_row(row: dict[str, Any]) -> dict[str, Any]:
     if "attributes" in row:
@@ -150,13 +82,6 @@ def decode_row(row: dict[str, Any]) -> dict[str, Any]:
         row["tools"] = json.loads(row["tools"])
     if row.get("messages"):
         row["messages"] = [message_from_native(m) for m in row["messages"]]
-    return row
-
-
-def _from_legacy(row: dict[str, Any]) -> dict[str, Any]:
-    for key in (*_LEGACY_JSON, "tools"):
-        if isinstance(row.get(key), str):
-            row[key] = json.loads(row[key])
     return row
 
 

@@ -23,7 +23,6 @@ forkserver (a few MB of arrays) instead of each reading the files again.
 from __future__ import annotations
 
 import itertools
-import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ import numpy.typing as npt
 from sdf_corpus.clean.filters.base import words
 from sdf_corpus.clean.filters.chunk import WordChunk, word_hashes
 from sdf_corpus.errors import InputError
+from sdf_corpus.io.readers import iter_jsonl
 
 __all__ = ["EvalIndex", "build_index", "eval_files", "ngram_hashes", "word_hashes"]
 
@@ -188,41 +188,18 @@ def eval_files(paths: Iterable[Path]) -> list[Path]:
 def _records(
     paths: Iterable[Path], text_fields: Sequence[str] | None
 ) -> Iterator[tuple[str, str, list[str]]]:
+    from sdf_corpus.runfolder.rows import iter_parquet_rows  # late: pyarrow is slow to import
+
     for path in eval_files(paths):
-        rows = _parquet_rows(path) if path.suffix == ".parquet" else _jsonl_rows(path)
+        rows = (
+            iter_parquet_rows(path)
+            if path.suffix == ".parquet"
+            else iter_jsonl(path, "an evaluation file (JSON Lines)", bare="text")
+        )
         for line, row in rows:
             item_id = row.get("id") or row.get("probe_id") or f"{path.name}:{line}"
             chosen = row if text_fields is None else {k: row.get(k) for k in text_fields}
             yield path.name, str(item_id), list(_strings(chosen))
-
-
-def _jsonl_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    with path.open(encoding="utf-8") as fh:
-        for line_no, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except ValueError:
-                raise InputError(
-                    f"{path}:{line_no}: not valid JSON (evaluation files are JSON Lines: "
-                    "one object per line)"
-                ) from None
-            yield line_no, row if isinstance(row, dict) else {"text": row}
-
-
-def _parquet_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    import pyarrow.parquet as pq
-
-    try:
-        reader = pq.ParquetFile(path)
-    except Exception as exc:  # pyarrow raises several types for a broken file
-        raise InputError(f"{path}: not a readable Parquet file ({exc})") from None
-    row_no = 0
-    for batch in reader.iter_batches(batch_size=2048):
-        for row in batch.to_pylist():
-            row_no += 1
-            yield row_no, row
 
 
 def _strings(value: Any) -> Iterator[str]:

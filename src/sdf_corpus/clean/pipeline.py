@@ -15,8 +15,6 @@ untouched and a re-run leaves no stale shards.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
@@ -33,12 +31,14 @@ from sdf_corpus.clean.startup import skip_pandas_probe
 from sdf_corpus.clean.stats import CleanStats
 from sdf_corpus.clean.tokens import make_counter
 from sdf_corpus.clean.workers import Prepared, prepare_chunks, resolve_workers
-from sdf_corpus.clean.writers import RejectWriter, ShardInfo, ShardWriter, write_json_atomic
+from sdf_corpus.clean.writers import ShardInfo, ShardWriter
 from sdf_corpus.document import Document
+from sdf_corpus.runfolder import RejectWriter, publish, staged_folder
+from sdf_corpus.runfolder.paths import CLEAN_STATS, MANIFEST, REJECTED_DIR, SHARDS_DIR
 
 __all__ = ["clean"]
 
-_OUTPUT_DIRS = ("shards", "rejected")
+_OUTPUT_DIRS = (SHARDS_DIR, REJECTED_DIR)
 
 
 def clean(
@@ -58,21 +58,20 @@ def clean(
     out_dir = Path(out_dir)
     created = not out_dir.exists()
     out_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".clean-staging-", dir=out_dir))
     try:
-        run.open(staging)
-        docs_in = stream if first is None else chain([first], stream)
-        run.consume(docs_in, progress)
-        shards = run.close()
-        _publish(out_dir, staging, run.stats, _manifest(run, shards, spec_hash))
+        with staged_folder(out_dir, "clean") as staging:
+            run.open(staging)
+            docs_in = stream if first is None else chain([first], stream)
+            run.consume(docs_in, progress)
+            shards = run.close()
+            manifest = _manifest(run, shards, spec_hash)
+            files = [(CLEAN_STATS, run.stats.to_json()), (MANIFEST, manifest)]
+            publish(out_dir, staging, _OUTPUT_DIRS, files)  # manifest last: complete
     except BaseException:
         run.abort()
-        shutil.rmtree(staging, ignore_errors=True)
         if created and not any(out_dir.iterdir()):
             out_dir.rmdir()  # a failed first run leaves no empty folder behind
         raise
-    run.abort()
-    shutil.rmtree(staging, ignore_errors=True)
     return run.stats
 
 
@@ -110,8 +109,8 @@ class _Run:
     def open(self, staging: Path) -> None:
         for name in _OUTPUT_DIRS:
             (staging / name).mkdir()
-        self.shards = ShardWriter(staging / "shards", self.config.shard)
-        self.rejected = RejectWriter(staging / "rejected")
+        self.shards = ShardWriter(staging / SHARDS_DIR, self.config.shard)
+        self.rejected = RejectWriter(staging / REJECTED_DIR)
 
     def consume(self, docs: Iterable[Document], progress: bool) -> None:
         # delay: a bad record early in the input ends in its one-line error, not under a bar
@@ -231,7 +230,7 @@ class _Run:
     def abort(self) -> None:
         """Release open files after an error (no-op after a clean close)."""
         if self.rejected is not None:
-            self.rejected.close()
+            self.rejected.abort()
 
 
 def _manifest(run: _Run, shards: list[ShardInfo], spec_hash: str) -> dict[str, Any]:
@@ -252,16 +251,3 @@ def _manifest(run: _Run, shards: list[ShardInfo], spec_hash: str) -> dict[str, A
         "by_principle": table(run.by_principle),
         "dedup": run.config.dedup.model_dump(),
     }
-
-
-def _publish(out_dir: Path, staging: Path, stats: CleanStats, manifest: dict[str, Any]) -> None:
-    """Swap staged folders into place; manifest.json last, so its presence means complete."""
-    (out_dir / "manifest.json").unlink(missing_ok=True)
-    for name in _OUTPUT_DIRS:
-        target = out_dir / name
-        old = staging / f"old-{name}"
-        if target.exists():
-            target.rename(old)
-        (staging / name).rename(target)
-    write_json_atomic(out_dir / "clean_stats.json", stats.to_json())
-    write_json_atomic(out_dir / "manifest.json", manifest)

@@ -12,6 +12,13 @@ from typing import Any
 
 __all__ = ["CleanStats"]
 
+# Stages that drop after the clean stage has finished, listed after its own stages.
+_LATER_STAGES = ("judge",)
+
+
+def _stage_order(key: str) -> tuple[bool, str]:
+    return (key.split("/", 1)[0] in _LATER_STAGES, key)
+
 
 @dataclass
 class CleanStats:
@@ -45,7 +52,7 @@ class CleanStats:
 
     def to_json(self) -> dict[str, Any]:
         by_stage: dict[str, dict[str, dict[str, int]]] = {}
-        for key in sorted(self.dropped_docs):
+        for key in sorted(self.dropped_docs, key=_stage_order):
             stage, reason = key.split("/", 1)
             by_stage.setdefault(stage, {})[reason] = {
                 "docs": self.dropped_docs[key],
@@ -68,3 +75,33 @@ class CleanStats:
             },
             "timings_s": {k: round(v, 3) for k, v in sorted(self.timings.items())},
         }
+
+    def drop_kept(self, stage: str, reason: str, docs: int, tokens: int) -> None:
+        """Move kept documents to dropped, for a stage after cleaning (the judge)."""
+        key = f"{stage}/{reason}"
+        self.dropped_docs[key] += docs
+        self.dropped_tokens[key] += tokens
+        self.kept_docs -= docs
+        self.kept_tokens -= tokens
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> CleanStats:
+        """The stats a `to_json()` wrote (clean_stats.json), back as an object."""
+        stats = cls(
+            input_docs=int(data["input"]["docs"]),
+            input_tokens=int(data["input"]["tokens"]),
+            kept_docs=int(data["kept"]["docs"]),
+            kept_tokens=int(data["kept"]["tokens"]),
+            trimmed=Counter({k: int(v) for k, v in data.get("trimmed", {}).items()}),
+            cluster_sizes=Counter(
+                {int(k): int(v) for k, v in data.get("near_dup_cluster_sizes", {}).items()}
+            ),
+            langdetect_calls=int(data.get("language", {}).get("langdetect_calls", 0)),
+            lang_prescreened=int(data.get("language", {}).get("prescreened", 0)),
+            timings=defaultdict(float, data.get("timings_s", {})),
+        )
+        for stage, reasons in data["dropped"]["by_stage"].items():
+            for reason, counts in reasons.items():
+                stats.dropped_docs[f"{stage}/{reason}"] = int(counts["docs"])
+                stats.dropped_tokens[f"{stage}/{reason}"] = int(counts["tokens"])
+        return stats

@@ -1,55 +1,28 @@
-"""Streaming, atomic writers for shards, rejected documents and JSON files.
+"""The streaming shard writer of the clean stage.
 
 Shards are zstd Parquet files filled row group by row group until their size
-on disk reaches the target; each is written as `*.parquet.tmp` and renamed
-when complete, so a reader never sees a half-written shard.
+on disk reaches the target; each is written under a temporary name and
+renamed when complete (`runfolder.AtomicFile`), so a reader never sees a
+half-written shard. Rejected rows are `runfolder.RejectWriter`'s.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sdf_corpus.clean.config import ShardConfig
 from sdf_corpus.document import Document
+from sdf_corpus.runfolder import AtomicFile, document_row, sha256_file, shard_file_name
 from sdf_corpus.shards import SHARD_SCHEMA
 
-__all__ = [
-    "BASE_SCHEMA",
-    "RejectWriter",
-    "ShardInfo",
-    "ShardWriter",
-    "write_json_atomic",
-    "write_text_atomic",
-]
+__all__ = ["BASE_SCHEMA", "ShardInfo", "ShardWriter"]
 
 BASE_SCHEMA = SHARD_SCHEMA  # documented in docs/schema.md
-
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    write_text_atomic(path, json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False) + "\n")
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 @dataclass
@@ -70,13 +43,6 @@ class ShardInfo:
         }
 
 
-def _row(doc: Document, native: bool = True) -> dict[str, Any]:
-    row = doc.to_row() if native else doc.to_json_row()
-    for key, value in doc.metadata.items():
-        row.setdefault(key, value)  # extras never shadow our own columns
-    return row
-
-
 @dataclass
 class ShardWriter:
     """Writes kept documents to `directory/shard-NNNNN.parquet`."""
@@ -87,10 +53,11 @@ class ShardWriter:
     _rows: list[dict[str, Any]] = field(default_factory=list)
     _tokens: int = 0
     _writer: pq.ParquetWriter | None = None
+    _file: AtomicFile | None = None
     _schema: pa.Schema | None = None
 
     def write(self, doc: Document) -> None:
-        self._rows.append(_row(doc))
+        self._rows.append(document_row(doc))
         self._tokens += doc.n_tokens
         if len(self._rows) >= self.cfg.row_group_rows:
             self._flush()
@@ -107,10 +74,11 @@ class ShardWriter:
             self._schema = self._infer_schema(self._rows)
         table = pa.Table.from_pylist(self._rows, schema=self._schema)
         if self._writer is None:
-            info = ShardInfo(file=f"shard-{len(self.shards):05d}.parquet")
+            info = ShardInfo(file=shard_file_name(len(self.shards)))
             self.shards.append(info)
+            self._file = AtomicFile(self.directory / info.file)
             self._writer = pq.ParquetWriter(
-                self._tmp(info),
+                self._file.tmp,
                 self._schema,
                 compression="zstd",
                 compression_level=self.cfg.compression_level,
@@ -120,22 +88,19 @@ class ShardWriter:
         info.rows += table.num_rows
         info.tokens += self._tokens
         self._rows, self._tokens = [], 0
-        if self._tmp(info).stat().st_size >= self.cfg.target_mb * 1024 * 1024:
+        assert self._file is not None
+        if self._file.tmp.stat().st_size >= self.cfg.target_mb * 1024 * 1024:
             self._finish_shard()
 
     def _finish_shard(self) -> None:
-        if self._writer is None:
+        if self._writer is None or self._file is None:
             return
         self._writer.close()
         self._writer = None
+        final = self._file.commit()
         info = self.shards[-1]
-        final = self.directory / info.file
-        os.replace(self._tmp(info), final)
         info.bytes = final.stat().st_size
         info.sha256 = sha256_file(final)
-
-    def _tmp(self, info: ShardInfo) -> Path:
-        return self.directory / (info.file + ".tmp")
 
     @staticmethod
     def _infer_schema(rows: list[dict[str, Any]]) -> pa.Schema:
@@ -148,39 +113,3 @@ class ShardWriter:
         # An all-null first row group gives type null; strings are the safe guess.
         fields = [f.with_type(pa.string()) if pa.types.is_null(f.type) else f for f in fields]
         return pa.schema(list(BASE_SCHEMA) + fields, metadata=BASE_SCHEMA.metadata)
-
-
-class RejectWriter:
-    """Every dropped document, as JSONL with why it was dropped (`rejected.jsonl`)."""
-
-    def __init__(self, directory: Path) -> None:
-        self.path = directory / "rejected.jsonl"
-        self._f: IO[str] = self.path.open("w", encoding="utf-8")
-
-    def write(
-        self,
-        doc: Document,
-        stage: str,
-        reason: str,
-        detail: Any = None,
-        duplicate_of: str | None = None,
-    ) -> None:
-        row = {
-            "reason": reason,
-            "stage": stage,
-            "detail": json.dumps(detail, ensure_ascii=False, sort_keys=True)
-            if detail is not None
-            else None,
-            "duplicate_of": duplicate_of,
-            **_row(doc, native=False),
-        }
-        self._f.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
-
-    def close(self) -> None:
-        self._f.close()
-
-
-def iter_rejected(path: Path) -> Iterator[dict[str, Any]]:
-    with path.open(encoding="utf-8") as f:
-        for line in f:
-            yield json.loads(line)

@@ -84,8 +84,9 @@ def clean(
         settings.decontamination = decont.model_copy(update={"files": files})
     stats = clean_documents(read_documents(list(inputs)), out, settings, progress=not no_progress)
     from sdf_corpus.handoff.card import write_run_card
+    from sdf_corpus.runfolder import RunFolder
 
-    write_run_card(out, sorted((out / "shards").glob("*.parquet")))  # the dataset card
+    write_run_card(out, RunFolder(out).shards())  # the dataset card
     data = stats.to_json()
     click.echo(
         f"kept {data['kept']['docs']:,} of {count(data['input']['docs'], 'document')} "

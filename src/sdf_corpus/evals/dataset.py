@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +9,7 @@ from inspect_ai.dataset import MemoryDataset, Sample
 from inspect_ai.model import ChatMessageSystem, ChatMessageUser
 
 from sdf_corpus.errors import InputError
+from sdf_corpus.io.readers import iter_jsonl
 
 __all__ = ["attachment_dataset", "mcq_dataset", "read_probes", "scenario_dataset"]
 
@@ -24,16 +24,7 @@ def read_probes(folder: str | Path, kind: str) -> list[dict[str, Any]]:
             f"{path}: no probe set here (give the folder `sdf-corpus probes` wrote, "
             "holding probes.jsonl)"
         )
-    rows = []
-    with path.open(encoding="utf-8") as fh:
-        for line_no, line in enumerate(fh, 1):
-            try:
-                row = json.loads(line)
-            except ValueError:
-                raise InputError(f"{path}:{line_no}: not valid JSON") from None
-            if row.get("kind") == kind:
-                rows.append(row)
-    return rows
+    return [row for _, row in iter_jsonl(path, "a probes.jsonl") if row.get("kind") == kind]
 
 
 def _meta(row: dict[str, Any], **extra: Any) -> dict[str, Any]:

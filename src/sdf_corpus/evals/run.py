@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 from sdf_corpus.errors import EvalError, InputError
 from sdf_corpus.evals.stats import mean_interval
 from sdf_corpus.evals.summary import METHODS, summarise
+from sdf_corpus.runfolder import read_json_or_empty, write_json_atomic, write_text_atomic
 
 __all__ = ["TASKS", "compare", "default_out", "load_eval", "run_eval"]
 
@@ -126,7 +126,7 @@ def _manifest(probes: Path) -> dict[str, Any]:
     path = probes / "manifest.json"
     if not (probes / "probes.jsonl").is_file():
         raise InputError(f"{probes}: no probes.jsonl (give the folder `sdf-corpus probes` wrote)")
-    data = json.loads(path.read_text()) if path.is_file() else {}
+    data = read_json_or_empty(path)  # an older probe folder may lack it: no subject then
     digest = hashlib.sha256((probes / "probes.jsonl").read_bytes()).hexdigest()
     return {"probes_sha256": digest, "subject": data.get("subject", {}).get("name", "")}
 
@@ -135,8 +135,8 @@ def write_eval(out: Path, result: dict[str, Any]) -> None:
     from sdf_corpus.evals.html import render_eval
 
     out.mkdir(parents=True, exist_ok=True)
-    _atomic(out / "eval.json", json.dumps(result, indent=2, ensure_ascii=False) + "\n")
-    _atomic(out / "eval.html", render_eval(result))
+    write_json_atomic(out / "eval.json", result)
+    write_text_atomic(out / "eval.html", render_eval(result))
 
 
 def load_eval(path: Path) -> dict[str, Any]:
@@ -204,9 +204,3 @@ def _diff(label: str, a: dict[str, float], b: dict[str, float]) -> dict[str, Any
         "b": mean_interval([b[k] for k in shared])["mean"],
         "difference": mean_interval([b[k] - a[k] for k in shared]),
     }
-
-
-def _atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)

@@ -15,8 +15,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
 import yaml
+
+from sdf_corpus.runfolder import read_json_or_empty
+from sdf_corpus.runfolder.rows import iter_rows
 
 __all__ = ["render_card", "run_configs", "size_category", "write_run_card"]
 
@@ -43,14 +45,6 @@ def run_configs() -> list[dict[str, Any]]:
     ]
 
 
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
 def _ledger_meta(run_dir: Path) -> dict[str, Any]:
     path = run_dir / "ledger.sqlite"
     if not path.is_file():
@@ -74,16 +68,10 @@ def _ledger_meta(run_dir: Path) -> dict[str, Any]:
 def _models(shards: list[Path]) -> Counter[str]:
     """Documents per (model, backend), read from two small columns only."""
     counts: Counter[str] = Counter()
-    for path in shards:
-        names = pq.read_schema(path).names
-        if "model" not in names or "backend" not in names:
-            continue
-        for batch in pq.ParquetFile(path).iter_batches(columns=["model", "backend"]):
-            for model, backend in zip(
-                batch.column(0).to_pylist(), batch.column(1).to_pylist(), strict=True
-            ):
-                label = f"{model} ({backend})" if model or backend else "user text (not generated)"
-                counts[label] += 1
+    for row in iter_rows(shards, ("model", "backend")):
+        model, backend = row.get("model"), row.get("backend")
+        label = f"{model} ({backend})" if model or backend else "user text (not generated)"
+        counts[label] += 1
     return counts
 
 
@@ -94,7 +82,7 @@ def render_card(
     title: str | None = None,
 ) -> str:
     run_dir = Path(run_dir)
-    manifest = _read_json(run_dir / "manifest.json")
+    manifest = read_json_or_empty(run_dir / "manifest.json")
     totals = manifest.get("totals", {})
     facts = _ledger_meta(run_dir)
     raw_spec = facts.get("spec")
@@ -191,7 +179,7 @@ def _provenance(manifest: dict[str, Any], facts: dict[str, Any]) -> list[str]:
 
 
 def _drops(run_dir: Path) -> list[str]:
-    stats = _read_json(run_dir / "clean_stats.json")
+    stats = read_json_or_empty(run_dir / "clean_stats.json")
     by_stage = stats.get("dropped", {}).get("by_stage", {})
     if not by_stage:
         return []
@@ -217,7 +205,7 @@ def _judge(run_dir: Path, manifest: dict[str, Any]) -> list[str]:
         f"- rubric `{judge.get('rubric')}` (hash `{judge.get('rubric_hash')}`), "
         f"minimum scores {judge.get('min_scores') or 'none'}; dropped {judge.get('dropped') or {}}",
     ]
-    report = _read_json(run_dir / "report.json").get("judge")
+    report = read_json_or_empty(run_dir / "report.json").get("judge")
     if isinstance(report, dict) and report.get("explicit_reasoning_share") is not None:
         out.append(f"- share with explicit reasoning: {report['explicit_reasoning_share']:.1%}")
     return [*out, "- per-document scores are in the `judge` column", ""]
@@ -240,7 +228,7 @@ def _how_to_load() -> list[str]:
 
 def write_run_card(run_dir: Path, shards: list[Path]) -> Path:
     """RUN_DIR/README.md describing the run's shards (written with the report)."""
-    from sdf_corpus.clean.writers import write_text_atomic
+    from sdf_corpus.runfolder import write_text_atomic
 
     path = Path(run_dir) / "README.md"
     write_text_atomic(path, render_card(run_dir, run_configs(), shards))

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,13 +19,12 @@ from typing import Any
 
 from tqdm import tqdm
 
-from sdf_corpus.clean.writers import sha256_file, write_json_atomic
 from sdf_corpus.errors import InputError
 from sdf_corpus.handoff import openai_rules
 from sdf_corpus.handoff.jsonl import JsonlOptions, JsonlTally, write_jsonl
 from sdf_corpus.handoff.records import read_rows
 from sdf_corpus.io import check_output_dir, check_output_file, open_parquet, shown
-from sdf_corpus.shards import run_shards
+from sdf_corpus.runfolder import AtomicFile, RunFolder, sha256_file, write_json_atomic
 
 __all__ = ["FORMATS", "ExportOptions", "ExportResult", "default_path", "export_run"]
 
@@ -79,7 +77,7 @@ def export_run(
         raise InputError(shown(run_dir), "no such run directory", "give the folder a build wrote")
     out = Path(out) if out else default_path(run_dir, fmt)
     # Every check before any folder is made: shards present and readable, output writable.
-    for shard in run_shards(run_dir):
+    for shard in RunFolder(run_dir).require_shards():
         open_parquet(shard, "a Parquet shard")
     if fmt in ("hf", "tokens"):
         check_output_dir(out)
@@ -107,7 +105,7 @@ def rows_with_progress(run_dir: Path, progress: bool, fmt: str) -> Iterator[dict
 
 def source_summary(run_dir: Path) -> dict[str, Any]:
     """Which run an export came from: its folder name and its manifest's hash."""
-    path = Path(run_dir) / "manifest.json"
+    path = RunFolder(run_dir).manifest
     if not path.is_file():
         return {"run": Path(run_dir).resolve().name}
     raw = path.read_bytes()
@@ -137,10 +135,10 @@ def _export_jsonl(
     stem = out.stem if out.suffix else out.name
     side = out.with_name(f"{stem}.metadata.jsonl") if fmt == "openai-chat" else None
     targets = [out] + ([side] if side else [])
-    tmps = [t.with_name(t.name + ".tmp") for t in targets]
+    files = [AtomicFile(t) for t in targets]
     try:
-        with tmps[0].open("w", encoding="utf-8") as f:
-            g = tmps[1].open("w", encoding="utf-8") if side else None
+        with files[0].tmp.open("w", encoding="utf-8") as f:
+            g = files[1].tmp.open("w", encoding="utf-8") if side else None
             try:
                 tally = write_jsonl(
                     rows, f, g, JsonlOptions(fmt, opts.doc_prefix, opts.max_example_tokens)
@@ -150,17 +148,14 @@ def _export_jsonl(
                     g.close()
         if tally.written == 0:
             raise empty_error(run_dir, fmt, dict(tally.skipped))
-        for tmp, target in zip(tmps, targets, strict=True):
-            os.replace(tmp, target)
+        for file in files:
+            file.commit()
     except BaseException:
-        for tmp in tmps:
-            tmp.unlink(missing_ok=True)
+        for file in files:
+            file.discard()
         if made and not any(out.parent.iterdir()):
             out.parent.rmdir()  # an export that failed leaves no folder behind either
         raise
-    finally:
-        for tmp in tmps:
-            tmp.unlink(missing_ok=True)
     warnings = _openai_warnings(out, tally) if fmt == "openai-chat" else []
     return _finish(run_dir, fmt, out, targets, tally, warnings, _options(fmt, opts))
 

@@ -12,8 +12,6 @@ memory stays at one batch per genre.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,11 +21,11 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
-from sdf_corpus.clean.writers import write_json_atomic
 from sdf_corpus.errors import InputError
 from sdf_corpus.handoff.card import render_card
 from sdf_corpus.handoff.export import ExportResult, empty_error, export_manifest, file_entry
-from sdf_corpus.shards import check_current, run_shards
+from sdf_corpus.runfolder import RunFolder, replace_folder, staged_folder, write_json_atomic
+from sdf_corpus.runfolder.rows import check_current, iter_batches, read_schema
 
 __all__ = ["export_hf", "hf_configs"]
 
@@ -83,7 +81,7 @@ def _schema_of(shards: list[Path]) -> pa.Schema:
     first: pa.Schema | None = None
     for path in shards:
         check_current(path)
-        schema = pq.read_schema(path)
+        schema = read_schema(path)
         if first is None:
             first = schema
         elif not schema.equals(first, check_metadata=False):
@@ -97,11 +95,9 @@ def _schema_of(shards: list[Path]) -> pa.Schema:
 
 def export_hf(run_dir: Path, out: Path, progress: bool = True) -> ExportResult:
     """Write the folder (staged, then swapped in whole) with its card and manifest."""
-    shards = run_shards(run_dir)
+    shards = RunFolder(run_dir).require_shards()
     schema = _schema_of(shards)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".hf-staging-", dir=out.parent))
-    try:
+    with staged_folder(out.parent, "hf") as staging:
         outs = _copy(shards, schema, staging / "data", progress)
         if not outs:
             raise empty_error(run_dir, "hf", {})
@@ -116,11 +112,7 @@ def export_hf(run_dir: Path, out: Path, progress: bool = True) -> ExportResult:
         body = export_manifest("hf", run_dir, records, tokens, {})
         body.update(by_genre=genres, files=[file_entry(p, staging) for p in files])
         write_json_atomic(staging / "export_manifest.json", body)
-        if out.exists():
-            shutil.rmtree(out)
-        staging.rename(out)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        replace_folder(staging, out)
     return ExportResult(out, out / "export_manifest.json", records, tokens)
 
 
@@ -129,15 +121,13 @@ def _copy(
 ) -> dict[str, _GenreOut]:
     genres: dict[str, _GenreOut] = {}
     bar = tqdm(total=len(shards), unit="shard", desc="export hf", disable=not progress)
-    for path in shards:
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=1024):
-            for genre in sorted(set(batch.column("genre").to_pylist())):
-                part = batch.filter(pc.equal(batch.column("genre"), genre))
-                if genre not in genres:
-                    fmt = part.column("format")[0].as_py() or "document"
-                    genres[genre] = _GenreOut(data / _folder(genre), schema, fmt)
-                genres[genre].add(part)
-        bar.update(1)
+    for batch in iter_batches(shards, done=lambda _: bar.update(1)):
+        for genre in sorted(set(batch.column("genre").to_pylist())):
+            part = batch.filter(pc.equal(batch.column("genre"), genre))
+            if genre not in genres:
+                fmt = part.column("format")[0].as_py() or "document"
+                genres[genre] = _GenreOut(data / _folder(genre), schema, fmt)
+            genres[genre].add(part)
     bar.close()
     for o in genres.values():
         o.close()

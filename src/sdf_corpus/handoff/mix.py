@@ -18,8 +18,6 @@ The output folder is a run like any other: shards/, manifest.json (with a
 from __future__ import annotations
 
 import math
-import shutil
-import tempfile
 from array import array
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -37,12 +35,23 @@ from tqdm import tqdm
 from sdf_corpus.clean.config import ShardConfig
 from sdf_corpus.clean.inputs import read_documents
 from sdf_corpus.clean.tokens import TokenCounter, make_counter
-from sdf_corpus.clean.writers import ShardInfo, sha256_file, write_json_atomic, write_text_atomic
+from sdf_corpus.clean.writers import ShardInfo
 from sdf_corpus.document import Document
 from sdf_corpus.errors import InputError
 from sdf_corpus.handoff.card import render_card, run_configs
 from sdf_corpus.io import check_output_dir
-from sdf_corpus.shards import SHARD_SCHEMA, iter_rows, run_shards
+from sdf_corpus.runfolder import (
+    RunFolder,
+    publish,
+    read_json_or_empty,
+    sha256_file,
+    shard_file_name,
+    staged_folder,
+    write_text_atomic,
+)
+from sdf_corpus.runfolder.paths import MANIFEST, SHARDS_DIR
+from sdf_corpus.runfolder.rows import iter_rows
+from sdf_corpus.shards import SHARD_SCHEMA
 
 __all__ = ["MixOptions", "mix"]
 
@@ -85,7 +94,7 @@ def _sources(runs: Sequence[Path], corpora: Sequence[Path]) -> list[_Source]:
     for side, items in (("synthetic", runs), ("real", corpora)):
         for item in items:
             path = Path(item)
-            paths = run_shards(path) if side == "synthetic" else [path]
+            paths = RunFolder(path).require_shards() if side == "synthetic" else [path]
             if side == "real":
                 next(iter(read_documents(paths)), None)  # a bad file fails before any output
             seen[path.name] += 1
@@ -97,10 +106,7 @@ def _sources(runs: Sequence[Path], corpora: Sequence[Path]) -> list[_Source]:
 def _counter(runs: Sequence[Path], name: str | None) -> TokenCounter:
     if name:
         return make_counter(name)
-    import json
-
-    manifest = Path(runs[0]) / "manifest.json"
-    used = json.loads(manifest.read_text()).get("tokenizer", "") if manifest.is_file() else ""
+    used = read_json_or_empty(RunFolder(runs[0]).manifest).get("tokenizer", "")
     return make_counter("approx" if used in ("", "approx-words-v1") else used)
 
 
@@ -212,7 +218,7 @@ def _shards(buckets: Path, shards: Path, n: int, cfg: ShardConfig) -> list[Shard
             .drop_columns(["_key"])
             .replace_schema_metadata(MIX_SCHEMA.metadata)
         )
-        info = ShardInfo(file=f"shard-{len(infos):05d}.parquet")
+        info = ShardInfo(file=shard_file_name(len(infos)))
         path = shards / info.file
         pq.write_table(table, path, compression="zstd", compression_level=cfg.compression_level)
         info.rows, info.tokens = table.num_rows, int(pc.sum(table["n_tokens"]).as_py())
@@ -277,28 +283,14 @@ def mix(
     counter = _counter(runs, opts.tokenizer)
     _count(sources, counter, opts.seed, opts.progress)
     _choose(sources, opts)
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".mix-staging-", dir=out))
-    try:
+    run = RunFolder(out)
+    with staged_folder(run.root, "mix") as staging:
         n = _bucket_count(sources, opts.shard)
         (staging / "buckets").mkdir()
-        (staging / "shards").mkdir()
+        (staging / SHARDS_DIR).mkdir()
         tally = _route(sources, staging / "buckets", n, opts.progress)
-        infos = _shards(staging / "buckets", staging / "shards", n, opts.shard)
+        infos = _shards(staging / "buckets", staging / SHARDS_DIR, n, opts.shard)
         manifest = _manifest(sources, tally, infos, counter, opts)
-        _publish(out, staging, manifest)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        publish(run.root, staging, [SHARDS_DIR], [(MANIFEST, manifest)])
+    write_text_atomic(run.card, render_card(run.root, run_configs(), run.shards()))
     return manifest
-
-
-def _publish(out: Path, staging: Path, manifest: dict[str, Any]) -> None:
-    """Swap the shards in; manifest.json last, so its presence means complete."""
-    (out / "manifest.json").unlink(missing_ok=True)
-    if (out / "shards").exists():
-        (out / "shards").rename(staging / "old-shards")
-    (staging / "shards").rename(out / "shards")
-    write_json_atomic(out / "manifest.json", manifest)
-    shards = sorted((out / "shards").glob("*.parquet"))
-    write_text_atomic(out / "README.md", render_card(out, run_configs(), shards))

@@ -17,11 +17,12 @@ from pathlib import Path
 
 from sdf_corpus.errors import InputError, KeyMissingError, SdfError
 from sdf_corpus.handoff.card import write_run_card
-from sdf_corpus.shards import run_shards
+from sdf_corpus.runfolder import RunFolder
+from sdf_corpus.runfolder.paths import CARD, CLEAN_STATS, MANIFEST, REPORT_HTML, REPORT_JSON
 
 __all__ = ["PushResult", "files_to_push", "push_run"]
 
-_TOP_FILES = ("README.md", "manifest.json", "clean_stats.json", "report.json", "report.html")
+_TOP_FILES = (CARD, MANIFEST, CLEAN_STATS, REPORT_JSON, REPORT_HTML)
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*$")
 
 
@@ -36,7 +37,7 @@ def files_to_push(run_dir: Path) -> list[Path]:
     if _is_hf_export(run_dir):  # `export --format hf`: its card already lists per-genre configs
         data = sorted((run_dir / "data").rglob("*.parquet"))
         return [run_dir / "README.md", run_dir / "export_manifest.json", *data]
-    shards = run_shards(run_dir)
+    shards = RunFolder(run_dir).require_shards()
     return [run_dir / n for n in _TOP_FILES if (run_dir / n).is_file()] + shards
 
 
@@ -47,18 +48,19 @@ def _is_hf_export(folder: Path) -> bool:
 def push_run(
     run_dir: Path, repo_id: str, *, private: bool = False, dry_run: bool = False
 ) -> PushResult:
-    run_dir = Path(run_dir)
+    run = RunFolder(run_dir)
+    run_dir = run.root
     if not _REPO_ID.match(repo_id):
         raise InputError(f"REPO_ID {repo_id!r}: write it as NAMESPACE/NAME, e.g. my-org/sdf-advice")
     if not _is_hf_export(run_dir):
-        run_shards(run_dir)  # fail before anything else when there is nothing to push
-    if not (run_dir / "README.md").is_file() and not dry_run:
-        write_run_card(run_dir, run_shards(run_dir))
+        run.require_shards()  # fail first when there is nothing to push
+    if not run.card.is_file() and not dry_run:
+        write_run_card(run_dir, run.require_shards())
     files = files_to_push(run_dir)
     listing = [(p.relative_to(run_dir).as_posix(), p.stat().st_size) for p in files]
     if dry_run:
-        if not (run_dir / "README.md").is_file():
-            listing.insert(0, ("README.md", 0))  # generated at push time
+        if not run.card.is_file():
+            listing.insert(0, (CARD, 0))  # generated at push time
         return PushResult(repo_id, listing, None)
     token = os.environ.get("HF_TOKEN")
     if not token:

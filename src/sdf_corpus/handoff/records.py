@@ -11,7 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sdf_corpus.shards import entries_to_dict, iter_rows, run_shards
+from sdf_corpus.runfolder import RunFolder
+from sdf_corpus.runfolder.rows import iter_rows
+from sdf_corpus.shards import entries_to_dict
 
 __all__ = ["META_COLUMNS", "metadata", "read_rows"]
 
@@ -22,7 +24,7 @@ _JUDGE_META = ("rubric", "model", "justifications")
 
 def read_rows(run_dir: Path) -> Iterator[dict[str, Any]]:
     """Every kept row of a run (or a `mix` output), in shard order."""
-    yield from iter_rows(run_shards(run_dir), _READ)
+    yield from iter_rows(RunFolder(run_dir).require_shards(), _READ)
 
 
 def metadata(row: dict[str, Any]) -> dict[str, Any]:

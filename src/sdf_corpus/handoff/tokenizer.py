@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from sdf_corpus.errors import InputError
+from sdf_corpus.runfolder import replace_folder, staged_folder
 
 __all__ = ["ResolvedTokenizer", "resolve_tokenizer"]
 
@@ -81,10 +81,9 @@ def _from_gguf(gguf: Path) -> Path:
             "(pip install 'sdf-corpus[train]'), or give a tokenizer.json"
         ) from None
     tok = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-    staging = folder.with_name(folder.name + f".{os.getpid()}.tmp")
-    tok.save_pretrained(str(staging))
-    try:
-        staging.rename(folder)  # whole or not at all: a half-saved tokenizer is never found
-    except OSError:  # another process converted the same file first: use its copy
-        shutil.rmtree(staging, ignore_errors=True)
+    with staged_folder(folder.parent, "tokenizer") as staging:
+        tok.save_pretrained(str(staging))
+        # Whole or not at all: a half-saved tokenizer is never found; if another process
+        # converted the same file first, its copy is used.
+        replace_folder(staging, folder, keep_existing=True)
     return folder / "tokenizer.json"

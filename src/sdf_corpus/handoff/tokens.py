@@ -13,13 +13,10 @@ metadata and token count in the same order.
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sdf_corpus.clean.writers import sha256_file, write_json_atomic
 from sdf_corpus.errors import InputError
 from sdf_corpus.handoff.export import (
     ExportOptions,
@@ -31,6 +28,7 @@ from sdf_corpus.handoff.export import (
 )
 from sdf_corpus.handoff.records import metadata
 from sdf_corpus.handoff.tokenizer import ResolvedTokenizer, resolve_tokenizer
+from sdf_corpus.runfolder import replace_folder, sha256_file, staged_folder, write_json_atomic
 
 __all__ = ["export_tokens"]
 
@@ -63,9 +61,7 @@ def export_tokens(run_dir: Path, out: Path, opts: ExportOptions) -> ExportResult
             "--format tokens needs datatrove (pip install 'sdf-corpus[train]')"
         ) from None
     logger.disable("datatrove")  # its per-step logging would bury our progress bar
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".tokens-staging-", dir=out.parent))
-    try:
+    with staged_folder(out.parent, "tokens") as staging:
         step = DocumentTokenizer(
             output_folder=str(staging),
             tokenizer_name_or_path=str(tok.path),
@@ -85,11 +81,7 @@ def export_tokens(run_dir: Path, out: Path, opts: ExportOptions) -> ExportResult
             raise empty_error(run_dir, "tokens", {})
         tokens = int(step.stats.stats["tokens"].total) if "tokens" in step.stats.stats else 0
         _write_manifest(run_dir, staging, tok, step.token_size, tally["documents"], tokens, opts)
-        if out.exists():
-            shutil.rmtree(out)
-        staging.rename(out)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        replace_folder(staging, out)
     return ExportResult(out, out / "export_manifest.json", tally["documents"], tokens)
 
 

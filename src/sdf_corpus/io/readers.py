@@ -118,8 +118,15 @@ def read_yaml(path: Path, what: str, error: ErrorType = SpecError) -> Any:
         raise _fail(error, str(path), f"not valid YAML: {where}") from None
 
 
-def iter_jsonl(path: Path, what: str = "a JSONL file") -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, object) for every non-blank line; gzip is read transparently."""
+def iter_jsonl(
+    path: Path, what: str = "a JSONL file", *, bare: str | None = None
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) for every non-blank line; gzip is read transparently.
+
+    Every JSONL file sdf-corpus reads comes through here. A line holding a JSON
+    value that is not an object is an error, unless `bare` names the field to
+    put it in (evaluation files may be a bare string per line: `bare="text"`).
+    """
     require_file(path, what)
     kind = sniff(path)
     if kind not in ("text", "gzip"):
@@ -128,7 +135,7 @@ def iter_jsonl(path: Path, what: str = "a JSONL file") -> Iterator[tuple[int, di
         n = 0
         try:
             for n, raw in enumerate(f, start=1):
-                row = _json_line(path, n, raw)
+                row = _json_line(path, n, raw, bare)
                 if row is not None:
                     yield n, row
         except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
@@ -144,7 +151,7 @@ def _open_bytes(path: Path, *, gzipped: bool) -> gzip.GzipFile | io.BufferedRead
     return gzip.open(path, "rb") if gzipped else Path(path).open("rb")
 
 
-def _json_line(path: Path, n: int, raw: bytes) -> dict[str, Any] | None:
+def _json_line(path: Path, n: int, raw: bytes, bare: str | None) -> dict[str, Any] | None:
     try:
         line = raw.decode("utf-8-sig" if n == 1 else "utf-8")
     except UnicodeDecodeError as exc:
@@ -159,6 +166,8 @@ def _json_line(path: Path, n: int, raw: bytes) -> dict[str, Any] | None:
         raise InputError(
             f"{path}:{n}", f"not valid JSON ({exc.msg})", "fix or remove the line"
         ) from None
+    if not isinstance(row, dict) and bare is not None:
+        return {bare: row}
     if not isinstance(row, dict):
         raise InputError(
             f"{path}:{n}",

@@ -10,9 +10,8 @@ a reader could look.
 
 from __future__ import annotations
 
-import json
-import os
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +19,20 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from sdf_corpus.clean.writers import sha256_file, write_json_atomic
 from sdf_corpus.judge.rubric import Rubric
 from sdf_corpus.judge.store import JudgeStore
+from sdf_corpus.runfolder import (
+    RejectWriter,
+    RunFolder,
+    atomic_file,
+    read_clean_stats,
+    read_manifest,
+    rejected_row,
+    sha256_file,
+    write_clean_stats,
+    write_manifest,
+)
+from sdf_corpus.runfolder.rows import read_shard
 from sdf_corpus.shards import decode_row
 
 __all__ = ["apply_judgements"]
@@ -74,45 +84,51 @@ def apply_judgements(
     run_dir: Path, store: JudgeStore, rubric: Rubric, min_scores: dict[str, int]
 ) -> dict[str, int]:
     """Rewrite the shards with judge scores; returns drops by reason."""
-    manifest = json.loads((run_dir / "manifest.json").read_text())
+    run = RunFolder(run_dir)
+    manifest = read_manifest(run)
     if "judge" in manifest:
         raise RuntimeError("shards already carry judgements; run the clean stage first")
-    drops: Counter[str] = Counter()
-    dropped_tokens: Counter[str] = Counter()
-    removed: list[tuple[str, str, int]] = []  # (genre, principle, tokens) of each drop
+    stats = read_clean_stats(run)
+    if stats is None:  # the clean stage writes it with the manifest: checked before any write
+        raise RuntimeError(f"{run.clean_stats}: missing; run the clean stage first")
+    drops = _Drops()
     # Judge drops join the clean stage's rejected.jsonl (one place to inspect every
     # drop): the file is copied, extended and swapped in whole.
-    final = run_dir / "rejected" / "rejected.jsonl"
-    final.parent.mkdir(exist_ok=True)
-    tmp = final.with_suffix(".jsonl.tmp")
-    with tmp.open("w", encoding="utf-8") as out:
-        if final.is_file():
-            with final.open(encoding="utf-8") as previous:
-                for line in previous:
-                    out.write(line)
+    rejected = RejectWriter(run.rejected_dir, keep_existing=True)
+    try:
         for shard in manifest["shards"]:
-            kept = _rewrite_shard(
-                run_dir / "shards" / shard["file"],
-                store,
-                rubric,
-                min_scores,
-                out,
-                drops,
-                dropped_tokens,
-                removed,
+            shard.update(
+                _rewrite_shard(run.shard(shard["file"]), store, rubric, min_scores, rejected, drops)
             )
-            shard.update(kept)
-    os.replace(tmp, final)
-    _recount(manifest, removed)
+    except BaseException:
+        rejected.abort()
+        raise
+    rejected.close()
+    _recount(manifest, drops.removed)
     manifest["judge"] = {
         "rubric": rubric.name,
         "rubric_hash": rubric.digest(),
         "min_scores": min_scores,
-        "dropped": dict(drops),
+        "dropped": dict(drops.docs),
     }
-    _update_stats(run_dir, drops, dropped_tokens)
-    write_json_atomic(run_dir / "manifest.json", manifest)
-    return dict(drops)
+    for reason, n in drops.docs.items():
+        stats.drop_kept("judge", reason, n, drops.tokens[reason])
+    write_clean_stats(run, stats)
+    write_manifest(run, manifest)
+    return dict(drops.docs)
+
+
+@dataclass
+class _Drops:
+    docs: Counter[str] = field(default_factory=Counter)  # reason -> documents
+    tokens: Counter[str] = field(default_factory=Counter)  # reason -> tokens
+    removed: list[tuple[str, str, int]] = field(default_factory=list)  # (genre, principle, tokens)
+
+    def add(self, reason: str, row: dict[str, Any]) -> None:
+        tokens = int(row.get("n_tokens") or 0)
+        self.docs[reason] += 1
+        self.tokens[reason] += tokens
+        self.removed.append((row["genre"], row["principle_id"], tokens))
 
 
 def _rewrite_shard(
@@ -120,12 +136,10 @@ def _rewrite_shard(
     store: JudgeStore,
     rubric: Rubric,
     min_scores: dict[str, int],
-    rejected: Any,
-    drops: Counter[str],
-    dropped_tokens: Counter[str],
-    removed: list[tuple[str, str, int]],
+    rejected: RejectWriter,
+    drops: _Drops,
 ) -> dict[str, Any]:
-    table = pq.read_table(path)
+    table = read_shard(path)
     values = [_judge_value(store.get(doc_id), rubric) for doc_id in table.column("id").to_pylist()]
     keep = []
     for i, value in enumerate(values):
@@ -134,29 +148,13 @@ def _rewrite_shard(
         if failing is not None:
             row = decode_row({k: table.column(k)[i].as_py() for k in table.column_names})
             reason = f"judge_{failing}"
-            drops[reason] += 1
-            dropped_tokens[reason] += int(row.get("n_tokens") or 0)
-            removed.append((row["genre"], row["principle_id"], int(row.get("n_tokens") or 0)))
-            rejected.write(
-                json.dumps(
-                    {
-                        "reason": reason,
-                        "stage": "judge",
-                        "detail": json.dumps({"min": min_scores[failing], "score": value[failing]}),
-                        "duplicate_of": None,
-                        **row,
-                        "judge": value,
-                    },
-                    ensure_ascii=False,
-                    default=str,
-                )
-                + "\n"
-            )
+            drops.add(reason, row)
+            detail = {"min": min_scores[failing], "score": value[failing]}
+            rejected.write_row(rejected_row({**row, "judge": value}, "judge", reason, detail))
     table = table.append_column("judge", pa.array(values, type=_struct_type(rubric)))
     table = table.filter(pa.array(keep, type=pa.bool_()))
-    tmp = path.with_suffix(".parquet.tmp")
-    pq.write_table(table, tmp, compression="zstd")
-    os.replace(tmp, path)
+    with atomic_file(path) as tmp:
+        pq.write_table(table, tmp, compression="zstd")
     tokens = pc.sum(table.column("n_tokens")).as_py() or 0
     return {
         "rows": table.num_rows,
@@ -183,16 +181,3 @@ def _recount(manifest: dict[str, Any], removed: list[tuple[str, str, int]]) -> N
         "tokens": sum(s["tokens"] for s in shards),
         "bytes": sum(s["bytes"] for s in shards),
     }
-
-
-def _update_stats(run_dir: Path, drops: Counter[str], tokens: Counter[str]) -> None:
-    path = run_dir / "clean_stats.json"
-    stats = json.loads(path.read_text())
-    judge = stats["dropped"]["by_stage"].setdefault("judge", {})
-    for reason, n in drops.items():
-        judge[reason] = {"docs": n, "tokens": tokens[reason]}
-        stats["dropped"]["docs"] += n
-        stats["dropped"]["tokens"] += tokens[reason]
-        stats["kept"]["docs"] -= n
-        stats["kept"]["tokens"] -= tokens[reason]
-    write_json_atomic(path, stats)

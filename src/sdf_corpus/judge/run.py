@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from sdf_corpus.errors import (
@@ -23,6 +22,8 @@ from sdf_corpus.generate.ledger import Ledger
 from sdf_corpus.generate.pricing import ModelPrice
 from sdf_corpus.judge.rubric import JudgeParseError, Rubric
 from sdf_corpus.judge.store import JudgeStore
+from sdf_corpus.runfolder import RunFolder
+from sdf_corpus.runfolder.rows import iter_rows
 from sdf_corpus.spec.load import Corpus
 from sdf_corpus.spec.models import BackendSpec
 from sdf_corpus.spec.subject import name_rule
@@ -83,11 +84,9 @@ def _documents(
     skip: set[str],
     columns: tuple[str, ...] = ("id", "text", "genre", "principle_id", "persona_id"),
 ) -> Iterator[dict[str, Any]]:
-    for path in sorted((run_dir / "shards").glob("*.parquet")):
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=512, columns=list(columns)):
-            for row in batch.to_pylist():
-                if row["id"] not in skip:
-                    yield row
+    for row in iter_rows(RunFolder(run_dir).shards(), columns, batch_size=512):
+        if row["id"] not in skip:
+            yield row
 
 
 class _Judge:

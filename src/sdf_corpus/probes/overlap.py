@@ -19,6 +19,7 @@ from sdf_corpus.clean.config import DecontaminationConfig
 from sdf_corpus.clean.eval_index import build_index
 from sdf_corpus.clean.inputs import read_documents
 from sdf_corpus.errors import InputError
+from sdf_corpus.runfolder import RunFolder, shard_paths
 from sdf_corpus.spec.load import Corpus
 
 __all__ = ["corpus_overlaps"]
@@ -48,7 +49,7 @@ def _corpus_texts(paths: list[Path]) -> Iterator[tuple[str, str]]:
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            shards = sorted((path / "shards").glob("*.parquet")) or sorted(path.glob("*.parquet"))
+            shards = RunFolder(path).shards() or shard_paths(path)
             if not shards:
                 raise InputError(
                     f"{path}: no shards/*.parquet here (probes.check_corpus takes run folders "

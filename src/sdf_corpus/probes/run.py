@@ -15,7 +15,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +29,7 @@ from sdf_corpus.plan.estimate import Estimate, estimate_cost
 from sdf_corpus.probes.config import KINDS
 from sdf_corpus.probes.overlap import corpus_overlaps
 from sdf_corpus.probes.records import ParseFailure, parse_probe
+from sdf_corpus.runfolder import write_json_atomic, write_text_atomic
 from sdf_corpus.spec.genres import load_genre
 from sdf_corpus.spec.load import Corpus
 
@@ -128,10 +128,11 @@ def export_probes(probes: Corpus, corpus: Corpus) -> ProbeResult:
     for row, (doc_id, ngram) in set_aside:
         rows.remove(row)
         failures.append(_failure(row, f"shares '{ngram}' with corpus document {doc_id}"))
+    out.mkdir(parents=True, exist_ok=True)
     _write_jsonl(out / "probes.jsonl", rows)
     _write_jsonl(out / "failures.jsonl", failures)
     manifest = _manifest(probes, rows, failures, len(set_aside))
-    _atomic(out / "manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+    write_json_atomic(out / "manifest.json", manifest)  # last: its presence means complete
     return ProbeResult(out, None, manifest["counts"], manifest["failures"], len(set_aside))
 
 
@@ -215,11 +216,4 @@ def _file_entry(path: Path) -> dict[str, Any]:
 
 
 def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
-    _atomic(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
-
-
-def _atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    write_text_atomic(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))

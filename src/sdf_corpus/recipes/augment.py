@@ -22,7 +22,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import os
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ import yaml
 from sdf_corpus.errors import InputError
 from sdf_corpus.io import check_output_dir, iter_jsonl, require_file
 from sdf_corpus.recipes.tools import draw_tools, library
+from sdf_corpus.runfolder import atomic_open
 
 __all__ = ["AugmentOptions", "AugmentResult", "augment_file", "augment_row", "system_prompts"]
 
@@ -71,10 +71,9 @@ def augment_file(src: Path, out_dir: Path, options: AugmentOptions) -> AugmentRe
     created = not out_dir.exists()
     out_dir.mkdir(parents=True, exist_ok=True)
     final = out_dir / OUTPUT_NAME
-    tmp = final.with_name(final.name + ".tmp")
     counts = [0, 0, 0]
     try:
-        with tmp.open("w", encoding="utf-8") as out:
+        with atomic_open(final) as out:
             for raw, row in _rows(src):
                 augmented = augment_row(row, _rng(options.seed, raw), options)
                 added = augmented["augmentation"]
@@ -82,13 +81,11 @@ def augment_file(src: Path, out_dir: Path, options: AugmentOptions) -> AugmentRe
                 counts[1] += bool(added["system_prompt"])
                 counts[2] += len(added["tools"])
                 out.write(json.dumps(augmented, ensure_ascii=False) + "\n")
-        if not counts[0]:
-            raise InputError(
-                str(src), "holds no conversations", 'give one {"messages": [...]} a line'
-            )
-        os.replace(tmp, final)
+            if not counts[0]:
+                raise InputError(
+                    str(src), "holds no conversations", 'give one {"messages": [...]} a line'
+                )
     except BaseException:
-        tmp.unlink(missing_ok=True)
         if created:
             out_dir.rmdir()
         raise

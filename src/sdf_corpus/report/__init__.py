@@ -9,8 +9,6 @@ and returns a terminal summary.
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +16,7 @@ from sdf_corpus.handoff.card import write_run_card
 from sdf_corpus.report.figures import NAME_SHARE_THRESHOLD, sections
 from sdf_corpus.report.scan import ScanLimits, scan_shards
 from sdf_corpus.report.sources import RunFiles, read_ledger, subject_names
+from sdf_corpus.runfolder import RunFolder, write_json_atomic, write_text_atomic
 
 __all__ = ["ScanLimits", "build_report", "write_report"]
 
@@ -51,21 +50,15 @@ def build_report(
     return report
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def write_report(run_dir: Path, *, progress: bool = False) -> str:
     """Write RUN_DIR/report.json and RUN_DIR/report.html; return the terminal summary."""
     from sdf_corpus.report.html import render_html
     from sdf_corpus.report.terminal import summary
 
-    run_dir = Path(run_dir)
-    report = build_report(run_dir, progress=progress)
-    _write_atomic(run_dir / "report.json", json.dumps(report, indent=2, ensure_ascii=False) + "\n")
-    _write_atomic(run_dir / "report.html", render_html(report))
+    run = RunFolder(run_dir)
+    report = build_report(run.root, progress=progress)
+    write_json_atomic(run.report_json, report)
+    write_text_atomic(run.report_html, render_html(report))
     # The card quotes report.json (judge summary), so it is written after it.
-    write_run_card(run_dir, RunFiles.open(run_dir).shards)
-    return summary(report) + f"\nreport: {run_dir / 'report.html'}, report.json and README.md"
+    write_run_card(run.root, run.shards())
+    return summary(report) + f"\nreport: {run.report_html}, report.json and README.md"

@@ -12,8 +12,9 @@ import numpy as np
 
 from sdf_corpus.report.diversity import distinct_n, repeated_phrases
 from sdf_corpus.report.scan import ShardScan
-from sdf_corpus.report.sources import EXAMPLE_CHARS, LedgerFacts, RunFiles, iter_rejected
+from sdf_corpus.report.sources import EXAMPLE_CHARS, LedgerFacts, RunFiles
 from sdf_corpus.report.subject import subject_section
+from sdf_corpus.runfolder import iter_rejected
 
 __all__ = ["NAME_SHARE_THRESHOLD", "sections"]
 

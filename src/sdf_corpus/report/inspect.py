@@ -16,8 +16,9 @@ from typing import Any
 
 from sdf_corpus.errors import InputError
 from sdf_corpus.io import shown as shown_path
-from sdf_corpus.report.scan import iter_rows
-from sdf_corpus.report.sources import LedgerFacts, iter_rejected, read_ledger, shard_paths
+from sdf_corpus.report.sources import LedgerFacts, read_ledger
+from sdf_corpus.runfolder import RunFolder, iter_rejected, read_json_or_empty
+from sdf_corpus.runfolder.rows import iter_rows
 from sdf_corpus.spec.constitution import slugify
 
 __all__ = ["InspectQuery", "format_document", "inspect_run"]
@@ -96,13 +97,13 @@ def format_document(row: dict[str, Any], names: dict[str, str], width: int = 100
 
 
 def _candidates(run_dir: Path, query: InspectQuery) -> Iterator[dict[str, Any]]:
+    run = RunFolder(run_dir)
     if query.rejected:
-        path = run_dir / "rejected" / "rejected.jsonl"
-        if not path.is_file():
+        if not run.rejected.is_file():
             raise InputError(f"{run_dir}: no rejected/rejected.jsonl (run the clean stage first)")
-        yield from iter_rejected(path)
+        yield from iter_rejected(run.rejected)
         return
-    paths = shard_paths(run_dir)
+    paths = run.shards()
     if not paths:
         raise InputError(
             f"{run_dir}: no shards in {run_dir / 'shards'} "
@@ -114,7 +115,8 @@ def _candidates(run_dir: Path, query: InspectQuery) -> Iterator[dict[str, Any]]:
 def resolve_query(run_dir: Path, query: InspectQuery, ledger: LedgerFacts | None) -> InspectQuery:
     """Check --genre/--principle/--rejected against what the run holds; a principle may be
     given by id or title. An unknown value lists the valid ones instead of matching nothing."""
-    manifest = _json(run_dir / "manifest.json")
+    run = RunFolder(run_dir)
+    manifest = read_json_or_empty(run.manifest)  # a missing one just offers no names
     genres = set(manifest.get("by_genre", {})) | set(ledger.targets if ledger else {})
     titles = {p["id"]: str(p.get("title", p["id"])) for p in (ledger.principles if ledger else [])}
     titles.update({pid: titles.get(pid, pid) for pid in manifest.get("by_principle", {})})
@@ -128,7 +130,7 @@ def resolve_query(run_dir: Path, query: InspectQuery, ledger: LedgerFacts | None
             _unknown("--principle", query.principle, run_dir, sorted(titles))
         query = replace(query, principle=match[0])
     if query.rejected and query.rejected != "all":
-        stages = _json(run_dir / "clean_stats.json").get("dropped", {}).get("by_stage", {})
+        stages = read_json_or_empty(run.clean_stats).get("dropped", {}).get("by_stage", {})
         reasons = {r for by_reason in stages.values() for r in by_reason}
         if reasons and query.rejected not in reasons:
             _unknown("--rejected", query.rejected, run_dir, ["all", *sorted(reasons)])
@@ -148,14 +150,6 @@ def _unknown(option: str, value: str, run_dir: Path, valid: list[str]) -> None:
         ("use an id or title, one of: " if what == "principle" else "use one of: ")
         + ", ".join(valid),
     )
-
-
-def _json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}  # a missing or damaged file just offers no names to check against
-    return data if isinstance(data, dict) else {}
 
 
 def inspect_run(run_dir: Path, query: InspectQuery, width: int | None = None) -> Iterator[str]:

@@ -15,7 +15,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
+from sdf_corpus.runfolder.rows import iter_rows, read_schema
 
 __all__ = ["REASONING_MIN", "judge_figures", "judge_html", "judge_lines"]
 
@@ -26,21 +26,17 @@ _META = ("status", "rubric", "model", "justifications")
 
 def judge_figures(shards: Sequence[Path]) -> dict[str, Any] | None:
     """None when the shards carry no judge column (judging was off)."""
-    if not shards or "judge" not in pq.read_schema(shards[0]).names:
+    if not shards or "judge" not in read_schema(shards[0]).names:
         return None
     dist: dict[str, dict[str, Counter[int]]] = defaultdict(lambda: defaultdict(Counter))
     status: Counter[str] = Counter()
     worst: dict[str, list[tuple[int, str, dict[str, Any]]]] = defaultdict(list)
     criteria: list[str] = []
-    for path in shards:
-        for batch in pq.ParquetFile(path).iter_batches(
-            batch_size=1024, columns=["id", "genre", "text", "judge"]
-        ):
-            for row in batch.to_pylist():
-                j = row["judge"] or {}
-                criteria = criteria or [k for k in j if k not in _META]
-                status[j.get("status") or "missing"] += 1
-                _count(row, j, criteria, dist, worst)
+    for row in iter_rows(shards, ["id", "genre", "text", "judge"]):
+        j = row.get("judge") or {}
+        criteria = criteria or [k for k in j if k not in _META]
+        status[j.get("status") or "missing"] += 1
+        _count(row, j, criteria, dist, worst)
     return _summarise(criteria, dist, status, worst)
 
 

@@ -12,7 +12,7 @@ import json
 import re
 from array import array
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,9 +21,9 @@ import xxhash
 from tqdm import tqdm
 
 from sdf_corpus.report.diversity import OpeningCounter
-from sdf_corpus.shards import iter_rows as shard_rows
+from sdf_corpus.runfolder.rows import iter_rows
 
-__all__ = ["SCAN_COLUMNS", "ScanLimits", "ShardScan", "iter_rows", "scan_shards"]
+__all__ = ["SCAN_COLUMNS", "ScanLimits", "ShardScan", "scan_shards"]
 
 SCAN_COLUMNS = (
     "id",
@@ -50,17 +50,6 @@ class ScanLimits:
 
 def _rank(doc_id: str, salt: str) -> int:
     return xxhash.xxh64_intdigest(f"{salt}:{doc_id}".encode())
-
-
-def iter_rows(
-    paths: Sequence[Path], columns: Sequence[str] = SCAN_COLUMNS, progress: bool = False
-) -> Iterator[dict[str, Any]]:
-    """Rows of the shards as dicts, one column batch in memory at a time."""
-    bar = tqdm(total=len(paths), unit="shard", desc="report", disable=not progress)
-    for path in paths:
-        yield from shard_rows([path], columns, _BATCH_ROWS)
-        bar.update(1)
-    bar.close()
 
 
 def _attributes(value: Any) -> dict[str, Any]:
@@ -187,6 +176,8 @@ def scan_shards(
     subject_names: Iterable[str] = (),
 ) -> ShardScan:
     scan = ShardScan(limits, total_docs, tuple(excluded_names), tuple(subject_names))
-    for row in iter_rows(paths, progress=progress):
+    bar = tqdm(total=len(paths), unit="shard", desc="report", disable=not progress)
+    for row in iter_rows(paths, SCAN_COLUMNS, _BATCH_ROWS, done=lambda _: bar.update(1)):
         scan.add(row)
+    bar.close()
     return scan

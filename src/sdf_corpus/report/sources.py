@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,13 +15,12 @@ from typing import Any
 from sdf_corpus.errors import InputError
 from sdf_corpus.generate.ledger import Ledger
 from sdf_corpus.io import shown
+from sdf_corpus.runfolder import RunFolder, read_json, read_manifest
 
 __all__ = [
     "LedgerFacts",
     "RunFiles",
-    "iter_rejected",
     "read_ledger",
-    "shard_paths",
     "subject_names",
 ]
 
@@ -39,52 +37,21 @@ class RunFiles:
 
     @classmethod
     def open(cls, run_dir: Path) -> RunFiles:
-        run_dir = Path(run_dir)
-        if not run_dir.is_dir():
+        run = RunFolder(run_dir)
+        if not run.root.is_dir():
             raise InputError(
-                shown(run_dir), "no such run directory", "give the folder a build wrote"
+                shown(run.root), "no such run directory", "give the folder a build wrote"
             )
-        manifest_path = run_dir / "manifest.json"
-        if not manifest_path.is_file():
-            raise InputError(
-                f"{run_dir}: no manifest.json; run `sdf-corpus build` or `sdf-corpus clean` first"
-            )
-        manifest = _read_json(manifest_path)
-        stats_path = run_dir / "clean_stats.json"
-        stats = _read_json(stats_path) if stats_path.is_file() else None
-        rejected = run_dir / "rejected" / "rejected.jsonl"
+        manifest = read_manifest(run)
+        # The report shows the file as written (a judge's later stages included).
+        stats = read_json(run.clean_stats) if run.clean_stats.is_file() else None
         return cls(
-            run_dir,
+            run.root,
             manifest,
             stats,
-            shard_paths(run_dir, manifest),
-            rejected if rejected.is_file() else None,
+            run.shards(),
+            run.rejected if run.rejected.is_file() else None,
         )
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise InputError(f"{path}: unreadable JSON ({exc}); re-run the clean stage") from exc
-    if not isinstance(data, dict):
-        raise InputError(f"{path}: expected a JSON object; re-run the clean stage")
-    return data
-
-
-def shard_paths(run_dir: Path, manifest: dict[str, Any] | None = None) -> list[Path]:
-    """Shards listed in the manifest (its order), else whatever `shards/` holds."""
-    folder = Path(run_dir) / "shards"
-    if manifest and manifest.get("shards"):
-        return [folder / s["file"] for s in manifest["shards"] if (folder / s["file"]).is_file()]
-    return sorted(folder.glob("*.parquet")) if folder.is_dir() else []
-
-
-def iter_rejected(path: Path) -> Iterator[dict[str, Any]]:
-    with path.open(encoding="utf-8") as f:
-        for line in f:
-            if line.strip():
-                yield json.loads(line)
 
 
 @dataclass

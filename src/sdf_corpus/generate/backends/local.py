@@ -10,7 +10,6 @@ Gemma's terms of use apply to that model.
 from __future__ import annotations
 
 import asyncio
-import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
@@ -19,6 +18,7 @@ from typing import Any
 
 from sdf_corpus.errors import PermanentError, SdfError
 from sdf_corpus.generate.backends.base import Completion, Request
+from sdf_corpus.runfolder import atomic_file
 
 __all__ = ["LocalBackend", "default_model_path"]
 
@@ -46,12 +46,8 @@ def default_model_path(cache_dir: str | Path | None = None) -> Path:
         # A file of the right size got there through the verified rename below.
         if target.exists() and target.stat().st_size == expected:
             return target
-        partial = target.with_name(f"{target.name}.{os.getpid()}.partial")
-        try:
+        with atomic_file(target) as partial:
             gemma.assemble(partial, overwrite=True)
-            os.replace(partial, target)
-        finally:
-            partial.unlink(missing_ok=True)
     return target
 
 
