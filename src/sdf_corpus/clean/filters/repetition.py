@@ -185,7 +185,10 @@ class _ChunkGrams:
 
     def dup_frac(self, totals: I64) -> npt.NDArray[np.float64]:
         """Same values as `dup_ngram_frac` for the current n."""
-        covered = np.unique((self.dup_starts[:, None] + np.arange(self.n)).ravel())
+        mask = np.zeros(self.ids.size, dtype=bool)
+        for k in range(self.n):  # n small scatters: cheaper than sorting the covered positions
+            mask[self.dup_starts + k] = True
+        covered = np.flatnonzero(mask)
         chars = np.bincount(
             self.doc_of[covered], weights=self.lens[covered], minlength=self.sizes.size
         ).astype(np.int64)  # sums of small integers: exact in float64
