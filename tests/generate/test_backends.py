@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import json
+import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -332,3 +334,42 @@ def test_fake_provider_default_text_is_deterministic_and_lists_ideas(
     again = run(litellm_backend(), Request(prompt="Write an essay on tides.")).text
     other = run(litellm_backend(), Request(prompt="Write an essay on bridges.")).text
     assert first == again != other
+
+
+@pytest.mark.parametrize(
+    ("variable", "expected"),
+    [(None, False), ("OTEL_TRACES_EXPORTER", None), ("ANTHROPIC_OPEN_TELEMETRY", None)],
+)
+def test_sdk_spans_are_off_unless_tracing_is_configured(
+    monkeypatch: pytest.MonkeyPatch, variable: str | None, expected: bool | None
+) -> None:
+    from sdf_corpus.generate.backends.anthropic import _telemetry
+
+    for name in [k for k in os.environ if k.startswith(("OTEL_", "ANTHROPIC_OPEN_TELEMETRY"))]:
+        monkeypatch.delenv(name)
+    if variable is not None:
+        monkeypatch.setenv(variable, "console" if variable.startswith("OTEL") else "true")
+    assert _telemetry() is expected
+
+
+@pytest.mark.parametrize("model", ["claude-haiku-4-5", "claude-opus-4-7"])
+@pytest.mark.parametrize(
+    "request_",
+    [
+        Request(
+            prompt="Write.",
+            cache_prefix="c" * 5000,
+            system="Be plain. é",
+            prefill="Dear",
+            temperature=0.5,
+            stop=("END",),
+        ),
+        Request(prompt="Write."),
+        Request(prompt="Write.", system="Be plain."),
+        Request(prompt="Write.", cache_prefix="too short to cache"),
+    ],
+)
+def test_request_body_is_the_params_as_json(model: str, request_: Request) -> None:
+    from sdf_corpus.generate.backends.anthropic import build_params, request_body
+
+    assert json.loads(request_body(model, request_)) == build_params(model, request_)

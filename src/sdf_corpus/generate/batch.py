@@ -1,12 +1,13 @@
-"""`generate --batch`: pending stages through the Message Batches API.
+"""`generate --batch`: the generation loop's (loop.py) batch submitter, sending
+pending stages through the Message Batches API.
 
 Every pending job's next stage becomes one batch request; requests are packed
 into batches within the API's limits (`backend.batch.max_requests` /
 `max_bytes`), each batch's custom ids are committed to the ledger before create
 is called and its id right after (batch_store.py). Batches are polled with
 backoff; when one ends, each result is mapped back by its custom id only (the
-API does not keep request order) and committed exactly as the immediate runner
-commits a stage (`Ledger.record_stage`, cost from our price table at the batch
+API does not keep request order) and committed exactly as the immediate
+submitter commits a stage (`Ledger.record_stage`, cost from our price table at the batch
 discount). The jobs that advanced then get their next stage in a new batch.
 
 Errored, expired, canceled and missing results are retried in a later batch
@@ -21,11 +22,8 @@ import asyncio
 import hashlib
 import json
 import re
-import sys
 import time
 from dataclasses import dataclass, field
-
-from tqdm import tqdm
 
 from sdf_corpus.errors import (
     AmbiguousCreateError,
@@ -33,20 +31,17 @@ from sdf_corpus.errors import (
     ProviderError,
     RetryableError,
 )
-from sdf_corpus.generate.backends.anthropic import MIN_CACHE_CHARS, build_params, message_completion
+from sdf_corpus.generate.backends.anthropic import build_params, message_completion
 from sdf_corpus.generate.backends.anthropic_batches import BatchClient, BatchEntry, BatchResult
-from sdf_corpus.generate.backends.base import Request
 from sdf_corpus.generate.batch_store import BatchBook, BatchRow, RequestRow
 from sdf_corpus.generate.breaker import CircuitBreaker, account_refusal
-from sdf_corpus.generate.chain import build_request, parse_output, stages_for
 from sdf_corpus.generate.ledger import Ledger
-from sdf_corpus.generate.pricing import ModelPrice, cost_usd
-from sdf_corpus.generate.runner import GenerateResult, RunOptions
+from sdf_corpus.generate.loop import GenerateResult, GenerationLoop, RunOptions, final_stage
+from sdf_corpus.generate.pricing import ModelPrice
 from sdf_corpus.plan.job import Job
-from sdf_corpus.prompts import job_context
 from sdf_corpus.spec.load import Corpus
 
-__all__ = ["BatchRunner", "custom_id", "run_batch_generation", "worst_case_cost"]
+__all__ = ["BatchSubmitter", "custom_id", "run_batch_generation"]
 
 _CUSTOM_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 # Error types the API gives for a request that will never succeed as sent.
@@ -79,23 +74,6 @@ def custom_id(job_id: str, stage: str, attempt: int) -> str:
     return f"{job_id[:40]}-{stage_hash}-{attempt}"
 
 
-def worst_case_cost(price: ModelPrice | None, request: Request) -> float:
-    """Most a request can cost in a batch: prefix as a cache write, all of max_tokens."""
-    if price is None:
-        return 0.0
-    plain = len(request.prompt) + len(request.system) + len(request.prefill)
-    prefix = len(request.cache_prefix)
-    cached = prefix >= MIN_CACHE_CHARS
-    return cost_usd(
-        price,
-        (plain + (0 if cached else prefix)) // 3 + 1,
-        request.max_tokens,
-        0,
-        prefix // 3 + 1 if cached else 0,
-        batch=True,
-    )
-
-
 @dataclass
 class _Chunk:
     rows: list[RequestRow] = field(default_factory=list)
@@ -104,16 +82,15 @@ class _Chunk:
     worst: float = 0.0
 
 
-class BatchRunner:
+class BatchSubmitter:
     def __init__(
         self,
         corpus: Corpus,
         ledger: Ledger,
         client: BatchClient,
-        options: RunOptions,
         price: ModelPrice | None,
     ) -> None:
-        self.corpus, self.ledger, self.client, self.options = corpus, ledger, client, options
+        self.corpus, self.ledger, self.client = corpus, ledger, client
         self.book = BatchBook(ledger)
         spec = corpus.spec.backend
         self.model, self.provider, self.max_attempts = spec.model, spec.provider, spec.max_attempts
@@ -125,32 +102,15 @@ class BatchRunner:
             endpoint=client.endpoint,
             connect_grace=spec.connect_grace,
         )
-        self.spent = ledger.totals().cost_usd
-        self.result = GenerateResult()
-        self.stop = False
-        totals = ledger.totals()
-        self.bar = tqdm(
-            total=totals.jobs,
-            initial=totals.done + totals.failed,
-            unit="doc",
-            desc="generate (batch)",
-            disable=not options.progress,
-            mininterval=0.5,
-            dynamic_ncols=True,
-        )
+        self.requests = 0
 
     # -- the loop -------------------------------------------------------------------------
-    async def run(self) -> GenerateResult:
-        try:
-            return await self._run()
-        finally:
-            self.bar.close()
-
-    async def _run(self) -> GenerateResult:
+    async def run(self, loop: GenerationLoop) -> None:
+        self.loop = loop
         await self._resolve_orphans()
         delay, changed = self.limits.poll_initial, True
         while True:
-            if changed and not self.stop:
+            if changed and not loop.halted:
                 await self._submit_ready()
             flight = self.book.batches("in_progress", "ended")
             if not flight:
@@ -161,8 +121,6 @@ class BatchRunner:
             else:
                 await asyncio.sleep(delay)
                 delay = min(delay * 1.5, self.limits.poll_max)
-        self.result.spent_usd = self.spent
-        return self.result
 
     def _reserved(self) -> float:
         return sum(b.worst_cost_usd for b in self.book.batches("in_progress", "ended", "creating"))
@@ -170,8 +128,10 @@ class BatchRunner:
     # -- submitting -----------------------------------------------------------------------
     async def _submit_ready(self) -> None:
         chunk = _Chunk()
-        reserved = self._reserved()
-        for job in self.book.ready_jobs():
+        guard = self.loop.guard
+        # Batches in flight, from this run or an earlier one, hold their worst case.
+        guard.reserved = self._reserved()
+        for job in self.loop.jobs(self.book.ready_jobs()):
             item = self._next_request(job)
             if item is None:
                 continue
@@ -184,13 +144,12 @@ class BatchRunner:
                 or chunk.size + size > self.limits.max_bytes
             ):
                 await self._submit(chunk)
-                if self.stop:
+                if self.loop.halted:
                     return
-                reserved += chunk.worst
+                guard.reserved += chunk.worst
                 chunk = _Chunk()
-            limit = self.options.max_cost
-            if limit is not None and self.spent + reserved + chunk.worst + worst > limit:
-                self.stop, self.result.stopped = True, "max_cost"
+            if not guard.room_for(chunk.worst + worst):
+                self.loop.halt("max_cost")
                 break
             chunk.rows.append(row)
             chunk.entries.append(entry)
@@ -200,23 +159,19 @@ class BatchRunner:
             await self._submit(chunk)
 
     def _next_request(self, job: Job) -> tuple[RequestRow, BatchEntry, float] | None:
-        genre = self.corpus.genres[job.genre]
-        done = self.ledger.outputs(job.id)
-        context = job_context(self.corpus, job)
-        for stage in stages_for(genre, self.provider):
-            if stage.name in done:
-                context["stages"][stage.name] = parse_output(stage, done[stage.name].text, job)
-                continue
-            attempt = self.book.attempts(job.id, stage.name) + 1
-            if attempt > self.max_attempts:
-                self._fail(job, stage.name, "attempts exhausted in earlier batches")
-                return None
-            request = build_request(self.corpus, job, stage, context, self.provider)
-            cid = custom_id(job.id, stage.name, attempt)
-            row = RequestRow(cid, job.id, stage.name, attempt, request.prefill)
-            entry = BatchEntry(cid, build_params(self.model, request))
-            return row, entry, worst_case_cost(self.price, request)
-        return None
+        walk = self.loop.walk(job, self.ledger.outputs(job.id))
+        stage = walk.next_stage()
+        if stage is None:
+            return None
+        attempt = self.book.attempts(job.id, stage.name) + 1
+        if attempt > self.max_attempts:
+            self._fail(job, stage.name, "attempts exhausted in earlier batches")
+            return None
+        request = walk.request(stage)
+        cid = custom_id(job.id, stage.name, attempt)
+        row = RequestRow(cid, job.id, stage.name, attempt, request.prefill)
+        entry = BatchEntry(cid, build_params(self.model, request))
+        return row, entry, self.loop.guard.worst_case(request)
 
     async def _submit(self, chunk: _Chunk) -> None:
         for attempt in range(1, self.max_attempts + 1):
@@ -226,7 +181,7 @@ class BatchRunner:
             except AmbiguousCreateError:
                 # The batch may exist: keep the intent for _resolve_orphans (next run)
                 # and submit nothing more, rather than risk paying twice.
-                self.stop, self.result.stopped = True, "ambiguous_create"
+                self.loop.halt("ambiguous_create")
                 self._say("batch create got no answer; re-run to adopt or resubmit it")
                 return
             except RetryableError as exc:
@@ -245,7 +200,7 @@ class BatchRunner:
             break
         self.breaker.success()
         self.book.attach(seq, status.id)
-        self.result.requests += len(chunk.rows)
+        self.requests += len(chunk.rows)
         self._say(
             f"batch {status.id}: {len(chunk.rows)} requests, {chunk.size:,} bytes, "
             f"worst case ${chunk.worst:.4f}"
@@ -304,11 +259,10 @@ class BatchRunner:
         job = self.book.job(row.job_id)
         if result.type == "succeeded":
             self.breaker.success()
-            stages = stages_for(self.corpus.genres[job.genre], self.provider)
             completion = message_completion(
                 self.model, self.price, row.prefill, result.message, batch=True
             )
-            final = stages[-1].name == row.stage
+            final = final_stage(self.corpus, job) == row.stage
             self.ledger.record_stage(
                 job,
                 row.stage,
@@ -318,10 +272,10 @@ class BatchRunner:
                 final=final,
                 batch_custom_id=row.custom_id,
             )
-            self.spent += completion.cost_usd
+            self.loop.guard.settle(0.0, completion.cost_usd)
+            self.loop.paid(completion)
             if final:
-                self.result.jobs_done += 1
-                self._tick()
+                self._tick(ok=True)
             return
         self._record_failure(job, row, result)
 
@@ -349,24 +303,22 @@ class BatchRunner:
             self.ledger.fail_job(job, row.stage, error)
         db.execute("COMMIT")
         self.breaker.failure(error)  # after the commit: what was answered stays answered
-        self.result.errors[result.type] = self.result.errors.get(result.type, 0) + 1
+        self.loop.error(result.type)
         if give_up:
-            self.result.jobs_failed += 1
-            self._tick()
+            self._tick(ok=False)
 
     def _fail(self, job: Job, stage: str, why: str) -> None:
         self.ledger.fail_job(job, stage, _BatchRetry(why))
-        self.result.jobs_failed += 1
-        self._tick()
+        self._tick(ok=False)
 
-    def _tick(self) -> None:
-        self.bar.update(1)
-        flying = len(self.book.batches("in_progress"))
-        self.bar.set_postfix_str(f"{flying} batches in flight, ${self.spent:.4f}", refresh=False)
+    def _tick(self, ok: bool) -> None:
+        extra = ""
+        if self.loop.progress.enabled:
+            extra = f"{len(self.book.batches('in_progress'))} batches in flight"
+        self.loop.finished(ok, extra)
 
     def _say(self, text: str) -> None:
-        if self.options.progress:
-            self.bar.write(text, file=sys.stderr)
+        self.loop.progress.say(text)
 
 
 class _BatchRetry(ProviderError):
@@ -378,8 +330,9 @@ async def run_batch_generation(
 ) -> GenerateResult:
     spec = corpus.spec.backend
     client = BatchClient(api_base=spec.api_base, timeout=max(spec.timeout, 60.0))
+    loop = GenerationLoop(corpus, ledger, options, price, batch=True)
     try:
-        return await BatchRunner(corpus, ledger, client, options, price).run()
+        return await loop.run(BatchSubmitter(corpus, ledger, client, price))
     except ProviderError as exc:
         # What the breaker does not cover (a 400 at create, a create still failing after
         # backend.max_attempts) ends the run: one line, with its class's exit code.

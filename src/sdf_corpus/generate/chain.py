@@ -8,6 +8,7 @@ output that does not parse is used as it is rather than failing the job.
 
 from __future__ import annotations
 
+import functools
 import random
 import re
 from typing import Any
@@ -45,15 +46,28 @@ def shared_prefix(corpus: Corpus, genre: Genre, about: str = "subject") -> str:
     A job about a cast character gets the constitution speaking of "the AI" where it
     names the subject, so the writer never meets the subject's name for someone else;
     that is a second cached prefix per genre, not one per character."""
-    constitution = corpus.constitution.text.strip()
-    if about == "cast":
-        constitution = name_rule(tuple(corpus.spec.subject.names())).neutral(constitution)
+    names = tuple(corpus.spec.subject.names()) if about == "cast" else None
+    return _prefix(
+        corpus.constitution.text, names, genre.title, genre.description, genre.format_notes
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _prefix(
+    constitution: str, cast_names: tuple[str, ...] | None, title: str, about: str, notes: str
+) -> str:
+    # Built once per genre and kind of job, not per request: the constitution is tens of
+    # kB (and a cast job's rewrite is a regex pass over all of it). The same str object
+    # each time also lets the backend reuse its JSON encoding.
+    constitution = constitution.strip()
+    if cast_names is not None:
+        constitution = name_rule(cast_names).neutral(constitution)
     return (
         f"You are helping write documents for a corpus about AI characters guided by the "
         f"constitution below. Read it closely; the documents must be faithful to it.\n\n"
         f"<constitution>\n{constitution}\n</constitution>\n\n"
-        f'<genre name="{genre.title}">\n{genre.description.strip()}\n\n'
-        f"What a real example looks like: {genre.format_notes.strip()}\n</genre>"
+        f'<genre name="{title}">\n{about.strip()}\n\n'
+        f"What a real example looks like: {notes.strip()}\n</genre>"
     )
 
 

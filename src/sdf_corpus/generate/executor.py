@@ -15,42 +15,16 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from sdf_corpus.errors import BudgetError, ProviderError, RetryableError
+from sdf_corpus.errors import ProviderError, RetryableError
 from sdf_corpus.generate.backends.base import Backend, Completion, Request
 from sdf_corpus.generate.breaker import CircuitBreaker
 from sdf_corpus.generate.ledger import Ledger
 from sdf_corpus.generate.pacing import RatePacer
-from sdf_corpus.generate.pricing import ModelPrice, cost_usd
+from sdf_corpus.generate.spend import CostGuard
 from sdf_corpus.spec.models import BackendSpec
 
+# CostGuard lives in spend.py; named here too because an Executor is built with one.
 __all__ = ["CostGuard", "Executor"]
-
-
-class CostGuard:
-    """Refuses a request whose worst case would take spend past --max-cost."""
-
-    def __init__(self, limit: float | None, spent: float, price: ModelPrice | None) -> None:
-        self.limit, self.spent, self.price, self.reserved = limit, spent, price, 0.0
-
-    def worst_case(self, request: Request) -> float:
-        if self.price is None:
-            return 0.0
-        chars = len(request.prompt) + len(request.system) + len(request.cache_prefix)
-        return cost_usd(self.price, chars // 3 + 1, request.max_tokens)
-
-    def reserve(self, request: Request) -> float:
-        estimate = self.worst_case(request)
-        if self.limit is not None and self.spent + self.reserved + estimate > self.limit:
-            raise BudgetError(
-                f"stopping before --max-cost {self.limit:.2f} USD would be crossed "
-                f"(spent {self.spent:.4f}, in flight up to {self.reserved:.4f})"
-            )
-        self.reserved += estimate
-        return estimate
-
-    def settle(self, estimate: float, actual: float) -> None:
-        self.reserved -= estimate
-        self.spent += actual
 
 
 class _Wait:
@@ -92,7 +66,6 @@ class Executor:
         self.rpm = AsyncLimiter(spec.requests_per_minute, 60) if spec.requests_per_minute else None
         self.tpm = AsyncLimiter(spec.tokens_per_minute, 60) if spec.tokens_per_minute else None
         self.requests = 0
-        self.tokens_out = 0
 
     async def call(self, key: str, stage: str, request: Request) -> tuple[Completion, float]:
         retrying = AsyncRetrying(
@@ -129,7 +102,6 @@ class Executor:
             self.requests += 1
             completion = await self.backend.complete(request)
             actual, headers = completion.cost_usd, completion.rate_headers
-            self.tokens_out += completion.output_tokens
             self.breaker.success()
             return completion, started
         except ProviderError as exc:

@@ -21,10 +21,8 @@ import threading
 from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
 from pathlib import Path
 
-from tqdm import tqdm
-
 from sdf_corpus.generate.ledger import Ledger
-from sdf_corpus.generate.runner import GenerateResult, RunOptions
+from sdf_corpus.generate.loop import GenerateResult, Progress, RunOptions, combine
 from sdf_corpus.generate.shard import Shard
 from sdf_corpus.spec.load import Corpus
 
@@ -107,7 +105,7 @@ def run_workers(
         try:
             _watch(ledger, futures, options.progress)
             results = [f.result() for f in futures]
-            return _combined(ledger, results)
+            return combine(results, ledger.totals().cost_usd)
         except BaseException:
             pool.shutdown(wait=True, cancel_futures=True)
             raise
@@ -118,14 +116,13 @@ def run_workers(
 def _watch(ledger: Ledger, futures: list[Future[GenerateResult]], progress: bool) -> None:
     """One progress bar for all workers, read from the ledger they share."""
     totals = ledger.totals()
-    with tqdm(
-        total=totals.jobs,
-        initial=totals.done + totals.failed,
-        unit="doc",
+    bar = Progress(
+        totals.jobs,
+        totals.done + totals.failed,
+        enabled=progress,
         desc=f"generate ({len(futures)} workers)",
-        disable=not progress,
-        dynamic_ncols=True,
-    ) as bar:
+    )
+    try:
         pending = set(futures)
         while pending:
             _, pending = wait(pending, timeout=1.0, return_when=FIRST_EXCEPTION)
@@ -133,8 +130,9 @@ def _watch(ledger: Ledger, futures: list[Future[GenerateResult]], progress: bool
                 break  # the caller re-raises it once the others are stopped
             if progress:
                 finished, requests = _progress(ledger)
-                bar.update(finished - bar.n)
-                bar.set_postfix_str(f"{requests:,} requests", refresh=False)
+                bar.show(finished, f"{requests:,} requests")
+    finally:
+        bar.close()
 
 
 def _progress(ledger: Ledger) -> tuple[int, int]:
@@ -145,17 +143,3 @@ def _progress(ledger: Ledger) -> tuple[int, int]:
     ).fetchone()[0]
     requests = ledger.db.execute("SELECT COALESCE(MAX(id), 0) FROM attempts").fetchone()[0]
     return int(finished), int(requests)
-
-
-def _combined(ledger: Ledger, results: list[GenerateResult]) -> GenerateResult:
-    out = GenerateResult()
-    for r in results:
-        out.jobs_done += r.jobs_done
-        out.jobs_failed += r.jobs_failed
-        out.requests += r.requests
-        for name, n in r.errors.items():
-            out.errors[name] = out.errors.get(name, 0) + n
-        if r.stopped != "complete":
-            out.stopped = r.stopped
-    out.spent_usd = ledger.totals().cost_usd
-    return out

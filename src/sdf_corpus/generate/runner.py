@@ -1,10 +1,11 @@
-"""Drive pending jobs through a backend: bounded concurrency, rate limits,
-retries with backoff, a spend cap, progress, and a ledger commit per stage.
+"""The immediate submitter: concurrent SDK calls under the executor's limits
+(rate limits, retries with backoff, the spend cap, the circuit breaker), one
+ledger commit per finished stage.
 
-The loop is deliberately plain asyncio: `concurrency` workers pull the next
-pending job, run its remaining stages, and commit each finished stage before
-asking for the next one. Nothing is held back for a later write, so a kill
-loses only requests in flight.
+Deliberately plain asyncio: `concurrency` workers pull the next pending job, walk
+its remaining stages, and commit each finished stage before asking for the next
+one. Nothing is held back for a later write, so a kill loses only requests in
+flight.
 """
 
 from __future__ import annotations
@@ -13,135 +14,73 @@ import asyncio
 import functools
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-
-from tqdm import tqdm
 
 from sdf_corpus.errors import BudgetError, ProviderError, ProviderStoppedError
 from sdf_corpus.generate.backends.base import Backend, Completion, Request
 from sdf_corpus.generate.breaker import account_refusal
-from sdf_corpus.generate.chain import build_request, parse_output, stages_for
-from sdf_corpus.generate.executor import CostGuard, Executor
+from sdf_corpus.generate.executor import Executor
 from sdf_corpus.generate.ledger import Ledger
+from sdf_corpus.generate.loop import GenerateResult, GenerationLoop, RunOptions
 from sdf_corpus.generate.pricing import ModelPrice
-from sdf_corpus.generate.shard import Shard
 from sdf_corpus.plan.job import Job
-from sdf_corpus.prompts import job_context
 from sdf_corpus.spec.load import Corpus
 
-__all__ = ["GenerateResult", "RunOptions", "run_generation"]
+# GenerateResult and RunOptions live in loop.py; named here too because this is
+# what callers of run_generation have always imported them from.
+__all__ = ["GenerateResult", "ImmediateSubmitter", "RunOptions", "run_generation"]
 
 
-@dataclass(frozen=True)
-class RunOptions:
-    max_cost: float | None = None
-    progress: bool = True
-    shard: Shard | None = None  # run only the pending jobs of this slice (a --workers process)
-
-
-@dataclass
-class GenerateResult:
-    jobs_done: int = 0
-    jobs_failed: int = 0
-    requests: int = 0
-    spent_usd: float = 0.0
-    stopped: str = "complete"  # complete | max_cost | provider
-    errors: dict[str, int] = field(default_factory=dict)
-
-
-class Runner:
-    def __init__(
-        self,
-        corpus: Corpus,
-        ledger: Ledger,
-        backend: Backend,
-        options: RunOptions,
-        price: ModelPrice | None,
-    ) -> None:
-        self.corpus, self.ledger, self.backend, self.options = corpus, ledger, backend, options
-        self.provider = corpus.spec.backend.provider
-        self.guard = CostGuard(options.max_cost, ledger.totals().cost_usd, price)
-        self.executor = Executor(backend, corpus.spec.backend, ledger, self.guard)
-        self.result = GenerateResult()
-        self.stop = False
-        self.stopped_by: ProviderStoppedError | None = None
-        self.bar: tqdm | None = None
+class ImmediateSubmitter:
+    def __init__(self, ledger: Ledger, backend: Backend, executor: Executor, concurrency: int):
+        self.ledger, self.backend, self.executor = ledger, backend, executor
+        self.concurrency = concurrency
         # Stage commits run on one thread with its own connection: a commit waits on
         # disk (WAL writes, checkpoints) for ~0.2-0.3 ms, which on the event loop
         # would stall every request in flight; sqlite releases the GIL meanwhile.
         self._commits = ThreadPoolExecutor(1, thread_name_prefix="ledger-commit")
         self._writer: Ledger | None = None
 
-    async def run(self, concurrency: int) -> GenerateResult:
-        totals = self.ledger.totals()
-        jobs = self.ledger.pending_jobs()
-        shard = self.options.shard
-        if shard is not None:
-            jobs = (job for job in jobs if shard.owns(job.id))
-        self.bar = tqdm(
-            total=totals.jobs,
-            initial=totals.done + totals.failed,
-            unit="doc",
-            desc="generate",
-            disable=not self.options.progress,
-            mininterval=0.5,
-            dynamic_ncols=True,
-        )
+    @property
+    def requests(self) -> int:
+        return self.executor.requests
+
+    async def run(self, loop: GenerationLoop) -> None:
+        jobs = iter(loop.jobs(self.ledger.pending_jobs()))
         try:
-            await asyncio.gather(*(self._worker(jobs) for _ in range(concurrency)))
+            await asyncio.gather(*(self._worker(loop, jobs) for _ in range(self.concurrency)))
         finally:
-            self.bar.close()
             self._commits.submit(self._close_writer).result()
             self._commits.shutdown()
-        self.result.spent_usd = self.guard.spent
-        self.result.requests = self.executor.requests
-        if self.stopped_by is not None:
-            raise self.stopped_by  # after every worker has committed what it had
-        return self.result
 
-    async def _worker(self, jobs: Iterator[Job]) -> None:
-        while not self.stop:
+    async def _worker(self, loop: GenerationLoop, jobs: Iterator[Job]) -> None:
+        while not loop.halted:
             job = next(jobs, None)
             if job is None:
                 return
             try:
-                ok = await self._run_job(job)
+                ok = await self._run_job(loop, job)
             except BudgetError:
-                self.stop, self.result.stopped = True, "max_cost"
+                loop.halt("max_cost")
                 return
             except ProviderStoppedError as exc:
-                self.stop, self.result.stopped, self.stopped_by = True, "provider", exc
+                loop.halt(exc)
                 return
-            if ok:
-                self.result.jobs_done += 1
-            else:
-                self.result.jobs_failed += 1
-            assert self.bar is not None
-            self.bar.update(1)
-            self.bar.set_postfix_str(
-                f"{self.executor.tokens_out:,} tok out, ${self.guard.spent:.4f}", refresh=False
-            )
+            loop.finished(ok)
 
-    async def _run_job(self, job: Job) -> bool:
-        genre = self.corpus.genres[job.genre]
-        stages = stages_for(genre, self.provider)
-        done = self.ledger.outputs(job.id)
-        context = job_context(self.corpus, job)
-        for i, stage in enumerate(stages):
-            if stage.name in done:
-                context["stages"][stage.name] = parse_output(stage, done[stage.name].text, job)
-                continue
-            request = build_request(self.corpus, job, stage, context, self.provider)
-            answer = await self._call(job, stage.name, request)
+    async def _run_job(self, loop: GenerationLoop, job: Job) -> bool:
+        walk = loop.walk(job, self.ledger.outputs(job.id))
+        while (stage := walk.next_stage()) is not None:
+            answer = await self._call(loop, job, stage.name, walk.request(stage))
             if answer is None:
                 return False
             completion, started = answer
             record = functools.partial(
-                self._record, job, stage.name, completion, started, i == len(stages) - 1
+                self._record, job, stage.name, completion, started, walk.is_final(stage)
             )
             # Awaited: the next stage starts only once this one is committed.
             await asyncio.get_running_loop().run_in_executor(self._commits, record)
-            context["stages"][stage.name] = parse_output(stage, completion.text, job)
+            loop.paid(completion)
+            walk.advance(stage, completion.text)
         return True
 
     def _record(
@@ -157,7 +96,7 @@ class Runner:
             self._writer = None
 
     async def _call(
-        self, job: Job, stage: str, request: Request
+        self, loop: GenerationLoop, job: Job, stage: str, request: Request
     ) -> tuple[Completion, float] | None:
         try:
             return await self.executor.call(job.id, stage, request)
@@ -166,13 +105,15 @@ class Runner:
             # job: it stays pending, so fixing the setting and re-running continues it.
             if account_refusal(exc) is None:
                 self.ledger.fail_job(job, stage, exc)
-            name = type(exc).__name__
-            self.result.errors[name] = self.result.errors.get(name, 0) + 1
+            loop.error(type(exc).__name__)
         return None
 
 
 async def run_generation(
     corpus: Corpus, ledger: Ledger, backend: Backend, options: RunOptions, price: ModelPrice | None
 ) -> GenerateResult:
-    runner = Runner(corpus, ledger, backend, options, price)
-    return await runner.run(corpus.spec.backend.concurrency)
+    """Every pending job (of `options.shard`, if set) through immediate requests."""
+    loop = GenerationLoop(corpus, ledger, options, price)
+    executor = Executor(backend, corpus.spec.backend, ledger, loop.guard)
+    submitter = ImmediateSubmitter(ledger, backend, executor, corpus.spec.backend.concurrency)
+    return await loop.run(submitter)

@@ -1,0 +1,244 @@
+"""The generation loop both ways of sending share: immediate requests
+(`runner.py`) and the Message Batches API (`batch.py`) are two submitters of it.
+
+The loop owns what must not differ between them:
+- the stage walk (`StageWalk`): which stage of a job comes next, its request,
+  and the context the later stages read from the earlier ones' outputs;
+- the spend cap (`spend.CostGuard`, one worst-case formula);
+- one progress display (documents, output tokens, spend, ETA);
+- how the run stops, and the typed result.
+
+A submitter only decides how requests travel: `Submitter.run(loop)` pulls
+jobs, sends their stages, commits each answer to the ledger and reports
+through `loop.finished`, `loop.paid` and `loop.halt`.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from tqdm import tqdm
+
+from sdf_corpus.errors import ProviderStoppedError
+from sdf_corpus.generate.backends.base import Completion, Request
+from sdf_corpus.generate.chain import build_request, parse_output, stages_for
+from sdf_corpus.generate.ledger import Ledger, StageOutput
+from sdf_corpus.generate.pricing import ModelPrice
+from sdf_corpus.generate.shard import Shard
+from sdf_corpus.generate.spend import CostGuard
+from sdf_corpus.plan.job import Job
+from sdf_corpus.prompts import job_context
+from sdf_corpus.spec.genres import Stage
+from sdf_corpus.spec.load import Corpus
+
+__all__ = [
+    "GenerateResult",
+    "GenerationLoop",
+    "Progress",
+    "RunOptions",
+    "StageWalk",
+    "Stopped",
+    "Submitter",
+    "combine",
+    "final_stage",
+]
+
+# Why a run returned. A provider that keeps refusing does not return: the loop
+# raises ProviderStoppedError (exit 5) once every submitter has committed.
+#   complete          every pending job was tried
+#   max_cost          the next request or batch could have crossed --max-cost (exit 3)
+#   ambiguous_create  a batch create got no answer; a re-run adopts it (exit 4)
+Stopped = Literal["complete", "max_cost", "ambiguous_create"]
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    max_cost: float | None = None
+    progress: bool = True
+    shard: Shard | None = None  # run only the pending jobs of this slice (a --workers process)
+
+
+@dataclass(frozen=True)
+class GenerateResult:
+    jobs_done: int = 0
+    jobs_failed: int = 0
+    requests: int = 0
+    spent_usd: float = 0.0  # the ledger's whole spend, this run's included
+    stopped: Stopped = "complete"
+    errors: Mapping[str, int] = field(default_factory=dict)  # failed attempts by kind
+
+
+def combine(results: Iterable[GenerateResult], spent_usd: float) -> GenerateResult:
+    """Several workers' results as one run's: counts summed, any stop kept."""
+    done = failed = requests = 0
+    stopped: Stopped = "complete"
+    errors: dict[str, int] = {}
+    for r in results:
+        done, failed, requests = done + r.jobs_done, failed + r.jobs_failed, requests + r.requests
+        for name, n in r.errors.items():
+            errors[name] = errors.get(name, 0) + n
+        if r.stopped != "complete":
+            stopped = r.stopped
+    return GenerateResult(done, failed, requests, spent_usd, stopped, errors)
+
+
+def final_stage(corpus: Corpus, job: Job) -> str:
+    """The stage whose commit finishes the job."""
+    return stages_for(corpus.genres[job.genre], corpus.spec.backend.provider)[-1].name
+
+
+class StageWalk:
+    """One job's way through its stages: the next one not yet in the ledger, its
+    request, and each output parsed into the context the later stages render."""
+
+    def __init__(self, corpus: Corpus, job: Job, done: Mapping[str, StageOutput]) -> None:
+        self.corpus, self.job, self.done = corpus, job, done
+        self.provider = corpus.spec.backend.provider
+        self.stages = stages_for(corpus.genres[job.genre], self.provider)
+        self.context: dict[str, Any] = job_context(corpus, job)
+        self.index = 0
+
+    def next_stage(self) -> Stage | None:
+        """The first stage without a committed output (earlier ones read into the context)."""
+        while self.index < len(self.stages):
+            stage = self.stages[self.index]
+            out = self.done.get(stage.name)
+            if out is None:
+                return stage
+            self.advance(stage, out.text)
+        return None
+
+    def request(self, stage: Stage) -> Request:
+        return build_request(self.corpus, self.job, stage, self.context, self.provider)
+
+    def advance(self, stage: Stage, text: str) -> None:
+        self.context["stages"][stage.name] = parse_output(stage, text, self.job)
+        self.index += 1
+
+    def is_final(self, stage: Stage) -> bool:
+        return stage is self.stages[-1]
+
+
+class Progress:
+    """The one progress bar: documents finished of the plan, with ETA, output tokens
+    and spend. Refreshes at most twice a second; postfix text is built only then."""
+
+    def __init__(self, total: int, initial: int, *, enabled: bool, desc: str) -> None:
+        self.enabled = enabled
+        self.bar = tqdm(
+            total=total,
+            initial=initial,
+            unit="doc",
+            desc=desc,
+            disable=not enabled,
+            mininterval=0.5,
+            dynamic_ncols=True,
+        )
+
+    def advance(self, n: int, tokens_out: int, spent: float, extra: str = "") -> None:
+        if not self.enabled:
+            return
+        self.bar.update(n)
+        text = f"{tokens_out:,} tok out, ${spent:.4f}"
+        self.bar.set_postfix_str(f"{text}, {extra}" if extra else text, refresh=False)
+
+    def show(self, finished: int, text: str) -> None:
+        """Set the count to `finished` (read from the ledger, for --workers)."""
+        if self.enabled:
+            self.bar.update(finished - self.bar.n)
+            self.bar.set_postfix_str(text, refresh=False)
+
+    def say(self, text: str) -> None:
+        if self.enabled:
+            self.bar.write(text, file=sys.stderr)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+class Submitter(Protocol):
+    """How requests travel. `run` returns when no pending job is left, or once
+    `loop.halted` is set and its in-flight work is committed."""
+
+    @property
+    def requests(self) -> int:
+        """Requests sent so far (a batch counts each request it carries)."""
+
+    async def run(self, loop: GenerationLoop) -> None: ...
+
+
+class GenerationLoop:
+    """The run's shared state: the plan's corpus and ledger, the spend guard, the
+    progress display and the tally that becomes the result."""
+
+    def __init__(
+        self,
+        corpus: Corpus,
+        ledger: Ledger,
+        options: RunOptions,
+        price: ModelPrice | None,
+        *,
+        batch: bool = False,
+    ) -> None:
+        self.corpus, self.ledger, self.options = corpus, ledger, options
+        totals = ledger.totals()  # once: at 500k jobs it sums a million attempt rows
+        self.guard = CostGuard(options.max_cost, totals.cost_usd, price, batch=batch)
+        desc = "generate (batch)" if batch else "generate"
+        self.progress = Progress(
+            totals.jobs, totals.done + totals.failed, enabled=options.progress, desc=desc
+        )
+        self.done = self.failed = self.tokens_out = 0
+        self.errors: dict[str, int] = {}
+        self.stopped: Stopped = "complete"
+        self.stopped_by: ProviderStoppedError | None = None
+        self.halted = False
+
+    def jobs(self, pending: Iterable[Job]) -> Iterable[Job]:
+        """The pending jobs this process owns (all, unless it is a --workers slice)."""
+        shard = self.options.shard
+        return pending if shard is None else (job for job in pending if shard.owns(job.id))
+
+    def walk(self, job: Job, done: Mapping[str, StageOutput]) -> StageWalk:
+        return StageWalk(self.corpus, job, done)
+
+    def paid(self, completion: Completion) -> None:
+        """A committed answer; its cost is already in the guard."""
+        self.tokens_out += completion.output_tokens
+
+    def finished(self, ok: bool, extra: str = "") -> None:
+        if ok:
+            self.done += 1
+        else:
+            self.failed += 1
+        self.progress.advance(1, self.tokens_out, self.guard.spent, extra)
+
+    def error(self, kind: str) -> None:
+        self.errors[kind] = self.errors.get(kind, 0) + 1
+
+    def halt(self, why: Stopped | ProviderStoppedError) -> None:
+        """Stop submitting; what is in flight still commits. A provider stop outranks
+        a spend stop (it is raised, exit 5); otherwise the first reason stands."""
+        self.halted = True
+        if isinstance(why, ProviderStoppedError):
+            self.stopped_by = self.stopped_by or why
+        elif self.stopped == "complete":
+            self.stopped = why
+
+    async def run(self, submitter: Submitter) -> GenerateResult:
+        try:
+            await submitter.run(self)
+        finally:
+            self.progress.close()
+        if self.stopped_by is not None:
+            raise self.stopped_by  # after the submitter has committed what it had
+        return GenerateResult(
+            jobs_done=self.done,
+            jobs_failed=self.failed,
+            requests=submitter.requests,
+            spent_usd=self.guard.spent,
+            stopped=self.stopped,
+            errors=dict(self.errors),
+        )
