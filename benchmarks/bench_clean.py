@@ -2,30 +2,34 @@
 
 Writes a JSONL of realistic documents (~550 words, planted exact/near
 duplicates, loops, preambles, French, cut-off endings), then times, each as a
-child process (start-up included, CPU and peak RSS its own):
+child process (start-up included, CPU and peak RSS its own), runs interleaved:
   - `sdf-corpus clean FILE --out DIR` (every filter, exact + near dedup, shards);
   - baseline: datasketch's plain per-document MinHash (update_batch on encoded
     word 5-gram shingles) + MinHashLSH(threshold 0.8, num_perm 128), insert +
     query per document, reading the same file; nothing else.
 
-    .venv/bin/python benchmarks/bench_clean.py [--docs 6000] [--repeat 2]
+    .venv/bin/python benchmarks/bench_clean.py [--docs 6000] [--repeat 2] [--probes 1000]
+    .venv/bin/python benchmarks/bench_clean.py --per-doc [--probes 1000]  # CPU per doc, stage
 
-With `--probes N` it also times the same clean run with decontamination on
+With `--probes N` the same clean run is also timed with decontamination on
 against N synthetic probes (probes.jsonl records of the three kinds, sizes as
-`sdf-corpus probes` writes them), interleaved with the plain runs, and reports
-the ratio; 20 documents of the input quote a probe and must be dropped.
+`sdf-corpus probes` writes them); 20 documents of the input then quote a probe
+and must be dropped. The last lines print the goal ratios, each from this run:
+issue 18's whole clean vs the baseline (goal >= 3x) and issue 15's
+decontamination on / off (goal <= 1.10x).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import PYTHON, check, machine, run_measured
+from _common import PYTHON, Measured, check, machine, run_measured
 from _corpus import jsonl_corpus
 
 
@@ -54,50 +58,148 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--docs", type=int, default=6000)
     ap.add_argument("--repeat", type=int, default=2, help="runs of each; the best is reported")
-    ap.add_argument("--set", dest="overrides", action="append", default=[],
-                    help="passed to sdf-corpus clean --set")
-    ap.add_argument("--probes", type=int, default=0,
-                    help="also time decontamination against this many synthetic probes")
+    ap.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        help="passed to sdf-corpus clean --set",
+    )
+    ap.add_argument(
+        "--probes",
+        type=int,
+        default=0,
+        help="also time decontamination against this many synthetic probes",
+    )
+    ap.add_argument(
+        "--per-doc",
+        action="store_true",
+        help="only the per-document work, in this process: CPU us per document and stage",
+    )
     ap.add_argument("--baseline", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.baseline:
         baseline(args.baseline)
         return
-    if args.probes:
-        decontamination(args)
+    if args.per_doc:
+        per_doc(args)
         return
-    print(f"machine: {machine()}")
+    print(f"machine: {machine()}; load average before: {_load()}")
     with tempfile.TemporaryDirectory(prefix="bench-clean-") as tmp:
-        data = Path(tmp) / "docs.jsonl"
-        with data.open("w", encoding="utf-8") as f:
-            for line in jsonl_corpus(args.docs, words=(450, 650)):
-                f.write(line + "\n")
+        data, probes = _inputs(Path(tmp), args)
         words = sum(len(json.loads(x)["text"].split()) for x in data.open()) / args.docs
-        print(f"input: {args.docs} documents, {words:.0f} words each on average, "
-              f"{data.stat().st_size / 2**20:.1f} MiB")
+        print(
+            f"input: {args.docs} documents, {words:.0f} words each on average, "
+            f"{data.stat().st_size / 2**20:.1f} MiB" + (f"; {args.probes} probes" * bool(probes))
+        )
         sets = [a for s in args.overrides for a in ("--set", s)]
-        ours = [run_measured([PYTHON, "-m", "sdf_corpus", "clean", str(data), "--out",
-                              str(Path(tmp) / f"out{i}"), "--no-progress", *sets])
-                for i in range(args.repeat)]
-        for m in ours:
-            check(m, "sdf-corpus clean")
-        base = [run_measured([PYTHON, __file__, "--baseline", str(data)])
-                for _ in range(args.repeat)]
-        for m in base:
-            check(m, "baseline")
-        best, best_base = min(ours, key=lambda m: m.wall_s), min(base, key=lambda m: m.wall_s)
-        stats = json.loads((Path(tmp) / "out0" / "clean_stats.json").read_text())
-    print(f"\nsdf-corpus clean: {ours[0].stdout.strip()}")
-    print(f"baseline: {best_base.stdout.strip()}")
-    print(f"\n{'':<46} {'wall s':>7} {'docs/s':>8} {'CPU s':>7} {'RSS MiB':>8}")
-    for label, m in (("sdf-corpus clean (all filters, dedup, shards)", best),
-                     ("baseline: datasketch MinHash + MinHashLSH", best_base)):
-        print(f"{label:<46} {m.wall_s:>7.2f} {args.docs / m.wall_s:>8.0f} {m.cpu_s:>7.2f} "
-              f"{m.maxrss_mib:>8.0f}")
-    print(f"\nspeed-up of the whole clean stage over the dedup-only baseline: "
-          f"{best_base.wall_s / best.wall_s:.2f}x (best of {args.repeat}, start-up included)")
-    print("clean stage timings_s (summed over processes):",
-          json.dumps(stats["timings_s"]))
+        cmd = [PYTHON, "-m", "sdf_corpus", "clean", str(data), "--no-progress", *sets]
+        runs: dict[str, list[Measured]] = {"clean": [], "decont": [], "base": []}
+        for i in range(args.repeat):  # interleaved, so a load swing hits every kind alike
+            runs["clean"].append(run_measured([*cmd, "--out", str(Path(tmp) / f"p{i}")]))
+            check(runs["clean"][-1], "sdf-corpus clean")
+            if probes:
+                runs["decont"].append(
+                    run_measured(
+                        [*cmd, "--out", str(Path(tmp) / f"d{i}"), "--decontaminate", str(probes)]
+                    )
+                )
+                check(runs["decont"][-1], "sdf-corpus clean --decontaminate")
+            runs["base"].append(run_measured([PYTHON, __file__, "--baseline", str(data)]))
+            check(runs["base"][-1], "baseline")
+        best = {k: min(v, key=lambda m: m.wall_s) for k, v in runs.items() if v}
+        stats = json.loads((Path(tmp) / "p0" / "clean_stats.json").read_text())
+        dropped = 0
+        if probes:
+            dstats = json.loads((Path(tmp) / "d0" / "clean_stats.json").read_text())
+            by_filter = dstats["dropped"]["by_stage"]["filter"]
+            dropped = by_filter.get("contamination", {}).get("docs", 0)
+    print(f"\nsdf-corpus clean: {runs['clean'][0].stdout.strip()}")
+    print(f"baseline: {best['base'].stdout.strip()}")
+    print(f"\n{'':<50} {'wall s':>7} {'docs/s':>8} {'CPU s':>7} {'RSS MiB':>8}")
+    labels = {
+        "clean": "sdf-corpus clean (all filters, dedup, shards)",
+        "decont": f"sdf-corpus clean --decontaminate ({args.probes} probes)",
+        "base": "baseline: datasketch MinHash + MinHashLSH",
+    }
+    for key, m in best.items():
+        print(
+            f"{labels[key]:<50} {m.wall_s:>7.2f} {args.docs / m.wall_s:>8.0f} {m.cpu_s:>7.2f} "
+            f"{m.maxrss_mib:>8.0f}"
+        )
+    print("clean stage timings_s (summed over processes):", json.dumps(stats["timings_s"]))
+    print(f"\nload average after: {_load()}; best of {args.repeat}, start-up included")
+    ours, base = best["clean"], best["base"]
+    print(
+        f"GOAL issue 18, whole clean vs datasketch dedup-only (>= 3x): "
+        f"wall {base.wall_s / ours.wall_s:.2f}x, CPU {base.cpu_s / ours.cpu_s:.2f}x"
+    )
+    if probes:
+        on = best["decont"]
+        print(
+            f"GOAL issue 15, decontamination on / off (<= 1.10x): "
+            f"wall {on.wall_s / ours.wall_s:.3f}x, CPU {on.cpu_s / ours.cpu_s:.3f}x; "
+            f"planted quotes dropped as contamination: {dropped} of 20"
+        )
+
+
+def per_doc(args: argparse.Namespace) -> None:
+    """CPU per document of the work the clean stage's workers do (count, filters,
+    digest, signature), in this process, timed with `time.process_time` per stage:
+    a figure a busy machine disturbs far less than wall time."""
+    import time
+    import types
+
+    import sdf_corpus.clean.workers as workers
+    from sdf_corpus.clean.config import CleanConfig
+    from sdf_corpus.document import Document
+
+    print(f"machine: {machine()}; load average before: {_load()}")
+    with tempfile.TemporaryDirectory(prefix="bench-clean-") as tmp:
+        data, probes = _inputs(Path(tmp), args)
+        rows = [json.loads(line) for line in data.open(encoding="utf-8")]
+        config = {"decontamination": {"files": [str(probes)]}} if probes else {}
+        # the stage's own per-stage timers, reading CPU time instead of wall time
+        workers.time = types.SimpleNamespace(perf_counter=time.process_time)  # type: ignore[assignment]
+        prep = workers.Preparer(CleanConfig.model_validate(config), None)
+        docs = [Document(id=r["id"], text=r["text"], genre=r.get("genre", "")) for r in rows]
+        timings: dict[str, float] = {}
+        t0 = time.process_time()
+        for lo in range(0, len(docs), workers.CHUNK_DOCS):
+            _, stats = prep.prepare(docs[lo : lo + workers.CHUNK_DOCS])
+            for key, value in stats.timings.items():
+                timings[key] = timings.get(key, 0.0) + value
+        total = time.process_time() - t0
+    print(f"{len(docs)} documents: {total / len(docs) * 1e6:.0f} us/doc CPU in all")
+    for key, value in sorted(timings.items(), key=lambda kv: -kv[1]):
+        print(f"  {key:<28} {value / len(docs) * 1e6:7.1f} us/doc")
+    print(f"load average after: {_load()}")
+
+
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def _inputs(tmp: Path, args: argparse.Namespace) -> tuple[Path, Path | None]:
+    """The documents (with 20 quoting a probe when there are probes) and the probe set."""
+    data = tmp / "docs.jsonl"
+    rows = _probe_rows(args.probes) if args.probes else []
+    step = max(args.docs // 20, 1)
+    with data.open("w", encoding="utf-8") as f:
+        for i, line in enumerate(jsonl_corpus(args.docs, words=(450, 650))):
+            if rows and i % step == 0:  # plant a quote of one probe field
+                row = json.loads(line)
+                quoted = rows[(i // step) % len(rows)]
+                field = quoted.get("question") or quoted.get("reference_answer")
+                row["text"] += "\n\n" + str(field or quoted["system_prompt"])
+                line = json.dumps(row)
+            f.write(line + "\n")
+    if not rows:
+        return data, None
+    probes = tmp / "probes"
+    probes.mkdir()
+    (probes / "probes.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return data, probes
 
 
 def _probe_rows(n: int) -> list[dict[str, object]]:
@@ -120,61 +222,28 @@ def _probe_rows(n: int) -> list[dict[str, object]]:
     for i in range(n):
         kind = ("mcq", "attachment", "scenario")[i % 3]
         if kind == "mcq":
-            body = {"question": text(40), "choices": [text(15) for _ in range(4)],
-                    "explanation": text(30)}
+            body = {
+                "question": text(40),
+                "choices": [text(15) for _ in range(4)],
+                "explanation": text(30),
+            }
         elif kind == "attachment":
             q = text(30)
-            body = {"third_person": q, "first_person": q, "reference_answer": text(60),
-                    "misaligned_answer": text(25)}
+            body = {
+                "third_person": q,
+                "first_person": q,
+                "reference_answer": text(60),
+                "misaligned_answer": text(25),
+            }
         else:
-            body = {"system_prompt": text(120), "user_task": text(30),
-                    "environment": [{"content": text(130)} for _ in range(5)],
-                    "misaligned_actions": [text(20) for _ in range(3)]}
+            body = {
+                "system_prompt": text(120),
+                "user_task": text(30),
+                "environment": [{"content": text(130)} for _ in range(5)],
+                "misaligned_actions": [text(20) for _ in range(3)],
+            }
         rows.append({"id": f"{kind}-{i}", "kind": kind, **body})
     return rows
-
-
-def decontamination(args: argparse.Namespace) -> None:
-    print(f"machine: {machine()}")
-    with tempfile.TemporaryDirectory(prefix="bench-decont-") as tmp:
-        probes = Path(tmp) / "probes"
-        probes.mkdir()
-        rows = _probe_rows(args.probes)
-        (probes / "probes.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-        data = Path(tmp) / "docs.jsonl"
-        with data.open("w", encoding="utf-8") as f:
-            step = args.docs // 20
-            for i, line in enumerate(jsonl_corpus(args.docs, words=(450, 650))):
-                if i % step == 0:  # plant a quote of one probe field in 20 documents
-                    row = json.loads(line)
-                    quoted = rows[(i // step) % len(rows)]
-                    field = quoted.get("question") or quoted.get("reference_answer")
-                    row["text"] += "\n\n" + str(field or quoted["system_prompt"])
-                    line = json.dumps(row)
-                f.write(line + "\n")
-        words = sum(len(json.loads(x)["text"].split()) for x in data.open()) / args.docs
-        print(f"input: {args.docs} documents, {words:.0f} words each on average; "
-              f"{args.probes} probes")
-        plain, decont = [], []
-        for i in range(args.repeat):
-            sets = [a for s in args.overrides for a in ("--set", s)]
-            base = [PYTHON, "-m", "sdf_corpus", "clean", str(data), "--no-progress", *sets]
-            plain.append(run_measured([*base, "--out", str(Path(tmp) / f"p{i}")]))
-            decont.append(run_measured([*base, "--out", str(Path(tmp) / f"d{i}"),
-                                        "--decontaminate", str(probes)]))
-            check(plain[-1], "clean")
-            check(decont[-1], "clean --decontaminate")
-        stats = json.loads((Path(tmp) / "d0" / "clean_stats.json").read_text())
-        dropped = stats["dropped"]["by_stage"]["filter"].get("contamination", {}).get("docs", 0)
-        bp, bd = min(plain, key=lambda m: m.wall_s), min(decont, key=lambda m: m.wall_s)
-    print(f"\n{'':<44} {'wall s':>7} {'docs/s':>8} {'CPU s':>7} {'RSS MiB':>8}")
-    for label, m in (("sdf-corpus clean", bp),
-                     (f"sdf-corpus clean --decontaminate ({args.probes} probes)", bd)):
-        print(f"{label:<44} {m.wall_s:>7.2f} {args.docs / m.wall_s:>8.0f} {m.cpu_s:>7.2f} "
-              f"{m.maxrss_mib:>8.0f}")
-    print(f"\ndecontamination on / off: wall {bd.wall_s / bp.wall_s:.3f}x, "
-          f"CPU {bd.cpu_s / bp.cpu_s:.3f}x (best of {args.repeat}); "
-          f"planted quotes dropped as contamination: {dropped} of 20")
 
 
 if __name__ == "__main__":

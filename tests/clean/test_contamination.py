@@ -195,3 +195,34 @@ def test_large_eval_sets_index_every_field_and_never_span_two(tmp_path: Path) ->
     assert found.quality["contamination"]["probe_id"] == "last"
     spanning = " ".join(SCENARIO.split()[-6:] + QUESTION.split()[:6])
     assert f.check(Document(id="y", text=filler(50) + " " + spanning))[0] is True
+
+
+def test_workers_from_a_forkserver_use_the_index_the_parent_built(
+    eval_files: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under `build` the pool comes from a forkserver: fresh interpreters (another str
+    hash seed) that receive the parent's index instead of reading the files again."""
+    import multiprocessing
+    import os
+
+    from sdf_corpus.clean import workers
+    from sdf_corpus.clean.filters.contamination import load_index
+
+    probes, parquet = eval_files
+    d = DecontaminationConfig(files=[probes, parquet])
+    load_index(d.files, d.ngram, d.text_fields, d.ignore)  # as clean does before the pool
+    # Same size and mtime, unreadable content: a worker that read the file would fail.
+    path = probes / "probes.jsonl"
+    stat = path.stat()
+    path.write_text("x" * stat.st_size)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    monkeypatch.setattr(workers, "_context", lambda: multiprocessing.get_context("forkserver"))
+    docs = [Document(id=f"{doc.id}-{i}", text=doc.text) for i in range(60) for doc in _docs()]
+    chunks = workers.prepare_chunks(docs, CleanConfig(decontamination=d), None, 2, 64)
+    drops = {p.doc.id.rsplit("-", 1)[0]: p.drop for chunk, _ in chunks for p in chunk}
+    assert {k for k, v in drops.items() if v and v[1] == "contamination"} == {
+        "verbatim",
+        "edited",
+        "parquet",
+        "quotes-constitution",  # no constitution to ignore here
+    }

@@ -104,8 +104,9 @@ def test_near_dedup_candidates_equal_datasketch_lsh() -> None:
     cfg = DedupConfig(threshold=0.0)  # every candidate is verified in, so matches = candidates
     rng = random.Random(9)
     base = [TextSynth(700 + i).document(120) for i in range(40)]
-    texts = base + [near_duplicate(rng.choice(base), rng.choice((0.5, 0.7, 0.9)), rng)
-                    for _ in range(60)]
+    texts = base + [
+        near_duplicate(rng.choice(base), rng.choice((0.5, 0.7, 0.9)), rng) for _ in range(60)
+    ]
     near = NearDedup(cfg)
     sigs = near.hasher.signatures(texts)
     lsh = MinHashLSH(threshold=0.5, num_perm=cfg.num_perm, params=(cfg.bands, cfg.rows))

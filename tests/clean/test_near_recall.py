@@ -54,7 +54,8 @@ def test_pairs_just_above_the_threshold_are_found_and_none_below_is_merged() -> 
         texts.append(copy)
     ids = [f"o{i}" for i in range(len(originals))] + [f"c{i}" for i in range(len(originals))]
     cfg = DedupConfig()
-    matches = dict(zip(ids, NearDedup(cfg).process_batch(ids, texts), strict=True))
+    sigs, sets = MinHasher(cfg.num_perm, cfg.ngram, cfg.seed).signatures_and_sets(texts)
+    matches = dict(zip(ids, NearDedup(cfg).process_signatures(ids, sigs, sets), strict=True))
     above = [k for k, (_, j) in truth.items() if j >= cfg.threshold]
     below = [k for k, (_, j) in truth.items() if j < cfg.threshold - 0.01]
     assert len(above) > 150 and len(below) > 150

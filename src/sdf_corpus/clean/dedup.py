@@ -17,6 +17,7 @@ back only for candidates. Texts are never held.
 
 from __future__ import annotations
 
+import itertools
 import os
 import tempfile
 from collections import Counter
@@ -26,7 +27,6 @@ import numpy as np
 
 from sdf_corpus.clean.config import DedupConfig
 from sdf_corpus.clean.minhash import U32, MinHasher, exact_jaccard
-from sdf_corpus.clean.normalize import digest
 
 __all__ = ["ExactDedup", "NearDedup", "NearMatch"]
 
@@ -35,12 +35,9 @@ class ExactDedup:
     def __init__(self) -> None:
         self._seen: set[bytes] = set()
 
-    def is_duplicate(self, text: str) -> bool:
-        """True if an equal normalised text was seen; otherwise remember this one."""
-        return self.is_duplicate_digest(digest(text))
-
     def is_duplicate_digest(self, d: bytes) -> bool:
-        """`is_duplicate` for a text whose `normalize.digest` is already computed."""
+        """True if a text with this `normalize.digest_normalised` was seen; otherwise
+        remember it."""
         if d in self._seen:
             return True
         self._seen.add(d)
@@ -93,19 +90,16 @@ class _SetSpill:
 class NearDedup:
     def __init__(self, cfg: DedupConfig) -> None:
         self.cfg = cfg
-        self.hasher = MinHasher(cfg.num_perm, cfg.ngram, cfg.seed)
+        self.hasher = MinHasher(cfg.num_perm, cfg.ngram, cfg.seed)  # the signatures it expects
         # Per band: the band's values (as bytes) -> ids of kept documents with them.
         # One id is stored bare, several as a list: most band keys are unique.
         self._bands: list[dict[bytes, str | list[str]]] = [{} for _ in range(cfg.bands)]
+        width = 4 * cfg.rows
+        self._band_slices = [slice(i * width, (i + 1) * width) for i in range(cfg.bands)]
         self._signatures: dict[str, bytes] = {}
         self._sets = _SetSpill()
         # Kept id -> number of documents dropped as its near-duplicates.
         self.cluster_dups: Counter[str] = Counter()
-
-    def process_batch(self, ids: Sequence[str], texts: Sequence[str]) -> list[NearMatch | None]:
-        """Per document, in order: None (kept, indexed) or the kept document it duplicates."""
-        sigs, sets = self.hasher.signatures_and_sets(texts)
-        return self.process_signatures(ids, sigs, sets)
 
     def process_signatures(
         self,
@@ -113,7 +107,8 @@ class NearDedup:
         sigs: Sequence[U32 | None] | U32,
         sets: Sequence[bytes | None] | None = None,
     ) -> list[NearMatch | None]:
-        """`process_batch` with the signatures (and shingle sets) already computed by
+        """Per document, in order: None (kept, indexed) or the kept document it
+        duplicates, from the signatures (and shingle sets) computed by
         `MinHasher.signatures_and_sets`; without sets, the estimate decides."""
         sets = sets if sets is not None else [None] * len(ids)
         return [
@@ -124,8 +119,7 @@ class NearDedup:
     def _one(self, doc_id: str, sig: U32 | None, shingles: bytes | None = None) -> NearMatch | None:
         assert sig is not None, "near dedup needs every kept document's signature"
         raw = np.ascontiguousarray(sig, dtype=np.uint32).tobytes()
-        width = 4 * self.cfg.rows
-        keys = [raw[i * width : (i + 1) * width] for i in range(self.cfg.bands)]
+        keys = list(map(raw.__getitem__, self._band_slices))
         best: NearMatch | None = None
         for key in self._candidates(keys):
             sim = self._similarity(key, sig, shingles)
@@ -154,8 +148,7 @@ class NearDedup:
 
     def _candidates(self, keys: list[bytes]) -> set[str]:
         found: set[str] = set()
-        for band, key in zip(self._bands, keys, strict=True):
-            hit = band.get(key)
+        for hit in map(dict.get, self._bands, keys):  # the lookups run in C
             if hit is None:
                 continue
             if isinstance(hit, str):
@@ -166,8 +159,11 @@ class NearDedup:
 
     def _insert(self, doc_id: str, raw: bytes, keys: list[bytes]) -> None:
         self._signatures[doc_id] = raw
-        for band, key in zip(self._bands, keys, strict=True):
-            hit = band.get(key)
+        hits = list(map(dict.get, self._bands, keys))
+        if not any(hits):  # most documents share no band key: set them all in C
+            list(map(dict.__setitem__, self._bands, keys, itertools.repeat(doc_id)))
+            return
+        for band, key, hit in zip(self._bands, keys, hits, strict=True):
             if hit is None:
                 band[key] = doc_id
             elif isinstance(hit, str):

@@ -14,12 +14,18 @@ lookup hashes a document's n-grams in a few numpy passes, drops the ~96% whose
 slot is empty, and `searchsorted`s the rest. N-grams that also occur in the
 `ignore` texts (the constitution, which corpus documents and probes both quote
 on purpose) are removed: sharing them is not evidence that an item leaked.
+
+Word hashes are xxh3 of the words' bytes, the same in every process, so the
+clean stage builds the index once and hands it to workers that start from a
+forkserver (a few MB of arrays) instead of each reading the files again.
 """
 
 from __future__ import annotations
 
+import itertools
+from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +33,7 @@ import numpy as np
 import numpy.typing as npt
 
 from sdf_corpus.clean.filters.base import words
+from sdf_corpus.clean.filters.chunk import WordChunk, word_hashes
 from sdf_corpus.errors import InputError
 from sdf_corpus.io.readers import iter_jsonl
 
@@ -34,25 +41,12 @@ __all__ = ["EvalIndex", "build_index", "eval_files", "ngram_hashes", "word_hashe
 
 _PRIME = np.uint64(0x100000001B3)  # FNV's 64-bit prime: an odd multiplier mixes positions
 _INVERSE = np.uint64(pow(0x100000001B3, -1, 2**64))
-_MIX = np.uint64(0xFF51AFD7ED558CCD)  # murmur3's finaliser constant
 # The prefilter: a table of 2**23 bits (1 MiB, small enough to stay in cache),
 # ~4% of them set by 300k n-grams; most of a document's n-grams stop there.
 _SLOT_BITS = 23
 _SLOT_SHIFT = np.uint64(64 - _SLOT_BITS)
 _SEVEN = np.uint64(7)
 _THREE = np.uint64(3)
-# Python's string hash is computed in C and cached on each str (the quality
-# filters have already hashed a document's words), so hashing a word costs
-# almost nothing; it is randomised per interpreter, so an index is valid only in
-# the process that built it or a fork of it, which `matches` checks.
-_SALT = "sdf-corpus eval index"
-
-
-def word_hashes(ws: Sequence[str]) -> npt.NDArray[np.uint64]:
-    wh = np.fromiter(map(hash, ws), dtype=np.int64, count=len(ws)).view(np.uint64)
-    wh ^= wh >> np.uint64(31)
-    wh *= _MIX
-    return wh
 
 
 def ngram_hashes(words: npt.NDArray[np.uint64], n: int) -> npt.NDArray[np.uint64]:
@@ -91,33 +85,42 @@ class EvalIndex:
     owners: npt.NDArray[np.int32]  # index into `items` per key
     items: tuple[str, ...]  # "source#id" per evaluation item
     slots: npt.NDArray[np.uint8]  # bit table of the keys' top bits
-    salt: int = field(default_factory=lambda: hash(_SALT))
 
     def __len__(self) -> int:
         return int(self.keys.size)
 
     def matches(self, text: str) -> list[tuple[str, str]]:
         """(matched n-gram, item) for each n-gram of `text` found in the index."""
-        if not self.keys.size:
-            return []
-        if self.salt != hash(_SALT):
-            raise RuntimeError("an EvalIndex is valid only in the process that built it")
-        ws = words(text)
-        hashes = ngram_hashes(word_hashes(ws), self.n)
+        return self.matches_chunk(WordChunk.of([text]))[0]
+
+    def matches_chunk(self, chunk: WordChunk) -> list[list[tuple[str, str]]]:
+        """`matches` for every text of a chunk, looked up together: one pass of
+        hashing and probing over all the chunk's words instead of one per text."""
+        found: list[list[tuple[str, str]]] = [[] for _ in range(len(chunk))]
+        if not self.keys.size or not chunk.ids.size:
+            return found
+        hashes = ngram_hashes(chunk.word_hashes(), self.n)
         slot = hashes >> _SLOT_SHIFT
         offsets = np.flatnonzero(
             (self.slots[slot >> _THREE] >> (slot & _SEVEN).astype(np.uint8)) & 1
         )
+        doc_of = chunk.doc_of()
+        # n-grams that run from one text into the next are not the texts' own
+        offsets = offsets[offsets + self.n <= chunk.offsets[1:][doc_of[offsets]]]
         if not offsets.size:
-            return []
+            return found
         candidates = hashes[offsets]
         pos = np.searchsorted(self.keys, candidates)
         pos[pos == self.keys.size] = 0
-        hit = np.flatnonzero(self.keys[pos] == candidates)
-        return [
-            (" ".join(ws[offsets[i] : offsets[i] + self.n]), self.items[self.owners[pos[i]]])
-            for i in hit
-        ]
+        for i in np.flatnonzero(self.keys[pos] == candidates).tolist():
+            at = int(offsets[i])
+            doc = int(doc_of[at])
+            start = at - int(chunk.offsets[doc])
+            ws = chunk.words_of(doc)
+            found[doc].append(
+                (" ".join(ws[start : start + self.n]), self.items[self.owners[pos[i]]])
+            )
+        return found
 
 
 def build_index(
@@ -159,7 +162,10 @@ def _field_ngrams(
         return np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.intp)
     counts = np.fromiter(map(len, fields), dtype=np.intp, count=len(fields))
     field_of = np.repeat(np.arange(len(fields)), counts)
-    hashes = ngram_hashes(word_hashes([w for ws in fields for w in ws]), n)
+    vocab: defaultdict[str, int] = defaultdict(itertools.count().__next__)
+    flat = itertools.chain.from_iterable(fields)
+    ids = np.fromiter(map(vocab.__getitem__, flat), dtype=np.intp, count=int(counts.sum()))
+    hashes = ngram_hashes(word_hashes(list(vocab))[ids], n)  # each distinct word hashed once
     inside = field_of[: hashes.size] == field_of[n - 1 :]
     return hashes[inside], field_of[: hashes.size][inside]
 

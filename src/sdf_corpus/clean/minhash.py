@@ -110,7 +110,10 @@ def _batch_shingles(norm: Sequence[str], ngram: int) -> tuple[U32, npt.NDArray[n
     n = data.size
     pw, inv = _POWERS.get(n + 1)
     prefix = np.zeros(n + 1, dtype=np.uint64)
-    np.cumsum(data.astype(np.uint64) * pw[:n], out=prefix[1:])
+    # bytes times powers straight into the prefix buffer, summed in place: no
+    # uint64 copy of the bytes and no temporary product array
+    np.multiply(data, pw[:n], out=prefix[1:])
+    np.cumsum(prefix[1:], out=prefix[1:])
     spaces = np.flatnonzero(data == _SPACE).astype(np.int64)
     # Word boundaries: a word starts after a space (or at 0) and ends at a space.
     starts = np.concatenate(([0], spaces[:-1] + 1))

@@ -10,7 +10,7 @@ import re
 
 import xxhash
 
-__all__ = ["digest", "digest_normalised", "normalise"]
+__all__ = ["digest_normalised", "normalise"]
 
 # Anything that is neither a word character nor whitespace counts as punctuation;
 # replacing it with a space (not deleting) keeps "end.Start" as two words.
@@ -31,11 +31,6 @@ def normalise(text: str) -> str:
     return " ".join(_PUNCT.sub(" ", text.casefold()).split())
 
 
-def digest(text: str) -> bytes:
-    """16-byte digest of the normalised text: all exact dedup needs to remember."""
-    return digest_normalised(normalise(text))
-
-
 def digest_normalised(norm: str) -> bytes:
-    """`digest` of a text already passed through `normalise`."""
+    """16-byte digest of a text passed through `normalise`: all exact dedup needs to remember."""
     return xxhash.xxh3_128_digest(norm.encode("utf-8"))

@@ -27,6 +27,7 @@ from tqdm import tqdm
 from sdf_corpus.clean.config import CleanConfig
 from sdf_corpus.clean.dedup import ExactDedup, NearDedup
 from sdf_corpus.clean.minhash import U32
+from sdf_corpus.clean.startup import skip_pandas_probe
 from sdf_corpus.clean.stats import CleanStats
 from sdf_corpus.clean.tokens import make_counter
 from sdf_corpus.clean.workers import Prepared, prepare_chunks, resolve_workers
@@ -50,6 +51,7 @@ def clean(
     progress: bool = True,
 ) -> CleanStats:
     """Filter, deduplicate and shard `docs` into `out_dir`; returns the counts."""
+    skip_pandas_probe()  # the shard writer's first conversion would import pandas
     run = _Run(config, genre_lengths)
     stream = iter(docs)
     first = next(stream, None)  # input validation errors surface before any output exists
@@ -71,6 +73,13 @@ def clean(
             out_dir.rmdir()  # a failed first run leaves no empty folder behind
         raise
     return run.stats
+
+
+# tqdm starts a monitor thread with its first bar, even a disabled one; a second
+# thread makes `workers` start its pool from a forkserver (fresh interpreters that
+# import everything again and cannot share what this process built) instead of
+# forking. The bar is updated once per chunk, so the monitor has nothing to do.
+_Bar = type("_Bar", (tqdm,), {"monitor_interval": 0})
 
 
 class _Run:
@@ -105,7 +114,7 @@ class _Run:
 
     def consume(self, docs: Iterable[Document], progress: bool) -> None:
         # delay: a bad record early in the input ends in its one-line error, not under a bar
-        bar = tqdm(unit="docs", desc="clean", disable=not progress, delay=1.0)
+        bar = _Bar(unit="docs", desc="clean", disable=not progress, delay=1.0)
         try:
             self._consume(docs, bar)
         except BaseException:

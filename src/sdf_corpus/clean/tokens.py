@@ -12,9 +12,11 @@ import re
 from pathlib import Path
 from typing import Protocol
 
+import numpy as np
+
 from sdf_corpus.errors import InputError
 
-__all__ = ["ApproxCounter", "HfCounter", "TokenCounter", "make_counter"]
+__all__ = ["ApproxCounter", "HfCounter", "TokenCounter", "count_runs", "make_counter"]
 
 _WORD = re.compile(r"\w+")
 _PUNCT = re.compile(r"[^\w\s]+")
@@ -26,13 +28,21 @@ class TokenCounter(Protocol):
     def count(self, text: str) -> int: ...
 
 
-# ASCII fast path: `\w+` runs are what remains of a whitespace split once every
-# non-word byte is a space; `[^\w\s]+` runs, once every word byte is a space.
-# (Whitespace here is str.isspace's, which bytes.split does not fully share,
-# so it is mapped to a plain space too.)
+# ASCII fast path: map the bytes of one class (word bytes for `\w+`, bytes that
+# are neither word nor whitespace for `[^\w\s]+`) to "a" and every other byte to
+# " ", then count the runs of "a" as the places where "a" follows " " (no
+# substring is made). Whitespace is str.isspace's, as in the regexes.
 _ASCII_WORD = [chr(b).isalnum() or b == ord("_") for b in range(128)] + [False] * 128
-_WORDS_ONLY = bytes(b if _ASCII_WORD[b] else 0x20 for b in range(256))
-_PUNCT_ONLY = bytes(0x20 if _ASCII_WORD[b] or chr(b).isspace() else b for b in range(256))
+_WORDS_ONLY = bytes(0x61 if _ASCII_WORD[b] else 0x20 for b in range(256))
+_PUNCT_ONLY = bytes(0x20 if _ASCII_WORD[b] or chr(b).isspace() else 0x61 for b in range(256))
+
+
+def count_runs(mapped: bytes) -> int:
+    """Runs of "a" in bytes of only "a" and " ": the places where a byte is
+    greater than the one before (numpy's pass is ~3x faster than
+    `bytes.count(b" a")`, whose search does badly on a two-letter alphabet)."""
+    a = np.frombuffer(mapped, dtype=np.uint8)
+    return int(np.count_nonzero(a[1:] > a[:-1])) + mapped.startswith(b"a")
 
 
 class ApproxCounter:
@@ -42,8 +52,8 @@ class ApproxCounter:
     def count(self, text: str) -> int:
         if text.isascii():
             raw = text.encode("ascii")
-            words = len(raw.translate(_WORDS_ONLY).split())
-            punct = len(raw.translate(_PUNCT_ONLY).split())
+            words = count_runs(raw.translate(_WORDS_ONLY))
+            punct = count_runs(raw.translate(_PUNCT_ONLY))
         else:
             words = len(_WORD.findall(text))
             punct = len(_PUNCT.findall(text))

@@ -32,7 +32,9 @@ from typing import Any
 import numpy as np
 
 from sdf_corpus.clean.config import CleanConfig
+from sdf_corpus.clean.eval_index import EvalIndex
 from sdf_corpus.clean.filters import Filter, build_filters
+from sdf_corpus.clean.filters.contamination import adopt_index, load_index
 from sdf_corpus.clean.filters.language import LanguageFilter
 from sdf_corpus.clean.minhash import U32, MinHasher
 from sdf_corpus.clean.normalize import digest_normalised, normalise
@@ -43,6 +45,10 @@ from sdf_corpus.document import Document
 __all__ = ["CHUNK_DOCS", "Prepared", "Preparer", "prepare_chunks", "resolve_workers"]
 
 CHUNK_DOCS = 256
+# A chunk also ends at this many characters: the chunk-wide filters hold a few
+# integer arrays per word of the chunk, and long documents would otherwise make
+# a 256-document chunk (and its pickles) hundreds of megabytes.
+CHUNK_CHARS = 1 << 22
 
 
 @dataclass(slots=True)
@@ -73,7 +79,8 @@ class Preparer:
         """The chunk's documents in order, and the chunk's timings and language counts."""
         stats = CleanStats()
         self._reset_language_counts()
-        out = [self._one(doc, stats) for doc in docs]
+        out = [Prepared(doc, self._count(doc)) for doc in docs]
+        self._filter(out, stats)
         t = time.perf_counter()
         kept = [p for p in out if p.drop is None]
         norms = [normalise(p.doc.text) for p in kept]
@@ -93,15 +100,28 @@ class Preparer:
                 stats.lang_prescreened += f.prescreened
         return out, stats
 
-    def _one(self, doc: Document, stats: CleanStats) -> Prepared:
+    def _count(self, doc: Document) -> int:
         doc.n_tokens = n = self.counter.count(doc.text)
+        return n
+
+    def _filter(self, chunk: list[Prepared], stats: CleanStats) -> None:
+        """Each filter over every document the ones before it kept, a chunk at a time
+        (the verdicts are the same as document by document: filters do not look at
+        other documents, and each sees exactly the documents that reached it)."""
+        alive = chunk
         for f in self.filters:
+            if not alive:
+                return
             t = time.perf_counter()
-            keep, reason = f.check(doc)
+            verdicts = f.check_many([p.doc for p in alive])
             stats.timings[f"filter.{f.name}"] += time.perf_counter() - t
-            if not keep:
-                return Prepared(doc, n, (f.name, reason or f.name, doc.quality.get(f.name)))
-        return Prepared(doc, n)
+            survivors = []
+            for p, (keep, reason) in zip(alive, verdicts, strict=True):
+                if keep:
+                    survivors.append(p)
+                else:
+                    p.drop = (f.name, reason or f.name, p.doc.quality.get(f.name))
+            alive = survivors
 
     def _reset_language_counts(self) -> None:
         for f in self.filters:
@@ -131,27 +151,85 @@ def resolve_workers(workers: int) -> int:
 
 
 _PREPARER: Preparer | None = None
+_INIT_ERROR: Exception | None = None
 
 
 def _init_worker(
-    config: CleanConfig, genre_lengths: Mapping[str, tuple[int, int]] | None
+    config: CleanConfig,
+    genre_lengths: Mapping[str, tuple[int, int]] | None,
+    index: EvalIndex | None = None,
 ) -> None:
-    global _PREPARER
-    _PREPARER = Preparer(config, genre_lengths)
+    global _PREPARER, _INIT_ERROR
+    try:
+        if index is not None:  # built by the parent: a forkserver worker need not read files
+            d = config.decontamination
+            adopt_index(index, d.files, d.ngram, d.text_fields, d.ignore)
+        _PREPARER = Preparer(config, genre_lengths)
+    except Exception as exc:
+        # Raised from the first task instead: a Pool whose initializer fails starts
+        # replacement workers forever, so the stage would hang, not stop.
+        _INIT_ERROR = exc
 
 
-def _prepare_in_worker(docs: list[Document]) -> tuple[list[Prepared], CleanStats]:
+# What a worker sends back per document: input tokens, n_tokens, the text if a
+# filter rewrote it (else None), quality, drop, digest, shingles.
+_Row = tuple[int, int, str | None, dict[str, Any], tuple[str, str, Any] | None, bytes, bytes | None]
+_Slim = tuple[list[_Row], U32 | None, CleanStats]
+
+
+def _prepare_in_worker(docs: list[Document]) -> _Slim:
+    """`Preparer.prepare`, answered with only what the filters can change (text,
+    quality, n_tokens) and one signature matrix: the parent still holds the
+    documents it sent, so sending them back whole would pickle every text twice
+    more, and per-row signature arrays pickle slowly."""
+    if _INIT_ERROR is not None:
+        raise _INIT_ERROR
     assert _PREPARER is not None
-    return _PREPARER.prepare(docs)
+    texts = [doc.text for doc in docs]
+    out, stats = _PREPARER.prepare(docs)
+    rows: list[_Row] = [
+        (
+            p.input_tokens,
+            p.doc.n_tokens,
+            None if p.doc.text is text else p.doc.text,
+            p.doc.quality,
+            p.drop,
+            p.digest,
+            p.shingles,
+        )
+        for p, text in zip(out, texts, strict=True)
+    ]
+    signed = [p.signature for p in out if p.signature is not None]
+    return rows, (np.stack(signed) if signed else None), stats
 
 
-def _chunks(docs: Iterable[Document], size: int) -> Iterator[list[Document]]:
+def _unslim(docs: list[Document], slim: _Slim) -> tuple[list[Prepared], CleanStats]:
+    """The parent's side of `_prepare_in_worker`: its own documents, updated."""
+    rows, sigs, stats = slim
+    out: list[Prepared] = []
+    signed = iter(sigs if sigs is not None else ())
+    for doc, (input_tokens, n_tokens, text, quality, drop, digest, shingles) in zip(
+        docs, rows, strict=True
+    ):
+        doc.n_tokens, doc.quality = n_tokens, quality
+        if text is not None:
+            doc.text = text
+        sig = next(signed) if drop is None and sigs is not None else None
+        out.append(Prepared(doc, input_tokens, drop, digest, sig, shingles))
+    return out, stats
+
+
+def _chunks(
+    docs: Iterable[Document], size: int, max_chars: int = CHUNK_CHARS
+) -> Iterator[list[Document]]:
     chunk: list[Document] = []
+    chars = 0
     for doc in docs:
         chunk.append(doc)
-        if len(chunk) >= size:
+        chars += len(doc.text)
+        if len(chunk) >= size or chars >= max_chars:
             yield chunk
-            chunk = []
+            chunk, chars = [], 0
     if chunk:
         yield chunk
 
@@ -192,20 +270,27 @@ def _pooled(
     workers: int,
 ) -> Iterator[tuple[list[Prepared], CleanStats]]:
     ctx = _context()
-    pool: Pool = ctx.Pool(workers, initializer=_init_worker, initargs=(config, genre_lengths))
+    d = config.decontamination
+    # The parent has built the index already (clean checks the files first); a
+    # forked worker inherits it anyway, a forkserver worker receives it pickled.
+    index = load_index(d.files, d.ngram, d.text_fields, d.ignore) if d.files else None
+    pool: Pool = ctx.Pool(
+        workers, initializer=_init_worker, initargs=(config, genre_lengths, index)
+    )
     # Enough chunks in flight to keep every worker busy while the main process
     # consumes one; bounded, unlike Pool.imap, which reads its input eagerly.
     window = 2 * workers + 1
-    pending: deque[AsyncResult[tuple[list[Prepared], CleanStats]]] = deque()
+    pending: deque[tuple[list[Document], AsyncResult[_Slim]]] = deque()
     try:
         for chunk in chain(head, rest):
-            pending.append(pool.apply_async(_prepare_in_worker, (chunk,)))
+            pending.append((chunk, pool.apply_async(_prepare_in_worker, (chunk,))))
             if len(pending) >= window:
-                yield pending.popleft().get()
+                docs, result = pending.popleft()
+                yield _unslim(docs, result.get())
         while pending:
-            yield pending.popleft().get()
+            docs, result = pending.popleft()
+            yield _unslim(docs, result.get())
         pool.close()
     finally:
         pool.terminate()
         pool.join()
-

@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from typing import Any, NamedTuple
-
-import numpy as np
-import numpy.typing as npt
+from collections.abc import Sequence
+from typing import Any
 
 from sdf_corpus.document import Document
 
@@ -25,10 +23,8 @@ __all__ = [
     "EN_STOPWORDS",
     "Filter",
     "Verdict",
-    "WordIds",
     "can_rewrite",
     "rewrite",
-    "word_ids",
     "words",
 ]
 
@@ -120,61 +116,49 @@ EN_STOPWORDS = frozenset(
 
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 
-# Several filters tokenise the same text one after another; a one-entry cache
-# keyed on the text object (held here, so its identity cannot be reused) makes
-# that one tokenisation per document. A filter that rewrites the text creates
-# a new string, which misses the cache.
-_words_cache: tuple[str, list[str]] = ("", [])
-_ids_cache: tuple[str, WordIds | None] = ("", None)
-
-
-class WordIds(NamedTuple):
-    """`words(text)` as dense integer ids (first occurrence order) and word lengths."""
-
-    ids: npt.NDArray[np.int64]
-    lens: npt.NDArray[np.int64]
+# Several filters tokenise the same text one after another, and the filters
+# that work on a whole chunk (`chunk.word_chunk`) tokenise it again after the
+# per-document ones: a cache keyed on the text object (held here, so its
+# identity cannot be reused) makes that one tokenisation per document. It holds
+# a few chunks' worth of texts (at most `_WORDS_CACHE_WORDS` words, ~120 MB of
+# word strings for very long documents) and is emptied when full. A filter that
+# rewrites the text creates a new string, which misses the cache.
+_WORDS_CACHE_SIZE = 1024
+_WORDS_CACHE_WORDS = 1 << 21
+_words_cache: dict[int, tuple[str, list[str]]] = {}
+_words_cached = 0
 
 
 # ASCII fast path: letters lower-cased, apostrophes kept, every other byte a
-# space; a whitespace split then gives `_WORD`'s matches, except that a token
-# holding apostrophes ("rock'n'roll", "'tis") is re-split by the regex itself
-# (a match never spans a non-letter other than one inner apostrophe).
+# space; a whitespace split then gives `_WORD`'s matches unless an apostrophe is
+# left ("rock'n'roll", "'tis"), and then `_ASCII_WORD` (the same pattern for
+# this alphabet) scans the mapped text in one C-level pass.
 _WORD_TABLE = bytes(
     (b | 0x20) if chr(b).isalpha() else b if b == ord("'") else 0x20 for b in range(256)
 )
+_ASCII_WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
 
 
 def _tokenise(text: str) -> list[str]:
     if not text.isascii():
         return _WORD.findall(text.lower())
-    toks = text.encode("ascii").translate(_WORD_TABLE).decode("ascii").split()
-    if "'" not in text:
-        return toks
-    return [w for t in toks for w in (_WORD.findall(t) if "'" in t else (t,))]
+    mapped = text.encode("ascii").translate(_WORD_TABLE).decode("ascii")
+    return _ASCII_WORD.findall(mapped) if "'" in mapped else mapped.split()
 
 
 def words(text: str) -> list[str]:
     """Lower-cased alphabetic words (apostrophes kept inside words); do not mutate the list."""
-    global _words_cache
-    if _words_cache[0] is not text:
-        _words_cache = (text, _tokenise(text))
-    return _words_cache[1]
-
-
-def word_ids(text: str) -> WordIds:
-    """`words(text)` mapped to ids and lengths, shared by the repetition and loop filters."""
-    global _ids_cache
-    cached = _ids_cache[1]
-    if _ids_cache[0] is text and cached is not None:
-        return cached
-    ws = words(text)
-    # dict.fromkeys keeps first-occurrence order; the lookups run in C via map.
-    vocab = {w: i for i, w in enumerate(dict.fromkeys(ws))}
-    ids = np.fromiter(map(vocab.__getitem__, ws), dtype=np.int64, count=len(ws))
-    vocab_lens = np.fromiter(map(len, vocab), dtype=np.int64, count=len(vocab))
-    result = WordIds(ids, vocab_lens[ids])
-    _ids_cache = (text, result)
-    return result
+    global _words_cached
+    hit = _words_cache.get(id(text))
+    if hit is not None and hit[0] is text:
+        return hit[1]
+    ws = _tokenise(text)
+    if len(_words_cache) >= _WORDS_CACHE_SIZE or _words_cached + len(ws) > _WORDS_CACHE_WORDS:
+        _words_cache.clear()
+        _words_cached = 0
+    _words_cache[id(text)] = (text, ws)
+    _words_cached += len(ws)
+    return ws
 
 
 class Filter(ABC):
@@ -183,6 +167,11 @@ class Filter(ABC):
     @abstractmethod
     def check(self, doc: Document) -> Verdict:
         """Keep, or drop with this filter's reason code."""
+
+    def check_many(self, docs: Sequence[Document]) -> list[Verdict]:
+        """`check` of each document, in order. Filters whose per-document cost is
+        mostly fixed overhead answer a whole chunk at once instead."""
+        return [self.check(doc) for doc in docs]
 
     def note(self, doc: Document, **values: Any) -> None:
         doc.quality.setdefault(self.name, {}).update(values)

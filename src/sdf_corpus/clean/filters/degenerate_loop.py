@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
 
-from sdf_corpus.clean.filters.base import KEEP, Filter, Verdict, word_ids
+from sdf_corpus.clean.filters.base import KEEP, Filter, Verdict
+from sdf_corpus.clean.filters.chunk import WordChunk, word_chunk
 from sdf_corpus.document import Document
 
 __all__ = ["DegenerateLoopFilter"]
@@ -43,11 +45,14 @@ def _units(text: str) -> list[str]:
         if space in text:
             for mark in ".!?":
                 text = text.replace(mark + space, mark + "\n")
-    return [u.strip().lower() for u in text.split("\n") if u.strip()]
+    # lower() before strip() is the same for ASCII; map/filter keep the loop in C
+    return list(filter(None, map(str.strip, text.lower().split("\n"))))
 
 
 def _longest_equal_run(items: list[str]) -> int:
     best = run = 1 if items else 0
+    if len(set(items)) == len(items):
+        return best  # nothing repeats (most texts): no pairwise walk
     for prev, cur in itertools.pairwise(items):
         run = run + 1 if cur == prev else 1
         best = max(best, run)
@@ -74,11 +79,30 @@ def _longest_phrase_repeat(ids: npt.NDArray[np.int64], k: int, at_least: int = 0
     return longest // k + 1
 
 
-def _lag_matches(ids: npt.NDArray[np.int64], max_lag: int) -> npt.NDArray[np.int64]:
-    """For k = 1..max_lag: how many positions i have ids[i] == ids[i + k] (one pass)."""
-    padded = np.concatenate((ids, np.full(max_lag, -1, dtype=np.int64)))  # ids are >= 0
-    windows = np.lib.stride_tricks.sliding_window_view(padded, max_lag + 1)[: ids.size]
-    return np.asarray(np.count_nonzero(windows[:, 1:] == windows[:, :1], axis=0), dtype=np.int64)
+_GAP = _MAX_PHRASE + 1  # filler between two texts: no lag (or lag + 1) reaches across
+
+
+def _lag_pairs(chunk: WordChunk) -> npt.NDArray[np.int64]:
+    """(texts, _MAX_PHRASE): per text and lag k, how many positions i have both
+    word i == word i + k and word i + 1 == word i + 1 + k.
+
+    A k-word phrase repeated m times back to back makes a run of (m - 1) * k
+    positions matching the word k later, so at least (m - 1) * k - 1 such pairs;
+    prose, whose matches at a lag are scattered function words, has almost none.
+    The chunk's texts are laid end to end with `_GAP` filler values between them
+    (negative and all distinct, so they match nothing), which turns every lag into
+    one comparison over the whole chunk instead of one per text.
+    """
+    starts = chunk.offsets[:-1] + _GAP * np.arange(len(chunk), dtype=np.int64)
+    size = int(chunk.offsets[-1]) + _GAP * len(chunk) + 1  # + 1: every start < len(pairs)
+    padded = -1 - np.arange(size, dtype=np.int32)  # ids < 2**31: half the bytes to compare
+    padded[chunk.doc_of() * _GAP + np.arange(chunk.ids.size)] = chunk.ids
+    out = np.empty((len(chunk), _MAX_PHRASE), dtype=np.int64)
+    for k in range(1, _MAX_PHRASE + 1):
+        eq = padded[:-k] == padded[k:]
+        # a text's segment runs to the next text's start, over its gap (all False)
+        out[:, k - 1] = np.add.reduceat(eq[:-1] & eq[1:], starts, dtype=np.int64)
+    return out
 
 
 class DegenerateLoopFilter(Filter):
@@ -89,24 +113,44 @@ class DegenerateLoopFilter(Filter):
         self.max_phrase_run = max_phrase_run
 
     def check(self, doc: Document) -> Verdict:
-        units = _units(doc.text)
-        run = _longest_equal_run(units)
-        if run > self.max_consecutive_repeats:
-            self.note(doc, sentence_run=run)
-            return False, self.name
-        ids = word_ids(doc.text).ids
+        return self.check_many([doc])[0]
+
+    def check_many(self, docs: Sequence[Document]) -> list[Verdict]:
+        verdicts = [KEEP] * len(docs)
+        rest: list[int] = []
+        for i, doc in enumerate(docs):
+            run = _longest_equal_run(_units(doc.text))
+            if run > self.max_consecutive_repeats:
+                self.note(doc, sentence_run=run)
+                verdicts[i] = (False, self.name)
+            else:
+                rest.append(i)
+        if not rest:
+            return verdicts
+        chunk = word_chunk([docs[i].text for i in rest])
+        for j, (k, repeats) in self._phrase_loops(chunk).items():
+            self.note(docs[rest[j]], phrase_words=k, phrase_run=repeats)
+            verdicts[rest[j]] = (False, self.name)
+        return verdicts
+
+    def _phrase_loops(self, chunk: WordChunk) -> dict[int, tuple[int, int]]:
+        """Per looping text: the first phrase length k (1..12) repeated back to back
+        more than its limit, and how many times."""
         # A k-word phrase repeated more than limit times back to back needs at
-        # least limit * k positions matching the word k later; counting those
-        # for every k at once rules out almost every k without a closer look.
-        matches = _lag_matches(ids, _MAX_PHRASE)
-        for k in range(1, _MAX_PHRASE + 1):
-            if matches[k - 1] < self._limit(k) * k:
-                continue
-            repeats = _longest_phrase_repeat(ids, k)
-            if repeats > self._limit(k):
-                self.note(doc, phrase_words=k, phrase_run=repeats)
-                return False, self.name
-        return KEEP
+        # least limit * k - 1 pairs of neighbouring positions matching the word
+        # k later; counting those for every k at once rules out almost every
+        # text without a closer look.
+        need = np.array([self._limit(k) * k - 1 for k in range(1, _MAX_PHRASE + 1)])
+        suspect = _lag_pairs(chunk) >= need
+        found: dict[int, tuple[int, int]] = {}
+        for j in np.flatnonzero(suspect.any(axis=1)).tolist():
+            ids = chunk.ids[chunk.offsets[j] : chunk.offsets[j + 1]]
+            for k in np.flatnonzero(suspect[j]).tolist():
+                repeats = _longest_phrase_repeat(ids, k + 1)
+                if repeats > self._limit(k + 1):
+                    found[j] = (k + 1, repeats)
+                    break
+        return found
 
     def _limit(self, k: int) -> int:
         # Short phrases repeat legitimately ("ha ha ha", "no, no, no"), so they need longer runs.

@@ -55,7 +55,7 @@ class LanguageFilter(Filter):
         ws = words(text[: self.sample_chars * 2])[:_SAMPLE_WORDS]
         if len(ws) < 20:
             return None  # too little evidence either way
-        share = sum(1 for w in ws if w in EN_STOPWORDS) / len(ws)
+        share = sum(map(EN_STOPWORDS.__contains__, ws)) / len(ws)
         if share >= self.min_share:
             return "en"
         if share < self.max_share:

@@ -43,8 +43,14 @@ _ANYWHERE = re.compile(
 # For ASCII text, each `_ANYWHERE` alternative contains one of these
 # (lower-cased) literally, so a text holding none of them cannot match and the
 # case-insensitive regex scan is skipped.
-_ANYWHERE_TRIGGERS = ("as an ai", "i hope this", "let me know if you", "here's", "here is",
-                      "note: this")
+_ANYWHERE_TRIGGERS = (
+    "as an ai",
+    "i hope this",
+    "let me know if you",
+    "here's",
+    "here is",
+    "note: this",
+)
 
 
 def _find_anywhere(body: str) -> re.Match[str] | None:

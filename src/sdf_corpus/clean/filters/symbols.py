@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from sdf_corpus.clean.filters.base import KEEP, Filter, Verdict
+from sdf_corpus.clean.tokens import count_runs
 from sdf_corpus.document import Document
 
 __all__ = ["SymbolsFilter"]
@@ -19,23 +20,31 @@ _BULLET = re.compile(r"^(?:[-*+\u2022>|]|\d+[.)]|#+)$")
 _BULLET_START = frozenset("-*+\u2022>|#0123456789")
 _HAS_ALPHA = re.compile(r"[^\W\d_]")
 _HEADING = re.compile(r"(?m)^#+ ")
-# ASCII fast path for "tokens with a letter": letters -> "a", whitespace -> " ",
-# everything else deleted, so a letter-free token vanishes from the split.
-_LETTERS_ONLY = bytes(0x20 if chr(b).isspace() else 0x61 for b in range(256))
+# ASCII fast path: whitespace tokens are counted as the places where a
+# non-space follows a space (after mapping whitespace to " " and everything else
+# to "a"), so no token string is made. For "tokens with a letter", the bytes
+# that are neither letters nor whitespace are deleted first, so a letter-free
+# token vanishes. Bullets hold no letter, so only a text with a letter-free
+# token needs its tokens made.
+_SPACE_OR_A = bytes(0x20 if chr(b).isspace() else 0x61 for b in range(256))
 _NON_LETTERS = bytes(b for b in range(128) if not (chr(b).isalpha() or chr(b).isspace()))
 
 
 def _token_counts(text: str) -> tuple[int, int, int]:
     """(whitespace tokens, bullet tokens, tokens containing a letter)."""
-    tokens = text.split()
     if text.isascii():
-        bullets = sum(1 for t in tokens if t[0] in _BULLET_START and _BULLET.match(t))
-        with_letter = len(text.encode("ascii").translate(_LETTERS_ONLY, _NON_LETTERS).split())
-    else:
-        bullets = sum(
-            1 for t in tokens if (t[0] in _BULLET_START or t[0].isdecimal()) and _BULLET.match(t)
-        )
-        with_letter = sum(1 for t in tokens if _HAS_ALPHA.search(t))
+        raw = text.encode("ascii")
+        total = count_runs(raw.translate(_SPACE_OR_A))
+        with_letter = count_runs(raw.translate(_SPACE_OR_A, _NON_LETTERS))
+        if total == with_letter:
+            return total, 0, with_letter  # a bullet holds no letter
+        bullets = sum(1 for t in text.split() if t[0] in _BULLET_START and _BULLET.match(t))
+        return total, bullets, with_letter
+    tokens = text.split()
+    bullets = sum(
+        1 for t in tokens if (t[0] in _BULLET_START or t[0].isdecimal()) and _BULLET.match(t)
+    )
+    with_letter = sum(1 for t in tokens if _HAS_ALPHA.search(t))
     return len(tokens), bullets, with_letter
 
 

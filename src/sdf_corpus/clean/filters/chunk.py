@@ -1,0 +1,133 @@
+"""The words of a chunk of documents as one integer array, shared by the filters that count.
+
+The loop, repetition and decontamination filters all look at word sequences.
+Done per document, each of them paid a dozen numpy calls of fixed overhead on
+arrays of a few hundred words, which was most of their cost. Here the words of
+every document in a chunk (`base.words`, so the stop-word filter's tokenisation
+is reused) are mapped once to ids in one vocabulary and laid end to end; a
+filter then works on the whole chunk in a few numpy passes and reads per-document
+answers back through `offsets`. Ids are exact (no hashing): two positions hold
+the same id exactly when they hold the same word.
+
+`word_chunk` remembers the last chunk it built, so the next filter asking for the
+documents that survived the previous one gets a selection of it instead of a
+second tokenisation (the same one-entry idea as `base.words`).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+from xxhash import xxh3_64_intdigest
+
+from sdf_corpus.clean.filters.base import words
+
+__all__ = ["I64", "WordChunk", "word_chunk", "word_hashes"]
+
+I64 = npt.NDArray[np.int64]
+U64 = npt.NDArray[np.uint64]
+
+
+@dataclass
+class _Vocab:
+    """The chunk's distinct words, in first-occurrence order, shared by its selections."""
+
+    words: list[str]
+    lens: I64
+    hashes: U64 | None = None  # word hashes, computed when decontamination asks
+
+
+@dataclass(frozen=True)
+class WordChunk:
+    """Words of several texts: `ids[offsets[i]:offsets[i + 1]]` are text i's."""
+
+    texts: tuple[str, ...]
+    ids: I64
+    offsets: I64
+    vocab: _Vocab = field(repr=False)
+
+    @classmethod
+    def of(cls, texts: Sequence[str]) -> WordChunk:
+        per_text = [words(t) for t in texts]
+        # A new word gets the next id from the counter, so ids follow first
+        # occurrence; the whole mapping is one C-level pass over the words.
+        index: defaultdict[str, int] = defaultdict(itertools.count().__next__)
+        n_words = sum(map(len, per_text))
+        flat = itertools.chain.from_iterable(per_text)
+        ids = np.fromiter(map(index.__getitem__, flat), dtype=np.int64, count=n_words)
+        lens = np.fromiter(map(len, index), dtype=np.int64, count=len(index))
+        counts = np.fromiter(map(len, per_text), dtype=np.int64, count=len(per_text))
+        offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        return cls(tuple(texts), ids, offsets, _Vocab(list(index), lens))
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    @property
+    def counts(self) -> I64:
+        """Words per text."""
+        return np.diff(self.offsets)
+
+    @property
+    def lens(self) -> I64:
+        """Length in characters of every word."""
+        return self.vocab.lens[self.ids]
+
+    def doc_of(self) -> I64:
+        """The text each word position belongs to."""
+        return np.repeat(np.arange(len(self.texts), dtype=np.int64), self.counts)
+
+    def words_of(self, i: int) -> list[str]:
+        return words(self.texts[i])
+
+    def word_hashes(self) -> U64:
+        """`word_hashes` of every word position, computed once per distinct word."""
+        if self.vocab.hashes is None:
+            self.vocab.hashes = word_hashes(self.vocab.words)
+        return self.vocab.hashes[self.ids]
+
+    def select(self, keep: Sequence[int]) -> WordChunk:
+        """The chunk restricted to texts `keep` (ascending), sharing the vocabulary."""
+        if len(keep) == len(self.texts):
+            return self
+        mask = np.zeros(len(self.texts), dtype=bool)
+        mask[list(keep)] = True
+        counts = self.counts[mask]
+        offsets = np.zeros(counts.size + 1, dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        ids = self.ids[np.repeat(mask, self.counts)]
+        return WordChunk(tuple(self.texts[i] for i in keep), ids, offsets, self.vocab)
+
+
+def word_hashes(ws: Sequence[str]) -> U64:
+    """A 64-bit hash per word: xxh3 of its UTF-8 bytes, the same in every process
+    (Python's own str hash is randomised per interpreter), so an index built in
+    one process can be shipped to workers that did not fork from it."""
+    return np.fromiter(map(xxh3_64_intdigest, map(str.encode, ws)), dtype=np.uint64, count=len(ws))
+
+
+_last: WordChunk | None = None
+_last_at: dict[int, int] = {}
+
+
+def word_chunk(texts: Sequence[str]) -> WordChunk:
+    """`WordChunk.of(texts)`, or a selection of the last chunk when it holds every one
+    of these texts (by identity: the chunk keeps them alive, so ids cannot be reused)."""
+    global _last, _last_at
+    if _last is not None:
+        at = [_last_at.get(id(t), -1) for t in texts]
+        if (
+            at
+            and all(i >= 0 and _last.texts[i] is t for i, t in zip(at, texts, strict=True))
+            and all(a < b for a, b in itertools.pairwise(at))
+        ):
+            return _last.select(at)
+    chunk = WordChunk.of(texts)
+    _last, _last_at = chunk, {id(t): i for i, t in enumerate(chunk.texts)}
+    return chunk
