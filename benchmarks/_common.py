@@ -32,8 +32,9 @@ class Measured:
     stderr: str
 
 
-def run_measured(cmd: list[str], env: dict[str, str] | None = None,
-                 cwd: Path | None = None) -> Measured:
+def run_measured(
+    cmd: list[str], env: dict[str, str] | None = None, cwd: Path | None = None
+) -> Measured:
     """Run `cmd` to completion; its own wall time, user+sys CPU and peak RSS."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         t0 = time.perf_counter()
@@ -43,8 +44,14 @@ def run_measured(cmd: list[str], env: dict[str, str] | None = None,
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        return Measured(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024,
-                        proc.returncode, out.read(), err.read())
+        return Measured(
+            wall,
+            usage.ru_utime + usage.ru_stime,
+            usage.ru_maxrss / 1024,
+            proc.returncode,
+            out.read(),
+            err.read(),
+        )
 
 
 def check(m: Measured, what: str) -> None:

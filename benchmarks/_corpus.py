@@ -55,8 +55,9 @@ def plant_near(text: str, target: float, rng: random.Random) -> tuple[str, float
     return best
 
 
-def planted_corpus(n_originals: int, levels: tuple[float, ...], dup_every: int = 2,
-                   seed: int = 7) -> list[Planted]:
+def planted_corpus(
+    n_originals: int, levels: tuple[float, ...], dup_every: int = 2, seed: int = 7
+) -> list[Planted]:
     """Originals of 300-800 words; every `dup_every`-th one gets a near duplicate.
 
     Duplicates cycle through `levels` and are placed a little later in the stream.
@@ -78,8 +79,28 @@ def planted_corpus(n_originals: int, levels: tuple[float, ...], dup_every: int =
 
 
 _JUNK_KINDS = ("exact", "near", "loop", "preamble", "french", "truncated")
-_FRENCH = ("le", "la", "les", "de", "des", "et", "un", "une", "est", "dans", "pour", "avec",
-           "maison", "travail", "jour", "rapport", "conseil", "ville", "projet", "question")
+_FRENCH = (
+    "le",
+    "la",
+    "les",
+    "de",
+    "des",
+    "et",
+    "un",
+    "une",
+    "est",
+    "dans",
+    "pour",
+    "avec",
+    "maison",
+    "travail",
+    "jour",
+    "rapport",
+    "conseil",
+    "ville",
+    "projet",
+    "question",
+)
 
 
 def _french(rng: random.Random, n_words: int) -> str:
@@ -95,8 +116,12 @@ def realistic_words(rng: random.Random) -> int:
     return int(min(max(rng.lognormvariate(6.3, 0.55), 80), 4000))
 
 
-def jsonl_corpus(n_docs: int | None, seed: int = 11, words: tuple[int, int] | None = (450, 650),
-                 junk_frac: float = 0.12) -> Iterator[str]:
+def jsonl_corpus(
+    n_docs: int | None,
+    seed: int = 11,
+    words: tuple[int, int] | None = (450, 650),
+    junk_frac: float = 0.12,
+) -> Iterator[str]:
     """JSON lines: mostly clean prose, `junk_frac` planted junk of every kind.
 
     `words=None` draws realistic lengths; `n_docs=None` never stops (the caller
@@ -130,5 +155,12 @@ def jsonl_corpus(n_docs: int | None, seed: int = 11, words: tuple[int, int] | No
             recent.append(text)
             if len(recent) > 200:
                 recent.pop(rng.randrange(len(recent)))
-        yield json.dumps({"id": f"d{seed}-{i}", "text": text, "genre": "blog_post",
-                          "principle_id": f"p{i % 33}", "persona_id": f"a{i % 81}"})
+        yield json.dumps(
+            {
+                "id": f"d{seed}-{i}",
+                "text": text,
+                "genre": "blog_post",
+                "principle_id": f"p{i % 33}",
+                "persona_id": f"a{i % 81}",
+            }
+        )

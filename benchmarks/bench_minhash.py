@@ -59,8 +59,9 @@ def run_ours(docs: list[Planted], workers: int) -> tuple[float, dict[str, str]]:
         pool = None
         sig_iter = (_sigs([d.text for d in b]) for b in batches)
     for batch, (sigs, sets) in zip(batches, sig_iter, strict=True):
-        for d, match in zip(batch, near.process_signatures([d.id for d in batch], sigs, sets),
-                            strict=True):
+        for d, match in zip(
+            batch, near.process_signatures([d.id for d in batch], sigs, sets), strict=True
+        ):
             if match is not None:
                 flagged[d.id] = match[0]
     elapsed = time.perf_counter() - t0
@@ -103,11 +104,14 @@ def quality(docs: list[Planted], flagged: dict[str, str], threshold: float) -> d
     floor = threshold - 0.1  # the bound: no merged pair below J = 0.7
     below = [d for d in docs if d.original and d.jaccard is not None and d.jaccard < threshold]
     return {
-        "positives": len(positives), "recall": found / max(len(positives), 1),
-        "flagged": len(flagged), "false_pos": false_pos,
+        "positives": len(positives),
+        "recall": found / max(len(positives), 1),
+        "flagged": len(flagged),
+        "false_pos": false_pos,
         "fp_share": false_pos / max(len(flagged), 1),
         "precision": 1 - false_pos / max(len(flagged), 1),
-        "below_flagged": sum(1 for d in below if d.id in flagged), "below": len(below),
+        "below_flagged": sum(1 for d in below if d.id in flagged),
+        "below": len(below),
         "min_j": min(true_j.values(), default=1.0),
         "under_floor": sum(1 for j in true_j.values() if j < floor),
     }
@@ -116,22 +120,35 @@ def quality(docs: list[Planted], flagged: dict[str, str], threshold: float) -> d
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--docs", type=int, default=6000, help="originals (plus ~1/2 as many dups)")
-    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1,
-                    help="processes computing our signatures (1 = in the main process)")
-    ap.add_argument("--levels", type=float, nargs="+", default=list(LEVELS),
-                    help="Jaccard levels of the planted near duplicates")
+    ap.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="processes computing our signatures (1 = in the main process)",
+    )
+    ap.add_argument(
+        "--levels",
+        type=float,
+        nargs="+",
+        default=list(LEVELS),
+        help="Jaccard levels of the planted near duplicates",
+    )
     args = ap.parse_args()
     levels = tuple(args.levels)
     print(f"machine: {machine()}")
     t = time.perf_counter()
     docs = planted_corpus(args.docs, levels)
-    print(f"corpus: {len(docs)} documents ({sum(1 for d in docs if d.original)} planted near "
-          f"duplicates at J = {levels}), built in {time.perf_counter() - t:.1f} s")
+    print(
+        f"corpus: {len(docs)} documents ({sum(1 for d in docs if d.original)} planted near "
+        f"duplicates at J = {levels}), built in {time.perf_counter() - t:.1f} s"
+    )
     threshold = DedupConfig().threshold
     rows = []
     for label, fn in (
-        (f"(a) sdf_corpus MinHasher + LSH, {args.workers} worker(s)",
-         lambda: run_ours(docs, args.workers)),
+        (
+            f"(a) sdf_corpus MinHasher + LSH, {args.workers} worker(s)",
+            lambda: run_ours(docs, args.workers),
+        ),
         ("(a) sdf_corpus MinHasher + LSH, 1 process", lambda: run_ours(docs, 1)),
         ("(b) datasketch MinHash + MinHashLSH", lambda: run_datasketch(docs)),
     ):
@@ -140,18 +157,26 @@ def main() -> None:
         elapsed, flagged = fn()
         rows.append((label, len(docs) / elapsed, quality(docs, flagged, threshold)))
     base = rows[-1][1]
-    print(f"\nnum_perm=128, threshold={threshold}, word 5-gram shingles, "
-          f"shingling included in both timings")
-    print(f"{'method':<48} {'docs/s':>8} {'vs (b)':>7} {'recall':>7} {'precision':>9} "
-          f"{'FP/flagged':>10} {'<thr flagged':>12} {'min J':>6} {'<0.7':>5}")
+    print(
+        f"\nnum_perm=128, threshold={threshold}, word 5-gram shingles, "
+        f"shingling included in both timings"
+    )
+    print(
+        f"{'method':<48} {'docs/s':>8} {'vs (b)':>7} {'recall':>7} {'precision':>9} "
+        f"{'FP/flagged':>10} {'<thr flagged':>12} {'min J':>6} {'<0.7':>5}"
+    )
     for label, rate, q in rows:
-        print(f"{label:<48} {rate:>8.0f} {rate / base:>6.1f}x {q['recall']:>7.3f} "
-              f"{q['precision']:>9.3f} {q['false_pos']:>4}/{q['flagged']:<5} "
-              f"{q['below_flagged']:>5}/{q['below']:<6} {q['min_j']:>6.3f} "
-              f"{q['under_floor']:>5}")
-    print(f"(recall over {rows[0][2]['positives']} planted pairs with exact J >= {threshold}; "
-          f"'<thr flagged' = planted pairs below the threshold that were flagged; 'min J' = "
-          f"lowest exact J of a flagged pair, '<0.7' = flagged pairs below J = 0.7)")
+        print(
+            f"{label:<48} {rate:>8.0f} {rate / base:>6.1f}x {q['recall']:>7.3f} "
+            f"{q['precision']:>9.3f} {q['false_pos']:>4}/{q['flagged']:<5} "
+            f"{q['below_flagged']:>5}/{q['below']:<6} {q['min_j']:>6.3f} "
+            f"{q['under_floor']:>5}"
+        )
+    print(
+        f"(recall over {rows[0][2]['positives']} planted pairs with exact J >= {threshold}; "
+        f"'<thr flagged' = planted pairs below the threshold that were flagged; 'min J' = "
+        f"lowest exact J of a flagged pair, '<0.7' = flagged pairs below J = 0.7)"
+    )
 
 
 if __name__ == "__main__":

@@ -67,12 +67,21 @@ def generate(folder: Path, points: list[int], seed: int) -> dict[int, tuple[list
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--tokens", nargs="+", default=["10M", "30M", "100M"],
-                    help="corpus sizes (approx-words-v1 tokens), e.g. 10M 30M 100M")
+    ap.add_argument(
+        "--tokens",
+        nargs="+",
+        default=["10M", "30M", "100M"],
+        help="corpus sizes (approx-words-v1 tokens), e.g. 10M 30M 100M",
+    )
     ap.add_argument("--data-dir", type=Path, help="keep the generated corpus here (reused)")
     ap.add_argument("--seed", type=int, default=11)
-    ap.add_argument("--set", dest="overrides", action="append", default=[],
-                    help="passed to sdf-corpus clean --set")
+    ap.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        help="passed to sdf-corpus clean --set",
+    )
     args = ap.parse_args()
     points = sorted(parse_tokens(t) for t in args.tokens)
     print(f"machine: {machine()}")
@@ -97,8 +106,19 @@ def main() -> None:
         for point in points:
             shards, docs = plan[point]
             out = tmp / f"out-{point}"
-            m = run_measured([PYTHON, "-m", "sdf_corpus", "clean", *map(str, shards), "--out",
-                              str(out), "--no-progress", *sets])
+            m = run_measured(
+                [
+                    PYTHON,
+                    "-m",
+                    "sdf_corpus",
+                    "clean",
+                    *map(str, shards),
+                    "--out",
+                    str(out),
+                    "--no-progress",
+                    *sets,
+                ]
+            )
             check(m, f"clean {point:,} tokens")
             stats = json.loads((out / "clean_stats.json").read_text())
             shutil.rmtree(out)
@@ -106,18 +126,24 @@ def main() -> None:
             print(f"  {point:>12,} tokens done in {m.wall_s:.0f} s", flush=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f"\n{'tokens':>12} {'docs':>8} {'kept':>8} {'wall s':>8} {'CPU s':>7} "
-          f"{'peak RSS MiB':>12} "
-          f"{'tokens/s':>9} {'wall/token vs first':>19} {'CPU/token vs first':>18}")
+    print(
+        f"\n{'tokens':>12} {'docs':>8} {'kept':>8} {'wall s':>8} {'CPU s':>7} "
+        f"{'peak RSS MiB':>12} "
+        f"{'tokens/s':>9} {'wall/token vs first':>19} {'CPU/token vs first':>18}"
+    )
     first = rows[0][3].wall_s / rows[0][2]["input"]["tokens"]
     first_cpu = rows[0][3].cpu_s / rows[0][2]["input"]["tokens"]
     for _, docs, stats, m in rows:
         tok = stats["input"]["tokens"]
-        print(f"{tok:>12,} {docs:>8,} {stats['kept']['docs']:>8,} {m.wall_s:>8.1f} {m.cpu_s:>7.1f} "
-              f"{m.maxrss_mib:>12.0f} {tok / m.wall_s:>9,.0f} {m.wall_s / tok / first:>19.2f} "
-              f"{m.cpu_s / tok / first_cpu:>18.2f}")
-    print("(goal at 100M tokens: < 900 s and < 4096 MiB peak; 1.00 = linear growth. CPU s "
-          "include the worker processes; wall time also depends on other load on the machine)")
+        print(
+            f"{tok:>12,} {docs:>8,} {stats['kept']['docs']:>8,} {m.wall_s:>8.1f} {m.cpu_s:>7.1f} "
+            f"{m.maxrss_mib:>12.0f} {tok / m.wall_s:>9,.0f} {m.wall_s / tok / first:>19.2f} "
+            f"{m.cpu_s / tok / first_cpu:>18.2f}"
+        )
+    print(
+        "(goal at 100M tokens: < 900 s and < 4096 MiB peak; 1.00 = linear growth. CPU s "
+        "include the worker processes; wall time also depends on other load on the machine)"
+    )
     print("last run's stage timings_s:", json.dumps(rows[-1][2]["timings_s"]))
 
 

@@ -9,7 +9,6 @@ a function of `sdf_corpus.pipeline`; planning rounds are `sdf_corpus.plan.rounds
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from sdf_corpus.generate.runner import RunOptions
 from sdf_corpus.outcome import BuildResult
@@ -17,6 +16,7 @@ from sdf_corpus.pipeline import clean_run, generate, judge_and_apply, open_ledge
 from sdf_corpus.plan.planner import genre_targets
 from sdf_corpus.plan.rounds import plan_top_up
 from sdf_corpus.plan.topup import standings
+from sdf_corpus.runfolder import RunFolder, read_clean_stats, read_manifest
 from sdf_corpus.spec.load import Corpus
 from sdf_corpus.store import Store
 
@@ -52,7 +52,7 @@ def build(
             if not _postprocess(corpus, store, options, result):
                 return result
             result.rounds += 1
-            kept = _read_json(corpus, "manifest.json").get("by_genre", {})
+            kept = read_manifest(RunFolder(corpus.run_dir)).get("by_genre", {})
             result.standings = standings(targets, kept, store.done_by_genre())
             if gen.stopped != "complete":
                 result.stopped = gen.stopped
@@ -76,7 +76,7 @@ def _postprocess(corpus: Corpus, store: Store, options: RunOptions, result: Buil
     fingerprint = _fingerprint(corpus, store)
     if (
         store.get_meta("postprocessed") == fingerprint
-        and (corpus.run_dir / "manifest.json").is_file()
+        and RunFolder(corpus.run_dir).manifest.is_file()
     ):
         result.kept_tokens, result.kept_documents = _kept(corpus)
         result.postprocessed = False
@@ -102,9 +102,10 @@ def _postprocess(corpus: Corpus, store: Store, options: RunOptions, result: Buil
 
 def _judge_undone(corpus: Corpus) -> str:
     """What cleaning with the judge off undoes on a judged run, in words ("" if nothing)."""
-    if corpus.spec.judge.enabled or not (corpus.run_dir / "manifest.json").is_file():
+    run = RunFolder(corpus.run_dir)
+    if corpus.spec.judge.enabled or not run.manifest.is_file():
         return ""
-    judged = _read_json(corpus, "manifest.json").get("judge")
+    judged = read_manifest(run).get("judge")
     if not judged:
         return ""
     back = sum(int(n) for n in judged.get("dropped", {}).values())
@@ -130,10 +131,5 @@ def _fingerprint(corpus: Corpus, store: Store) -> str:
 
 def _kept(corpus: Corpus) -> tuple[int, int]:
     """Kept tokens and documents as the clean stats say (after the judge's drops)."""
-    stats = _read_json(corpus, "clean_stats.json")
-    return int(stats["kept"]["tokens"]), int(stats["kept"]["docs"])
-
-
-def _read_json(corpus: Corpus, name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((corpus.run_dir / name).read_text())
-    return data
+    stats = read_clean_stats(RunFolder(corpus.run_dir))
+    return (stats.kept_tokens, stats.kept_docs) if stats else (0, 0)

@@ -7,7 +7,6 @@ any reason other than --max-cost.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,7 +15,7 @@ from sdf_corpus.errors import IncompleteBuildError
 from sdf_corpus.generate.runner import GenerateResult
 from sdf_corpus.pipeline import open_ledger
 from sdf_corpus.plan.topup import MIX_TOLERANCE, Standing
-from sdf_corpus.runfolder import iter_rejected
+from sdf_corpus.runfolder import RunFolder, iter_rejected, read_clean_stats
 from sdf_corpus.spec.load import Corpus
 
 __all__ = ["BuildResult", "explain", "incomplete_error"]
@@ -91,25 +90,18 @@ def _errors(corpus: Corpus) -> str:
 
 
 def _drops(corpus: Corpus) -> str:
-    path = corpus.run_dir / "clean_stats.json"
-    if not path.is_file():
+    stats = read_clean_stats(RunFolder(corpus.run_dir))
+    if stats is None or not stats.dropped_total:
         return ""
-    stats: dict[str, Any] = json.loads(path.read_text())
-    dropped, kept = stats["dropped"]["docs"], stats["kept"]["docs"]
-    if not dropped:
-        return ""
-    reasons = [
-        (n["docs"], f"{stage}/{reason}")
-        for stage, table in stats["dropped"]["by_stage"].items()
-        for reason, n in table.items()
-    ]
-    top = ", ".join(f"{name} {n:,}" for n, name in sorted(reasons, reverse=True)[:3])
+    dropped, kept = stats.dropped_total, stats.kept_docs
+    reasons = sorted(((n, name) for name, n in stats.dropped_docs.items()), reverse=True)
+    top = ", ".join(f"{name} {n:,}" for n, name in reasons[:3])
     return f"; cleaning dropped {dropped:,} of {dropped + kept:,} documents ({top})"
 
 
 def _genre_drops(corpus: Corpus, genres: set[str]) -> dict[str, Counter[str]]:
     """Drops by stage/reason for the named genres, streamed from rejected/."""
-    path = corpus.run_dir / "rejected" / "rejected.jsonl"
+    path = RunFolder(corpus.run_dir).rejected
     out: dict[str, Counter[str]] = {}
     if not path.is_file():
         return out

@@ -13,13 +13,13 @@ from typing import Any
 
 from sdf_corpus.document import Document
 from sdf_corpus.generate.chain import output_stage_name, parse_output, stages_for
-from sdf_corpus.generate.ledger import StageOutput
 from sdf_corpus.plan.job import Job
 from sdf_corpus.prompts import job_context, render
 from sdf_corpus.recipes.tools import definitions_in
 from sdf_corpus.recipes.transcript import parse_transcript, render_messages
 from sdf_corpus.spec.genres import Genre
 from sdf_corpus.spec.load import Corpus
+from sdf_corpus.store import StageOutput
 
 __all__ = ["to_document"]
 

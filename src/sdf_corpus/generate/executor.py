@@ -18,10 +18,10 @@ from tenacity import (
 from sdf_corpus.errors import ProviderError, RetryableError
 from sdf_corpus.generate.backends.base import Backend, Completion, Request
 from sdf_corpus.generate.breaker import CircuitBreaker
-from sdf_corpus.generate.ledger import Ledger
 from sdf_corpus.generate.pacing import RatePacer
 from sdf_corpus.generate.spend import CostGuard
 from sdf_corpus.spec.models import BackendSpec
+from sdf_corpus.store import Store
 
 # CostGuard lives in spend.py; named here too because an Executor is built with one.
 __all__ = ["CostGuard", "Executor"]
@@ -47,7 +47,7 @@ class Executor:
         self,
         backend: Backend,
         spec: BackendSpec,
-        ledger: Ledger,
+        ledger: Store,
         guard: CostGuard,
         *,
         setting: str = "backend",

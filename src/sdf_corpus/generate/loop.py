@@ -25,7 +25,6 @@ from tqdm import tqdm
 from sdf_corpus.errors import ProviderStoppedError
 from sdf_corpus.generate.backends.base import Completion, Request
 from sdf_corpus.generate.chain import build_request, parse_output, stages_for
-from sdf_corpus.generate.ledger import Ledger, StageOutput
 from sdf_corpus.generate.pricing import ModelPrice
 from sdf_corpus.generate.shard import Shard
 from sdf_corpus.generate.spend import CostGuard
@@ -33,6 +32,7 @@ from sdf_corpus.plan.job import Job
 from sdf_corpus.prompts import job_context
 from sdf_corpus.spec.genres import Stage
 from sdf_corpus.spec.load import Corpus
+from sdf_corpus.store import StageOutput, Store
 
 __all__ = [
     "GenerateResult",
@@ -177,7 +177,7 @@ class GenerationLoop:
     def __init__(
         self,
         corpus: Corpus,
-        ledger: Ledger,
+        ledger: Store,
         options: RunOptions,
         price: ModelPrice | None,
         *,

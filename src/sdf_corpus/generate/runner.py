@@ -19,11 +19,11 @@ from sdf_corpus.errors import BudgetError, ProviderError, ProviderStoppedError
 from sdf_corpus.generate.backends.base import Backend, Completion, Request
 from sdf_corpus.generate.breaker import account_refusal
 from sdf_corpus.generate.executor import Executor
-from sdf_corpus.generate.ledger import Ledger
 from sdf_corpus.generate.loop import GenerateResult, GenerationLoop, RunOptions
 from sdf_corpus.generate.pricing import ModelPrice
 from sdf_corpus.plan.job import Job
 from sdf_corpus.spec.load import Corpus
+from sdf_corpus.store import Store
 
 # GenerateResult and RunOptions live in loop.py; named here too because this is
 # what callers of run_generation have always imported them from.
@@ -31,14 +31,14 @@ __all__ = ["GenerateResult", "ImmediateSubmitter", "RunOptions", "run_generation
 
 
 class ImmediateSubmitter:
-    def __init__(self, ledger: Ledger, backend: Backend, executor: Executor, concurrency: int):
+    def __init__(self, ledger: Store, backend: Backend, executor: Executor, concurrency: int):
         self.ledger, self.backend, self.executor = ledger, backend, executor
         self.concurrency = concurrency
         # Stage commits run on one thread with its own connection: a commit waits on
         # disk (WAL writes, checkpoints) for ~0.2-0.3 ms, which on the event loop
         # would stall every request in flight; sqlite releases the GIL meanwhile.
         self._commits = ThreadPoolExecutor(1, thread_name_prefix="ledger-commit")
-        self._writer: Ledger | None = None
+        self._writer: Store | None = None
 
     @property
     def requests(self) -> int:
@@ -87,7 +87,7 @@ class ImmediateSubmitter:
         self, job: Job, stage: str, completion: Completion, started: float, final: bool
     ) -> None:
         if self._writer is None:
-            self._writer = Ledger(self.ledger.path)
+            self._writer = Store(self.ledger.path)
         self._writer.record_stage(job, stage, completion, self.backend.name, started, final=final)
 
     def _close_writer(self) -> None:
@@ -110,7 +110,7 @@ class ImmediateSubmitter:
 
 
 async def run_generation(
-    corpus: Corpus, ledger: Ledger, backend: Backend, options: RunOptions, price: ModelPrice | None
+    corpus: Corpus, ledger: Store, backend: Backend, options: RunOptions, price: ModelPrice | None
 ) -> GenerateResult:
     """Every pending job (of `options.shard`, if set) through immediate requests."""
     loop = GenerationLoop(corpus, ledger, options, price)
