@@ -15,7 +15,9 @@ with our transport (C tasks, its own process) as the floor overhead.
         [--workers 1 2] [--repeat 3]
 
 With --workers 1 2, each C also runs `generate --workers 2` (the same jobs split
-over two processes sharing C and the ledger) right after the one-process run.
+over two processes sharing C and the ledger) right after the one-process run, and
+the bare SDK loop in two processes of C/2 tasks each: what a second process gains
+a client that does nothing but send requests, the ceiling on this machine.
 """
 
 from __future__ import annotations
@@ -180,25 +182,34 @@ async def _raw_client(url: str, conc: int, requests: int) -> str:
 
 
 def bench_raw(
-    url: str, conc: int, latency: float, requests: int, server_pid: int
+    url: str, conc: int, latency: float, requests: int, server_pid: int, procs: int = 1
 ) -> dict[str, float]:
+    """The bare SDK loop in `procs` processes at once, C/procs tasks each: with procs > 1,
+    the most any client gains from a second process on this machine (the ceiling of
+    `generate --workers`)."""
     server0 = proc_cpu(server_pid)
-    m = run_measured(
-        [PYTHON, __file__, "--raw-client", url, "--conc", str(conc), "--requests", str(requests)]
-    )
-    check(m, f"bare SDK client C={conc}")
+    share = requests // procs
+    cmd = [PYTHON, __file__, "--raw-client", url, "--conc", str(conc // procs)]
+    children = [
+        subprocess.Popen([*cmd, "--requests", str(share)], stdout=subprocess.PIPE, text=True)
+        for _ in range(procs)
+    ]
+    outs = [child.communicate()[0].split() for child in children]
+    if any(child.returncode for child in children) or any(len(o) != 2 for o in outs):
+        raise SystemExit(f"bare SDK client C={conc} x{procs} failed")
     server_cpu = proc_cpu(server_pid) - server0
-    window, loop_cpu = (float(x) for x in m.stdout.split())
-    bound = conc / latency
+    window = max(float(o[0]) for o in outs)
+    loop_cpu = sum(float(o[1]) for o in outs)
+    done = share * procs
     return {
         "C": conc,
-        "requests": requests,
+        "procs": procs,
+        "requests": done,
         "window_s": window,
-        "window_rps": requests / window,
-        "window_frac": requests / window / bound,
-        "cpu_ms_per_req": 1000 * m.cpu_s / requests,
-        "loop_cpu_ms_per_req": 1000 * loop_cpu / requests,
-        "server_cpu_ms_per_req": 1000 * server_cpu / requests,
+        "window_rps": done / window,
+        "window_frac": done / window / (conc / latency),
+        "loop_cpu_ms_per_req": 1000 * loop_cpu / done,
+        "server_cpu_ms_per_req": 1000 * server_cpu / done,
     }
 
 
@@ -208,7 +219,7 @@ def _ratios(rows: list[dict[str, float]], raws: list[dict[str, float]]) -> None:
     print("\ngoal ratios, per repeat (ours and its baseline from the same run):")
     for i, r in enumerate(rows):
         if r["workers"] == 1:
-            raw = [x for x in raws if x["C"] == r["C"]]
+            raw = [x for x in raws if x["C"] == r["C"] and x["procs"] == 1]
             k = sum(1 for x in rows[:i] if x["C"] == r["C"] and x["workers"] == 1)
             if k < len(raw):
                 ratio = r["window_rps"] / raw[k]["window_rps"]
@@ -227,6 +238,15 @@ def _ratios(rows: list[dict[str, float]], raws: list[dict[str, float]]) -> None:
                     f"goal >= 1.5, {'met' if ratio >= 1.5 else 'not met'}), "
                     f"{r['e2e_rps'] / one[-1]['e2e_rps']:.3f} (end to end)"
                 )
+                k = len(one) - 1
+                sdk1 = [x for x in raws if x["C"] == r["C"] and x["procs"] == 1]
+                sdkw = [x for x in raws if x["C"] == r["C"] and x["procs"] == r["workers"]]
+                if k < len(sdk1) and k < len(sdkw):
+                    print(
+                        f"  C={r['C']:<4} the bare SDK's own {r['workers']} processes / 1: "
+                        f"{sdkw[k]['window_rps'] / sdk1[k]['window_rps']:.3f} (the ceiling "
+                        "this machine leaves any client, same run)"
+                    )
 
 
 def _load() -> str:
@@ -268,7 +288,10 @@ def main() -> None:
                         bench_generate(url, conc, args.latency, args.requests, server.pid, w)
                     )
                 if not args.no_raw:
-                    raws.append(bench_raw(url, conc, args.latency, args.requests, server.pid))
+                    for w in args.workers:
+                        raws.append(
+                            bench_raw(url, conc, args.latency, args.requests, server.pid, w)
+                        )
     finally:
         server.terminate()
         server.wait()
@@ -292,13 +315,13 @@ def main() -> None:
             "\nbaseline: bare anthropic SDK loop, same client and transport (same server, same C)"
         )
         print(
-            f"{'C':>4} {'reqs':>5} {'req/s':>8} {'of bound':>9} {'CPU ms/req':>10} "
+            f"{'C':>4} {'P':>2} {'reqs':>5} {'req/s':>8} {'of bound':>9} "
             f"{'loop CPU ms/req':>15} {'server ms/req':>13}"
         )
         for r in raws:
             print(
-                f"{r['C']:>4} {r['requests']:>5} {r['window_rps']:>8.1f} "
-                f"{r['window_frac']:>9.3f} {r['cpu_ms_per_req']:>10.2f} "
+                f"{r['C']:>4} {r['procs']:>2} {r['requests']:>5} {r['window_rps']:>8.1f} "
+                f"{r['window_frac']:>9.3f} "
                 f"{r['loop_cpu_ms_per_req']:>15.2f} {r['server_cpu_ms_per_req']:>13.2f}"
             )
     _ratios(rows, raws)
@@ -306,7 +329,8 @@ def main() -> None:
         "\n'window' = first request start to last request end (ledger); 'e2e' = process wall "
         "time incl. start-up and planning; 'CPU ms/req' includes start-up, 'steady ms/req' "
         "leaves out the CPU of the same command re-run with nothing left to send; 'loop CPU' "
-        "of the SDK baseline is its request loop alone; 'server CPU' = the fake server's CPU "
+        "of the SDK baseline is its request loop alone ('P' its processes, C/P tasks each); "
+        "'server CPU' = the fake server's CPU "
         f"time / wall time (100% = one core saturated). Load average at the end: {_load()}."
     )
     if args.json:

@@ -1,6 +1,7 @@
 """The immediate submitter: concurrent SDK calls under the executor's limits
 (rate limits, retries with backoff, the spend cap, the circuit breaker), one
-ledger commit per finished stage.
+ledger commit per finished stage (grouped with the stages that finish while the
+previous commit runs: generate/commits.py).
 
 Deliberately plain asyncio: `concurrency` workers pull the next pending job, walk
 its remaining stages, and commit each finished stage before asking for the next
@@ -11,19 +12,18 @@ flight.
 from __future__ import annotations
 
 import asyncio
-import functools
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 
 from sdf_corpus.errors import BudgetError, ProviderError, ProviderStoppedError
 from sdf_corpus.generate.backends.base import Backend, Completion, Request
 from sdf_corpus.generate.breaker import account_refusal
+from sdf_corpus.generate.commits import CommitQueue
 from sdf_corpus.generate.executor import Executor
 from sdf_corpus.generate.loop import GenerateResult, GenerationLoop, RunOptions
 from sdf_corpus.generate.pricing import ModelPrice
 from sdf_corpus.plan.job import Job
 from sdf_corpus.spec.load import Corpus
-from sdf_corpus.store import Store
+from sdf_corpus.store import StageRecord, Store
 
 # GenerateResult and RunOptions live in loop.py; named here too because this is
 # what callers of run_generation have always imported them from.
@@ -37,8 +37,7 @@ class ImmediateSubmitter:
         # Stage commits run on one thread with its own connection: a commit waits on
         # disk (WAL writes, checkpoints) for ~0.2-0.3 ms, which on the event loop
         # would stall every request in flight; sqlite releases the GIL meanwhile.
-        self._commits = ThreadPoolExecutor(1, thread_name_prefix="ledger-commit")
-        self._writer: Store | None = None
+        self._commits: CommitQueue | None = None
 
     @property
     def requests(self) -> int:
@@ -46,11 +45,11 @@ class ImmediateSubmitter:
 
     async def run(self, loop: GenerationLoop) -> None:
         jobs = iter(loop.jobs(self.ledger.pending_jobs()))
+        self._commits = CommitQueue(self.ledger.path, self.backend.name)
         try:
             await asyncio.gather(*(self._worker(loop, jobs) for _ in range(self.concurrency)))
         finally:
-            self._commits.submit(self._close_writer).result()
-            self._commits.shutdown()
+            self._commits.close()
 
     async def _worker(self, loop: GenerationLoop, jobs: Iterator[Job]) -> None:
         while not loop.halted:
@@ -74,26 +73,14 @@ class ImmediateSubmitter:
             if answer is None:
                 return False
             completion, started = answer
-            record = functools.partial(
-                self._record, job, stage.name, completion, started, walk.is_final(stage)
-            )
+            assert self._commits is not None  # set by run()
             # Awaited: the next stage starts only once this one is committed.
-            await asyncio.get_running_loop().run_in_executor(self._commits, record)
+            await self._commits.commit(
+                StageRecord(job, stage.name, completion, started, walk.is_final(stage))
+            )
             loop.paid(completion)
             walk.advance(stage, completion.text)
         return True
-
-    def _record(
-        self, job: Job, stage: str, completion: Completion, started: float, final: bool
-    ) -> None:
-        if self._writer is None:
-            self._writer = Store(self.ledger.path)
-        self._writer.record_stage(job, stage, completion, self.backend.name, started, final=final)
-
-    def _close_writer(self) -> None:
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
 
     async def _call(
         self, loop: GenerationLoop, job: Job, stage: str, request: Request

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from sdf_corpus.store.batches import BatchBook, BatchRow, RequestRow
-from sdf_corpus.store.jobs import JobQueries, StageOutput
+from sdf_corpus.store.jobs import JobQueries, StageOutput, StageRecord
 from sdf_corpus.store.judge import JudgeStore
 from sdf_corpus.store.reports import ReportQueries, Totals
 from sdf_corpus.store.schema import LATEST
@@ -35,6 +35,7 @@ __all__ = [
     "JudgeStore",
     "RequestRow",
     "StageOutput",
+    "StageRecord",
     "Store",
     "Totals",
     "read_meta",

@@ -1,8 +1,9 @@
 """The plan and its progress: meta, rounds, jobs, stage outputs and attempts.
 
-Every finished stage is committed in its own transaction together with the
-attempt that produced it, so a kill at any moment loses at most the requests
-in flight, and a re-run never asks for a committed stage again.
+Every finished stage is committed together with the attempt that produced it
+(alone, or with the other stages that finished while the previous commit ran),
+so a kill at any moment loses at most the requests in flight and the answers
+waiting for that commit, and a re-run never asks for a committed stage again.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,7 @@ from sdf_corpus.generate.backends.base import Completion, describe_error
 from sdf_corpus.plan.job import Job
 from sdf_corpus.store.schema import connect
 
-__all__ = ["JobQueries", "StageOutput"]
+__all__ = ["JobQueries", "StageOutput", "StageRecord"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +32,17 @@ class StageOutput:
     model: str
     backend: str
     created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class StageRecord:
+    """A finished stage on its way into the ledger."""
+
+    job: Job
+    stage: str
+    completion: Completion
+    started: float
+    final: bool
 
 
 _UPSERT_JOB = (
@@ -209,37 +221,53 @@ class JobQueries:
 
         `batch_custom_id`: the batch request this came from, marked succeeded in
         the same transaction so re-reading a batch's results never pays twice."""
-        now, c = time.time(), completion
         with self.transaction(immediate=True):
-            self.db.execute(
-                "INSERT OR REPLACE INTO outputs VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    job.id,
-                    stage,
-                    c.text,
-                    c.stop_reason,
-                    c.input_tokens,
-                    c.output_tokens,
-                    c.cache_read_tokens,
-                    c.cache_write_tokens,
-                    c.cost_usd,
-                    c.model,
-                    backend,
-                    now,
-                ),
+            self._write_stage(
+                StageRecord(job, stage, completion, started, final), backend, batch_custom_id
             )
-            self.insert_paid_attempt(job.id, stage, started, now, c)
+
+    def record_stages(self, records: Sequence[StageRecord], backend: str) -> None:
+        """Commit several finished stages in one transaction: all of them or none.
+
+        Each stage still goes in with its paid attempt, so the ledger never holds an
+        answer without its cost nor a cost without its answer; one transaction for a
+        group saves the per-commit cost (and, under `--workers`, the write-lock hand
+        over) that one per stage pays."""
+        with self.transaction(immediate=True):
+            for record in records:
+                self._write_stage(record, backend, None)
+
+    def _write_stage(self, record: StageRecord, backend: str, batch_custom_id: str | None) -> None:
+        now, c, job = time.time(), record.completion, record.job
+        self.db.execute(
+            "INSERT OR REPLACE INTO outputs VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                job.id,
+                record.stage,
+                c.text,
+                c.stop_reason,
+                c.input_tokens,
+                c.output_tokens,
+                c.cache_read_tokens,
+                c.cache_write_tokens,
+                c.cost_usd,
+                c.model,
+                backend,
+                now,
+            ),
+        )
+        self.insert_paid_attempt(job.id, record.stage, record.started, now, c)
+        self.db.execute(
+            "UPDATE jobs SET updated_at=?"
+            + (", status='done'" if record.final else "")
+            + " WHERE id=?",
+            (now, job.id),
+        )
+        if batch_custom_id is not None:
             self.db.execute(
-                "UPDATE jobs SET updated_at=?"
-                + (", status='done'" if final else "")
-                + " WHERE id=?",
-                (now, job.id),
+                "UPDATE batch_requests SET result='succeeded' WHERE custom_id=?",
+                (batch_custom_id,),
             )
-            if batch_custom_id is not None:
-                self.db.execute(
-                    "UPDATE batch_requests SET result='succeeded' WHERE custom_id=?",
-                    (batch_custom_id,),
-                )
 
     def insert_paid_attempt(
         self,
