@@ -15,6 +15,7 @@ from sdf_corpus.report.scan import ShardScan
 from sdf_corpus.report.sources import EXAMPLE_CHARS, LedgerFacts, RunFiles
 from sdf_corpus.report.subject import subject_section
 from sdf_corpus.runfolder import iter_rejected
+from sdf_corpus.store.reports import SPEND_METRICS
 
 __all__ = ["NAME_SHARE_THRESHOLD", "sections"]
 
@@ -245,14 +246,7 @@ def drops_section(files: RunFiles, ledger: LedgerFacts | None) -> dict[str, Any]
 def spend_section(ledger: LedgerFacts | None) -> dict[str, Any] | None:
     if ledger is None:
         return None
-    metrics = (
-        "requests",
-        "input_tokens",
-        "output_tokens",
-        "cache_read_tokens",
-        "cache_write_tokens",
-        "cost_usd",
-    )
+    metrics = SPEND_METRICS
 
     def group(key: str) -> list[dict[str, Any]]:
         acc: dict[str, Counter[str]] = {}

@@ -42,6 +42,7 @@ nav a{margin-right:12px;color:#3b6ea8;text-decoration:none}
 from sdf_corpus.report.judge import judge_html  # noqa: E402
 from sdf_corpus.report.subject import subject_html  # noqa: E402
 from sdf_corpus.report.terminal import pending_note  # noqa: E402
+from sdf_corpus.store.reports import SPEND_METRICS  # noqa: E402
 
 
 class Raw(str):
@@ -277,14 +278,7 @@ def _spend(spend: dict[str, Any] | None) -> str:
             "and request figures are not available.</p>"
         )
     t = spend["totals"]
-    cols = [
-        "requests",
-        "input_tokens",
-        "output_tokens",
-        "cache_read_tokens",
-        "cache_write_tokens",
-        "cost_usd",
-    ]
+    cols = list(SPEND_METRICS)
     head = [c.replace("_", " ") for c in cols]
     out = [
         f"<p>${t['cost_usd']:.4f} over {t['requests']:,} requests (all attempts); "

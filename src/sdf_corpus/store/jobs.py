@@ -59,6 +59,18 @@ _INSERT_ATTEMPT = (
 )
 
 
+def _usage(c: Completion) -> tuple[int, int, int, int, float, str]:
+    """A completion's usage, cost and model, in the column order of outputs and attempts."""
+    return (
+        c.input_tokens,
+        c.output_tokens,
+        c.cache_read_tokens,
+        c.cache_write_tokens,
+        c.cost_usd,
+        c.model,
+    )
+
+
 class JobQueries:
     """The connection and the queries of the generation loop (see `Store`)."""
 
@@ -246,12 +258,7 @@ class JobQueries:
                 record.stage,
                 c.text,
                 c.stop_reason,
-                c.input_tokens,
-                c.output_tokens,
-                c.cache_read_tokens,
-                c.cache_write_tokens,
-                c.cost_usd,
-                c.model,
+                *_usage(c),
                 backend,
                 now,
             ),
@@ -293,12 +300,7 @@ class JobQueries:
                 outcome,
                 error_class,
                 error_message,
-                c.input_tokens,
-                c.output_tokens,
-                c.cache_read_tokens,
-                c.cache_write_tokens,
-                c.cost_usd,
-                c.model,
+                *_usage(c),
             ),
         )
 

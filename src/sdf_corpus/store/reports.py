@@ -11,7 +11,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["ReportQueries", "Totals"]
+__all__ = ["SPEND_METRICS", "ReportQueries", "Totals"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,10 +28,8 @@ class Totals:
     cost_usd: float
 
 
-_SPEND_KEYS = (
-    "genre",
-    "stage",
-    "model",
+# The summed figures of a spend row, in the order the report shows them.
+SPEND_METRICS = (
     "requests",
     "input_tokens",
     "output_tokens",
@@ -39,6 +37,7 @@ _SPEND_KEYS = (
     "cache_write_tokens",
     "cost_usd",
 )
+_SPEND_KEYS = ("genre", "stage", "model", *SPEND_METRICS)
 
 
 class ReportQueries:
