@@ -32,11 +32,15 @@ _Item = tuple[StageRecord, "asyncio.Future[None]"]
 
 
 class CommitQueue:
-    """One writer thread with its own connection; `await commit(record)` returns once
-    the record is in the ledger (or raises what the transaction raised)."""
+    """One writer thread with its own connection (opened for use from any thread);
+    `await commit(record)` returns once the record is in the ledger, or raises what
+    the transaction raised."""
 
     def __init__(self, path: Path, backend: str) -> None:
-        self._path, self._backend = path, backend
+        self._backend = backend
+        # Opened here, not in the thread: a ledger that cannot be opened raises to the
+        # caller at once, instead of leaving every stage waiting on a writer that died.
+        self._store = Store(path)
         self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="ledger-commit", daemon=True)
         self._thread.start()
@@ -52,16 +56,14 @@ class CommitQueue:
         self._thread.join()
 
     def _run(self) -> None:
-        store = Store(self._path)
         try:
             while (group := self._next_group()) is not None:
                 items, last = group
-                if items:
-                    self._write(store, items)
+                self._write(items)
                 if last:
                     return
         finally:
-            store.close()
+            self._store.close()
 
     def _next_group(self) -> tuple[list[_Item], bool] | None:
         """What is queued now (waiting for the first item); True once close() was seen."""
@@ -79,10 +81,10 @@ class CommitQueue:
             items.append(item)
         return items, False
 
-    def _write(self, store: Store, items: list[_Item]) -> None:
+    def _write(self, items: list[_Item]) -> None:
         error: BaseException | None = None
         try:
-            store.record_stages([record for record, _ in items], self._backend)
+            self._store.record_stages([record for record, _ in items], self._backend)
         except BaseException as exc:  # handed to every waiting stage, raised there
             error = exc
         futures = [done for _, done in items]
