@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 
+from sdf_corpus.errors import InputError
 from sdf_corpus.generate.runner import RunOptions
 from sdf_corpus.outcome import BuildResult
 from sdf_corpus.pipeline import clean_run, generate, judge_and_apply, open_ledger
@@ -73,10 +74,12 @@ def build(
 def _postprocess(corpus: Corpus, store: Store, options: RunOptions, result: BuildResult) -> bool:
     """Clean (and judge) the generated documents, unless nothing changed since the
     last time: a finished build re-run does no work. False if the judge stopped."""
-    fingerprint = _fingerprint(corpus, store)
+    fingerprint, run = _fingerprint(corpus, store), RunFolder(corpus.run_dir)
+    # Both files, or the shards are made again: a build must not report from half a run folder.
     if (
         store.get_meta("postprocessed") == fingerprint
-        and RunFolder(corpus.run_dir).manifest.is_file()
+        and run.manifest.is_file()
+        and run.clean_stats.is_file()
     ):
         result.kept_tokens, result.kept_documents = _kept(corpus)
         result.postprocessed = False
@@ -131,5 +134,8 @@ def _fingerprint(corpus: Corpus, store: Store) -> str:
 
 def _kept(corpus: Corpus) -> tuple[int, int]:
     """Kept tokens and documents as the clean stats say (after the judge's drops)."""
-    stats = read_clean_stats(RunFolder(corpus.run_dir))
-    return (stats.kept_tokens, stats.kept_docs) if stats else (0, 0)
+    run = RunFolder(corpus.run_dir)
+    stats = read_clean_stats(run)
+    if stats is None:  # written by the clean stage just before, or checked by the caller
+        raise InputError(f"{run.clean_stats}: missing; re-run `sdf-corpus build` to clean again")
+    return stats.kept_tokens, stats.kept_docs

@@ -145,3 +145,23 @@ def test_generate_that_succeeds_at_nothing_exits_6(
     result = CliRunner().invoke(main, ["generate", str(spec), "--no-progress"])
     assert result.exit_code == 6, result.output
     assert "none of the" in result.stderr and "jobs tried succeeded" in result.stderr
+
+
+def test_a_finished_build_missing_its_clean_stats_cleans_again_instead_of_failing(
+    fake_spec: Callable[..., Path], fake_provider: FakeProvider
+) -> None:
+    fake_provider.responder = lambda prompt, body: (
+        idea_list(prompt) if "numbered list" in prompt.lower() else realistic(prompt, 400)
+    )
+    spec = fake_spec(budget={"tokens": 1500, "max_rounds": 1, "expected_drop_rate": 0.0})
+    first = _build(spec)
+    assert first.exit_code in (0, 6), first.output  # finished, whether or not short
+    run = spec.parent / "run"
+    (run / "clean_stats.json").unlink()
+    requests = fake_provider.count
+    again = _build(spec)
+    assert again.exit_code == first.exit_code, again.output
+    assert "Traceback" not in again.output
+    assert fake_provider.count == requests  # nothing generated twice
+    assert (run / "clean_stats.json").is_file()
+    assert _outcome(again.stdout)["kept_tokens"] == _outcome(first.stdout)["kept_tokens"]
