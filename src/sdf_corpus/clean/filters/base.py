@@ -25,6 +25,7 @@ __all__ = [
     "Verdict",
     "can_rewrite",
     "rewrite",
+    "word_bytes",
     "words",
 ]
 
@@ -116,12 +117,13 @@ EN_STOPWORDS = frozenset(
 
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 
-# Several filters tokenise the same text one after another, and the filters
-# that work on a whole chunk (`chunk.word_chunk`) tokenise it again after the
-# per-document ones: a cache keyed on the text object (held here, so its
-# identity cannot be reused) makes that one tokenisation per document. It holds
-# a few chunks' worth of texts (at most `_WORDS_CACHE_WORDS` words, ~120 MB of
-# word strings for very long documents) and is emptied when full. A filter that
+# The chunk filters cut words from bytes (`word_bytes`, `chunk.WordChunk`); the
+# per-text list here serves the readers of single texts (the decontamination
+# index build, a matched n-gram's words), which may ask for the same text
+# several times: a cache keyed on the text object (held here, so its identity
+# cannot be reused) makes that one tokenisation per text. It holds a few
+# chunks' worth of texts (at most `_WORDS_CACHE_WORDS` words, ~120 MB of word
+# strings for very long documents) and is emptied when full. A filter that
 # rewrites the text creates a new string, which misses the cache.
 _WORDS_CACHE_SIZE = 1024
 _WORDS_CACHE_WORDS = 1 << 21
@@ -144,6 +146,18 @@ def _tokenise(text: str) -> list[str]:
         return _WORD.findall(text.lower())
     mapped = text.encode("ascii").translate(_WORD_TABLE).decode("ascii")
     return _ASCII_WORD.findall(mapped) if "'" in mapped else mapped.split()
+
+
+def word_bytes(text: str) -> bytes:
+    """`words(text)` as UTF-8 bytes, each word between spaces (one or more; no word
+    holds a space, nor does a multi-byte UTF-8 character). For ASCII text without
+    an apostrophe this is the fast path's mapped text itself: no Python string per
+    word, so a chunk of texts can be cut into words by numpy (`chunk.WordChunk`)."""
+    if text.isascii():
+        mapped = text.encode("ascii").translate(_WORD_TABLE)
+        if b"'" not in mapped:
+            return mapped
+    return " ".join(_tokenise(text)).encode("utf-8")
 
 
 def words(text: str) -> list[str]:

@@ -1,13 +1,18 @@
 """The words of a chunk of documents as one integer array, shared by the filters that count.
 
-The loop, repetition and decontamination filters all look at word sequences.
-Done per document, each of them paid a dozen numpy calls of fixed overhead on
-arrays of a few hundred words, which was most of their cost. Here the words of
-every document in a chunk (`base.words`, so the stop-word filter's tokenisation
-is reused) are mapped once to ids in one vocabulary and laid end to end; a
-filter then works on the whole chunk in a few numpy passes and reads per-document
-answers back through `offsets`. Ids are exact (no hashing): two positions hold
-the same id exactly when they hold the same word.
+The stop-word, loop, repetition and decontamination filters all look at word
+sequences. Done per document, each of them paid a dozen numpy calls of fixed
+overhead on arrays of a few hundred words, which was most of their cost. Here the
+words of every document in a chunk are mapped once to ids in one vocabulary and
+laid end to end; a filter then works on the whole chunk in a few numpy passes and
+reads per-document answers back through `offsets`. Ids are exact (no hashing):
+two positions hold the same id exactly when they hold the same word.
+
+The words are the ones `base.words` gives, but no Python string is made per
+word, which was most of the cost of building a chunk: every text becomes bytes
+with its words between spaces (`base.word_bytes`), numpy finds the words in the
+joined bytes, and Arrow's dictionary encoding numbers them; only the distinct
+words become strings.
 
 `word_chunk` remembers the last chunk it built, so the next filter asking for the
 documents that survived the previous one gets a selection of it instead of a
@@ -17,20 +22,25 @@ second tokenisation (the same one-entry idea as `base.words`).
 from __future__ import annotations
 
 import itertools
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
 from xxhash import xxh3_64_intdigest
 
-from sdf_corpus.clean.filters.base import words
+from sdf_corpus.clean.filters.base import word_bytes, words
 
 __all__ = ["I64", "WordChunk", "word_chunk", "word_hashes"]
 
 I64 = npt.NDArray[np.int64]
 U64 = npt.NDArray[np.uint64]
+U8 = npt.NDArray[np.uint8]
+Bool = npt.NDArray[np.bool_]
+
+_SPACE = ord(" ")
 
 
 @dataclass
@@ -53,18 +63,19 @@ class WordChunk:
 
     @classmethod
     def of(cls, texts: Sequence[str]) -> WordChunk:
-        per_text = [words(t) for t in texts]
-        # A new word gets the next id from the counter, so ids follow first
-        # occurrence; the whole mapping is one C-level pass over the words.
-        index: defaultdict[str, int] = defaultdict(itertools.count().__next__)
-        n_words = sum(map(len, per_text))
-        flat = itertools.chain.from_iterable(per_text)
-        ids = np.fromiter(map(index.__getitem__, flat), dtype=np.int64, count=n_words)
-        lens = np.fromiter(map(len, index), dtype=np.int64, count=len(index))
-        counts = np.fromiter(map(len, per_text), dtype=np.int64, count=len(per_text))
-        offsets = np.zeros(len(texts) + 1, dtype=np.int64)
-        np.cumsum(counts, out=offsets[1:])
-        return cls(tuple(texts), ids, offsets, _Vocab(list(index), lens))
+        pieces = [word_bytes(t) for t in texts]
+        data = np.frombuffer(b" ".join(pieces), dtype=np.uint8)
+        starts, ends, letters = _word_spans(data)
+        ids, vocab = _number(starts, ends, letters)
+        # text i's bytes begin at firsts[i] (each text is followed by one joining
+        # space), so its words are the ones starting before firsts[i + 1]
+        firsts = np.zeros(len(pieces) + 1, dtype=np.int64)
+        np.cumsum(
+            np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces)) + 1, out=firsts[1:]
+        )
+        offsets = np.searchsorted(starts, firsts).astype(np.int64)
+        lens = np.fromiter(map(len, vocab), dtype=np.int64, count=len(vocab))
+        return cls(tuple(texts), ids, offsets, _Vocab(vocab, lens))
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -82,6 +93,13 @@ class WordChunk:
     def doc_of(self) -> I64:
         """The text each word position belongs to."""
         return np.repeat(np.arange(len(self.texts), dtype=np.int64), self.counts)
+
+    def among(self, chosen: frozenset[str]) -> Bool:
+        """Per word position: whether its word is one of `chosen` (one set lookup
+        per distinct word, not per position)."""
+        ws = self.vocab.words
+        hit = np.fromiter(map(chosen.__contains__, ws), dtype=bool, count=len(ws))
+        return hit[self.ids]
 
     def words_of(self, i: int) -> list[str]:
         return words(self.texts[i])
@@ -103,6 +121,31 @@ class WordChunk:
         np.cumsum(counts, out=offsets[1:])
         ids = self.ids[np.repeat(mask, self.counts)]
         return WordChunk(tuple(self.texts[i] for i in keep), ids, offsets, self.vocab)
+
+
+def _word_spans(data: U8) -> tuple[I64, I64, U8]:
+    """Where each word of a buffer of `word_bytes` starts and ends, and the buffer's
+    word bytes alone, laid end to end (word i is `ends[i] - starts[i]` of them)."""
+    in_word = np.zeros(data.size + 2, dtype=bool)  # a space before and after the buffer
+    np.not_equal(data, _SPACE, out=in_word[1:-1])
+    edges = np.flatnonzero(in_word[1:] != in_word[:-1])
+    return edges[::2], edges[1::2], np.compress(in_word[1:-1], data)
+
+
+def _number(starts: I64, ends: I64, letters: U8) -> tuple[I64, list[str]]:
+    """Exact ids of the words and the distinct words, in first-occurrence order.
+
+    Arrow's dictionary encoding is a hash table that compares the words' bytes
+    (so ids are exact) and numbers each word as it first meets it, in C: no Python
+    string per word, only one per distinct word.
+    """
+    value_offsets = np.zeros(starts.size + 1, dtype=np.int64)
+    np.cumsum(ends - starts, out=value_offsets[1:])
+    flat = pa.LargeStringArray.from_buffers(
+        starts.size, pa.py_buffer(value_offsets), pa.py_buffer(letters)
+    )
+    encoded = pc.dictionary_encode(flat)
+    return encoded.indices.to_numpy().astype(np.int64), encoded.dictionary.to_pylist()
 
 
 def word_hashes(ws: Sequence[str]) -> U64:
