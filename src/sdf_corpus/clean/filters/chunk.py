@@ -145,7 +145,11 @@ def _number(starts: I64, ends: I64, letters: U8) -> tuple[I64, list[str]]:
         starts.size, pa.py_buffer(value_offsets), pa.py_buffer(letters)
     )
     encoded = pc.dictionary_encode(flat)
-    return encoded.indices.to_numpy().astype(np.int64), encoded.dictionary.to_pylist()
+    # The int32 indices read from their buffer: `to_numpy` would import pandas
+    # (pyarrow's one-time "is pandas here?" probe, ~0.2 s) in a process that has
+    # not run `startup.skip_pandas_probe`.
+    indices = np.frombuffer(encoded.indices.buffers()[1], dtype=np.int32, count=len(flat))
+    return indices.astype(np.int64), encoded.dictionary.to_pylist()
 
 
 def word_hashes(ws: Sequence[str]) -> U64:
