@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import itertools
 import random
+import subprocess
+import sys
 from collections import defaultdict
 from collections.abc import Sequence
 
@@ -190,3 +192,16 @@ def test_language_prescreen_chunk_matches_the_per_text_rule(sample_chars: int) -
     answers = f._prescreen(texts)
     assert answers == [_prescreen_reference(f, t) for t in texts]
     assert {"en", "not-en", None} <= set(answers)
+
+
+def test_building_a_chunk_does_not_import_pandas() -> None:
+    """pyarrow's `to_numpy` probes for pandas (~0.2 s) unless the process ran
+    `startup.skip_pandas_probe`; the chunk reads Arrow's buffers instead."""
+    script = (
+        "import sys\n"
+        "from sdf_corpus.clean.filters.chunk import WordChunk\n"
+        "WordChunk.of(['the cat', 'café'])\n"
+        "print('pandas' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
