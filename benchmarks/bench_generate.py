@@ -41,9 +41,12 @@ DUMMY_KEY = "sk-ant-bench-DUMMY-KEY-0123456789"
 TOKENS_PER_REQUEST = 950 / 3
 
 
-def start_server(latency: float) -> tuple[subprocess.Popen[str], str]:
+SERVERS = {"lean": "fakeprovider.lean", "full": "fakeprovider.server"}
+
+
+def start_server(latency: float, kind: str = "lean") -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen(
-        [PYTHON, "-m", "fakeprovider.server", "--port", "0", "--latency", str(latency)],
+        [PYTHON, "-m", SERVERS[kind], "--port", "0", "--latency", str(latency)],
         stdout=subprocess.PIPE,
         text=True,
         env=env_with(PYTHONPATH=str(ROOT / "tests")),
@@ -267,6 +270,13 @@ def main() -> None:
         help="`generate --workers` values to run at each C (e.g. 1 2)",
     )
     ap.add_argument("--repeat", type=int, default=1, help="runs of every measurement")
+    ap.add_argument(
+        "--server",
+        choices=sorted(SERVERS),
+        default="lean",
+        help="lean: canned answers from a plain asyncio server (~0.1 ms CPU per request); "
+        "full: the test suite's aiohttp fake (~0.6 ms), whose CPU competes with the clients",
+    )
     ap.add_argument("--json", type=Path, help="also write the figures here")
     ap.add_argument("--raw-client", metavar="URL", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -275,9 +285,10 @@ def main() -> None:
         return
     print(
         f"machine: {machine()}; load average {_load()} at start\n"
-        f"latency L = {args.latency * 1000:.0f} ms; fake provider in its own process"
+        f"latency L = {args.latency * 1000:.0f} ms; fake provider ({args.server}, "
+        f"{SERVERS[args.server]}) in its own process"
     )
-    server, url = start_server(args.latency)
+    server, url = start_server(args.latency, args.server)
     rows, raws = [], []
     try:
         # Interleaved, so a change in the machine's load hits every variant alike.

@@ -12,7 +12,7 @@ from sdf_corpus.clean.minhash import (
     affine32_permutations,
     shingle_hashes_reference,
 )
-from sdf_corpus.clean.normalize import _PUNCT, normalise
+from sdf_corpus.clean.normalize import _PUNCT, NormalisedBatch, digest_normalised, normalise
 from textsynth import TextSynth, near_duplicate, shingle_jaccard, shingles
 
 
@@ -36,6 +36,48 @@ def test_ascii_fast_path_matches_regex() -> None:
     for _ in range(5000):
         s = "".join(chr(rng.randrange(128)) for _ in range(rng.randrange(40)))
         assert normalise(s) == " ".join(_PUNCT.sub(" ", s.casefold()).split())
+
+
+def _random_texts(rng: random.Random, n: int) -> list[str]:
+    alphabet = "ab cD.,\t\n_'é–😀 1 "
+    return ["".join(rng.choice(alphabet) for _ in range(rng.randrange(30))) for _ in range(n)]
+
+
+def test_normalised_batch_equals_normalise_text_by_text() -> None:
+    """The batch's bytes, words and digests are exactly those of `normalise` per text,
+    for texts of spaces alone, empty texts, non-ASCII and runs of punctuation."""
+    rng = random.Random(5)
+    for _ in range(2000):
+        texts = _random_texts(rng, rng.randrange(8))
+        norms = [normalise(t) for t in texts]
+        batch = NormalisedBatch.of(texts)
+        assert batch.digests() == [digest_normalised(n) for n in norms]
+        assert NormalisedBatch.of(norms, normalised=True).digests() == batch.digests()
+        for i, norm in enumerate(norms):
+            a, b = batch.words[i], batch.words[i + 1]
+            spans = zip(batch.starts[a:b], batch.ends[a:b], strict=True)
+            assert [bytes(batch.data[s:e]).decode() for s, e in spans] == norm.split()
+        if texts:
+            lo = rng.randrange(len(texts))
+            hi = rng.randrange(lo, len(texts)) + 1
+            part = batch.select(lo, hi)
+            assert part.digests() == [digest_normalised(n) for n in norms[lo:hi]]
+
+
+def test_batch_signatures_equal_text_by_text() -> None:
+    """Signing a batch at once gives each text's own signature and shingle set,
+    whatever its neighbours (sub-batch edges included)."""
+    rng = random.Random(9)
+    texts = [TextSynth(i).document(rng.randrange(1, 80)) for i in range(300)]
+    texts += ["", "   ", "a", "x y", "Ünïcode wörds hère ok ok ok ok"]
+    rng.shuffle(texts)
+    hasher = MinHasher(num_perm=32, ngram=5, seed=3)
+    sigs, sets = hasher.signatures_and_sets(texts)
+    for i, text in enumerate(texts):
+        one, one_set = hasher.signatures_and_sets([text])
+        assert np.array_equal(one[0], sigs[i])
+        assert one_set[0] == sets[i]
+        assert np.frombuffer(sets[i], dtype=np.uint32).tolist() == shingle_hashes_reference(text, 5)
 
 
 def test_signatures_equal_datasketch_affine32() -> None:

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from sdf_corpus.clean.normalize import normalise
+from sdf_corpus.clean.normalize import NormalisedBatch, normalise
 
 if TYPE_CHECKING:
     from datasketch import LeanMinHash
@@ -92,44 +92,34 @@ class _PowerTable:
 _POWERS = _PowerTable()
 
 
-def _span_hash(
-    prefix: U64, inv_pow: U64, start: npt.NDArray[np.int64], end: npt.NDArray[np.int64]
-) -> U32:
-    """Hash of bytes [start, end) = (P[end] - P[start]) / base**start, mixed to 32 bits."""
-    raw = (prefix[end] - prefix[start]) * inv_pow[start]
-    return (_fmix64(raw) >> np.uint64(32)).astype(np.uint32)
+def _batch_shingles(batch: NormalisedBatch, ngram: int) -> tuple[U32, npt.NDArray[np.int64]]:
+    """All shingle hashes of a batch and, per text, its first one's index.
 
-
-def _batch_shingles(norm: Sequence[str], ngram: int) -> tuple[U32, npt.NDArray[np.int64]]:
-    """All shingle hashes of a batch of normalised texts and, per text, its first one's index.
-
-    Documents without words get no shingles (their count is 0).
+    Texts without words get no shingles (their count is 0). A shingle's raw
+    hash is P(end) - P(start) over the prefix sums P of byte * base**position,
+    divided by base**start. Words (each with the space after it) partition
+    `batch.data`, so P is only needed at word starts: one sum per word instead
+    of a running sum over every byte.
     """
-    joined = " ".join(norm).encode("utf-8") + b" "
-    data = np.frombuffer(joined, dtype=np.uint8)
-    n = data.size
-    pw, inv = _POWERS.get(n + 1)
-    prefix = np.zeros(n + 1, dtype=np.uint64)
-    # bytes times powers straight into the prefix buffer, summed in place: no
-    # uint64 copy of the bytes and no temporary product array
-    np.multiply(data, pw[:n], out=prefix[1:])
-    np.cumsum(prefix[1:], out=prefix[1:])
-    spaces = np.flatnonzero(data == _SPACE).astype(np.int64)
-    # Word boundaries: a word starts after a space (or at 0) and ends at a space.
-    starts = np.concatenate(([0], spaces[:-1] + 1))
-    ends = spaces
-    nonempty = ends > starts  # empty documents leave a zero-length "word"
-    words_per_doc = np.array([t.count(" ") + 1 if t else 0 for t in norm], dtype=np.int64)
-    starts, ends = starts[nonempty], ends[nonempty]
-    first_word = np.concatenate(([0], np.cumsum(words_per_doc)[:-1]))
+    data, starts, ends = batch.data, batch.starts, batch.ends
+    pw, inv = _POWERS.get(data.size + 1)
+    at_word = np.zeros(starts.size + 1, dtype=np.uint64)  # P at each word's start
+    if starts.size:
+        weighted = np.multiply(data, pw[: data.size], dtype=np.uint64)
+        np.cumsum(np.add.reduceat(weighted, starts), out=at_word[1:])
+    words_per_doc = np.diff(batch.words)
+    first_word = batch.words[:-1]
     n_sh = np.where(words_per_doc > 0, np.maximum(words_per_doc - ngram + 1, 1), 0)
     offsets = np.concatenate(([0], np.cumsum(n_sh)))
-    doc_of = np.repeat(np.arange(len(norm)), n_sh)
+    doc_of = np.repeat(np.arange(len(batch)), n_sh)
     local = np.arange(offsets[-1], dtype=np.int64) - offsets[:-1][doc_of]
     w0 = first_word[doc_of] + local
     w1 = np.minimum(w0 + ngram - 1, first_word[doc_of] + words_per_doc[doc_of] - 1)
-    hashes = _span_hash(prefix, inv, starts[w0], ends[w1])
-    return hashes, offsets
+    # P(end of word w1) = P(start of word w1 + 1) minus the space after w1
+    end = ends[w1]
+    raw = at_word[w1 + 1] - np.uint64(_SPACE) * pw[end] - at_word[w0]
+    raw *= inv[starts[w0]]
+    return (_fmix64(raw) >> np.uint64(32)).astype(np.uint32), offsets
 
 
 class MinHasher:
@@ -146,38 +136,32 @@ class MinHasher:
     def signatures(self, texts: Sequence[str], *, normalised: bool = False) -> U32:
         """(len(texts), num_perm) uint32 signatures; a text without words is all-max.
 
-        `normalised=True` says the texts already went through `normalise` (the
-        clean stage has that form from exact dedup), which skips doing it again.
+        `normalised=True` says the texts already went through `normalise`.
         """
-        if not normalised:
-            texts = [normalise(t) for t in texts]
-        out = np.full((len(texts), self.num_perm), self._empty, dtype=np.uint32)
-        # Sub-batches keep the byte-level arrays (8 bytes per input byte) in cache.
-        for lo in range(0, len(texts), _SUB_BATCH):
-            out[lo : lo + _SUB_BATCH] = self._signatures(texts[lo : lo + _SUB_BATCH])
-        return out
+        return self.sign(NormalisedBatch.of(texts, normalised=normalised))[0]
 
     def signatures_and_sets(
         self, texts: Sequence[str], *, normalised: bool = False
     ) -> tuple[U32, list[bytes]]:
         """`signatures`, and per text its shingle hashes (uint32 as bytes, in text
         order): the set near dedup verifies a candidate pair's exact Jaccard on."""
-        if not normalised:
-            texts = [normalise(t) for t in texts]
-        out = np.full((len(texts), self.num_perm), self._empty, dtype=np.uint32)
+        return self.sign(NormalisedBatch.of(texts, normalised=normalised))
+
+    def sign(self, batch: NormalisedBatch) -> tuple[U32, list[bytes]]:
+        """`signatures_and_sets` of a batch already normalised (the clean stage has
+        it from exact dedup)."""
+        out = np.full((len(batch), self.num_perm), self._empty, dtype=np.uint32)
         sets: list[bytes] = []
-        for lo in range(0, len(texts), _SUB_BATCH):
-            part = texts[lo : lo + _SUB_BATCH]
-            hashes, offsets = _batch_shingles(part, self.ngram)
-            out[lo : lo + _SUB_BATCH] = self._signatures(part, (hashes, offsets))
+        # Sub-batches keep the byte-level arrays (8 bytes per input byte) in cache.
+        for lo in range(0, len(batch), _SUB_BATCH):
+            hi = min(lo + _SUB_BATCH, len(batch))
+            hashes, offsets = _batch_shingles(batch.select(lo, hi), self.ngram)
+            out[lo:hi] = self._signatures(hashes, offsets)
             sets.extend(_shingle_sets(hashes, offsets))
         return out, sets
 
-    def _signatures(
-        self, texts: Sequence[str], shingled: tuple[U32, npt.NDArray[np.int64]] | None = None
-    ) -> U32:
-        hashes, offsets = shingled or _batch_shingles(texts, self.ngram)
-        out = np.full((len(texts), self.num_perm), self._empty, dtype=np.uint32)
+    def _signatures(self, hashes: U32, offsets: npt.NDArray[np.int64]) -> U32:
+        out = np.full((offsets.size - 1, self.num_perm), self._empty, dtype=np.uint32)
         mixed = _fmix32(hashes)
         for lo, hi in self._doc_blocks(offsets):
             s0, s1 = int(offsets[lo]), int(offsets[hi])

@@ -37,7 +37,7 @@ from sdf_corpus.clean.filters import Filter, build_filters
 from sdf_corpus.clean.filters.contamination import adopt_index, load_index
 from sdf_corpus.clean.filters.language import LanguageFilter
 from sdf_corpus.clean.minhash import U32, MinHasher
-from sdf_corpus.clean.normalize import digest_normalised, normalise
+from sdf_corpus.clean.normalize import NormalisedBatch
 from sdf_corpus.clean.stats import CleanStats
 from sdf_corpus.clean.tokens import TokenCounter, make_counter
 from sdf_corpus.document import Document
@@ -83,13 +83,13 @@ class Preparer:
         self._filter(out, stats)
         t = time.perf_counter()
         kept = [p for p in out if p.drop is None]
-        norms = [normalise(p.doc.text) for p in kept]
-        for p, norm in zip(kept, norms, strict=True):
-            p.digest = digest_normalised(norm)
+        batch = NormalisedBatch.of([p.doc.text for p in kept])
+        for p, digest in zip(kept, batch.digests(), strict=True):
+            p.digest = digest
         stats.timings["exact_dedup"] += time.perf_counter() - t
         if self.hasher is not None and kept:
             t = time.perf_counter()
-            sigs, sets = self.hasher.signatures_and_sets(norms, normalised=True)
+            sigs, sets = self.hasher.sign(batch)
             for p, sig, shingle_set in zip(kept, sigs, sets, strict=True):
                 p.signature = np.ascontiguousarray(sig)
                 p.shingles = shingle_set
