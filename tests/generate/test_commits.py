@@ -1,10 +1,12 @@
-"""The group-commit writer: every handed-over stage lands with its attempt, a failed
-transaction reaches every waiting stage, and an unusable ledger fails at once."""
+"""Group commit: every handed-over stage lands with its attempt, a failed transaction
+reaches every waiting stage, another process's write lock delays commits without
+freezing the event loop, and an unusable ledger fails at once."""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -67,12 +69,87 @@ def test_a_failed_transaction_reaches_every_waiting_stage(tmp_path: Path) -> Non
     path = tmp_path / "ledger.sqlite"
     jobs = [_job(n) for n in range(20)]
     _ledger(path, jobs)
-    blocker = sqlite3.connect(path, timeout=0)
-    blocker.execute("PRAGMA busy_timeout=0")
 
     async def run() -> list[BaseException | None]:
         queue = CommitQueue(path, "anthropic")
-        queue._store.db.execute("PRAGMA busy_timeout=50")  # fail fast on the held lock
+        write = queue._store._write_stage
+
+        def fail_on_job_13(record: StageRecord, backend: str, custom_id: str | None) -> None:
+            if record.job.id == "job13":
+                raise ValueError("disk says no")
+            write(record, backend, custom_id)
+
+        queue._store._write_stage = fail_on_job_13  # type: ignore[method-assign]
+        try:
+            return await asyncio.gather(
+                *(queue.commit(StageRecord(j, "draft", _answer(0), 1.0, True)) for j in jobs),
+                return_exceptions=True,
+            )
+        finally:
+            queue.close()
+
+    outcomes = asyncio.run(run())
+    assert all(isinstance(o, ValueError) for o in outcomes), outcomes  # one group, all told
+    store = Store(path)
+    try:
+        assert store.totals().done == 0  # nothing half-written
+    finally:
+        store.close()
+
+
+def test_a_lock_held_by_another_process_delays_commits_without_blocking_the_loop(
+    tmp_path: Path,
+) -> None:
+    """Another writer (a second `--workers` process) holds the lock for 0.3 s: the
+    stages wait and then land, and meanwhile the loop keeps running other tasks (a
+    busy wait inside SQLite would freeze it)."""
+    path = tmp_path / "ledger.sqlite"
+    jobs = [_job(n) for n in range(50)]
+    _ledger(path, jobs)
+    other = sqlite3.connect(path, isolation_level=None)
+
+    async def run() -> int:
+        queue = CommitQueue(path, "anthropic")
+        ticks = 0
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.01)
+                ticks += 1
+
+        other.execute("BEGIN IMMEDIATE")
+        asyncio.get_running_loop().call_later(0.3, other.execute, "COMMIT")
+        tick = asyncio.ensure_future(ticker())
+        try:
+            await asyncio.gather(
+                *(queue.commit(StageRecord(j, "draft", _answer(1), 1.0, True)) for j in jobs)
+            )
+        finally:
+            tick.cancel()
+            queue.close()
+        return ticks
+
+    started = time.monotonic()
+    ticks = asyncio.run(run())
+    other.close()
+    assert time.monotonic() - started >= 0.3  # waited for the lock
+    assert ticks >= 15  # ~30 ticks of 10 ms while the lock was held
+    store = Store(path)
+    try:
+        assert store.totals().done == 50
+    finally:
+        store.close()
+
+
+def test_a_lock_held_past_the_timeout_fails_every_waiting_stage(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite"
+    jobs = [_job(n) for n in range(10)]
+    _ledger(path, jobs)
+    blocker = sqlite3.connect(path, isolation_level=None)
+
+    async def run() -> list[BaseException | None]:
+        queue = CommitQueue(path, "anthropic", lock_timeout=0.05)
         blocker.execute("BEGIN IMMEDIATE")  # another writer holds the lock throughout
         try:
             return await asyncio.gather(
@@ -85,10 +162,11 @@ def test_a_failed_transaction_reaches_every_waiting_stage(tmp_path: Path) -> Non
 
     outcomes = asyncio.run(run())
     blocker.close()
-    assert all(isinstance(o, sqlite3.OperationalError) for o in outcomes), outcomes
+    assert all(isinstance(o, InputError) for o in outcomes), outcomes
+    assert "write lock" in str(outcomes[0]) and str(path) in str(outcomes[0])
     store = Store(path)
     try:
-        assert store.totals().done == 0  # nothing half-written
+        assert store.totals().done == 0
     finally:
         store.close()
 

@@ -1,7 +1,7 @@
 """The immediate submitter: concurrent SDK calls under the executor's limits
 (rate limits, retries with backoff, the spend cap, the circuit breaker), one
-ledger commit per finished stage (grouped with the stages that finish while the
-previous commit runs: generate/commits.py).
+ledger commit per finished stage (grouped with the stages that finish in the same
+turn of the event loop: generate/commits.py).
 
 Deliberately plain asyncio: `concurrency` workers pull the next pending job, walk
 its remaining stages, and commit each finished stage before asking for the next
@@ -34,9 +34,8 @@ class ImmediateSubmitter:
     def __init__(self, ledger: Store, backend: Backend, executor: Executor, concurrency: int):
         self.ledger, self.backend, self.executor = ledger, backend, executor
         self.concurrency = concurrency
-        # Stage commits run on one thread with its own connection: a commit waits on
-        # disk (WAL writes, checkpoints) for ~0.2-0.3 ms, which on the event loop
-        # would stall every request in flight; sqlite releases the GIL meanwhile.
+        # Stage commits go through one queue with its own connection, grouped per turn
+        # of the event loop (generate/commits.py says why on the loop, not a thread).
         self._commits: CommitQueue | None = None
 
     @property

@@ -19,7 +19,7 @@ from typing import Any
 
 from sdf_corpus.generate.backends.base import Completion, describe_error
 from sdf_corpus.plan.job import Job
-from sdf_corpus.store.schema import connect
+from sdf_corpus.store.schema import BUSY_TIMEOUT_MS, connect
 
 __all__ = ["JobQueries", "StageOutput", "StageRecord"]
 
@@ -248,6 +248,29 @@ class JobQueries:
         with self.transaction(immediate=True):
             for record in records:
                 self._write_stage(record, backend, None)
+
+    def try_record_stages(self, records: Sequence[StageRecord], backend: str) -> bool:
+        """`record_stages`, or False at once, with nothing written, while another
+        connection holds the write lock: a caller on an event loop retries later
+        instead of blocking the loop in SQLite's busy wait."""
+        self.db.execute("PRAGMA busy_timeout=0")
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                return False
+            raise
+        finally:
+            self.db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        try:
+            for record in records:
+                self._write_stage(record, backend, None)
+        except BaseException:
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+        return True
 
     def _write_stage(self, record: StageRecord, backend: str, batch_custom_id: str | None) -> None:
         now, c, job = time.time(), record.completion, record.job

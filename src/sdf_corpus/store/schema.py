@@ -83,6 +83,10 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1,)
 LATEST = len(MIGRATIONS)
 
 
+# How long a connection waits for another process's write lock before failing.
+BUSY_TIMEOUT_MS = 30_000
+
+
 def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
     """A connection in autocommit mode (transactions are explicit), migrated to LATEST.
 
@@ -98,7 +102,7 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
         if not readonly:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
-        db.execute("PRAGMA busy_timeout=30000")
+        db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     except sqlite3.DatabaseError as exc:
         raise InputError(
             f"{path}: not an sdf-corpus ledger ({exc}); give the ledger.sqlite a run wrote"
