@@ -22,8 +22,6 @@ forkserver (a few MB of arrays) instead of each reading the files again.
 
 from __future__ import annotations
 
-import itertools
-from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +30,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from sdf_corpus.clean.filters.base import words
 from sdf_corpus.clean.filters.chunk import WordChunk, word_hashes
 from sdf_corpus.errors import InputError
 from sdf_corpus.io.readers import iter_jsonl
@@ -132,15 +129,14 @@ def build_index(
 ) -> EvalIndex:
     items: list[str] = []
     owners: list[int] = []  # item of each field
-    fields: list[list[str]] = []
+    fields: list[str] = []
     for source, item_id, texts in _records(paths, text_fields):
         items.append(f"{source}#{item_id}")
-        for text in texts:
-            fields.append(list(words(text)))
-            owners.append(len(items) - 1)
+        fields += texts
+        owners += [len(items) - 1] * len(texts)
     keys, field_of = _field_ngrams(fields, n)
     all_owners = np.asarray(owners, dtype=np.int32)[field_of]
-    shared, _ = _field_ngrams([list(words(t)) for t in ignore], n)
+    shared, _ = _field_ngrams(list(ignore), n)
     if shared.size and keys.size:
         keep = ~np.isin(keys, shared)
         keys, all_owners = keys[keep], all_owners[keep]
@@ -153,19 +149,15 @@ def build_index(
     return EvalIndex(n, keys, all_owners, tuple(items), slots)
 
 
-def _field_ngrams(
-    fields: list[list[str]], n: int
-) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.intp]]:
-    """The n-gram hashes of every field and the field each came from, hashed in one
-    pass over all fields' words; n-grams that would span two fields are left out."""
+def _field_ngrams(fields: list[str], n: int) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.intp]]:
+    """The n-gram hashes of every field and the field each came from, from one
+    tokenisation of all fields (`WordChunk`: each distinct word hashed once);
+    n-grams that would span two fields are left out."""
     if not fields:
         return np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.intp)
-    counts = np.fromiter(map(len, fields), dtype=np.intp, count=len(fields))
-    field_of = np.repeat(np.arange(len(fields)), counts)
-    vocab: defaultdict[str, int] = defaultdict(itertools.count().__next__)
-    flat = itertools.chain.from_iterable(fields)
-    ids = np.fromiter(map(vocab.__getitem__, flat), dtype=np.intp, count=int(counts.sum()))
-    hashes = ngram_hashes(word_hashes(list(vocab))[ids], n)  # each distinct word hashed once
+    chunk = WordChunk.of(fields)
+    field_of = np.repeat(np.arange(len(fields)), chunk.counts)
+    hashes = ngram_hashes(chunk.word_hashes(), n)
     inside = field_of[: hashes.size] == field_of[n - 1 :]
     return hashes[inside], field_of[: hashes.size][inside]
 
