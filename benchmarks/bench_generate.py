@@ -1,7 +1,9 @@
 """Generation overhead: achieved requests/s against the bound C/L.
 
-A fake Anthropic server (tests/fakeprovider) runs in its own process with a
-fixed latency L; `python -m sdf_corpus generate` runs as a child process at
+A fake Anthropic server runs in its own process with a fixed latency L (by
+default tests/fakeprovider/lean.py, ~0.15 ms of CPU per request, so the server
+takes little of the two cores from the clients measured; `--server full` is the
+test suite's aiohttp fake); `python -m sdf_corpus generate` runs as a child process at
 concurrency C. Reported per C:
   - throughput over the request window (first attempt start -> last attempt end,
     from the ledger) and end to end (process wall time, includes start-up),
@@ -12,7 +14,7 @@ Baseline in the same run: the bound C/L itself, and the bare anthropic SDK clien
 with our transport (C tasks, its own process) as the floor overhead.
 
     .venv/bin/python benchmarks/bench_generate.py [--latency 0.2] [--conc 16 64 256]
-        [--workers 1 2] [--repeat 3]
+        [--workers 1 2] [--repeat 3] [--warmup 600] [--server lean|full]
 
 With --workers 1 2, each C also runs `generate --workers 2` (the same jobs split
 over two processes sharing C and the ledger) right after the one-process run, and
@@ -27,6 +29,7 @@ import asyncio
 import json
 import os
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -220,12 +223,16 @@ def _ratios(rows: list[dict[str, float]], raws: list[dict[str, float]]) -> None:
     """Per run and C, the issue 18 goals: ours / bare SDK (one process, >= 0.9) and
     W workers / one process (>= 1.5 with 2 workers), each from the same repeat."""
     print("\ngoal ratios, per repeat (ours and its baseline from the same run):")
+    sdk_ratios: list[float] = []
+    worker_ratios: list[float] = []
+    ceilings: list[float] = []
     for i, r in enumerate(rows):
         if r["workers"] == 1:
             raw = [x for x in raws if x["C"] == r["C"] and x["procs"] == 1]
             k = sum(1 for x in rows[:i] if x["C"] == r["C"] and x["workers"] == 1)
             if k < len(raw):
                 ratio = r["window_rps"] / raw[k]["window_rps"]
+                sdk_ratios.append(ratio)
                 ours, sdk = r["steady_cpu_ms_per_req"], raw[k]["loop_cpu_ms_per_req"]
                 print(
                     f"  C={r['C']:<4} ours / bare SDK throughput: {ratio:.3f} (goal >= 0.9, "
@@ -236,6 +243,7 @@ def _ratios(rows: list[dict[str, float]], raws: list[dict[str, float]]) -> None:
             one = [x for x in rows[:i] if x["C"] == r["C"] and x["workers"] == 1]
             if one:
                 ratio = r["window_rps"] / one[-1]["window_rps"]
+                worker_ratios.append(ratio)
                 print(
                     f"  C={r['C']:<4} {r['workers']} workers / 1 process: {ratio:.3f} (window; "
                     f"goal >= 1.5, {'met' if ratio >= 1.5 else 'not met'}), "
@@ -245,11 +253,20 @@ def _ratios(rows: list[dict[str, float]], raws: list[dict[str, float]]) -> None:
                 sdk1 = [x for x in raws if x["C"] == r["C"] and x["procs"] == 1]
                 sdkw = [x for x in raws if x["C"] == r["C"] and x["procs"] == r["workers"]]
                 if k < len(sdk1) and k < len(sdkw):
+                    ceilings.append(sdkw[k]["window_rps"] / sdk1[k]["window_rps"])
                     print(
                         f"  C={r['C']:<4} the bare SDK's own {r['workers']} processes / 1: "
                         f"{sdkw[k]['window_rps'] / sdk1[k]['window_rps']:.3f} (the ceiling "
                         "this machine leaves any client, same run)"
                     )
+    for label, values in (
+        ("ours / bare SDK", sdk_ratios),
+        ("workers / 1 process", worker_ratios),
+        ("bare SDK processes / 1", ceilings),
+    ):
+        if values:
+            shown = ", ".join(f"{v:.3f}" for v in values)
+            print(f"  median {label}: {statistics.median(values):.3f} (of {shown})")
 
 
 def _load() -> str:
@@ -271,6 +288,13 @@ def main() -> None:
     )
     ap.add_argument("--repeat", type=int, default=1, help="runs of every measurement")
     ap.add_argument(
+        "--warmup",
+        type=int,
+        default=600,
+        help="requests of one generate run and one SDK run first, not reported (0: none); "
+        "the first runs after start-up were the slowest of a session",
+    )
+    ap.add_argument(
         "--server",
         choices=sorted(SERVERS),
         default="lean",
@@ -291,6 +315,10 @@ def main() -> None:
     server, url = start_server(args.latency, args.server)
     rows, raws = [], []
     try:
+        if args.warmup:
+            bench_generate(url, args.conc[-1], args.latency, args.warmup, server.pid)
+            if not args.no_raw:
+                bench_raw(url, args.conc[-1], args.latency, args.warmup, server.pid)
         # Interleaved, so a change in the machine's load hits every variant alike.
         for _ in range(args.repeat):
             for conc in args.conc:
