@@ -39,6 +39,14 @@ def _ledger(path: Path, jobs: list[Job]) -> None:
         store.close()
 
 
+def _done(path: Path) -> int:
+    store = Store(path)
+    try:
+        return store.totals().done
+    finally:
+        store.close()
+
+
 def test_every_stage_handed_over_is_committed_with_its_attempt(tmp_path: Path) -> None:
     path = tmp_path / "ledger.sqlite"
     jobs = [_job(n) for n in range(300)]
@@ -90,11 +98,7 @@ def test_a_failed_transaction_reaches_every_waiting_stage(tmp_path: Path) -> Non
 
     outcomes = asyncio.run(run())
     assert all(isinstance(o, ValueError) for o in outcomes), outcomes  # one group, all told
-    store = Store(path)
-    try:
-        assert store.totals().done == 0  # nothing half-written
-    finally:
-        store.close()
+    assert _done(path) == 0  # nothing half-written
 
 
 def test_a_lock_held_by_another_process_delays_commits_without_blocking_the_loop(
@@ -135,11 +139,7 @@ def test_a_lock_held_by_another_process_delays_commits_without_blocking_the_loop
     other.close()
     assert time.monotonic() - started >= 0.3  # waited for the lock
     assert ticks >= 15  # ~30 ticks of 10 ms while the lock was held
-    store = Store(path)
-    try:
-        assert store.totals().done == 50
-    finally:
-        store.close()
+    assert _done(path) == 50
 
 
 def test_a_lock_held_past_the_timeout_fails_every_waiting_stage(tmp_path: Path) -> None:
@@ -164,11 +164,7 @@ def test_a_lock_held_past_the_timeout_fails_every_waiting_stage(tmp_path: Path) 
     blocker.close()
     assert all(isinstance(o, InputError) for o in outcomes), outcomes
     assert "write lock" in str(outcomes[0]) and str(path) in str(outcomes[0])
-    store = Store(path)
-    try:
-        assert store.totals().done == 0
-    finally:
-        store.close()
+    assert _done(path) == 0
 
 
 def test_a_ledger_that_cannot_be_opened_raises_before_any_stage_waits(tmp_path: Path) -> None:
