@@ -9,9 +9,10 @@ No other module opens a connection or writes SQL; they call the typed queries he
     judge.py     `JudgeStore`: judgements keyed by the rubric's hash
     merge.py     folding a `--shard` ledger into the run's (ATTACH + copies)
 
-WAL mode; every finished stage is committed in its own transaction together
-with the attempt that produced it, so a kill at any moment loses at most the
-requests in flight, and a re-run never asks for a committed stage again.
+WAL mode; every finished stage is committed in the same transaction as the
+attempt that produced it (stages that finish together share one, see
+`generate/commits.py`), so a kill at any moment loses at most the requests in
+flight, and a re-run never asks for a committed stage again.
 API keys never reach the store: attempts keep an error's class and its message,
 which the backends scrub of keys before raising.
 """
