@@ -47,9 +47,12 @@ TOKENS_PER_REQUEST = 950 / 3
 SERVERS = {"lean": "fakeprovider.lean", "full": "fakeprovider.server"}
 
 
-def start_server(latency: float, kind: str = "lean") -> tuple[subprocess.Popen[str], str]:
+def start_server(
+    latency: float, kind: str = "lean", jitter: float = 0.0
+) -> tuple[subprocess.Popen[str], str]:
+    spread = ["--jitter", str(jitter)] if jitter else []
     proc = subprocess.Popen(
-        [PYTHON, "-m", SERVERS[kind], "--port", "0", "--latency", str(latency)],
+        [PYTHON, "-m", SERVERS[kind], "--port", "0", "--latency", str(latency), *spread],
         stdout=subprocess.PIPE,
         text=True,
         env=env_with(PYTHONPATH=str(ROOT / "tests")),
@@ -288,6 +291,13 @@ def main() -> None:
     )
     ap.add_argument("--repeat", type=int, default=1, help="runs of every measurement")
     ap.add_argument(
+        "--jitter",
+        type=float,
+        default=0.0,
+        help="lean server only: each answer waits L x (1 +/- up to this fraction), uniformly; "
+        "0 (the default) is a fixed L, whose answers return in synchronised waves",
+    )
+    ap.add_argument(
         "--warmup",
         type=int,
         default=600,
@@ -309,10 +319,14 @@ def main() -> None:
         return
     print(
         f"machine: {machine()}; load average {_load()} at start\n"
-        f"latency L = {args.latency * 1000:.0f} ms; fake provider ({args.server}, "
+        f"latency L = {args.latency * 1000:.0f} ms"
+        + (f" +/- {args.jitter:.0%} (uniform)" if args.jitter else " (fixed)")
+        + f"; fake provider ({args.server}, "
         f"{SERVERS[args.server]}) in its own process"
     )
-    server, url = start_server(args.latency, args.server)
+    if args.jitter and args.server != "lean":
+        ap.error("--jitter needs --server lean")
+    server, url = start_server(args.latency, args.server, args.jitter)
     rows, raws = [], []
     try:
         if args.warmup:

@@ -11,7 +11,11 @@ kind, `max_tokens` and the AI the prompt names, with a per-request first line
 so no two answers are equal. No faults, rate limits, batches or streaming: use
 `FakeProvider` for behaviour, this for speed.
 
-    python -m fakeprovider.lean --port 0 --latency 0.2   # prints its URL
+With a fixed latency, requests sent together come back together, so a client's
+answers arrive in synchronised waves that no real API produces; `--jitter`
+spreads each delay uniformly around the latency (seeded, so runs repeat).
+
+    python -m fakeprovider.lean --port 0 --latency 0.2 [--jitter 0.5]   # prints its URL
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import random
 from typing import Any
 
 from fakeprovider.text import ai_named, default_text
@@ -30,6 +35,7 @@ __all__ = ["serve"]
 _CHARS_PER_TOKEN = 4
 _HEAD_END = b"\r\n\r\n"
 _ids = itertools.count(1)
+_random = random.Random(0).random  # seeded: the same delays in every run
 _answers: dict[tuple[bool, int, str], str] = {}
 
 
@@ -85,8 +91,9 @@ def _answer(body: dict[str, Any]) -> tuple[int, bytes]:
 class _Connection(asyncio.Protocol):
     """One keep-alive connection: requests one after another (clients do not pipeline)."""
 
-    def __init__(self, latency: float) -> None:
+    def __init__(self, latency: float, jitter: float = 0.0) -> None:
         self.latency = latency
+        self.jitter = jitter
         self.buffer = b""
         self.transport: asyncio.Transport | None = None
 
@@ -125,17 +132,19 @@ class _Connection(asyncio.Protocol):
             f"HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\n"
             f"content-length: {len(body)}\r\nrequest-id: req_lean\r\n\r\n"
         ).encode()
-        loop = asyncio.get_running_loop()
-        loop.call_later(self.latency, self._send, head + body)
+        delay = self.latency * (1 + self.jitter * (2 * _random() - 1))
+        asyncio.get_running_loop().call_later(delay, self._send, head + body)
 
     def _send(self, data: bytes) -> None:
         if self.transport is not None and not self.transport.is_closing():
             self.transport.write(data)
 
 
-async def serve(host: str, port: int, latency: float) -> None:
+async def serve(host: str, port: int, latency: float, jitter: float = 0.0) -> None:
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(lambda: _Connection(latency), host, port, backlog=1024)
+    server = await loop.create_server(
+        lambda: _Connection(latency, jitter), host, port, backlog=1024
+    )
     bound = server.sockets[0].getsockname()
     print(f"http://{bound[0]}:{bound[1]}", flush=True)
     async with server:
@@ -147,9 +156,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--latency", type=float, default=0.0, help="seconds per request")
+    parser.add_argument(
+        "--jitter",
+        type=float,
+        default=0.0,
+        help="each answer waits latency x (1 +/- up to this fraction), uniformly (0: fixed)",
+    )
     args = parser.parse_args(argv)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(args.host, args.port, args.latency))
+        asyncio.run(serve(args.host, args.port, args.latency, args.jitter))
 
 
 if __name__ == "__main__":
