@@ -89,6 +89,12 @@ class JobQueries:
         `immediate` takes the write lock up front: with `--workers` several processes
         write, and SQLite's busy timeout then queues them instead of failing one."""
         self.db.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        with self._until_commit():
+            yield
+
+    @contextmanager
+    def _until_commit(self) -> Iterator[None]:
+        """Commit the transaction just begun once the body ran; roll it back if it raised."""
         try:
             yield
         except BaseException:
@@ -262,14 +268,9 @@ class JobQueries:
             raise
         finally:
             self.db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-        try:
+        with self._until_commit():
             for record in records:
                 self._write_stage(record, backend, None)
-        except BaseException:
-            if self.db.in_transaction:
-                self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
         return True
 
     def _write_stage(self, record: StageRecord, backend: str, batch_custom_id: str | None) -> None:
