@@ -117,20 +117,6 @@ EN_STOPWORDS = frozenset(
 
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 
-# The chunk filters cut words from bytes (`word_bytes`, `chunk.WordChunk`); the
-# per-text list here serves the readers of single texts (the decontamination
-# index build, a matched n-gram's words), which may ask for the same text
-# several times: a cache keyed on the text object (held here, so its identity
-# cannot be reused) makes that one tokenisation per text. It holds a few
-# chunks' worth of texts (at most `_WORDS_CACHE_WORDS` words, ~120 MB of word
-# strings for very long documents) and is emptied when full. A filter that
-# rewrites the text creates a new string, which misses the cache.
-_WORDS_CACHE_SIZE = 1024
-_WORDS_CACHE_WORDS = 1 << 21
-_words_cache: dict[int, tuple[str, list[str]]] = {}
-_words_cached = 0
-
-
 # ASCII fast path: letters lower-cased, apostrophes kept, every other byte a
 # space; a whitespace split then gives `_WORD`'s matches unless an apostrophe is
 # left ("rock'n'roll", "'tis"), and then `_ASCII_WORD` (the same pattern for
@@ -141,7 +127,9 @@ _WORD_TABLE = bytes(
 _ASCII_WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
 
 
-def _tokenise(text: str) -> list[str]:
+def words(text: str) -> list[str]:
+    """Lower-cased alphabetic words (apostrophes kept inside words). The filters get
+    the same words for a whole chunk from `chunk.WordChunk`, cut from `word_bytes`."""
     if not text.isascii():
         return _WORD.findall(text.lower())
     mapped = text.encode("ascii").translate(_WORD_TABLE).decode("ascii")
@@ -157,22 +145,7 @@ def word_bytes(text: str) -> bytes:
         mapped = text.encode("ascii").translate(_WORD_TABLE)
         if b"'" not in mapped:
             return mapped
-    return " ".join(_tokenise(text)).encode("utf-8")
-
-
-def words(text: str) -> list[str]:
-    """Lower-cased alphabetic words (apostrophes kept inside words); do not mutate the list."""
-    global _words_cached
-    hit = _words_cache.get(id(text))
-    if hit is not None and hit[0] is text:
-        return hit[1]
-    ws = _tokenise(text)
-    if len(_words_cache) >= _WORDS_CACHE_SIZE or _words_cached + len(ws) > _WORDS_CACHE_WORDS:
-        _words_cache.clear()
-        _words_cached = 0
-    _words_cache[id(text)] = (text, ws)
-    _words_cached += len(ws)
-    return ws
+    return " ".join(words(text)).encode("utf-8")
 
 
 class Filter(ABC):

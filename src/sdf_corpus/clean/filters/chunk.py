@@ -16,7 +16,7 @@ words become strings.
 
 `word_chunk` remembers the last chunk it built, so the next filter asking for the
 documents that survived the previous one gets a selection of it instead of a
-second tokenisation (the same one-entry idea as `base.words`).
+second tokenisation.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from xxhash import xxh3_64_intdigest
 
-from sdf_corpus.clean.filters.base import word_bytes, words
+from sdf_corpus.clean.filters.base import word_bytes
 
 __all__ = ["I64", "WordChunk", "word_chunk", "word_hashes"]
 
@@ -102,7 +102,9 @@ class WordChunk:
         return hit[self.ids]
 
     def words_of(self, i: int) -> list[str]:
-        return words(self.texts[i])
+        """Text i's words, read from its ids (the same as `base.words` of the text)."""
+        ws = self.vocab.words
+        return [ws[j] for j in self.ids[self.offsets[i] : self.offsets[i + 1]].tolist()]
 
     def word_hashes(self) -> U64:
         """`word_hashes` of every word position, computed once per distinct word."""
