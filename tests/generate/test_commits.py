@@ -11,19 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from runfiles import stub_job
 from sdf_corpus.errors import InputError
 from sdf_corpus.generate.backends.base import Completion
 from sdf_corpus.generate.commits import CommitQueue
 from sdf_corpus.plan.job import Job
 from sdf_corpus.store import StageRecord, Store
-
-
-def _job(n: int) -> Job:
-    return Job(
-        id=f"job{n}", index=n, round=0, corpus="t", genre="blog_post",
-        principle_id="p1", ai_id="subject", author_id="", author_role="", audience_id="",
-        about="subject",
-    )  # fmt: skip
 
 
 def _answer(n: int) -> Completion:
@@ -49,7 +42,7 @@ def _done(path: Path) -> int:
 
 def test_every_stage_handed_over_is_committed_with_its_attempt(tmp_path: Path) -> None:
     path = tmp_path / "ledger.sqlite"
-    jobs = [_job(n) for n in range(300)]
+    jobs = [stub_job(n) for n in range(300)]
     _ledger(path, jobs)
 
     async def run() -> None:
@@ -75,7 +68,7 @@ def test_every_stage_handed_over_is_committed_with_its_attempt(tmp_path: Path) -
 
 def test_a_failed_transaction_reaches_every_waiting_stage(tmp_path: Path) -> None:
     path = tmp_path / "ledger.sqlite"
-    jobs = [_job(n) for n in range(20)]
+    jobs = [stub_job(n) for n in range(20)]
     _ledger(path, jobs)
 
     async def run() -> list[BaseException | None]:
@@ -108,7 +101,7 @@ def test_a_lock_held_by_another_process_delays_commits_without_blocking_the_loop
     stages wait and then land, and meanwhile the loop keeps running other tasks (a
     busy wait inside SQLite would freeze it)."""
     path = tmp_path / "ledger.sqlite"
-    jobs = [_job(n) for n in range(50)]
+    jobs = [stub_job(n) for n in range(50)]
     _ledger(path, jobs)
     other = sqlite3.connect(path, isolation_level=None)
 
@@ -144,7 +137,7 @@ def test_a_lock_held_by_another_process_delays_commits_without_blocking_the_loop
 
 def test_a_lock_held_past_the_timeout_fails_every_waiting_stage(tmp_path: Path) -> None:
     path = tmp_path / "ledger.sqlite"
-    jobs = [_job(n) for n in range(10)]
+    jobs = [stub_job(n) for n in range(10)]
     _ledger(path, jobs)
     blocker = sqlite3.connect(path, isolation_level=None)
 

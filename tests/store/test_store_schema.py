@@ -12,10 +12,10 @@ import pytest
 from click.testing import CliRunner
 
 from fakeprovider.server import FakeProvider
+from runfiles import stub_job
 from sdf_corpus.cli import main
 from sdf_corpus.errors import InputError
 from sdf_corpus.generate.backends.base import Completion
-from sdf_corpus.plan.job import Job
 from sdf_corpus.store import LATEST, BatchBook, JudgeStore, Store, read_meta
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "sdf_corpus"
@@ -63,20 +63,12 @@ CREATE TABLE IF NOT EXISTS judgements (
 """
 
 
-def _job(n: int) -> Job:
-    return Job(
-        id=f"job{n}", index=n, round=0, corpus="t", genre="blog_post",
-        principle_id="p1", ai_id="subject", author_id="", author_role="", audience_id="",
-        about="subject",
-    )  # fmt: skip
-
-
 def _unversioned_ledger(path: Path, *, judged: bool) -> None:
     """A ledger with one done job (two stages, two paid attempts and a retry), one
     pending job, a collected batch and, if `judged`, a judgement."""
     db = sqlite3.connect(path)
     db.executescript(_UNVERSIONED_SCHEMA + (_JUDGE_SCHEMA if judged else ""))
-    done, pending = _job(0), _job(1)
+    done, pending = stub_job(0), stub_job(1)
     db.execute("INSERT INTO meta VALUES ('targets', '{\"blog_post\": 900}')")
     db.execute("INSERT INTO rounds VALUES (0, '{\"blog_post\": 2}', 1.0)")
     for job, status in ((done, "done"), (pending, "pending")):
@@ -128,7 +120,7 @@ def test_an_unversioned_ledger_is_migrated_in_place_and_reads_back(
         assert store.rounds() == [(0, {"blog_post": 2})]
         assert store.get_meta("targets") == '{"blog_post": 900}'
         [(job, outputs)] = list(store.done_jobs())
-        assert job == _job(0) and sorted(outputs) == ["draft", "idea"]
+        assert job == stub_job(0) and sorted(outputs) == ["draft", "idea"]
         assert outputs["draft"].text == "draft text"
         assert [j.id for j in store.pending_jobs()] == ["job1"]
         t = store.totals()
@@ -147,7 +139,7 @@ def test_an_unversioned_ledger_is_migrated_in_place_and_reads_back(
         # ... and the migrated ledger takes new work.
         done = Completion(text="t", stop_reason="end_turn", input_tokens=1, output_tokens=2,
                           cost_usd=0.5, model="m")  # fmt: skip
-        store.record_stage(_job(1), "idea", done, "anthropic", 6.0, final=True)
+        store.record_stage(stub_job(1), "idea", done, "anthropic", 6.0, final=True)
         assert store.totals().done == 2
     finally:
         store.close()
