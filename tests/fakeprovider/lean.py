@@ -28,7 +28,7 @@ import json
 import random
 from typing import Any
 
-from fakeprovider.text import ai_named, default_text
+from fakeprovider.text import ai_named, default_text, user_prompt, wants_list
 
 __all__ = ["serve"]
 
@@ -39,29 +39,13 @@ _random = random.Random(0).random  # seeded: the same delays in every run
 _answers: dict[tuple[bool, int, str], str] = {}
 
 
-def _prompt(body: dict[str, Any]) -> str:
-    parts = []
-    for message in body.get("messages", []):
-        if message.get("role") != "user":
-            continue
-        content = message.get("content", "")
-        if isinstance(content, str):
-            parts.append(content)
-        else:
-            parts += [b.get("text", "") for b in content if isinstance(b, dict)]
-    return "\n".join(parts)
-
-
 def _answer(body: dict[str, Any]) -> tuple[int, bytes]:
     """Status and JSON body for one request."""
     if not all(k in body for k in ("model", "max_tokens", "messages")):
         error = {"type": "error", "error": {"type": "invalid_request_error", "message": "fields"}}
         return 400, json.dumps(error).encode()
-    prompt = _prompt(body)
-    lowered = prompt.lower()
-    listing = "numbered list" in lowered or (
-        "idea" in lowered and "list" in lowered and "<idea>" not in lowered
-    )
+    prompt = user_prompt(body["messages"])
+    listing = wants_list(prompt)
     max_tokens = int(body["max_tokens"])
     key = (listing, max_tokens, "" if listing else ai_named(prompt))
     text = _answers.get(key)

@@ -39,7 +39,7 @@ from aiohttp import web
 from fakeprovider.batches import FakeBatches
 from fakeprovider.gate import gate
 from fakeprovider.limits import RateLimit
-from fakeprovider.text import default_text
+from fakeprovider.text import block_texts, default_text, user_prompt
 
 __all__ = ["FAULT_KINDS", "FakeProvider", "Responder"]
 
@@ -76,23 +76,6 @@ class _Fault:
 
 def _tokens(chars: int) -> int:
     return max(1, -(-chars // _CHARS_PER_TOKEN))
-
-
-def _block_texts(content: Any) -> list[tuple[str, bool]]:
-    """(text, marked-for-cache) for a string or a list of content blocks."""
-    if isinstance(content, str):
-        return [(content, False)]
-    blocks = content if isinstance(content, list) else []
-    return [(str(b.get("text", "")), "cache_control" in b) for b in blocks if isinstance(b, dict)]
-
-
-def _user_prompt(messages: list[dict[str, Any]]) -> str:
-    return "\n".join(
-        text
-        for message in messages
-        if message.get("role") == "user"
-        for text, _ in _block_texts(message.get("content", ""))
-    )
 
 
 def _truncated(fault: _Fault | None, full: str) -> str | None:
@@ -334,9 +317,9 @@ class FakeProvider:
 
     def _cache_usage(self, body: dict[str, Any]) -> tuple[int, int, int]:
         """(uncached chars, cache-creation tokens, cache-read tokens)."""
-        blocks = _block_texts(body.get("system", ""))
+        blocks = block_texts(body.get("system", ""))
         for message in body.get("messages", []):
-            blocks.extend(_block_texts(message.get("content", "")))
+            blocks.extend(block_texts(message.get("content", "")))
         total = sum(len(t) for t, _ in blocks)
         running, cached, key, digest = 0, 0, "", hashlib.sha256()
         for text, marked in blocks:
@@ -369,7 +352,7 @@ class FakeProvider:
         self, body: dict[str, Any], fault: _Fault | None = None
     ) -> dict[str, Any]:
         """The Message object for one accepted request (also each batch request's result)."""
-        prompt = _user_prompt(body["messages"])
+        prompt = user_prompt(body["messages"])
         full = self.responder(prompt, body)
         stops = list(body.get("stop_sequences") or [])
         text, reason, seq = _limit(full, int(body["max_tokens"]), stops)
@@ -417,7 +400,7 @@ class FakeProvider:
         if failed is not None:
             return failed
         messages = body["messages"]
-        full = self.responder(_user_prompt(messages), body)
+        full = self.responder(user_prompt(messages), body)
         stops = body.get("stop") or []
         stops = [stops] if isinstance(stops, str) else list(stops)
         max_tokens = int(body.get("max_tokens") or body.get("max_completion_tokens") or 4096)
@@ -425,7 +408,7 @@ class FakeProvider:
         partial = _truncated(fault, full)
         if partial is not None:
             text, reason = partial, "max_tokens"
-        prompt_chars = sum(len(t) for m in messages for t, _ in _block_texts(m.get("content")))
+        prompt_chars = sum(len(t) for m in messages for t, _ in block_texts(m.get("content")))
         usage = {"prompt_tokens": _tokens(prompt_chars), "completion_tokens": _tokens(len(text))}
         usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
         choice = {

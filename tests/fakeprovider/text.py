@@ -13,6 +13,7 @@ import hashlib
 import random
 import re
 from pathlib import Path
+from typing import Any
 
 __all__ = ["ai_named", "default_text", "document_text", "idea_list", "prose", "realistic"]
 
@@ -185,12 +186,35 @@ def ai_named(prompt: str) -> str:
     return ""
 
 
-def default_text(prompt: str, max_tokens: int | None = None) -> str:
-    """A numbered list when asked for one; otherwise `document_text`. A later stage
-    quoting the idea it was given (`<idea>`) is writing the document, not listing ideas."""
+def block_texts(content: Any) -> list[tuple[str, bool]]:
+    """(text, marked-for-cache) for a message's content: a string or a list of blocks."""
+    if isinstance(content, str):
+        return [(content, False)]
+    blocks = content if isinstance(content, list) else []
+    return [(str(b.get("text", "")), "cache_control" in b) for b in blocks if isinstance(b, dict)]
+
+
+def user_prompt(messages: list[dict[str, Any]]) -> str:
+    """The user turns' text of a request, joined: what the answer is chosen from."""
+    return "\n".join(
+        text
+        for message in messages
+        if message.get("role") == "user"
+        for text, _ in block_texts(message.get("content", ""))
+    )
+
+
+def wants_list(prompt: str) -> bool:
+    """Whether a prompt asks for a numbered list of ideas. A later stage quoting the
+    idea it was given (`<idea>`) is writing the document, not listing ideas."""
     lowered = prompt.lower()
     asks = "idea" in lowered and "list" in lowered and "<idea>" not in lowered
-    if "numbered list" in lowered or asks:
+    return "numbered list" in lowered or asks
+
+
+def default_text(prompt: str, max_tokens: int | None = None) -> str:
+    """A numbered list when asked for one (`wants_list`); otherwise `document_text`."""
+    if wants_list(prompt):
         return idea_list(prompt, 5)
     return document_text(prompt, max_tokens)
 
