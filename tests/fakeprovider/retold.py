@@ -1,0 +1,184 @@
+"""The fake provider's "retold plots" mode: a provider that keeps telling the same stories.
+
+Real models at temperature 1 answer near-identical idea prompts with the same few ideas,
+and then write each one up in fresh words. This responder does both, deterministically:
+
+- an idea list (any request that asks for a numbered list: the idea stage, a pool's list
+  request) gets one idea per item asked for; with probability `share` an item offers one
+  of six SHARED plots (`plots.SHARED`), otherwise a plot of its own;
+- any other request re-tells the plot of the text it works from (the `<draft>` a rewrite
+  revises, a chat's `<reply>`, the `<outline>` or `<idea>` a draft is written from, a
+  chat's `<message>`), in the genre's shape (`tellings.py`), at about the length asked
+  for, with new names and new sentences: MinHash sees two different texts, an embedder
+  sees one story.
+
+Nothing in a text marks its plot. The plot of every answer is kept in `RetoldLog`, which
+tests read (`provider.retold()` returns it); a text's plot is found by the answers it
+contains (`plot_of`). Every answer is seeded by its request, so a re-sent request gets
+the same answer (resume and batch tests rely on that).
+
+How hard this is for a semantic dedup step (wordllama 256, plain `embed`, 700-word
+tellings, 46 plots x 3 tellings): tellings of one plot have cosine 0.79-0.96; different
+plots median 0.21-0.29, and up to 0.47-0.62 where two plots share their trade or place
+(the issue's real prose: retellings median 0.63, same-setting different stories up to
+0.56, unrelated up to 0.40). So it is easier than real prose on retellings and about as
+hard on near misses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import re
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from fakeprovider.plots import Plot, find_plot, new_plot, shared_plot
+from fakeprovider.tellings import idea_item, telling
+from fakeprovider.text import ai_named, block_texts, wants_list
+
+__all__ = ["Retold", "RetoldLog", "Told"]
+
+# What a document request re-tells: the first of these tags the prompt carries.
+_SOURCES = ("draft", "reply", "outline", "idea", "message")
+_GENRE = re.compile(r'<genre name="([^"]+)">')
+_STYLES = ("blog", "news", "forum", "faq", "encyclopedia", "story", "reflection", "chat")
+_WORDS = re.compile(r"(?i)\b(?:about|roughly|at most)\s+(\d{2,5})\s+words")
+_ITEMS = (
+    re.compile(r"(?i)numbered list from 1 to (\d{1,3})"),
+    re.compile(r"(?i)\b(\d{1,3}) (?:ideas|questions|plans)\b"),
+)
+
+
+@dataclass(frozen=True)
+class Told:
+    """One answer: `plots` has one plot id per idea item, or the document's one plot."""
+
+    kind: str  # "ideas" | "document"
+    style: str
+    prompt: str
+    source: str  # the text a document re-told ("" for idea lists)
+    plots: tuple[str, ...]
+    text: str
+
+
+class RetoldLog:
+    """Every answer the mode gave, in order; thread-safe (the server answers on its own
+    thread, tests read from theirs)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._told: list[Told] = []
+
+    def add(self, told: Told) -> None:
+        with self._lock:
+            self._told.append(told)
+
+    @property
+    def told(self) -> list[Told]:
+        with self._lock:
+            return list(self._told)
+
+    def idea_lists(self) -> list[Told]:
+        return [t for t in self.told if t.kind == "ideas"]
+
+    def documents(self) -> list[Told]:
+        return [t for t in self.told if t.kind == "document"]
+
+    def plot_of(self, text: str) -> str | None:
+        """The plot of a stored text: that of the longest answer it contains (a chat
+        document holds its question and its reply), or None if it holds none."""
+        words = _normal(text)
+        best: tuple[int, str | None] = (0, None)
+        for told in self.documents():
+            answer = _normal(told.text)
+            if answer and answer in words and len(answer) > best[0]:
+                best = (len(answer), told.plots[0])
+        return best[1]
+
+
+def _normal(text: str) -> str:
+    # Whitespace and punctuation may be normalised by the clean stage; words are not.
+    return " ".join(re.findall(r"\w+", text.lower()))
+
+
+class Retold:
+    """A `FakeProvider` responder (`provider.retold(share)` installs one)."""
+
+    def __init__(self, share: float = 0.5) -> None:
+        if not 0.0 <= share <= 1.0:
+            raise ValueError(f"share must be within [0, 1], got {share}")
+        self.share = share
+        self.log = RetoldLog()
+
+    def __call__(self, prompt: str, body: dict[str, Any]) -> str:
+        style = _style(body)
+        ai = ai_named(prompt)
+        if wants_list(prompt):
+            return self._ideas(prompt, style, ai)
+        return self._document(prompt, style, ai, int(body.get("max_tokens") or 1000))
+
+    def _ideas(self, prompt: str, style: str, ai: str) -> str:
+        lines, plots = [], []
+        for i in range(_items_asked(prompt)):
+            rng = random.Random(f"{_digest(prompt)}:{i}")
+            plot = shared_plot(rng.randrange(6)) if rng.random() < self.share else new_plot(rng)
+            lines.append(f"{i + 1}. {idea_item(plot, style, ai, rng)}")
+            plots.append(plot.id)
+        text = "\n".join(lines)
+        self.log.add(Told("ideas", style, prompt, "", tuple(plots), text))
+        return text
+
+    def _document(self, prompt: str, style: str, ai: str, max_tokens: int) -> str:
+        source = _source(prompt)
+        plot: Plot = find_plot(source) or new_plot(random.Random(_digest(source or prompt)))
+        if style == "story" and re.search(r"(?i)numbered beats|^outline the", prompt):
+            style = "outline"
+        words = _words_asked(prompt, max_tokens, style)
+        text = telling(plot, style, ai, words, random.Random(_digest(prompt)))
+        self.log.add(Told("document", style, prompt, source, (plot.id,), text))
+        return text
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _style(body: dict[str, Any]) -> str:
+    """The genre's shape, from the genre block of the shared prefix ("" if none)."""
+    system = block_texts(body.get("system", ""))
+    for message in body.get("messages", []):
+        if message.get("role") == "system":
+            system += block_texts(message.get("content", ""))
+    for text, _ in system:
+        match = _GENRE.search(text)
+        if match:
+            title = match.group(1).lower()
+            return next((s for s in _STYLES if s in title), "")
+    return ""
+
+
+def _source(prompt: str) -> str:
+    for tag in _SOURCES:
+        match = re.search(rf"<{tag}>\s*(.*?)\s*</{tag}>", prompt, re.DOTALL)
+        if match:
+            return match.group(1)
+    return ""
+
+
+def _items_asked(prompt: str) -> int:
+    for pattern in _ITEMS:
+        match = pattern.search(prompt)
+        if match:
+            return max(1, min(int(match.group(1)), 100))
+    return 5
+
+
+def _words_asked(prompt: str, max_tokens: int, style: str) -> int:
+    """The length the prompt asks for, within what max_tokens lets through."""
+    match = _WORDS.search(prompt)
+    asked = int(match.group(1)) if match else int(max_tokens * 0.4)
+    if style == "outline":
+        asked = min(asked, 220)
+    return max(40, min(asked, int(max_tokens * 0.55)))
