@@ -15,7 +15,15 @@ import re
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ai_named", "default_text", "document_text", "idea_list", "prose", "realistic"]
+__all__ = [
+    "ai_named",
+    "default_text",
+    "document_text",
+    "idea_list",
+    "list_length",
+    "prose",
+    "realistic",
+]
 
 _ADJ = (
     "quiet",
@@ -212,10 +220,20 @@ def wants_list(prompt: str) -> bool:
     return "numbered list" in lowered or asks
 
 
+_LIST_LENGTH = re.compile(r"numbered list from 1 to (\d+)", re.IGNORECASE)
+
+
+def list_length(prompt: str) -> int:
+    """How many items a list prompt asks for ("a numbered list from 1 to N"); 5 if it
+    does not say (an idea pool request asks for one per brief)."""
+    match = _LIST_LENGTH.search(prompt)
+    return max(1, min(200, int(match.group(1)))) if match else 5
+
+
 def default_text(prompt: str, max_tokens: int | None = None) -> str:
-    """A numbered list when asked for one (`wants_list`); otherwise `document_text`."""
+    """A numbered list of as many items as asked (`wants_list`); otherwise `document_text`."""
     if wants_list(prompt):
-        return idea_list(prompt, 5)
+        return idea_list(prompt, list_length(prompt))
     return document_text(prompt, max_tokens)
 
 
