@@ -15,10 +15,11 @@ from typing import Any
 from sdf_corpus.handoff.card import write_run_card
 from sdf_corpus.report.figures import NAME_SHARE_THRESHOLD, sections
 from sdf_corpus.report.scan import ScanLimits, scan_shards
+from sdf_corpus.report.semantic import SemanticLimits
 from sdf_corpus.report.sources import RunFiles, read_ledger, subject_names
 from sdf_corpus.runfolder import RunFolder, write_json_atomic, write_text_atomic
 
-__all__ = ["ScanLimits", "build_report", "write_report"]
+__all__ = ["ScanLimits", "SemanticLimits", "build_report", "write_report"]
 
 
 def build_report(
@@ -27,14 +28,18 @@ def build_report(
     limits: ScanLimits | None = None,
     name_threshold: float = NAME_SHARE_THRESHOLD,
     progress: bool = False,
+    semantic: SemanticLimits | None = None,
 ) -> dict[str, Any]:
     """Every figure of the report, as written to report.json."""
+    from sdf_corpus.report.semantic_inputs import MeaningPass
+
     files = RunFiles.open(Path(run_dir))
     ledger = read_ledger(files.run_dir)
     total = int(files.manifest.get("totals", {}).get("documents", 0))
     subject = subject_names(ledger)
     folded = {n.casefold() for n in subject}
     excluded = [n for n in (ledger.excluded_names if ledger else []) if n.casefold() not in folded]
+    meaning = MeaningPass(files, ledger, semantic or SemanticLimits())
     scan = scan_shards(
         files.shards,
         total,
@@ -42,11 +47,13 @@ def build_report(
         excluded,
         progress=progress,
         subject_names=subject,
+        observers=meaning.observers,
     )
     from sdf_corpus.report.judge import judge_figures
 
     report = sections(files, ledger, scan, name_threshold)
     report["judge"] = judge_figures(files.shards)
+    report["semantic"] = meaning.section()
     return report
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sdf_corpus.report.judge import judge_lines
+from sdf_corpus.report.semantic_html import semantic_lines
 from sdf_corpus.report.subject import subject_lines
 
 __all__ = ["summary"]
@@ -116,6 +117,7 @@ def summary(report: dict[str, Any]) -> str:
     lines = _mix_lines(report["mix"])
     if not report["mix"]["has_targets"]:
         lines.append("  (no ledger: targets unknown, mix error not reported)")
-    lines += _flag_lines(report) + _drop_lines(report["drops"]) + _spend_lines(report["spend"])
+    lines += _flag_lines(report) + semantic_lines(report.get("semantic"))
+    lines += _drop_lines(report["drops"]) + _spend_lines(report["spend"])
     lines += subject_lines(report.get("subject")) + judge_lines(report.get("judge"))
     return "\n".join(lines)
