@@ -2,8 +2,9 @@
 
 A retelling puts the sentences in another order and renames the second character:
 the same plot, told again (to this static embedder a rename of both characters of a
-60-word story already costs 0.2 of cosine, so the test keeps the lead's name). The stories differ in subject, so no two of them are
-near-duplicates to the embedder (the tests check that too).
+60-word story already costs 0.2 of cosine, so the test keeps the lead's name). The
+stories differ in subject, so no two of them are near-duplicates to the embedder (the
+tests check that too).
 """
 
 from __future__ import annotations

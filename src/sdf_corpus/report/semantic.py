@@ -41,7 +41,8 @@ _SALT = "semantic"
 @dataclass(frozen=True)
 class SemanticLimits:
     docs_per_genre: int = 2_000  # the sample each genre's figures are computed on
-    embed_chars: int = 6_000  # prefix of each sampled document that is embedded
+    max_docs: int = 20_000  # over all genres: many genres share it evenly
+    embed_chars: int = 4_000  # prefix of each sampled document that is embedded
     map_points: int = 3_000  # points on the corpus map (lowest ranks of the samples)
     clusters_shown: int = 10
     members_shown: int = 4
@@ -77,12 +78,13 @@ class _Doc:
 
 @dataclass
 class SemanticSample:
-    """Up to `docs_per_genre` documents per genre, the lowest `semantic_rank`s, embedded.
+    """Up to k documents per genre, the lowest `semantic_rank`s, embedded; k is
+    `docs_per_genre`, or `max_docs` shared evenly when the manifest lists more genres.
 
     `genre_docs` (the manifest's documents per genre) sets a rank cut of
-    1.25 x docs_per_genre / docs, so that at scale only about that many documents per
-    genre are embedded at all; the bottom-k heap then keeps exactly the lowest ranks
-    among them. A genre the manifest does not list is cut by the heap alone.
+    1.25 x k / docs, so that at scale only about k documents per genre are embedded
+    at all; the bottom-k heap then keeps exactly the lowest ranks among them. A genre
+    the manifest does not list is cut by the heap alone.
     """
 
     embed: Embed
@@ -93,18 +95,23 @@ class SemanticSample:
     _pending: list[tuple[_Doc, str]] = field(default_factory=list)
     _seq: int = 0
 
+    @property
+    def per_genre(self) -> int:
+        share = self.limits.max_docs // max(1, len(self.genre_docs))
+        return max(1, min(self.limits.docs_per_genre, share))
+
     def _cut(self, genre: str) -> int:
         n = self.genre_docs.get(genre, 0)
-        if n <= self.limits.docs_per_genre:
+        if n <= self.per_genre:
             return _HASH_SPACE
-        return int(min(1.0, 1.25 * self.limits.docs_per_genre / n) * (_HASH_SPACE - 1))
+        return int(min(1.0, 1.25 * self.per_genre / n) * (_HASH_SPACE - 1))
 
     def add(self, row: Mapping[str, Any]) -> None:
         genre, doc_id = str(row.get("genre") or ""), str(row.get("id") or "")
         self.offered[genre] = self.offered.get(genre, 0) + 1
         rank = semantic_rank(doc_id)
         heap = self._heaps.setdefault(genre, [])
-        full = len(heap) >= self.limits.docs_per_genre
+        full = len(heap) >= self.per_genre
         if rank > self._cut(genre) or (full and -rank <= heap[0][0]):
             return
         text = str(row.get("text") or "")
@@ -122,7 +129,7 @@ class SemanticSample:
             # A max-heap on rank (negated) keeps the k lowest; seq breaks no real tie.
             entry = (-doc.rank, self._seq, doc, vector)
             self._seq += 1
-            if len(heap) < self.limits.docs_per_genre:
+            if len(heap) < self.per_genre:
                 heapq.heappush(heap, entry)
             elif -doc.rank > heap[0][0]:
                 heapq.heapreplace(heap, entry)
@@ -242,9 +249,9 @@ def semantic_section(
         "threshold_source": threshold_source,
         "sample": {
             "docs": sum(len(d) for d, _ in groups.values()),
-            "docs_per_genre": limits.docs_per_genre,
+            "docs_per_genre": sample.per_genre,
             "embed_chars": limits.embed_chars,
-            "method": f"per genre, the {limits.docs_per_genre:,} documents with the lowest "
+            "method": f"per genre, the {sample.per_genre:,} documents with the lowest "
             f"xxh64('semantic:' + id) (every document of a smaller genre); the first "
             f"{limits.embed_chars:,} characters of each are embedded",
         },
