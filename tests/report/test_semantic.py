@@ -24,9 +24,10 @@ from sdf_corpus.embed import load_embedder
 from sdf_corpus.report import build_report, write_report
 from sdf_corpus.report.ideapool import IdeaPoolFigures, pool_from_rows
 from sdf_corpus.report.semantic import SemanticLimits, SemanticSample, semantic_rank
-from sdf_corpus.report.semantic_html import semantic_html, semantic_lines
+from sdf_corpus.report.semantic_html import semantic_html
 from sdf_corpus.report.semantic_inputs import RemovedClusters
 from sdf_corpus.report.similar import find_similar
+from sdf_corpus.report.terminal import semantic_lines
 from sdf_corpus.runfolder import RejectWriter, RunFolder, read_clean_stats, write_clean_stats
 
 PLOTS_RETOLD, RETELLINGS = 12, 4
@@ -233,7 +234,8 @@ def _pool_line(extra: dict) -> str:
 def test_html_and_summary_show_the_figures(plots_run: Path) -> None:
     summary = write_report(plots_run)
     assert "meaning: 64 documents embedded" in summary
-    assert "story: 100.0% in clusters (largest 4)" in summary
+    assert "story: 12 clusters hold 100.0% of 48 sampled documents (largest 4)" in summary
+    assert "essay: no near-duplicates among 16 sampled documents" in summary
     assert "idea pool: no idea pool in this run" in summary
     report = json.loads((plots_run / "report.json").read_text())
     assert {"by_genre", "by_cell", "clusters", "map", "idea_pool"} <= report["semantic"].keys()

@@ -180,7 +180,12 @@ def corpus_map_chart(corpus_map: dict[str, Any]) -> str | None:
         mine = data[data[:, 2] == i]
         if len(mine):
             ax.scatter(
-                mine[:, 0], mine[:, 1], s=size, alpha=0.7, color=cmap(i % cmap.N), label=genre
+                mine[:, 0],
+                mine[:, 1],
+                s=size,
+                alpha=0.7,
+                color=cmap(i % cmap.N),
+                label=genre or "(no genre)",
             )
     pc1, pc2 = corpus_map["explained"]
     ax.set_xlabel(f"component 1 ({pc1:.0%} of variance)")

@@ -196,7 +196,10 @@ def _cluster_rows(
 
 
 def _cells(docs: list[_Doc], x: Vectors, threshold: float) -> list[dict[str, Any]]:
+    """The genre's figures again per principle (none when no document carries one)."""
     principles = np.array([d.principle_id for d in docs])
+    if not any(principles):
+        return []
     rows = []
     for p in sorted(set(principles.tolist())):
         idx = np.flatnonzero(principles == p)

@@ -6,10 +6,9 @@ from html import escape
 from typing import Any
 
 from sdf_corpus.report import charts
+from sdf_corpus.report.terminal import NO_POOL, count
 
-__all__ = ["semantic_html", "semantic_lines"]
-
-_NO_POOL = "no idea pool in this run"
+__all__ = ["semantic_html"]
 
 
 def _e(value: Any) -> str:
@@ -103,8 +102,8 @@ def _removed(sec: dict[str, Any]) -> str:
     ]
     total = sec["removed_by_clean"]
     return (
-        f"<p>{total['dropped']:,} documents dropped as repeats of {total['documents_repeated']:,} "
-        "kept ones; the kept documents repeated most:</p>"
+        f"<p>{_e(count(total['dropped'], 'document'))} dropped as repeats of "
+        f"{_e(count(total['documents_repeated'], 'kept document'))}; the most repeated:</p>"
         + _table(
             ["genre", "kept document", "its first line", "dropped", "dropped first lines"], rows
         )
@@ -113,7 +112,7 @@ def _removed(sec: dict[str, Any]) -> str:
 
 def _pool(pool: dict[str, Any]) -> str:
     if not pool["present"]:
-        return f'<p class="muted" id="idea-pool-none">{_NO_POOL}.</p>'
+        return f'<p class="muted" id="idea-pool-none">{NO_POOL}.</p>'
     rows = [
         [r["genre"], r["asked"], r["kept"], r["dropped_too_close"], _f(r["kept_share"])]
         for r in pool["by_genre"]
@@ -152,36 +151,3 @@ def semantic_html(sec: dict[str, Any] | None) -> str:
     uri = charts.corpus_map_chart(sec["map"])
     out.append(f'<img src="{uri}" alt="map of the corpus">' if uri else "")
     return "".join(out)
-
-
-def semantic_lines(sec: dict[str, Any] | None) -> list[str]:
-    if not sec:
-        return []
-    head = (
-        f"meaning: {sec['sample']['docs']:,} documents embedded; clusters at cosine >= "
-        f"{sec['threshold']:.2f} ({sec['threshold_source']})"
-    )
-    lines = [head]
-    for r in sec["by_genre"]:
-        nn = r["nearest_neighbour"] or {}
-        lines.append(
-            f"  {r['genre'] or '(no genre)'}: {r['cluster_share']:.1%} in clusters "
-            f"(largest {r['largest_cluster']}), Vendi {_f(r['vendi_score'], 1)} of "
-            f"{r['sampled']}, nearest-neighbour cosine median {_f(nn.get('median'))}"
-        )
-    removed = sec["removed_by_clean"]
-    if removed["dropped"]:
-        lines.append(
-            f"  clean dropped {removed['dropped']:,} semantic duplicates of "
-            f"{removed['documents_repeated']:,} kept documents"
-        )
-    pool = sec["idea_pool"]
-    if pool["present"]:
-        t = pool["total"]
-        lines.append(
-            f"idea pool: {t['asked']:,} ideas asked for, {t['kept']:,} kept, "
-            f"{t['dropped_too_close']:,} dropped as too close"
-        )
-    else:
-        lines.append(f"idea pool: {_NO_POOL}")
-    return lines
