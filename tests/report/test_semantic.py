@@ -71,7 +71,7 @@ def _genre(report: dict, genre: str) -> dict:
 def test_retold_plots_cluster_and_distinct_stories_do_not(plots_run: Path) -> None:
     sem = build_report(plots_run)["semantic"]
     story, essay = _genre({"semantic": sem}, "story"), _genre({"semantic": sem}, "essay")
-    assert sem["threshold"] == 0.9 and sem["threshold_source"].startswith("default")
+    assert sem["threshold"] == 0.9 and sem["threshold_source"].startswith("the default")
     assert story["sampled"] == story["docs"] == 48 and essay["sampled"] == 16
     assert (story["clusters"], story["largest_cluster"], story["cluster_share"]) == (12, 4, 1.0)
     assert story["distinct_at_threshold"] == 12
@@ -287,3 +287,14 @@ def test_inspect_similar_errors_are_one_line_exit_2(
     assert needle in result.output
     if "no-such-id" in args:
         assert "sdf-corpus inspect" in result.output
+
+
+def test_report_without_meaning_embeds_nothing(plots_run: Path) -> None:
+    from sdf_corpus.cli.report import report
+
+    result = CliRunner().invoke(report, [str(plots_run), "--no-progress", "--no-semantic"])
+    assert result.exit_code == 0, result.output
+    assert "meaning:" not in result.output and "idea pool" not in result.output
+    data = json.loads((plots_run / "report.json").read_text())
+    assert data["semantic"] is None
+    assert "Not computed (report --no-semantic)" in (plots_run / "report.html").read_text()

@@ -124,7 +124,7 @@ def _pool(pool: dict[str, Any]) -> str:
 
 def semantic_html(sec: dict[str, Any] | None) -> str:
     if not sec:
-        return '<p class="muted">Not computed.</p>'
+        return '<p class="muted">Not computed (report --no-semantic).</p>'
     s = sec["sample"]
     out = [
         f"<p>Embedder {_e(sec['embedder'])}; near-duplicate threshold cosine ≥ "

@@ -54,7 +54,7 @@ def semantic_threshold(files: RunFiles, ledger: LedgerFacts | None) -> tuple[flo
         value = _threshold_in(section)
         if value is not None:
             return value, name
-    return DEFAULT_THRESHOLD, "default (the run records no semantic threshold)"
+    return DEFAULT_THRESHOLD, "the default: the run records no semantic threshold"
 
 
 @dataclass
