@@ -15,6 +15,7 @@ from sdf_corpus.report.semantic import (
     DEFAULT_THRESHOLD,
     SemanticLimits,
     SemanticSample,
+    embed_with,
     first_line,
     semantic_section,
 )
@@ -145,7 +146,7 @@ class MeaningPass:
         self._embedder = embedder or load_embedder()
         by_genre = files.manifest.get("by_genre", {})
         genre_docs = {g: int(v.get("docs", 0)) for g, v in by_genre.items() if isinstance(v, dict)}
-        self.sample = SemanticSample(self._embedder.embed, genre_docs, limits)
+        self.sample = SemanticSample(embed_with(self._embedder, limits), genre_docs, limits)
         self.threshold = semantic_threshold(files, ledger)
         self.removed = read_removed(files, limits)
         self.lines = FirstLines(set(self.removed.largest()), limits.line_chars)

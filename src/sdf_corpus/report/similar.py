@@ -19,7 +19,7 @@ import numpy as np
 from sdf_corpus.embed import Embedder, load_embedder
 from sdf_corpus.errors import InputError
 from sdf_corpus.io import shown
-from sdf_corpus.report.semantic import SemanticLimits, SemanticSample, first_line
+from sdf_corpus.report.semantic import SemanticLimits, SemanticSample, embed_with, first_line
 from sdf_corpus.runfolder import RunFolder, read_json_or_empty
 from sdf_corpus.runfolder.rows import iter_rows
 
@@ -95,7 +95,7 @@ def find_similar(
     counts = _counts(run_dir)
     group_docs = {_ANY: sum(counts.values())} if any_genre else {genre: counts.get(genre, 0)}
     limits = SemanticLimits(docs_per_genre=limit, max_docs=limit)
-    sample = SemanticSample(embedder.embed, group_docs, limits)
+    sample = SemanticSample(embed_with(embedder, limits), group_docs, limits)
     for row in _rows(run_dir):
         if any_genre:
             sample.add({**row, "genre": _ANY})
