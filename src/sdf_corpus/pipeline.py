@@ -19,6 +19,7 @@ from sdf_corpus.generate.assemble import to_document
 from sdf_corpus.generate.runner import (
     GenerateResult,
     RunOptions,
+    fill_pool_only,
     make_run_backend,
     price_for,
     run_backend,
@@ -94,15 +95,20 @@ def generate(
         sync_plan(corpus, ledger, counts, shard=shard)
         if retry_failed:
             ledger.reset_failed()
+        backend = make_run_backend(corpus)  # raises KeyMissingError before any request
+        if batch or workers > 1:
+            # The idea pool first, in this one process: immediate requests (one per many
+            # jobs), and one owner per cell whatever the worker count.
+            stopped = asyncio.run(fill_pool_only(corpus, ledger, backend, options))
+            if stopped is not None:
+                return stopped
         if batch:
             from sdf_corpus.generate.batch import run_batch_generation
 
             return asyncio.run(run_batch_generation(corpus, ledger, options, price_for(corpus)))
-        backend = make_run_backend(corpus)  # raises KeyMissingError before any request
         if workers > 1:
             from sdf_corpus.generate.parallel import run_workers
 
-            asyncio.run(backend.aclose())  # the check is done; each worker makes its own
             with ledger.released() as path:  # no SQLite connection may cross the fork
                 return run_workers(corpus, path, options, workers)
         return asyncio.run(run_backend(corpus, ledger, backend, options))

@@ -11,10 +11,16 @@ from sdf_corpus.report import write_report
 @click.command(cls=OneLineErrors)
 @click.argument("run_dir", type=click.Path(path_type=Path))
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
+@click.option(
+    "--no-semantic",
+    is_flag=True,
+    help="Leave out the meaning figures (clusters, Vendi score, map): embed nothing.",
+)
 @user_errors
-def report(run_dir: Path, no_progress: bool) -> None:
-    """Summarise RUN_DIR: mix vs target, coverage, names, lengths, drops, spend, diversity.
+def report(run_dir: Path, no_progress: bool, no_semantic: bool) -> None:
+    """Summarise RUN_DIR: mix vs target, coverage, names, lengths, drops, spend, diversity
+    of words and of meaning.
 
     Writes RUN_DIR/report.json and a self-contained RUN_DIR/report.html.
     """
-    click.echo(write_report(run_dir, progress=not no_progress))
+    click.echo(write_report(run_dir, progress=not no_progress, meaning=not no_semantic))

@@ -35,6 +35,7 @@ from sdf_corpus.generate.backends.anthropic import build_params, message_complet
 from sdf_corpus.generate.backends.anthropic_batches import BatchClient, BatchEntry, BatchResult
 from sdf_corpus.generate.breaker import CircuitBreaker, account_refusal
 from sdf_corpus.generate.loop import GenerateResult, GenerationLoop, RunOptions, final_stage
+from sdf_corpus.generate.runner import fill_ideas
 from sdf_corpus.plan.job import Job
 from sdf_corpus.pricing.prices import ModelPrice
 from sdf_corpus.spec.load import Corpus
@@ -332,6 +333,8 @@ async def run_batch_generation(
     spec = corpus.spec.backend
     client = BatchClient(api_base=spec.api_base, timeout=max(spec.timeout, 60.0))
     loop = GenerationLoop(corpus, ledger, options, price, batch=True)
+    # The pool was filled before (pipeline.generate); jobs it still owes wait.
+    await fill_ideas(loop, ledger, None)
     try:
         return await loop.run(BatchSubmitter(corpus, ledger, client, price))
     except ProviderError as exc:

@@ -59,6 +59,7 @@ class RunOptions:
     max_cost: float | None = None
     progress: bool = True
     shard: Shard | None = None  # run only the pending jobs of this slice (a --workers process)
+    fill_pool: bool = True  # False: a --workers process, whose parent filled the idea pool
 
 
 @dataclass(frozen=True)
@@ -195,11 +196,17 @@ class GenerationLoop:
         self.stopped: Stopped = "complete"
         self.stopped_by: ProviderStoppedError | None = None
         self.halted = False
+        self.held: frozenset[str] = frozenset()  # jobs still owed an idea by the pool
 
     def jobs(self, pending: Iterable[Job]) -> Iterable[Job]:
-        """The pending jobs this process owns (all, unless it is a --workers slice)."""
-        shard = self.options.shard
-        return pending if shard is None else (job for job in pending if shard.owns(job.id))
+        """The pending jobs this process owns (all, unless it is a --workers slice), less
+        those the idea pool still owes an idea (they wait for a later run)."""
+        shard, held = self.options.shard, self.held
+        return (
+            job
+            for job in pending
+            if (shard is None or shard.owns(job.id)) and (not held or job.id not in held)
+        )
 
     def walk(self, job: Job, done: Mapping[str, StageOutput]) -> StageWalk:
         return StageWalk(self.corpus, job, done)

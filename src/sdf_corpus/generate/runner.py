@@ -12,6 +12,7 @@ flight.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
@@ -33,6 +34,8 @@ __all__ = [
     "GenerateResult",
     "ImmediateSubmitter",
     "RunOptions",
+    "fill_ideas",
+    "fill_pool_only",
     "make_run_backend",
     "price_for",
     "run_backend",
@@ -108,11 +111,68 @@ class ImmediateSubmitter:
 async def run_generation(
     corpus: Corpus, ledger: Store, backend: Backend, options: RunOptions, price: ModelPrice | None
 ) -> GenerateResult:
-    """Every pending job (of `options.shard`, if set) through immediate requests."""
+    """Every pending job (of `options.shard`, if set) through immediate requests, after
+    the idea pool has filled their cells (docs/genres.md, "The idea pool")."""
     loop = GenerationLoop(corpus, ledger, options, price)
     executor = Executor(backend, corpus.spec.backend, ledger, loop.guard)
+    await fill_ideas(loop, ledger, executor if options.fill_pool else None)
     submitter = ImmediateSubmitter(ledger, backend, executor, corpus.spec.backend.concurrency)
     return await loop.run(submitter)
+
+
+async def fill_ideas(loop: GenerationLoop, ledger: Store, caller: Executor | None) -> None:
+    """The idea pool for the loop's pending jobs; a stop (--max-cost, a provider that
+    refuses) halts the loop, and the jobs still owed an idea wait for a later run.
+    `caller=None` sends nothing (a --workers process: its parent filled the pool)."""
+    from sdf_corpus.ideas.fill import fill_pool
+
+    try:
+        pool = await fill_pool(
+            loop.corpus,
+            ledger,
+            loop.jobs(ledger.pending_jobs()),
+            caller,
+            concurrency=loop.corpus.spec.backend.concurrency,
+        )
+    except BudgetError:
+        loop.halt("max_cost")
+        return
+    except ProviderStoppedError as exc:
+        loop.halt(exc)
+        return
+    loop.held = pool.held_back
+    for kind, n in pool.errors.items():
+        for _ in range(n):
+            loop.error(kind)
+    if pool.requests:
+        loop.progress.say(
+            f"idea pool: {pool.requests} list requests, {pool.kept} ideas kept, "
+            f"{pool.dropped} dropped as repeats or missing"
+        )
+
+
+async def fill_pool_only(
+    corpus: Corpus, ledger: Store, backend: Any, options: RunOptions
+) -> GenerateResult | None:
+    """Fill the idea pool with immediate requests, then close the backend: what the
+    parent of `--workers` does before forking (so cells have one owner and the ideas do
+    not depend on the worker count) and what `--batch` does before its batches. Returns
+    the result to stop with (spend cap), or None to go on."""
+    loop = GenerationLoop(
+        corpus, ledger, dataclasses.replace(options, progress=False), price_for(corpus)
+    )
+    executor = Executor(backend, corpus.spec.backend, ledger, loop.guard)
+    try:
+        await fill_ideas(loop, ledger, executor)
+    finally:
+        await backend.aclose()
+    if loop.stopped_by is not None:
+        raise loop.stopped_by
+    if not loop.halted:
+        return None
+    return GenerateResult(
+        requests=executor.requests, spent_usd=loop.guard.spent, stopped=loop.stopped
+    )
 
 
 def price_for(corpus: Corpus) -> ModelPrice | None:

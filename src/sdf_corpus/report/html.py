@@ -40,6 +40,7 @@ nav a{margin-right:12px;color:#3b6ea8;text-decoration:none}
 
 
 from sdf_corpus.report.judge import judge_html  # noqa: E402
+from sdf_corpus.report.semantic_html import semantic_html  # noqa: E402
 from sdf_corpus.report.subject import subject_html  # noqa: E402
 from sdf_corpus.report.terminal import pending_note  # noqa: E402
 from sdf_corpus.store.reports import SPEND_METRICS  # noqa: E402
@@ -366,6 +367,7 @@ _NAV = (
     ("drops", "Drops"),
     ("spend", "Spend"),
     ("diversity", "Diversity"),
+    ("meaning", "Meaning"),
     ("judge", "Judge"),
     ("samples", "Samples"),
 )
@@ -382,6 +384,7 @@ def render_html(r: dict[str, Any]) -> str:
         "drops": _drops(r["drops"]),
         "spend": _spend(r["spend"]),
         "diversity": _diversity(r["diversity"], r["sampling"]),
+        "meaning": semantic_html(r.get("semantic")),
         "samples": _samples(r["samples"]),
         "judge": judge_html(r.get("judge")),
     }

@@ -1,0 +1,300 @@
+"""The meaning figures on a run of known stories: retellings cluster, different stories don't.
+
+The run is written by the real clean stage (dedup and filters off, so every retelling
+reaches the shards) and embedded by the real embedder; every sample here is every
+document, so no figure depends on which documents a hash picked.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from report.plots import PLOTS, retell
+from sdf_corpus.clean.config import CleanConfig
+from sdf_corpus.clean.pipeline import clean
+from sdf_corpus.cli.inspect import inspect
+from sdf_corpus.document import Document
+from sdf_corpus.embed import load_embedder
+from sdf_corpus.report import build_report, write_report
+from sdf_corpus.report.ideapool import IdeaPoolFigures, pool_from_rows
+from sdf_corpus.report.semantic import SemanticLimits, SemanticSample, semantic_rank
+from sdf_corpus.report.semantic_html import semantic_html
+from sdf_corpus.report.semantic_inputs import RemovedClusters
+from sdf_corpus.report.similar import find_similar
+from sdf_corpus.report.terminal import semantic_lines
+from sdf_corpus.runfolder import RejectWriter, RunFolder, read_clean_stats, write_clean_stats
+
+PLOTS_RETOLD, RETELLINGS = 12, 4
+
+
+def _documents() -> list[Document]:
+    docs = [
+        Document(
+            id=f"story-{p:02d}-{v}",
+            text=retell(p, v),
+            genre="story",
+            principle_id="care" if p < 6 else "honesty",
+        )
+        for p in range(PLOTS_RETOLD)
+        for v in range(RETELLINGS)
+    ]
+    docs += [
+        Document(id=f"essay-{p:02d}", text=retell(p, 0), genre="essay", principle_id="care")
+        for p in range(len(PLOTS))
+    ]
+    random.Random(5).shuffle(docs)  # shard order must not matter
+    return docs
+
+
+@pytest.fixture(scope="module")
+def plots_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("plots") / "run"
+    config = CleanConfig.model_validate(
+        {"dedup": {"exact": False, "near": False}, "filters": {"enabled": []}}
+    )
+    stats = clean(_documents(), out, config, progress=False)
+    assert stats.kept_docs == PLOTS_RETOLD * RETELLINGS + len(PLOTS)
+    return out
+
+
+def _genre(report: dict, genre: str) -> dict:
+    (row,) = [r for r in report["semantic"]["by_genre"] if r["genre"] == genre]
+    return row
+
+
+def test_retold_plots_cluster_and_distinct_stories_do_not(plots_run: Path) -> None:
+    sem = build_report(plots_run)["semantic"]
+    story, essay = _genre({"semantic": sem}, "story"), _genre({"semantic": sem}, "essay")
+    assert sem["threshold"] == 0.9 and sem["threshold_source"].startswith("the default")
+    assert story["sampled"] == story["docs"] == 48 and essay["sampled"] == 16
+    assert (story["clusters"], story["largest_cluster"], story["cluster_share"]) == (12, 4, 1.0)
+    assert story["distinct_at_threshold"] == 12
+    assert (essay["clusters"], essay["cluster_share"], essay["distinct_at_threshold"]) == (0, 0, 16)
+    assert story["nearest_neighbour"]["p10"] >= 0.9 > essay["nearest_neighbour"]["max"]
+    # 48 retellings of 12 plots are worth fewer documents than 16 different stories
+    assert story["vendi_score"] < essay["vendi_score"] <= 16
+    cells = {(c["genre"], c["principle_id"]): c for c in sem["by_cell"]}
+    assert cells[("story", "care")]["clusters"] == 6 == cells[("story", "honesty")]["clusters"]
+    assert cells[("essay", "care")]["clusters"] == 0
+    assert len(sem["clusters"]) == 10 and sem["clusters_total"] == 12
+    top = sem["clusters"][0]
+    assert top["genre"] == "story" and top["size"] == 4 and len(top["members"]) == 4
+    plot = {m["id"][:8] for m in top["members"]}
+    assert len(plot) == 1  # the members of a cluster are retellings of one plot
+    assert all(m["first_line"] and m["cosine_to_first"] >= 0.9 for m in top["members"])
+
+
+def test_map_has_one_point_per_document_coloured_by_genre(plots_run: Path) -> None:
+    m = build_report(plots_run)["semantic"]["map"]
+    assert m["genres"] == ["essay", "story"] and len(m["points"]) == 64
+    assert sorted(p[2] for p in m["points"]).count(0) == 16
+    small = build_report(plots_run, semantic=SemanticLimits(map_points=10))["semantic"]["map"]
+    assert len(small["points"]) == 10
+
+
+def test_sample_is_the_lowest_ranks_whatever_the_order() -> None:
+    calls: list[int] = []
+
+    def embed(texts: list[str]) -> np.ndarray:
+        calls.append(len(texts))
+        return np.eye(len(texts), 8, dtype=np.float32)
+
+    rows = [{"id": f"d{i}", "genre": "g", "text": f"t{i}"} for i in range(50)]
+    limits = SemanticLimits(docs_per_genre=5, batch=7)
+    picked = []
+    for order in (rows, rows[::-1]):
+        sample = SemanticSample(embed, {"g": 50}, limits)
+        for row in order:
+            sample.add(row)
+        docs, x = sample.groups()["g"]
+        picked.append([d.id for d in docs])
+        assert x.shape == (5, 8) and sample.offered == {"g": 50}
+    lowest = sorted(rows, key=lambda r: semantic_rank(r["id"]))[:5]
+    assert picked[0] == picked[1] == [r["id"] for r in lowest]
+    # the rank cut keeps embedding near k per genre, not every document
+    assert max(calls) <= limits.batch and sum(calls) < 20
+
+
+def test_max_docs_is_shared_by_the_genres() -> None:
+    limits = SemanticLimits(docs_per_genre=2000, max_docs=300)
+    sample = SemanticSample(load_embedder().embed, {f"g{i}": 10_000 for i in range(3)}, limits)
+    assert sample.per_genre == 100
+
+
+def test_threshold_is_read_from_the_run(plots_run: Path) -> None:
+    run = RunFolder(plots_run)
+    saved = run.clean_stats.read_text()
+    try:
+        data = json.loads(saved)
+        data["semantic"] = {"threshold": 0.8}
+        run.clean_stats.write_text(json.dumps(data))
+        sem = build_report(plots_run)["semantic"]
+    finally:
+        run.clean_stats.write_text(saved)
+    assert (sem["threshold"], sem["threshold_source"]) == (0.8, "clean_stats.json")
+    # at 0.8 some different stories may join; never fewer clusters' members than at 0.9
+    assert _genre({"semantic": sem}, "story")["cluster_share"] == 1.0
+
+
+def test_clean_stage_removals_are_listed_with_first_lines(plots_run: Path, tmp_path: Path) -> None:
+    import shutil
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(plots_run, run_dir)
+    run = RunFolder(run_dir)
+    writer = RejectWriter(run.rejected.parent, keep_existing=True)
+    for v in range(2):
+        doc = Document(id=f"gone-{v}", text=f"Gone {v}.\n" + retell(0, v + 4), genre="story")
+        writer.write(doc, "semantic_dedup", "semantic_duplicate", duplicate_of="story-00-0")
+    writer.close()
+    stats = read_clean_stats(run)
+    assert stats is not None
+    stats.dropped_docs["semantic_dedup/semantic_duplicate"] += 2
+    write_clean_stats(run, stats)
+    removed = build_report(run_dir)["semantic"]["removed_by_clean"]
+    assert (removed["dropped"], removed["documents_repeated"]) == (2, 1)
+    (row,) = removed["largest"]
+    assert row["kept"]["id"] == "story-00-0" and row["kept"]["first_line"]
+    assert [m["first_line"] for m in row["members"]] == ["Gone 0.", "Gone 1."]
+
+
+def test_removed_clusters_stay_bounded() -> None:
+    removed = RemovedClusters(SemanticLimits(clusters_shown=2, members_shown=1))
+    for i in range(6):
+        for j in range(i + 1):
+            removed.add({"reason": "semantic_duplicate", "duplicate_of": f"k{i}", "id": f"{i}-{j}"})
+    removed.add({"reason": "near_duplicate", "duplicate_of": "k0", "id": "x"})
+    out = removed.to_json({"k5": "five"})
+    assert (out["dropped"], out["documents_repeated"]) == (21, 6)
+    assert [r["kept"]["id"] for r in out["largest"]] == ["k5", "k4"]
+    assert out["largest"][0]["kept"]["first_line"] == "five"
+    assert all(len(r["members"]) == 1 for r in out["largest"])
+
+
+def test_idea_pool_figures_and_their_absence() -> None:
+    pool = pool_from_rows(
+        [
+            {
+                "genre": "story",
+                "principle_id": "care",
+                "asked": 20,
+                "kept": 9,
+                "dropped_too_close": 8,
+            },
+            {
+                "genre": "story",
+                "principle_id": "care",
+                "asked": 10,
+                "kept": 6,
+                "dropped_too_close": 3,
+            },
+            {"genre": "essay", "principle_id": "care", "asked": 5, "kept": 5},
+            {"genre": "", "principle_id": "x", "asked": 99},
+        ]
+    )
+    data = pool.to_json()
+    assert data["present"] and data["total"] == {
+        "asked": 35,
+        "kept": 20,
+        "dropped_too_close": 11,
+        "kept_share": round(20 / 35, 4),
+    }
+    assert [c["genre"] for c in data["by_cell"]] == ["essay", "story"]
+    section = {"idea_pool": data}
+    assert "35 ideas asked for, 20 kept, 11 dropped as too close" in _pool_line(section)
+    empty = IdeaPoolFigures().to_json()
+    assert not empty["present"] and "no idea pool in this run" in _pool_line({"idea_pool": empty})
+
+
+def _pool_line(extra: dict) -> str:
+    sec = {
+        "threshold": 0.9,
+        "threshold_source": "default",
+        "sample": {"docs": 0, "method": "m"},
+        "by_genre": [],
+        "by_cell": [],
+        "clusters": [],
+        "clusters_total": 0,
+        "removed_by_clean": {"dropped": 0, "documents_repeated": 0, "largest": []},
+        "map": {"points": [], "genres": [], "explained": [0.0, 0.0]},
+        "embedder": "e",
+        **extra,
+    }
+    html = semantic_html(sec)
+    assert 'id="idea-pool"' in html
+    return "\n".join(semantic_lines(sec)) + html
+
+
+def test_html_and_summary_show_the_figures(plots_run: Path) -> None:
+    summary = write_report(plots_run)
+    assert "meaning: 64 documents embedded" in summary
+    assert "story: 12 clusters hold 100.0% of 48 sampled documents (largest 4)" in summary
+    assert "essay: no near-duplicates among 16 sampled documents" in summary
+    assert "idea pool: no idea pool in this run" in summary
+    report = json.loads((plots_run / "report.json").read_text())
+    assert {"by_genre", "by_cell", "clusters", "map", "idea_pool"} <= report["semantic"].keys()
+    page = (plots_run / "report.html").read_text()
+    for anchor in (
+        'id="meaning"',
+        'id="semantic-clusters"',
+        'id="cluster-1"',
+        'id="idea-pool-none"',
+    ):
+        assert anchor in page
+    assert 'alt="map of the corpus"' in page and "story: 4 documents" in page
+
+
+def test_inspect_similar_lists_the_retellings_first(plots_run: Path) -> None:
+    result = CliRunner().invoke(inspect, [str(plots_run), "--similar", "story-03-1", "-n", "4"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith("== story-03-1 | story | care | ")
+    assert "nearest of 47 documents in genre story (all of them)" in lines[1]
+    ids = [line.split()[1] for line in lines[2:]]
+    assert len(ids) == 4 and sorted(ids[:3]) == ["story-03-0", "story-03-2", "story-03-3"]
+    cosines = [float(line.split()[0]) for line in lines[2:]]
+    assert cosines == sorted(cosines, reverse=True) and cosines[2] >= 0.9 > cosines[3]
+
+
+def test_inspect_similar_across_genres_finds_the_essay_too(plots_run: Path) -> None:
+    found = find_similar(plots_run, "story-03-0", 5, any_genre=True)
+    assert found.scope == "every genre" and found.of == 64 and found.searched == 63
+    # the essay told plot 3 exactly as retelling 0 did: cosine 1, first
+    assert found.neighbours[0].id == "essay-03" and found.neighbours[0].cosine == pytest.approx(1)
+    bounded = find_similar(plots_run, "story-03-0", 3, limit=10)
+    assert bounded.searched == 10 and bounded.of == 47 and len(bounded.neighbours) == 3
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--similar", "no-such-id"], "'no-such-id' is not the id of a kept document"),
+        (["--any-genre"], "add --similar DOC_ID"),
+        (["--similar", "story-03-1", "--genre", "story"], "does not combine with --genre"),
+    ],
+)
+def test_inspect_similar_errors_are_one_line_exit_2(
+    plots_run: Path, args: list[str], needle: str
+) -> None:
+    result = CliRunner().invoke(inspect, [str(plots_run), *args])
+    assert result.exit_code == 2 and result.output.count("\n") == 1
+    assert needle in result.output
+    if "no-such-id" in args:
+        assert "sdf-corpus inspect" in result.output
+
+
+def test_report_without_meaning_embeds_nothing(plots_run: Path) -> None:
+    from sdf_corpus.cli.report import report
+
+    result = CliRunner().invoke(report, [str(plots_run), "--no-progress", "--no-semantic"])
+    assert result.exit_code == 0, result.output
+    assert "meaning:" not in result.output and "idea pool" not in result.output
+    data = json.loads((plots_run / "report.json").read_text())
+    assert data["semantic"] is None
+    assert "Not computed (report --no-semantic)" in (plots_run / "report.html").read_text()
