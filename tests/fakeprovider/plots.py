@@ -270,16 +270,30 @@ def _unique_id(phrases: tuple[str, ...]) -> str:
     return "plot-" + hashlib.sha256("|".join(phrases).encode()).hexdigest()[:10]
 
 
+def _plot(plot_id: str, phrases: tuple[str, ...], words: str) -> Plot:
+    """A plot with its words, and those of two more trades and two more places of its
+    world (the people around the story and where else it goes), drawn by its id: a story
+    has more words of its own than the few at its centre, and so does each telling."""
+    nouns, verbs = _words(words)
+    rng = random.Random(plot_id)
+    for role in rng.sample([r for r in _ROLE if r != phrases[0]], 2):
+        more, acts = _words(_ROLE[role])
+        nouns, verbs = nouns + more, verbs + acts
+    for place in rng.sample([p for p in _PLACE if p != phrases[1]], 2):
+        nouns += _words(_PLACE[place])[0]
+    return Plot(plot_id, phrases, nouns, verbs)
+
+
 SHARED = tuple(
-    Plot(f"shared-{i}", phrases, *_words(words))
+    _plot(f"shared-{i}", phrases, words)
     for i, (phrases, words) in enumerate(zip(_SHARED, _SHARED_WORDS, strict=True))
 )
 
 
 def _unique(phrases: tuple[str, ...]) -> Plot:
     role_nouns, verbs = _words(_ROLE[phrases[0]])
-    place_nouns, _ = _words(_PLACE[phrases[1]])
-    return Plot(_unique_id(phrases), phrases, role_nouns + place_nouns, verbs)
+    nouns = ", ".join(role_nouns + _words(_PLACE[phrases[1]])[0])
+    return _plot(_unique_id(phrases), phrases, f"{nouns} / {', '.join(verbs)}")
 
 
 def shared_plot(index: int) -> Plot:

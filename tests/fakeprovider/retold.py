@@ -40,11 +40,15 @@ from fakeprovider.text import ai_named, block_texts, wants_list
 
 __all__ = ["Retold", "RetoldLog", "Told"]
 
-# What a document request re-tells: the first of these tags the prompt carries.
-_SOURCES = ("draft", "reply", "outline", "idea", "message")
+# What a document request re-tells: the first of these tags the prompt carries. A prompt
+# with none of them that asks for a numbered list is an idea list.
+_SOURCES = ("draft", "transcript", "reply", "outline", "plan", "scenario", "idea", "message")
 _GENRE = re.compile(r'<genre name="([^"]+)">')
 _STYLES = ("blog", "news", "forum", "faq", "encyclopedia", "story", "reflection", "chat")
 _WORDS = re.compile(r"(?i)\b(?:about|roughly|at most)\s+(\d{2,5})\s+words")
+# An idea pool's request names its AI once, or per brief (a cast genre).
+_POOL_AI = re.compile(r"The AI in every piece is ([^(\n]+?) \(")
+_BRIEF_AI = re.compile(r"Brief (\d+):\n(?:- [^\n]*\n)*?- AI character: ([^(\n]+?) \(")
 _ITEMS = (
     re.compile(r"(?i)numbered list from 1 to (\d{1,3})"),
     re.compile(r"(?i)\b(\d{1,3}) (?:ideas|questions|plans)\b"),
@@ -57,6 +61,7 @@ class Told:
 
     kind: str  # "ideas" | "document"
     style: str
+    ai: str  # the AI the text is about ("" when the prompt did not say)
     prompt: str
     source: str  # the text a document re-told ("" for idea lists)
     plots: tuple[str, ...]
@@ -86,6 +91,10 @@ class RetoldLog:
     def documents(self) -> list[Told]:
         return [t for t in self.told if t.kind == "document"]
 
+    def ai_of(self, text: str) -> str:
+        """The AI named by the answer that was `text` (a draft now being revised)."""
+        return next((t.ai for t in reversed(self.told) if t.text.strip() == text.strip()), "")
+
     def plot_of(self, text: str) -> str | None:
         """The plot of a stored text: that of the longest answer it contains (a chat
         document holds its question and its reply), or None if it holds none."""
@@ -113,31 +122,32 @@ class Retold:
         self.log = RetoldLog()
 
     def __call__(self, prompt: str, body: dict[str, Any]) -> str:
-        style = _style(body)
-        ai = ai_named(prompt)
-        if wants_list(prompt):
+        style, source = _style(body), _source(prompt)
+        ai = ai_named(prompt) or (self.log.ai_of(source) if source else _pool_ai(prompt))
+        if source is None and wants_list(prompt):
             return self._ideas(prompt, style, ai)
-        return self._document(prompt, style, ai, int(body.get("max_tokens") or 1000))
+        return self._document(prompt, source or "", style, ai, int(body.get("max_tokens") or 1000))
 
     def _ideas(self, prompt: str, style: str, ai: str) -> str:
         lines, plots = [], []
+        per_brief = {int(n): name.strip() for n, name in _BRIEF_AI.findall(prompt)}
         for i in range(_items_asked(prompt)):
             rng = random.Random(f"{_digest(prompt)}:{i}")
             plot = shared_plot(rng.randrange(6)) if rng.random() < self.share else new_plot(rng)
-            lines.append(f"{i + 1}. {idea_item(plot, style, ai, rng)}")
+            named = per_brief.get(i + 1, ai)
+            lines.append(f"{i + 1}. {idea_item(plot, style, named, rng)}")
             plots.append(plot.id)
         text = "\n".join(lines)
-        self.log.add(Told("ideas", style, prompt, "", tuple(plots), text))
+        self.log.add(Told("ideas", style, ai, prompt, "", tuple(plots), text))
         return text
 
-    def _document(self, prompt: str, style: str, ai: str, max_tokens: int) -> str:
-        source = _source(prompt)
+    def _document(self, prompt: str, source: str, style: str, ai: str, max_tokens: int) -> str:
         plot: Plot = find_plot(source) or new_plot(random.Random(_digest(source or prompt)))
         if style == "story" and re.search(r"(?i)numbered beats|^outline the", prompt):
             style = "outline"
         words = _words_asked(prompt, max_tokens, style)
         text = telling(plot, style, ai, words, random.Random(_digest(prompt)))
-        self.log.add(Told("document", style, prompt, source, (plot.id,), text))
+        self.log.add(Told("document", style, ai, prompt, source, (plot.id,), text))
         return text
 
 
@@ -159,12 +169,17 @@ def _style(body: dict[str, Any]) -> str:
     return ""
 
 
-def _source(prompt: str) -> str:
+def _pool_ai(prompt: str) -> str:
+    match = _POOL_AI.search(prompt)
+    return match.group(1).strip() if match else ""
+
+
+def _source(prompt: str) -> str | None:
     for tag in _SOURCES:
         match = re.search(rf"<{tag}>\s*(.*?)\s*</{tag}>", prompt, re.DOTALL)
         if match:
             return match.group(1)
-    return ""
+    return None
 
 
 def _items_asked(prompt: str) -> int:
