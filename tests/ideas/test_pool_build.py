@@ -8,10 +8,9 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from fakeprovider.server import FakeProvider
+from runfiles import ledger_rows
 from sdf_corpus.cli import main
 from sdf_corpus.store.ideas import POOL_STAGE
-
-from runfiles import ledger_rows
 
 
 def _generate(spec: Path, *args: str) -> tuple[int, str]:
