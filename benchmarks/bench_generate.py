@@ -87,7 +87,7 @@ backend:
   concurrency: {conc}
   timeout: 60
 # every job's own stages (the request path measured here, and its count)
-ideas: {pool: false}
+ideas: {{pool: false}}
 seed: 1
 output: {folder / "run"}
 """,
