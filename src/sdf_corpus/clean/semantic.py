@@ -221,11 +221,12 @@ def _hnsw_neighbours(x: F32, count: int) -> tuple[npt.NDArray[np.int32], F32]:
     """`_exact_neighbours` through usearch's HNSW index (approximate; missing slots are
     -1 with similarity -inf). Added on one thread: the graph, so the answer, is then the
     same every run; searched on all cores."""
-    from usearch.index import Index
+    from usearch.index import BatchMatches, Index
 
     index = Index(ndim=x.shape[1], metric="ip", dtype="f16", expansion_search=max(64, count))
     index.add(np.arange(x.shape[0], dtype=np.uint64), x, threads=1)
     found = index.search(x, count, threads=0)
+    assert isinstance(found, BatchMatches)  # a 2-D query gives one row per document
     keys = np.asarray(found.keys, dtype=np.int64).reshape(x.shape[0], -1)
     dist = np.asarray(found.distances, dtype=np.float32).reshape(x.shape[0], -1)
     valid = np.arange(keys.shape[1])[None, :] < np.asarray(found.counts)[:, None]
@@ -245,4 +246,3 @@ def _without_self(
         np.take_along_axis(nbr, order, axis=1)[:, :k],
         np.take_along_axis(sim, order, axis=1)[:, :k],
     )
-
