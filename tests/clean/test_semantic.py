@@ -92,13 +92,6 @@ def test_verdicts_do_not_depend_on_workers(tmp_path: Path) -> None:
     assert not [i for i in _verdicts(one[1]) if i.startswith("f")]
 
 
-def test_index_search_agrees_with_exact_search(tmp_path: Path) -> None:
-    docs, _ = calibration_documents()
-    exact = _run(tmp_path / "exact", docs)
-    hnsw = _run(tmp_path / "hnsw", docs, semantic={"exact_max_docs": 0})
-    assert _verdicts(exact[1]) == _verdicts(hnsw[1])
-
-
 def test_only_documents_of_one_genre_are_compared(tmp_path: Path) -> None:
     docs, _ = calibration_documents()
     moved = [

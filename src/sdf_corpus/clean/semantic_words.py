@@ -83,7 +83,9 @@ def content_features(texts: Sequence[str], embedder: Embedder) -> tuple[F32, lis
         ids = key_word[lo:hi]
         if hi > lo:
             vectors[i] = weights[lo:hi] @ table[ids]
-        sets.append(np.unique(hashes[ids]).tobytes())
+        sets.append(
+            np.sort(hashes[ids]).tobytes()
+        )  # distinct words: distinct hashes, but for a rare collision
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     np.divide(vectors, norms, out=vectors, where=norms > 0)
     return vectors, sets
