@@ -298,3 +298,50 @@ def test_report_without_meaning_embeds_nothing(plots_run: Path) -> None:
     data = json.loads((plots_run / "report.json").read_text())
     assert data["semantic"] is None
     assert "Not computed (report --no-semantic)" in (plots_run / "report.html").read_text()
+
+
+def test_docs_quote_the_bounds_the_code_uses() -> None:
+    from sdf_corpus.report.semantic import DEFAULT_THRESHOLD
+    from sdf_corpus.report.similar import SIMILAR_CANDIDATES
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "report.md").read_text()
+    limits = SemanticLimits()
+    for figure in (
+        f"up to\n{limits.docs_per_genre:,} per genre",
+        f"at most {limits.max_docs:,} over all genres",
+        f"The first {limits.embed_chars:,} characters",
+        f"at most {limits.map_points:,} sampled documents",
+        f"(up to\n{limits.clusters_shown}, largest first)",
+        f"first members (up to {limits.members_shown}",
+        f"at most {SIMILAR_CANDIDATES:,} of them",
+        f"uses **{DEFAULT_THRESHOLD}**",
+    ):
+        assert figure in doc, figure
+
+
+def test_pool_figures_reach_the_genre_and_cell_rows(
+    plots_run: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from types import SimpleNamespace
+
+    import sdf_corpus.report as report_module
+    from sdf_corpus.report.sources import LedgerFacts, _idea_pool
+
+    rows = [
+        {"genre": "story", "principle_id": "care", "asked": 30, "kept": 24, "dropped_too_close": 6},
+        {"genre": "story", "principle_id": "honesty", "asked": 40, "kept": 24},
+    ]
+    # the store's query, when it has one, feeds the figures; a store without it means no pool
+    pool = _idea_pool(SimpleNamespace(idea_pool_by_cell=lambda: rows))  # type: ignore[arg-type]
+    assert not _idea_pool(SimpleNamespace()).present  # type: ignore[arg-type]
+    monkeypatch.setattr(report_module, "read_ledger", lambda _: LedgerFacts(idea_pool=pool))
+    sem = build_report(plots_run)["semantic"]
+    story = _genre({"semantic": sem}, "story")
+    assert story["ideas"] == {"asked": 70, "kept": 48, "dropped_too_close": 6, "kept_share": 0.6857}
+    assert _genre({"semantic": sem}, "essay")["ideas"] is None
+    cells = {(c["genre"], c["principle_id"]): c["ideas"] for c in sem["by_cell"]}
+    assert cells[("story", "care")]["dropped_too_close"] == 6
+    html = semantic_html(sem)
+    assert "ideas asked for" in html and 'id="idea-pool-none"' not in html
+    summary = "\n".join(semantic_lines(sem))
+    assert "idea pool: 70 ideas asked for, 48 kept, 6 dropped as too close" in summary

@@ -251,8 +251,18 @@ def semantic_section(
     by_genre, by_cell, clusters = [], [], []
     for genre, (docs, x) in groups.items():
         figures, labels = _figures(x, threshold)
-        by_genre.append({"genre": genre, "docs": sample.offered.get(genre, 0), **figures})
-        by_cell += _cells(docs, x, threshold)
+        by_genre.append(
+            {
+                "genre": genre,
+                "docs": sample.offered.get(genre, 0),
+                **figures,
+                "ideas": pool.genre_row(genre),
+            }
+        )
+        by_cell += [
+            {**c, "ideas": pool.cell_row(genre, c["principle_id"])}
+            for c in _cells(docs, x, threshold)
+        ]
         clusters += _cluster_rows(docs, x, labels, limits)
     clusters.sort(key=lambda c: (-c["size"], c["genre"], c["members"][0]["id"]))
     return {

@@ -48,6 +48,16 @@ _HEAD = [
 ]
 
 
+_POOL_HEAD = ["ideas asked for", "kept", "too close"]
+
+
+def _pool_cells(r: dict[str, Any]) -> list[Any]:
+    ideas = r.get("ideas")
+    if not ideas:
+        return ["-", "-", "-"]
+    return [ideas["asked"], ideas["kept"], ideas["dropped_too_close"]]
+
+
 def _figure_cells(r: dict[str, Any]) -> list[Any]:
     nn = r["nearest_neighbour"] or {}
     return [
@@ -126,19 +136,25 @@ def semantic_html(sec: dict[str, Any] | None) -> str:
     if not sec:
         return '<p class="muted">Not computed (report --no-semantic).</p>'
     s = sec["sample"]
+    pooled = sec["idea_pool"]["present"]
+    pool_head = _POOL_HEAD if pooled else []
+
+    def pool(r: dict[str, Any]) -> list[Any]:
+        return _pool_cells(r) if pooled else []
+
     out = [
         f"<p>Embedder {_e(sec['embedder'])}; near-duplicate threshold cosine ≥ "
         f"<b>{sec['threshold']:.2f}</b> ({_e(sec['threshold_source'])}). "
         f'<span class="muted">Sample: {_e(s["method"])}; {s["docs"]:,} documents.</span></p>',
         "<h3>By genre</h3>",
         _table(
-            ["genre", *_HEAD],
-            [[r["genre"], r["docs"], *_figure_cells(r)] for r in sec["by_genre"]],
+            ["genre", *_HEAD, *pool_head],
+            [[r["genre"], r["docs"], *_figure_cells(r), *pool(r)] for r in sec["by_genre"]],
         ),
         "<h3>By cell (genre × principle)</h3>",
         _table(
-            ["genre", "principle", *_HEAD[1:]],
-            [[r["genre"], r["principle_id"], *_figure_cells(r)] for r in sec["by_cell"]],
+            ["genre", "principle", *_HEAD[1:], *pool_head],
+            [[r["genre"], r["principle_id"], *_figure_cells(r), *pool(r)] for r in sec["by_cell"]],
         ),
         '<h3 id="semantic-clusters">Largest clusters</h3>',
         _clusters(sec),
