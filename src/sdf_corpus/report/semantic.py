@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import heapq
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -90,10 +91,10 @@ class SemanticSample:
     """Up to k documents per genre, the lowest `semantic_rank`s, embedded; k is
     `docs_per_genre`, or `max_docs` shared evenly when the manifest lists more genres.
 
-    `genre_docs` (the manifest's documents per genre) sets a rank cut of
-    1.25 x k / docs, so that at scale only about k documents per genre are embedded
-    at all; the bottom-k heap then keeps exactly the lowest ranks among them. A genre
-    the manifest does not list is cut by the heap alone.
+    `genre_docs` (the manifest's documents per genre) sets a rank cut (`_cut`) so that
+    at scale only a little over k documents per genre are embedded at all; the bottom-k
+    heap then keeps exactly the lowest ranks among them. A genre the manifest does not
+    list is cut by the heap alone.
     """
 
     embed: Embed
@@ -110,10 +111,12 @@ class SemanticSample:
         return max(1, min(self.limits.docs_per_genre, share))
 
     def _cut(self, genre: str) -> int:
-        n = self.genre_docs.get(genre, 0)
-        if n <= self.per_genre:
+        """A rank under which about k + 4·√k + 10 of the genre's documents fall: the k
+        lowest are all under it unless the count falls 4 standard deviations short."""
+        n, k = self.genre_docs.get(genre, 0), self.per_genre
+        if n <= k:
             return _HASH_SPACE
-        return int(min(1.0, 1.25 * self.per_genre / n) * (_HASH_SPACE - 1))
+        return int(min(1.0, (k + 4 * math.sqrt(k) + 10) / n) * (_HASH_SPACE - 1))
 
     def add(self, row: Mapping[str, Any]) -> None:
         genre, doc_id = str(row.get("genre") or ""), str(row.get("id") or "")
