@@ -41,10 +41,11 @@ def build_run(folder: Path, n_docs: int, n_genres: int) -> Path:
         )
         for i in range(n_docs)
     )
-    config = CleanConfig.model_validate(
-        {"dedup": {"exact": False, "near": False}, "filters": {"enabled": []}}
-    )
-    clean(docs, folder / "run", config, progress=False)
+    settings: dict[str, object] = {"dedup": {"exact": False, "near": False}}
+    settings["filters"] = {"enabled": []}
+    if "semantic" in CleanConfig.model_fields:
+        settings["semantic"] = {"enabled": False}
+    clean(docs, folder / "run", CleanConfig.model_validate(settings), progress=False)
     return folder / "run"
 
 

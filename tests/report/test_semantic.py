@@ -52,13 +52,21 @@ def _documents() -> list[Document]:
     return docs
 
 
+def keep_everything() -> CleanConfig:
+    """Clean settings that keep every retelling: no dedup of any kind, no filters."""
+    settings: dict[str, object] = {
+        "dedup": {"exact": False, "near": False},
+        "filters": {"enabled": []},
+    }
+    if "semantic" in CleanConfig.model_fields:  # the clean stage's semantic step
+        settings["semantic"] = {"enabled": False}
+    return CleanConfig.model_validate(settings)
+
+
 @pytest.fixture(scope="module")
 def plots_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("plots") / "run"
-    config = CleanConfig.model_validate(
-        {"dedup": {"exact": False, "near": False}, "filters": {"enabled": []}}
-    )
-    stats = clean(_documents(), out, config, progress=False)
+    stats = clean(_documents(), out, keep_everything(), progress=False)
     assert stats.kept_docs == PLOTS_RETOLD * RETELLINGS + len(PLOTS)
     return out
 
@@ -71,7 +79,8 @@ def _genre(report: dict, genre: str) -> dict:
 def test_retold_plots_cluster_and_distinct_stories_do_not(plots_run: Path) -> None:
     sem = build_report(plots_run)["semantic"]
     story, essay = _genre({"semantic": sem}, "story"), _genre({"semantic": sem}, "essay")
-    assert sem["threshold"] == 0.9 and sem["threshold_source"].startswith("the default")
+    assert sem["threshold"] == 0.9
+    assert sem["clean_semantic"] is None or sem["clean_semantic"]["enabled"] is False
     assert story["sampled"] == story["docs"] == 48 and essay["sampled"] == 16
     assert (story["clusters"], story["largest_cluster"], story["cluster_share"]) == (12, 4, 1.0)
     assert story["distinct_at_threshold"] == 12
@@ -128,19 +137,23 @@ def test_max_docs_is_shared_by_the_genres() -> None:
     assert sample.per_genre == 100
 
 
-def test_threshold_is_read_from_the_run(plots_run: Path) -> None:
+def test_clean_settings_are_shown_not_reused(plots_run: Path) -> None:
+    # The clean step measures name-insensitive word vectors with a margin and an
+    # overlap: its threshold (0.5 by default) would merge different stories here.
     run = RunFolder(plots_run)
-    saved = run.clean_stats.read_text()
+    saved = run.manifest.read_text()
     try:
         data = json.loads(saved)
-        data["semantic"] = {"threshold": 0.8}
-        run.clean_stats.write_text(json.dumps(data))
+        data["semantic"] = {"enabled": True, "threshold": 0.5, "margin": 0.15}
+        run.manifest.write_text(json.dumps(data))
         sem = build_report(plots_run)["semantic"]
     finally:
-        run.clean_stats.write_text(saved)
-    assert (sem["threshold"], sem["threshold_source"]) == (0.8, "clean_stats.json")
-    # at 0.8 some different stories may join; never fewer clusters' members than at 0.9
-    assert _genre({"semantic": sem}, "story")["cluster_share"] == 1.0
+        run.manifest.write_text(saved)
+    assert sem["clean_semantic"] == {"enabled": True, "threshold": 0.5, "margin": 0.15}
+    assert sem["threshold"] == 0.9 and _genre({"semantic": sem}, "essay")["clusters"] == 0
+    assert "name-insensitive word vectors at cosine ≥ 0.5" in semantic_html(sem)
+    lower = build_report(plots_run, semantic=SemanticLimits(threshold=0.3))["semantic"]
+    assert lower["threshold"] == 0.3 and _genre({"semantic": lower}, "essay")["clusters"] > 0
 
 
 def test_clean_stage_removals_are_listed_with_first_lines(plots_run: Path, tmp_path: Path) -> None:
@@ -216,7 +229,7 @@ def test_idea_pool_figures_and_their_absence() -> None:
 def _pool_line(extra: dict) -> str:
     sec = {
         "threshold": 0.9,
-        "threshold_source": "default",
+        "clean_semantic": None,
         "sample": {"docs": 0, "method": "m"},
         "by_genre": [],
         "by_cell": [],
@@ -315,7 +328,7 @@ def test_docs_quote_the_bounds_the_code_uses() -> None:
         f"(up to\n{limits.clusters_shown}, largest first)",
         f"first members (up to {limits.members_shown}",
         f"at most {SIMILAR_CANDIDATES:,} of them",
-        f"uses **{DEFAULT_THRESHOLD}**",
+        f"at or above **{DEFAULT_THRESHOLD}**",
     ):
         assert figure in doc, figure
 

@@ -44,6 +44,7 @@ _SALT = "semantic"
 
 @dataclass(frozen=True)
 class SemanticLimits:
+    threshold: float = DEFAULT_THRESHOLD  # cosine at or above which two documents cluster
     docs_per_genre: int = 2_000  # the sample each genre's figures are computed on
     max_docs: int = 20_000  # over all genres: many genres share it evenly
     embed_chars: int = 4_000  # prefix of each sampled document that is embedded
@@ -243,13 +244,13 @@ def _map(groups: Mapping[str, tuple[list[_Doc], Vectors]], points: int) -> dict[
 
 def semantic_section(
     sample: SemanticSample,
-    threshold: float,
-    threshold_source: str,
+    clean_settings: Mapping[str, Any] | None,
     pool: IdeaPoolFigures,
     removed: dict[str, Any],
     embedder_name: str,
 ) -> dict[str, Any]:
     limits = sample.limits
+    threshold = limits.threshold
     groups = sample.groups()
     by_genre, by_cell, clusters = [], [], []
     for genre, (docs, x) in groups.items():
@@ -271,7 +272,7 @@ def semantic_section(
     return {
         "embedder": embedder_name,
         "threshold": threshold,
-        "threshold_source": threshold_source,
+        "clean_semantic": dict(clean_settings) if clean_settings is not None else None,
         "sample": {
             "docs": sum(len(d) for d, _ in groups.values()),
             "docs_per_genre": sample.per_genre,

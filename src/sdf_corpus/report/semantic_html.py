@@ -132,6 +132,18 @@ def _pool(pool: dict[str, Any]) -> str:
     return _table(["genre", "ideas asked for", "kept", "dropped as too close", "kept share"], rows)
 
 
+def _clean_note(sec: dict[str, Any]) -> str:
+    settings = sec.get("clean_semantic")
+    if not settings:
+        return "The run records no semantic clean step."
+    if not settings.get("enabled", True):
+        return "The clean stage's semantic step was off."
+    return (
+        f"The clean stage's semantic step ran with its own measure (name-insensitive word "
+        f"vectors at cosine ≥ {settings.get('threshold')}, with a margin and a word overlap)."
+    )
+
+
 def semantic_html(sec: dict[str, Any] | None) -> str:
     if not sec:
         return '<p class="muted">Not computed (report --no-semantic).</p>'
@@ -143,8 +155,8 @@ def semantic_html(sec: dict[str, Any] | None) -> str:
         return _pool_cells(r) if pooled else []
 
     out = [
-        f"<p>Embedder {_e(sec['embedder'])}; near-duplicate threshold cosine ≥ "
-        f"<b>{sec['threshold']:.2f}</b> ({_e(sec['threshold_source'])}). "
+        f"<p>Embedder {_e(sec['embedder'])}; near-duplicates: document cosine ≥ "
+        f"<b>{sec['threshold']:.2f}</b> in one genre. {_e(_clean_note(sec))} "
         f'<span class="muted">Sample: {_e(s["method"])}; {s["docs"]:,} documents.</span></p>',
         "<h3>By genre</h3>",
         _table(
