@@ -52,13 +52,21 @@ def _documents() -> list[Document]:
     return docs
 
 
+def keep_everything() -> CleanConfig:
+    """Clean settings that keep every retelling: no dedup of any kind, no filters."""
+    settings: dict[str, object] = {
+        "dedup": {"exact": False, "near": False},
+        "filters": {"enabled": []},
+    }
+    if "semantic" in CleanConfig.model_fields:  # the clean stage's semantic step
+        settings["semantic"] = {"enabled": False}
+    return CleanConfig.model_validate(settings)
+
+
 @pytest.fixture(scope="module")
 def plots_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("plots") / "run"
-    config = CleanConfig.model_validate(
-        {"dedup": {"exact": False, "near": False}, "filters": {"enabled": []}}
-    )
-    stats = clean(_documents(), out, config, progress=False)
+    stats = clean(_documents(), out, keep_everything(), progress=False)
     assert stats.kept_docs == PLOTS_RETOLD * RETELLINGS + len(PLOTS)
     return out
 
@@ -71,7 +79,8 @@ def _genre(report: dict, genre: str) -> dict:
 def test_retold_plots_cluster_and_distinct_stories_do_not(plots_run: Path) -> None:
     sem = build_report(plots_run)["semantic"]
     story, essay = _genre({"semantic": sem}, "story"), _genre({"semantic": sem}, "essay")
-    assert sem["threshold"] == 0.9 and sem["threshold_source"].startswith("the default")
+    assert sem["threshold"] == 0.9
+    assert sem["clean_semantic"] is None or sem["clean_semantic"]["enabled"] is False
     assert story["sampled"] == story["docs"] == 48 and essay["sampled"] == 16
     assert (story["clusters"], story["largest_cluster"], story["cluster_share"]) == (12, 4, 1.0)
     assert story["distinct_at_threshold"] == 12
@@ -105,20 +114,21 @@ def test_sample_is_the_lowest_ranks_whatever_the_order() -> None:
         calls.append(len(texts))
         return np.eye(len(texts), 8, dtype=np.float32)
 
-    rows = [{"id": f"d{i}", "genre": "g", "text": f"t{i}"} for i in range(50)]
-    limits = SemanticLimits(docs_per_genre=5, batch=7)
+    rows = [{"id": f"d{i}", "genre": "g", "text": f"t{i}"} for i in range(2000)]
+    limits = SemanticLimits(docs_per_genre=50, batch=7)
     picked = []
     for order in (rows, rows[::-1]):
-        sample = SemanticSample(embed, {"g": 50}, limits)
+        calls.clear()
+        sample = SemanticSample(embed, {"g": 2000}, limits)
         for row in order:
             sample.add(row)
         docs, x = sample.groups()["g"]
         picked.append([d.id for d in docs])
-        assert x.shape == (5, 8) and sample.offered == {"g": 50}
-    lowest = sorted(rows, key=lambda r: semantic_rank(r["id"]))[:5]
+        assert x.shape == (50, 8) and sample.offered == {"g": 2000}
+        # the rank cut embeds about k + 4·sqrt(k) + 10 = 88 documents, not 2,000
+        assert max(calls) <= limits.batch and 50 <= sum(calls) < 130
+    lowest = sorted(rows, key=lambda r: semantic_rank(r["id"]))[:50]
     assert picked[0] == picked[1] == [r["id"] for r in lowest]
-    # the rank cut keeps embedding near k per genre, not every document
-    assert max(calls) <= limits.batch and sum(calls) < 20
 
 
 def test_max_docs_is_shared_by_the_genres() -> None:
@@ -127,19 +137,23 @@ def test_max_docs_is_shared_by_the_genres() -> None:
     assert sample.per_genre == 100
 
 
-def test_threshold_is_read_from_the_run(plots_run: Path) -> None:
+def test_clean_settings_are_shown_not_reused(plots_run: Path) -> None:
+    # The clean step measures name-insensitive word vectors with a margin and an
+    # overlap: its threshold (0.5 by default) would merge different stories here.
     run = RunFolder(plots_run)
-    saved = run.clean_stats.read_text()
+    saved = run.manifest.read_text()
     try:
         data = json.loads(saved)
-        data["semantic"] = {"threshold": 0.8}
-        run.clean_stats.write_text(json.dumps(data))
+        data["semantic"] = {"enabled": True, "threshold": 0.5, "margin": 0.15}
+        run.manifest.write_text(json.dumps(data))
         sem = build_report(plots_run)["semantic"]
     finally:
-        run.clean_stats.write_text(saved)
-    assert (sem["threshold"], sem["threshold_source"]) == (0.8, "clean_stats.json")
-    # at 0.8 some different stories may join; never fewer clusters' members than at 0.9
-    assert _genre({"semantic": sem}, "story")["cluster_share"] == 1.0
+        run.manifest.write_text(saved)
+    assert sem["clean_semantic"] == {"enabled": True, "threshold": 0.5, "margin": 0.15}
+    assert sem["threshold"] == 0.9 and _genre({"semantic": sem}, "essay")["clusters"] == 0
+    assert "name-insensitive word vectors at cosine ≥ 0.5" in semantic_html(sem)
+    lower = build_report(plots_run, semantic=SemanticLimits(threshold=0.3))["semantic"]
+    assert lower["threshold"] == 0.3 and _genre({"semantic": lower}, "essay")["clusters"] > 0
 
 
 def test_clean_stage_removals_are_listed_with_first_lines(plots_run: Path, tmp_path: Path) -> None:
@@ -215,7 +229,7 @@ def test_idea_pool_figures_and_their_absence() -> None:
 def _pool_line(extra: dict) -> str:
     sec = {
         "threshold": 0.9,
-        "threshold_source": "default",
+        "clean_semantic": None,
         "sample": {"docs": 0, "method": "m"},
         "by_genre": [],
         "by_cell": [],
@@ -298,3 +312,50 @@ def test_report_without_meaning_embeds_nothing(plots_run: Path) -> None:
     data = json.loads((plots_run / "report.json").read_text())
     assert data["semantic"] is None
     assert "Not computed (report --no-semantic)" in (plots_run / "report.html").read_text()
+
+
+def test_docs_quote_the_bounds_the_code_uses() -> None:
+    from sdf_corpus.report.semantic import DEFAULT_THRESHOLD
+    from sdf_corpus.report.similar import SIMILAR_CANDIDATES
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "report.md").read_text()
+    limits = SemanticLimits()
+    for figure in (
+        f"up to\n{limits.docs_per_genre:,} per genre",
+        f"at most {limits.max_docs:,} over all genres",
+        f"The first {limits.embed_chars:,} characters",
+        f"at most {limits.map_points:,} sampled documents",
+        f"(up to\n{limits.clusters_shown}, largest first)",
+        f"first members (up to {limits.members_shown}",
+        f"at most {SIMILAR_CANDIDATES:,} of them",
+        f"at or above **{DEFAULT_THRESHOLD}**",
+    ):
+        assert figure in doc, figure
+
+
+def test_pool_figures_reach_the_genre_and_cell_rows(
+    plots_run: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from types import SimpleNamespace
+
+    import sdf_corpus.report as report_module
+    from sdf_corpus.report.sources import LedgerFacts, _idea_pool
+
+    rows = [
+        {"genre": "story", "principle_id": "care", "asked": 30, "kept": 24, "dropped_too_close": 6},
+        {"genre": "story", "principle_id": "honesty", "asked": 40, "kept": 24},
+    ]
+    # the store's query, when it has one, feeds the figures; a store without it means no pool
+    pool = _idea_pool(SimpleNamespace(idea_pool_by_cell=lambda: rows))  # type: ignore[arg-type]
+    assert not _idea_pool(SimpleNamespace()).present  # type: ignore[arg-type]
+    monkeypatch.setattr(report_module, "read_ledger", lambda _: LedgerFacts(idea_pool=pool))
+    sem = build_report(plots_run)["semantic"]
+    story = _genre({"semantic": sem}, "story")
+    assert story["ideas"] == {"asked": 70, "kept": 48, "dropped_too_close": 6, "kept_share": 0.6857}
+    assert _genre({"semantic": sem}, "essay")["ideas"] is None
+    cells = {(c["genre"], c["principle_id"]): c["ideas"] for c in sem["by_cell"]}
+    assert cells[("story", "care")]["dropped_too_close"] == 6
+    html = semantic_html(sem)
+    assert "ideas asked for" in html and 'id="idea-pool-none"' not in html
+    summary = "\n".join(semantic_lines(sem))
+    assert "idea pool: 70 ideas asked for, 48 kept, 6 dropped as too close" in summary

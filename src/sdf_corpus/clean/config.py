@@ -103,7 +103,7 @@ class SemanticConfig(BaseModel):
         default=20_000,
         ge=0,
         description="A genre with at most this many documents is searched exactly; a "
-        "larger one through an HNSW index (usearch).",
+        "larger one through an inverted-file index (clean/neighbours.py).",
     )
 
 

@@ -21,14 +21,14 @@ kept before it in that order; so the kept set does not depend on the input order
 number of workers. The held documents are then released in input order: shards come out
 in the same order as without this step.
 
-Neighbours: every document's `background_rank + 1` nearest in its genre, exactly (one
-matrix product per block of documents) up to `exact_max_docs`, through usearch's HNSW
-index beyond (built single-threaded, in canonical order, so it is the same every run).
-A pair that can merge is always among those neighbours: it must beat the background.
+Neighbours: every document's `background_rank + 1` nearest in its genre
+(`clean.neighbours`: exact up to `exact_max_docs`, an inverted-file search beyond). A
+pair that can merge is always among them: it must beat the background.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import pickle
 import tempfile
@@ -40,6 +40,7 @@ import numpy.typing as npt
 
 from sdf_corpus.clean.config import SemanticConfig
 from sdf_corpus.clean.minhash import exact_jaccard
+from sdf_corpus.clean.neighbours import nearest
 from sdf_corpus.document import Document
 
 __all__ = ["SemanticDedup", "SemanticMatch"]
@@ -48,7 +49,6 @@ F32 = npt.NDArray[np.float32]
 I64 = npt.NDArray[np.int64]
 SemanticMatch = tuple[str, dict[str, float]]  # (id of the kept document, detail)
 
-_BLOCK = 1024  # query rows per matrix product in the exact search
 _FLUSH = 1 << 20
 
 
@@ -134,16 +134,19 @@ class SemanticDedup:
         self._stack()
         if not self._blocks:
             return {}
-        vectors = np.concatenate(self._blocks)
-        self._blocks = [vectors]
         groups = np.frombuffer(self._group, dtype=np.int32)
         keys = self._keys
-        order = sorted(range(len(keys)), key=lambda i: (int(groups[i]), keys[i]))
-        ordered = np.asarray(order, dtype=np.int64)
-        bounds = np.flatnonzero(np.diff(groups[ordered])) + 1
+        order = np.asarray(
+            sorted(range(len(keys)), key=lambda i: (int(groups[i]), keys[i])), dtype=np.int64
+        )
+        # One copy in canonical order (the held blocks freed): each genre is then a slice.
+        vectors = np.concatenate(self._blocks)
+        self._blocks = []
+        vectors = vectors[order]
+        bounds = [0, *(np.flatnonzero(np.diff(groups[order])) + 1).tolist(), order.size]
         out: dict[int, SemanticMatch] = {}
-        for members in np.split(ordered, bounds):
-            out.update(self._decide_group(members, vectors))
+        for lo, hi in itertools.pairwise(bounds):
+            out.update(self._decide_group(order[lo:hi], vectors[lo:hi]))
         return out
 
     def _decide_group(
@@ -152,12 +155,8 @@ class SemanticDedup:
         n = members.size
         if n < 2:
             return {}
-        x = vectors[members].astype(np.float32)
         k = min(self.cfg.background_rank, n - 1)
-        if n <= self.cfg.exact_max_docs:
-            nbr, sim = _exact_neighbours(x, k + 1)
-        else:
-            nbr, sim = _hnsw_neighbours(x, k + 1)
+        nbr, sim = nearest(vectors, k + 1, self.cfg.exact_max_docs)
         nbr, sim = _without_self(nbr, sim, k)
         background = sim[:, k - 1]
         return self._greedy(members, nbr, sim, background)
@@ -200,41 +199,6 @@ def _overlap(a: bytes, b: bytes) -> float:
     return exact_jaccard(a, b) if a and b else 0.0
 
 
-def _exact_neighbours(x: F32, count: int) -> tuple[npt.NDArray[np.int32], F32]:
-    """Each row's `count` most similar rows (itself included), most similar first; ties
-    by row number, so the result is the same on every run."""
-    n = x.shape[0]
-    nbr = np.empty((n, count), dtype=np.int32)
-    sim = np.empty((n, count), dtype=np.float32)
-    for lo in range(0, n, _BLOCK):
-        s = x[lo : lo + _BLOCK] @ x.T
-        top = np.argpartition(-s, count - 1, axis=1)[:, :count] if count < n else None
-        cand = top if top is not None else np.broadcast_to(np.arange(n), s.shape)
-        vals = np.take_along_axis(s, cand, axis=1)
-        order = np.lexsort((cand, -vals), axis=1)
-        nbr[lo : lo + _BLOCK] = np.take_along_axis(cand, order, axis=1)
-        sim[lo : lo + _BLOCK] = np.take_along_axis(vals, order, axis=1)
-    return nbr, sim
-
-
-def _hnsw_neighbours(x: F32, count: int) -> tuple[npt.NDArray[np.int32], F32]:
-    """`_exact_neighbours` through usearch's HNSW index (approximate; missing slots are
-    -1 with similarity -inf). Added on one thread: the graph, so the answer, is then the
-    same every run; searched on all cores."""
-    from usearch.index import Index
-
-    index = Index(ndim=x.shape[1], metric="ip", dtype="f16", expansion_search=max(64, count))
-    index.add(np.arange(x.shape[0], dtype=np.uint64), x, threads=1)
-    found = index.search(x, count, threads=0)
-    keys = np.asarray(found.keys, dtype=np.int64).reshape(x.shape[0], -1)
-    dist = np.asarray(found.distances, dtype=np.float32).reshape(x.shape[0], -1)
-    valid = np.arange(keys.shape[1])[None, :] < np.asarray(found.counts)[:, None]
-    sim = np.where(valid, 1.0 - dist, -np.inf).astype(np.float32)
-    nbr = np.where(valid, keys, -1).astype(np.int32)
-    order = np.lexsort((nbr, -sim), axis=1)
-    return np.take_along_axis(nbr, order, axis=1), np.take_along_axis(sim, order, axis=1)
-
-
 def _without_self(
     nbr: npt.NDArray[np.int32], sim: F32, k: int
 ) -> tuple[npt.NDArray[np.int32], F32]:
@@ -245,4 +209,3 @@ def _without_self(
         np.take_along_axis(nbr, order, axis=1)[:, :k],
         np.take_along_axis(sim, order, axis=1)[:, :k],
     )
-

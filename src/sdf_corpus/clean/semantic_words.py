@@ -42,7 +42,7 @@ def _byte_table() -> bytes:
     quotes) stay; sentence ends become the end mark; anything else becomes a space."""
     table = bytearray(b" " * 256)
     for b in range(256):
-        if chr(b).isascii() and (chr(b).isalpha() or chr(b) == "'") or b >= 0x80:
+        if b >= 0x80 or chr(b).isalpha() or chr(b) == "'":
             table[b] = b
     for b in _SENTENCE_ENDS:
         table[b] = _END
@@ -83,7 +83,9 @@ def content_features(texts: Sequence[str], embedder: Embedder) -> tuple[F32, lis
         ids = key_word[lo:hi]
         if hi > lo:
             vectors[i] = weights[lo:hi] @ table[ids]
-        sets.append(np.unique(hashes[ids]).tobytes())
+        sets.append(
+            np.sort(hashes[ids]).tobytes()
+        )  # distinct words: distinct hashes, but for a rare collision
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     np.divide(vectors, norms, out=vectors, where=norms > 0)
     return vectors, sets
@@ -114,7 +116,9 @@ def _tokens(texts: Sequence[str]) -> tuple[I64, I64, list[str]]:
     return doc.astype(np.int64), token.astype(np.int64), raw
 
 
-def _classify(raw_words: list[str]) -> tuple[I64, npt.NDArray[np.bool_], npt.NDArray[np.bool_], list[str]]:
+def _classify(
+    raw_words: list[str],
+) -> tuple[I64, npt.NDArray[np.bool_], npt.NDArray[np.bool_], list[str]]:
     """Per distinct raw token: its lower-case word's id (-1: no word), whether it is
     capitalised (an all-capitals word such as MRI is not), whether a sentence ends
     after it; and the distinct lower-case words."""

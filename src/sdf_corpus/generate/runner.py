@@ -144,6 +144,8 @@ async def fill_ideas(loop: GenerationLoop, ledger: Store, caller: Executor | Non
     for kind, n in pool.errors.items():
         for _ in range(n):
             loop.error(kind)
+    for _ in range(pool.failed):
+        loop.finished(False)
     if pool.requests:
         loop.progress.say(
             f"idea pool: {pool.requests} list requests, {pool.kept} ideas kept, "

@@ -7,7 +7,7 @@ from sdf_corpus.plan.job import Job
 from sdf_corpus.spec.genres import Genre, Stage
 from sdf_corpus.spec.load import Corpus
 
-__all__ = ["cell_of", "group_of", "idea_stage", "pool_applies"]
+__all__ = ["cell_of", "group_of", "idea_stage", "pool_applies", "pool_note"]
 
 
 def pool_applies(corpus: Corpus) -> bool:
@@ -33,3 +33,20 @@ def group_of(job: Job) -> str:
     """What one request may mix: a genre's jobs for one kind of AI (their principles may
     differ; each idea is still checked against its own cell)."""
     return f"{job.genre}/*/{job.about or '-'}"
+
+
+def pool_note(corpus: Corpus) -> str:
+    """One line for `plan`: whether and how the idea pool fills the jobs' ideas."""
+    ideas = corpus.spec.ideas
+    if corpus.spec.backend.provider == "local":
+        return (
+            "idea pool: not used (the local backend's base model writes each document from "
+            "its genre's opening, with no idea stage)"
+        )
+    if not ideas.pool:
+        return "idea pool: off (ideas.pool: false): every job asks for its own idea list"
+    return (
+        f"idea pool: on: one list request per {ideas.per_request} jobs of a genre, an idea per "
+        f"job, dropped when its cosine to one its cell holds is >= {ideas.threshold:g} "
+        f"(up to {ideas.max_asks} asks, then the job's own idea stage)"
+    )

@@ -21,6 +21,7 @@ from typing import Protocol
 
 from sdf_corpus.embed import Embedder, load_embedder
 from sdf_corpus.errors import BudgetError, ProviderError, ProviderStoppedError
+from sdf_corpus.generate.breaker import account_refusal
 from sdf_corpus.ideas.cells import cell_of, group_of, idea_stage, pool_applies
 from sdf_corpus.ideas.check import CellIdeas
 from sdf_corpus.ideas.prompt import parse_items, pool_request, request_id, summary
@@ -46,6 +47,7 @@ class PoolResult:
     kept: int = 0
     dropped: int = 0
     fallback: int = 0  # jobs past ideas.max_asks: they run their own idea stage
+    failed: int = 0  # jobs failed with their pool request (a permanent error, retries spent)
     held_back: frozenset[str] = frozenset()  # jobs still owed a pool idea: not to run yet
     errors: dict[str, int] = field(default_factory=dict)  # failed pool requests by kind
 
@@ -64,6 +66,7 @@ class _Group:
     stage: Stage
     cells: dict[str, _Cell] = field(default_factory=dict)
     index: dict[str, int] = field(default_factory=dict)  # job id -> plan position
+    refusals: int = 0  # account-level refusals in a row (the breaker decides when to stop)
 
     def waiting(self) -> list[str]:
         return [j for cell in self.cells.values() for j in cell.waiting]
@@ -121,6 +124,9 @@ def _waiting(corpus: Corpus, ledger: Store, jobs: Iterable[Job]) -> tuple[list[_
     return [g for g in groups.values() if g.waiting()], fallback
 
 
+_REFUSED = object()
+
+
 class _Filler:
     """Requests for the groups, side by side; within a group, first every cell's full
     requests (cells side by side), then the cells' remainders together, one at a time."""
@@ -158,29 +164,42 @@ class _Filler:
         return self.cells[cell]
 
     async def _request(self, group: _Group, key: str, ids: list[str]) -> bool:
-        """One request for these briefs, committed; False if it could not be had."""
+        """One request for these briefs, committed; False when the group must stop."""
         batch = [self.ledger.job(j) for j in ids]
         cells = [cell_of(job) for job in batch]
         taken = self._taken(cells, self.book.nears(ids))
         request = pool_request(self.corpus, group.stage, batch, taken)
         rid = request_id(key, request, self.book.asks(ids))
         answer = await self._send(ids[0], dataclasses.replace(request, custom_id=rid))
-        if answer is None:
+        if isinstance(answer, ProviderError):
+            self._fail(group, batch, answer)
+            return True
+        if answer is _REFUSED:
+            # Asked again, so the executor's breaker sees the refusals it would have seen
+            # from the jobs' own requests and stops the run naming the setting (exit 5);
+            # bounded in case it never does.
+            group.refusals += 1
+            return group.refusals <= self.corpus.spec.backend.breaker_threshold
+        if not isinstance(answer, tuple):
             return False
+        group.refusals = 0
         completion, started = answer
-        texts = parse_items(completion.text, len(ids))
+        rows = self._judge(rid, ids, cells, parse_items(completion.text, len(ids)))
+        genre, stage = batch[0].genre, group.stage.name
+        self.book.commit(PoolCommit(rid, key, genre, stage, ids[0], completion, started, rows))
+        self._tally(group, rows)
+        return True
+
+    def _judge(
+        self, rid: str, ids: Sequence[str], cells: Sequence[str], texts: Sequence[str | None]
+    ) -> list[IdeaRow]:
+        """Each brief's idea checked against its own cell, in brief order."""
         vectors = iter(self.embedder.embed([t for t in texts if t]))
         rows = []
         for item, (job_id, cell, text) in enumerate(zip(ids, cells, texts, strict=True), start=1):
             vector = next(vectors) if text else None
             rows.append(self._ideas(cell).check(f"{rid}:{item}", item, job_id, text, vector))
-        self.book.commit(
-            PoolCommit(
-                rid, key, batch[0].genre, group.stage.name, ids[0], completion, started, rows
-            )
-        )
-        self._tally(group, rows)
-        return True
+        return rows
 
     def _taken(self, cells: Sequence[str], near: Sequence[str]) -> list[str]:
         """Summaries of what the request's cells hold, shared out among them."""
@@ -192,7 +211,11 @@ class _Filler:
             lines += [summary(t) for t in self._ideas(cell).steering(near, share)]
         return lines[:limit]
 
-    async def _send(self, payer: str, request: Request) -> tuple[Completion, float] | None:
+    async def _send(
+        self, payer: str, request: Request
+    ) -> tuple[Completion, float] | ProviderError | object | None:
+        """The answer; the error that fails the request's jobs; _REFUSED (an account-level
+        refusal, which says nothing about the jobs); or None: nothing more is sent."""
         async with self.gate:
             if self.stop is not None:
                 return None
@@ -202,7 +225,18 @@ class _Filler:
                 self.stop = self.stop or exc
             except ProviderError as exc:
                 self.errors[type(exc).__name__] += 1
+                return exc if account_refusal(exc) is None else _REFUSED
         return None
+
+    def _fail(self, group: _Group, batch: Sequence[Job], error: ProviderError) -> None:
+        """The request's jobs fail as a job fails at a stage (`--retry-failed` retries them)."""
+        ids = {job.id for job in batch}
+        with self.ledger.transaction(immediate=True):
+            for job in batch:
+                self.ledger.fail_job(job, group.stage.name, error)
+        for cell in group.cells.values():
+            cell.waiting = [j for j in cell.waiting if j not in ids]
+        self.result = dataclasses.replace(self.result, failed=self.result.failed + len(ids))
 
     def _tally(self, group: _Group, rows: Sequence[IdeaRow]) -> None:
         kept = {r.job_id for r in rows if r.verdict == "kept"}

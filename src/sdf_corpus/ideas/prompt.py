@@ -146,6 +146,8 @@ def parse_items(text: str, n: int) -> list[str | None]:
     Continuation lines join the item above; extra items past n are ignored."""
     items: list[tuple[int, list[str]]] = []
     for line in text.strip().splitlines():
+        if line.lstrip().startswith("```"):
+            continue  # a list sent inside a code fence
         match = _ITEM.match(line)
         if match:
             items.append((int(match["n"]), [match["body"].strip()]))

@@ -52,15 +52,16 @@ class IdeaPoolFigures:
     def total(self) -> PoolCell:
         return sum(self.cells.values(), PoolCell())
 
-    def to_json(self) -> dict[str, Any]:
-        def row(cell: PoolCell) -> dict[str, Any]:
-            return {
-                "asked": cell.asked,
-                "kept": cell.kept,
-                "dropped_too_close": cell.dropped_too_close,
-                "kept_share": round(cell.kept / cell.asked, 4) if cell.asked else None,
-            }
+    def genre_row(self, genre: str) -> dict[str, Any] | None:
+        """A genre's figures for the meaning tables (None: no pool served this genre)."""
+        cell = self.by_genre().get(genre)
+        return row(cell) if cell else None
 
+    def cell_row(self, genre: str, principle_id: str) -> dict[str, Any] | None:
+        cell = self.cells.get((genre, principle_id))
+        return row(cell) if cell else None
+
+    def to_json(self) -> dict[str, Any]:
         return {
             "present": self.present,
             "total": row(self.total()),
@@ -70,6 +71,15 @@ class IdeaPoolFigures:
                 for (g, p), c in sorted(self.cells.items())
             ],
         }
+
+
+def row(cell: PoolCell) -> dict[str, Any]:
+    return {
+        "asked": cell.asked,
+        "kept": cell.kept,
+        "dropped_too_close": cell.dropped_too_close,
+        "kept_share": round(cell.kept / cell.asked, 4) if cell.asked else None,
+    }
 
 
 def _count(row: Mapping[str, Any], key: str) -> int:

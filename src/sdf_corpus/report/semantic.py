@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import heapq
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,6 +44,7 @@ _SALT = "semantic"
 
 @dataclass(frozen=True)
 class SemanticLimits:
+    threshold: float = DEFAULT_THRESHOLD  # cosine at or above which two documents cluster
     docs_per_genre: int = 2_000  # the sample each genre's figures are computed on
     max_docs: int = 20_000  # over all genres: many genres share it evenly
     embed_chars: int = 4_000  # prefix of each sampled document that is embedded
@@ -90,10 +92,10 @@ class SemanticSample:
     """Up to k documents per genre, the lowest `semantic_rank`s, embedded; k is
     `docs_per_genre`, or `max_docs` shared evenly when the manifest lists more genres.
 
-    `genre_docs` (the manifest's documents per genre) sets a rank cut of
-    1.25 x k / docs, so that at scale only about k documents per genre are embedded
-    at all; the bottom-k heap then keeps exactly the lowest ranks among them. A genre
-    the manifest does not list is cut by the heap alone.
+    `genre_docs` (the manifest's documents per genre) sets a rank cut (`_cut`) so that
+    at scale only a little over k documents per genre are embedded at all; the bottom-k
+    heap then keeps exactly the lowest ranks among them. A genre the manifest does not
+    list is cut by the heap alone.
     """
 
     embed: Embed
@@ -110,10 +112,12 @@ class SemanticSample:
         return max(1, min(self.limits.docs_per_genre, share))
 
     def _cut(self, genre: str) -> int:
-        n = self.genre_docs.get(genre, 0)
-        if n <= self.per_genre:
+        """A rank under which about k + 4·√k + 10 of the genre's documents fall: the k
+        lowest are all under it unless the count falls 4 standard deviations short."""
+        n, k = self.genre_docs.get(genre, 0), self.per_genre
+        if n <= k:
             return _HASH_SPACE
-        return int(min(1.0, 1.25 * self.per_genre / n) * (_HASH_SPACE - 1))
+        return int(min(1.0, (k + 4 * math.sqrt(k) + 10) / n) * (_HASH_SPACE - 1))
 
     def add(self, row: Mapping[str, Any]) -> None:
         genre, doc_id = str(row.get("genre") or ""), str(row.get("id") or "")
@@ -240,25 +244,35 @@ def _map(groups: Mapping[str, tuple[list[_Doc], Vectors]], points: int) -> dict[
 
 def semantic_section(
     sample: SemanticSample,
-    threshold: float,
-    threshold_source: str,
+    clean_settings: Mapping[str, Any] | None,
     pool: IdeaPoolFigures,
     removed: dict[str, Any],
     embedder_name: str,
 ) -> dict[str, Any]:
     limits = sample.limits
+    threshold = limits.threshold
     groups = sample.groups()
     by_genre, by_cell, clusters = [], [], []
     for genre, (docs, x) in groups.items():
         figures, labels = _figures(x, threshold)
-        by_genre.append({"genre": genre, "docs": sample.offered.get(genre, 0), **figures})
-        by_cell += _cells(docs, x, threshold)
+        by_genre.append(
+            {
+                "genre": genre,
+                "docs": sample.offered.get(genre, 0),
+                **figures,
+                "ideas": pool.genre_row(genre),
+            }
+        )
+        by_cell += [
+            {**c, "ideas": pool.cell_row(genre, c["principle_id"])}
+            for c in _cells(docs, x, threshold)
+        ]
         clusters += _cluster_rows(docs, x, labels, limits)
     clusters.sort(key=lambda c: (-c["size"], c["genre"], c["members"][0]["id"]))
     return {
         "embedder": embedder_name,
         "threshold": threshold,
-        "threshold_source": threshold_source,
+        "clean_semantic": dict(clean_settings) if clean_settings is not None else None,
         "sample": {
             "docs": sum(len(d) for d, _ in groups.values()),
             "docs_per_genre": sample.per_genre,

@@ -48,6 +48,16 @@ _HEAD = [
 ]
 
 
+_POOL_HEAD = ["ideas asked for", "kept", "too close"]
+
+
+def _pool_cells(r: dict[str, Any]) -> list[Any]:
+    ideas = r.get("ideas")
+    if not ideas:
+        return ["-", "-", "-"]
+    return [ideas["asked"], ideas["kept"], ideas["dropped_too_close"]]
+
+
 def _figure_cells(r: dict[str, Any]) -> list[Any]:
     nn = r["nearest_neighbour"] or {}
     return [
@@ -122,23 +132,41 @@ def _pool(pool: dict[str, Any]) -> str:
     return _table(["genre", "ideas asked for", "kept", "dropped as too close", "kept share"], rows)
 
 
+def _clean_note(sec: dict[str, Any]) -> str:
+    settings = sec.get("clean_semantic")
+    if not settings:
+        return "The run records no semantic clean step."
+    if not settings.get("enabled", True):
+        return "The clean stage's semantic step was off."
+    return (
+        f"The clean stage's semantic step ran with its own measure (name-insensitive word "
+        f"vectors at cosine ≥ {settings.get('threshold')}, with a margin and a word overlap)."
+    )
+
+
 def semantic_html(sec: dict[str, Any] | None) -> str:
     if not sec:
         return '<p class="muted">Not computed (report --no-semantic).</p>'
     s = sec["sample"]
+    pooled = sec["idea_pool"]["present"]
+    pool_head = _POOL_HEAD if pooled else []
+
+    def pool(r: dict[str, Any]) -> list[Any]:
+        return _pool_cells(r) if pooled else []
+
     out = [
-        f"<p>Embedder {_e(sec['embedder'])}; near-duplicate threshold cosine ≥ "
-        f"<b>{sec['threshold']:.2f}</b> ({_e(sec['threshold_source'])}). "
+        f"<p>Embedder {_e(sec['embedder'])}; near-duplicates: document cosine ≥ "
+        f"<b>{sec['threshold']:.2f}</b> in one genre. {_e(_clean_note(sec))} "
         f'<span class="muted">Sample: {_e(s["method"])}; {s["docs"]:,} documents.</span></p>',
         "<h3>By genre</h3>",
         _table(
-            ["genre", *_HEAD],
-            [[r["genre"], r["docs"], *_figure_cells(r)] for r in sec["by_genre"]],
+            ["genre", *_HEAD, *pool_head],
+            [[r["genre"], r["docs"], *_figure_cells(r), *pool(r)] for r in sec["by_genre"]],
         ),
         "<h3>By cell (genre × principle)</h3>",
         _table(
-            ["genre", "principle", *_HEAD[1:]],
-            [[r["genre"], r["principle_id"], *_figure_cells(r)] for r in sec["by_cell"]],
+            ["genre", "principle", *_HEAD[1:], *pool_head],
+            [[r["genre"], r["principle_id"], *_figure_cells(r), *pool(r)] for r in sec["by_cell"]],
         ),
         '<h3 id="semantic-clusters">Largest clusters</h3>',
         _clusters(sec),

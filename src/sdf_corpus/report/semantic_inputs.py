@@ -1,5 +1,9 @@
-"""What the meaning figures read besides the sample: the clean stage's semantic threshold,
+"""What the meaning figures read besides the sample: the clean stage's semantic settings,
 and the clusters that stage removed (its `semantic_duplicate` rejects).
+
+The report clusters at its own threshold on the embedder's document cosine: the clean
+stage's step measures something else (name-insensitive word vectors, with a margin over
+the genre's background and a word overlap), so its threshold is shown, not reused.
 """
 
 from __future__ import annotations
@@ -12,7 +16,6 @@ from typing import Any
 from sdf_corpus.embed import Embedder, load_embedder
 from sdf_corpus.report.ideapool import IdeaPoolFigures
 from sdf_corpus.report.semantic import (
-    DEFAULT_THRESHOLD,
     SemanticLimits,
     SemanticSample,
     embed_with,
@@ -22,40 +25,28 @@ from sdf_corpus.report.semantic import (
 from sdf_corpus.report.sources import LedgerFacts, RunFiles
 from sdf_corpus.runfolder import iter_rejected
 
-__all__ = ["FirstLines", "MeaningPass", "RemovedClusters", "read_removed", "semantic_threshold"]
+__all__ = [
+    "FirstLines",
+    "MeaningPass",
+    "RemovedClusters",
+    "clean_semantic_settings",
+    "read_removed",
+]
 
 SEMANTIC_REASON = "semantic_duplicate"
 _MAX_TRACKED = 20_000  # kept documents whose removed members are listed (the rest: counted)
 
 
-def _threshold_in(section: Any) -> float | None:
-    """`semantic.threshold`, `semantic_threshold`, or either under `dedup`, in a settings dict."""
-    if not isinstance(section, Mapping):
-        return None
-    semantic = section.get("semantic")
-    for value in (
-        semantic.get("threshold") if isinstance(semantic, Mapping) else None,
-        section.get("semantic_threshold"),
+def clean_semantic_settings(files: RunFiles, ledger: LedgerFacts | None) -> dict[str, Any] | None:
+    """The clean stage's semantic settings as the run recorded them: manifest.json (what
+    the stage ran with), else the spec's `clean.semantic` in the ledger; None if neither."""
+    for section in (
+        files.manifest.get("semantic"),
+        (ledger.clean if ledger else {}).get("semantic"),
     ):
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
-    return _threshold_in(section.get("dedup")) if "dedup" in section else None
-
-
-def semantic_threshold(files: RunFiles, ledger: LedgerFacts | None) -> tuple[float, str]:
-    """The cosine the clean stage merged at, and where it was read from: clean_stats.json
-    (what the stage used), then manifest.json, then the spec's `clean:` section in the
-    ledger; else the documented default."""
-    sources = (
-        ("clean_stats.json", files.clean_stats),
-        ("manifest.json", files.manifest),
-        ("the spec's clean section", ledger.clean if ledger else None),
-    )
-    for name, section in sources:
-        value = _threshold_in(section)
-        if value is not None:
-            return value, name
-    return DEFAULT_THRESHOLD, "the default: the run records no semantic threshold"
+        if isinstance(section, Mapping):
+            return dict(section)
+    return None
 
 
 @dataclass
@@ -147,7 +138,7 @@ class MeaningPass:
         by_genre = files.manifest.get("by_genre", {})
         genre_docs = {g: int(v.get("docs", 0)) for g, v in by_genre.items() if isinstance(v, dict)}
         self.sample = SemanticSample(embed_with(self._embedder, limits), genre_docs, limits)
-        self.threshold = semantic_threshold(files, ledger)
+        self.clean_settings = clean_semantic_settings(files, ledger)
         self.removed = read_removed(files, limits)
         self.lines = FirstLines(set(self.removed.largest()), limits.line_chars)
         self.pool = ledger.idea_pool if ledger else IdeaPoolFigures()
@@ -157,11 +148,9 @@ class MeaningPass:
         return (self.sample.add, self.lines.add)
 
     def section(self) -> dict[str, Any]:
-        threshold, source = self.threshold
         return semantic_section(
             self.sample,
-            threshold,
-            source,
+            self.clean_settings,
             self.pool,
             self.removed.to_json(self.lines.found),
             self._embedder.name,

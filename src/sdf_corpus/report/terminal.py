@@ -123,7 +123,7 @@ def semantic_lines(sec: dict[str, Any] | None) -> list[str]:
         return []
     head = (
         f"meaning: {count(sec['sample']['docs'], 'document')} embedded; clusters at cosine >= "
-        f"{sec['threshold']:.2f} ({sec['threshold_source']})"
+        f"{sec['threshold']:.2f} in a genre"
     )
     lines = [head]
     for r in sec["by_genre"]:
