@@ -280,9 +280,9 @@ class _Mentions(dict[str, str]):
         return _short(value, key)
 
 
-def _fields(plot: Plot, ai: str, rng: random.Random) -> dict[str, str]:
+def _fields(plot: Plot, ai: str, rng: random.Random) -> _Mentions:
     first, second = rng.sample(FIRST, 2)
-    fields: dict[str, str] = _Mentions(plot.fields(), rng)
+    fields = _Mentions(plot.fields(), rng)
     fields.update(
         p=f"{first} {rng.choice(LAST)}",
         pf=first,
@@ -311,7 +311,7 @@ class _Deck:
 
 
 def _sentences(
-    plot: Plot, style: str, fields: dict[str, str], rng: random.Random, words: int
+    plot: Plot, style: str, mentions: _Mentions, rng: random.Random, words: int
 ) -> Iterator[str]:
     """Sentences until `words`: the plot's own grammar, with the genre's asides between.
     Of a few drafts of each sentence, the one repeating fewest word 5-grams already written
@@ -327,10 +327,20 @@ def _sentences(
         # A reply opens by taking up the question (an opening refusal reads as one).
         opening = style == "chat" and count == 0
         aside = opening or (filler.templates and rng.random() < 0.1)
-        deck = filler if aside else told
-        drafts = [_fill(deck.deal(), fields, rng, plot) for _ in range(6)]
+        # Every phrase of the plot is told in full early on, whatever the plot's share of
+        # the grammar: a reader (and the rewrite) must be able to tell which story it is.
+        untold = [s for s in SLOTS if s not in mentions.seen]
+        opener = [t for t in grammar if any("{" + s + "}" in t for s in untold)]
+        before = dict(mentions.seen)
+        drafts, after = [], []
+        for _ in range(6):
+            mentions.seen = dict(before)
+            template = filler.deal() if aside else rng.choice(opener) if untold else told.deal()
+            drafts.append(_fill(template, mentions, rng, plot))
+            after.append(mentions.seen)
         grams = [_grams(d) for d in drafts]
         best = min(range(len(drafts)), key=lambda i: len(grams[i] & seen))
+        mentions.seen = after[best]
         seen |= grams[best]
         count += len(drafts[best].split())
         yield drafts[best]
