@@ -185,10 +185,9 @@ def _cluster_rows(
     """Clusters of two or more, each with its first members (lowest rank first) and each
     member's cosine to the first one."""
     out = []
-    for label in np.unique(labels):
+    sizes = np.bincount(labels) if len(labels) else np.zeros(0, dtype=np.int64)
+    for label in np.flatnonzero(sizes >= 2):
         members = np.flatnonzero(labels == label)
-        if len(members) < 2:
-            continue
         shown = members[: limits.members_shown]
         cosines = x[shown] @ x[shown[0]]
         out.append(
