@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
+from fakeprovider.text import document_text
 from sdf_corpus.clean.config import CleanConfig
 from sdf_corpus.clean.pipeline import clean
 from sdf_corpus.clean.semantic_words import content_features
@@ -58,7 +59,7 @@ def test_rejected_row_names_the_document_repeated(tmp_path: Path) -> None:
     assert row["stage"] == "semantic_dedup"
     assert row["duplicate_of"] in kept and story[row["duplicate_of"]] == story[row["id"]]
     detail = json.loads(row["detail"])
-    assert detail["cosine"] >= 0.5 and detail["word_overlap"] >= 0.2
+    assert detail["cosine"] >= 0.55 and detail["word_overlap"] >= 0.22
     assert detail["cosine"] - detail["background"] >= 0.15
     stats = json.loads((tmp_path / "clean_stats.json").read_text())
     by_stage = stats["dropped"]["by_stage"]["semantic_dedup"]["semantic_duplicate"]
@@ -90,6 +91,18 @@ def test_verdicts_do_not_depend_on_workers(tmp_path: Path) -> None:
     assert _verdicts(one[1]) == _verdicts(two[1])
     # pool-drawn filler text (one small vocabulary) is all alike: none of it stands out
     assert not [i for i in _verdicts(one[1]) if i.startswith("f")]
+
+
+def test_fake_provider_documents_are_not_retellings(tmp_path: Path) -> None:
+    # one pool of constitution sentences, shuffled per prompt: all alike, none a retelling
+    texts = [
+        document_text(f"Write a blog post on principle {i} for reader {i % 7}", 1600)
+        for i in range(80)
+    ]
+    docs = [Document(id=f"f{i}", text=t, genre="blog_post") for i, t in enumerate(texts)]
+    kept, rejected = _run(tmp_path, docs)
+    assert _verdicts(rejected) == {}
+    assert len(kept) == 80
 
 
 def test_only_documents_of_one_genre_are_compared(tmp_path: Path) -> None:

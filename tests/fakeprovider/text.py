@@ -232,14 +232,19 @@ def list_length(prompt: str) -> int:
 
 
 def pool_list(prompt: str, n: int) -> str:
-    """An idea pool answer: one item per brief, each its own draw of real words, so no
-    two sit closer in meaning than the pool's threshold (the template of `idea_list`
-    would make every item a near repeat of the others)."""
+    """An idea pool answer: one item per brief, as long as an `idea_list` item, its words
+    drawn from a vocabulary of a thousand, so no two sit as close in meaning as the pool's
+    threshold (`idea_list`'s few words would make every item a near repeat of the others)."""
     rng, tag = _rng(prompt)
     words = _vocabulary()
-    return "\n".join(
-        f"{i}. Idea {tag}-{i}: {', '.join(rng.sample(words, 20))}." for i in range(1, n + 1)
-    )
+    lines = []
+    for i in range(1, n + 1):
+        w = rng.sample(words, 8)
+        lines.append(
+            f"{i}. A {w[0]} {w[1]} who {w[2]} a {w[3]} {w[4]}, {w[5]} and {w[6]} {w[7]} "
+            f"({tag}-{i})."
+        )
+    return "\n".join(lines)
 
 
 @functools.lru_cache(maxsize=1)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from sdf_corpus.errors import SpecError
 from sdf_corpus.ideas.cells import cell_of, idea_stage
 from sdf_corpus.ideas.prompt import parse_items, pool_request, request_id, summary
 from sdf_corpus.plan.job import Job
@@ -114,3 +115,13 @@ def test_summary_is_the_first_sentence_cut_short() -> None:
     assert summary("A baker asks. Then more.") == "A baker asks."
     long = " ".join(f"w{i}" for i in range(40)) + "."
     assert summary(long, words=5) == "w0 w1 w2 w3 w4 ..."
+
+
+def test_a_broken_pool_ask_fails_when_the_spec_loads(
+    write_spec: Callable[..., Path], tmp_path: Path
+) -> None:
+    genre = (Path(__file__).resolve().parents[2] / "genres" / "blog_post.yaml").read_text()
+    broken = tmp_path / "blog_post.yaml"
+    broken.write_text(genre.replace("what the AI did,", "what {{ ai.nam }} did,"))
+    with pytest.raises(SpecError, match=r"pool\.ask.*no field 'nam'"):
+        load_corpus(write_spec(genres=[str(broken)]))

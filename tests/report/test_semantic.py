@@ -359,3 +359,27 @@ def test_pool_figures_reach_the_genre_and_cell_rows(
     assert "ideas asked for" in html and 'id="idea-pool-none"' not in html
     summary = "\n".join(semantic_lines(sem))
     assert "idea pool: 70 ideas asked for, 48 kept, 6 dropped as too close" in summary
+
+
+def test_inspect_id_reads_the_neighbours_similar_lists(plots_run: Path) -> None:
+    found = find_similar(plots_run, "story-05-0", 2)
+    ids = [nb.id for nb in found.neighbours]
+    args = [str(plots_run), "-n", "10"] + [a for i in ids for a in ("--id", i)]
+    result = CliRunner().invoke(inspect, args)
+    assert result.exit_code == 0, result.output
+    headers = [line for line in result.output.splitlines() if line.startswith("== ")]
+    assert sorted(h.split(" | ")[0][3:] for h in headers) == sorted(ids)
+
+
+def test_report_threshold_option(plots_run: Path) -> None:
+    from sdf_corpus.cli.report import report
+
+    result = CliRunner().invoke(
+        report, [str(plots_run), "--no-progress", "--semantic-threshold", "0.3"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "clusters at cosine >= 0.30" in result.output
+    data = json.loads((plots_run / "report.json").read_text())
+    assert data["semantic"]["threshold"] == 0.3
+    bad = CliRunner().invoke(report, [str(plots_run), "--semantic-threshold", "1.5"])
+    assert bad.exit_code == 2

@@ -72,7 +72,7 @@ class SemanticConfig(BaseModel):
         "(`sdf-corpus clean` turns it off unless --semantic or this key asks for it).",
     )
     threshold: float = Field(
-        default=0.5,
+        default=0.55,
         ge=0.0,
         le=1.0,
         description="Cosine of the name-insensitive word vectors at or above which two "
@@ -93,7 +93,7 @@ class SemanticConfig(BaseModel):
         "more often than this in one genre counts as the genre's common ground).",
     )
     min_word_overlap: float = Field(
-        default=0.2,
+        default=0.22,
         ge=0.0,
         le=1.0,
         description="... and the Jaccard similarity of their distinct words (names left "

@@ -24,6 +24,13 @@ from sdf_corpus.report.inspect import InspectQuery, inspect_run
     help="Show rejected documents with this drop reason (or 'all') instead of kept ones.",
 )
 @click.option(
+    "--id",
+    "ids",
+    multiple=True,
+    metavar="DOC_ID",
+    help="Only this document (repeatable): read the neighbours --similar lists.",
+)
+@click.option(
     "--similar",
     "similar",
     default=None,
@@ -51,6 +58,7 @@ def inspect(
     principle: str | None,
     persona: str | None,
     rejected: str | None,
+    ids: tuple[str, ...],
     similar: str | None,
     any_genre: bool,
     n: int,
@@ -58,9 +66,11 @@ def inspect(
     """Print documents of RUN_DIR readably, filtered by genre, principle, persona or drop
     reason; or, with --similar DOC_ID, a document's nearest neighbours by meaning."""
     if similar is not None or any_genre:
-        _similar(run_dir, similar, any_genre, n, genre or principle or persona or rejected)
+        _similar(run_dir, similar, any_genre, n, genre or principle or persona or rejected or ids)
         return
-    query = InspectQuery(genre=genre, principle=principle, persona=persona, rejected=rejected, n=n)
+    query = InspectQuery(
+        genre=genre, principle=principle, persona=persona, rejected=rejected, n=n, ids=ids
+    )
     shown = 0
     for block in inspect_run(run_dir, query):
         click.echo(block)
@@ -69,15 +79,15 @@ def inspect(
         click.echo("no matching documents", err=True)
 
 
-def _similar(run_dir: Path, doc_id: str | None, any_genre: bool, n: int, other: str | None) -> None:
+def _similar(run_dir: Path, doc_id: str | None, any_genre: bool, n: int, other: object) -> None:
     from sdf_corpus.report.similar import find_similar, format_similar
 
     if doc_id is None:
         raise InputError("--any-genre", "only applies with --similar", "add --similar DOC_ID")
-    if other is not None:
+    if other:
         raise InputError(
             "--similar",
-            "does not combine with --genre, --principle, --persona or --rejected",
+            "does not combine with --genre, --principle, --persona, --rejected or --id",
             "drop those (use --any-genre to look beyond the document's genre)",
         )
     click.echo(format_similar(find_similar(run_dir, doc_id, n, any_genre=any_genre)))

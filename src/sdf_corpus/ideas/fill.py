@@ -91,6 +91,9 @@ async def fill_pool(
     if caller is None or not groups:
         held = frozenset(j for group in groups for j in group.waiting())
         return PoolResult(fallback=fallback, held_back=held)
+    for group in groups:  # a template that cannot be rendered fails before anything is sent
+        first = ledger.job(group.waiting()[0])
+        pool_request(corpus, group.stage, [first], [])
     filler = _Filler(corpus, ledger, caller, load_embedder(), concurrency)
     await asyncio.gather(*(filler.fill(group) for group in groups))
     if filler.stop is not None:

@@ -59,13 +59,19 @@ def build_report(
     return report
 
 
-def write_report(run_dir: Path, *, progress: bool = False, meaning: bool = True) -> str:
+def write_report(
+    run_dir: Path,
+    *,
+    progress: bool = False,
+    meaning: bool = True,
+    semantic: SemanticLimits | None = None,
+) -> str:
     """Write RUN_DIR/report.json and RUN_DIR/report.html; return the terminal summary."""
     from sdf_corpus.report.html import render_html
     from sdf_corpus.report.terminal import summary
 
     run = RunFolder(run_dir)
-    report = build_report(run.root, progress=progress, meaning=meaning)
+    report = build_report(run.root, progress=progress, meaning=meaning, semantic=semantic)
     write_json_atomic(run.report_json, report)
     write_text_atomic(run.report_html, render_html(report))
     # The card quotes report.json (judge summary), so it is written after it.

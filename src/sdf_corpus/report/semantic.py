@@ -139,8 +139,9 @@ class SemanticSample:
         vectors = self.embed([text for _, text in self._pending])
         for (doc, _), vector in zip(self._pending, vectors, strict=True):
             heap = self._heaps[doc.genre]
-            # A max-heap on rank (negated) keeps the k lowest; seq breaks no real tie.
-            entry = (-doc.rank, self._seq, doc, vector)
+            # A max-heap on rank (negated) keeps the k lowest; seq breaks no real tie. The
+            # copy lets the batch's matrix go: a row view would keep all of it alive.
+            entry = (-doc.rank, self._seq, doc, vector.copy())
             self._seq += 1
             if len(heap) < self.per_genre:
                 heapq.heappush(heap, entry)
@@ -184,10 +185,9 @@ def _cluster_rows(
     """Clusters of two or more, each with its first members (lowest rank first) and each
     member's cosine to the first one."""
     out = []
-    for label in np.unique(labels):
+    sizes = np.bincount(labels) if len(labels) else np.zeros(0, dtype=np.int64)
+    for label in np.flatnonzero(sizes >= 2):
         members = np.flatnonzero(labels == label)
-        if len(members) < 2:
-            continue
         shown = members[: limits.members_shown]
         cosines = x[shown] @ x[shown[0]]
         out.append(
