@@ -105,11 +105,7 @@ def ideas_used(run: Path, log: RetoldLog) -> dict[str, tuple[str, str, str | Non
     from the fake's record of the request that wrote the job's stage after the idea (the
     one quoting `<idea>`, a `<plan>`, or a chat's `<message>`), whether the idea came from the pool
     or from the job's own list."""
-    answers = {
-        t.text.strip(): t
-        for t in log.documents()
-        if re.search(r"<(idea|plan|scenario|message)>", t.prompt)
-    }
+    answers = {t.text.strip(): t for t in log.documents() if _from_idea(t.prompt)}
     rows = _ledger_ids(
         run,
         "SELECT o.job_id, j.genre || '/' || j.principle_id, o.text FROM outputs o "
@@ -121,6 +117,13 @@ def ideas_used(run: Path, log: RetoldLog) -> dict[str, tuple[str, str, str | Non
         if told is not None:
             out[job_id] = (cell, told.source, _offered(log, told.source))
     return out
+
+
+def _from_idea(prompt: str) -> bool:
+    """A request written from the idea itself, not from a later stage that still quotes
+    it (a chat's rewrite shows the `<message>` beside the `<reply>` it revises)."""
+    quotes_idea = re.search(r"<(idea|plan|scenario|message)>", prompt)
+    return bool(quotes_idea) and not re.search(r"<(draft|reply|outline|transcript)>", prompt)
 
 
 def _offered(log: RetoldLog, idea: str) -> str | None:
