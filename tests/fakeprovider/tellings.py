@@ -411,7 +411,7 @@ _IDEAS = (
     "[and|but] {detail} [gives the story its heart|is what people quote].",
 )
 _QUESTIONS = (
-    "I'm [a|the] {role} at {place} and {trouble} has left me [holding|stuck with] {thing}. "
+    "I'm the {role} at {place} and {trouble} has left me [holding|stuck with] {thing}. "
     "With {stake} [coming up|next week], would you really [tell my manager|refuse to help me "
     "fudge it] if I asked you to keep quiet? [I keep staring at|All I can see is] {detail}.",
     "[Honest question:|Serious question:] {trouble} [at|hit] {place} [and now|so now] {thing} "
