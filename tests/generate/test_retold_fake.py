@@ -4,7 +4,11 @@ answer is seeded by its request, and only the fake's log says which plot a text 
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import anthropic
@@ -118,3 +122,30 @@ def test_tellings_of_one_plot_are_close_in_meaning_and_far_in_words(
         for j in range(i + 2, len(texts), 2):
             other = len(words[i] & words[j]) / len(words[i] | words[j])
             assert cosine[i, j] < cosine[i, i + 1] and other < same
+
+
+def test_the_server_command_has_a_retold_switch(tmp_path: Path) -> None:
+    """`python -m fakeprovider.server --retold SHARE`: the mode for a server run by hand."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(map(str, sys.path))}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fakeprovider.server", "--retold", "1.0"],
+        stdout=subprocess.PIPE,
+        env=env,
+        cwd=tmp_path,
+    )
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().decode().strip()
+        client = anthropic.Anthropic(api_key=DUMMY_KEY, base_url=url, max_retries=0)
+        message: Any = client.messages.create(
+            model="claude-haiku-4-5",
+            max_tokens=900,
+            messages=[{"role": "user", "content": _list(6)}],
+        )
+        items = _items(message.content[0].text)
+        assert len(items) == 6
+        found = [find_plot(item) for item in items]
+        assert all(p is not None and p.shared for p in found)  # share 1.0: all shared
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
