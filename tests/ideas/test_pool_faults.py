@@ -29,6 +29,8 @@ from sdf_corpus.cli import main
 
 from .retold_run import REPO, assert_pool_sound, small_constitution
 
+pytestmark = pytest.mark.slow
+
 DUMMY_KEY = "sk-ant-test-DUMMY-KEY-0123456789"
 CONCURRENCY = 4
 FAST_POLL = {"poll_initial": 0.02, "poll_max": 0.1}
