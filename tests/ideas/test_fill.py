@@ -195,3 +195,19 @@ def test_workers_only_learn_what_is_still_owed(corpus: Corpus, tmp_path: Path) -
     store, jobs = _ledger(corpus, tmp_path, 6)
     result = asyncio.run(fill_pool(corpus, store, jobs, None))
     assert result.held_back == {j.id for j in jobs} and result.requests == 0
+
+
+def test_the_same_text_under_two_principles_is_still_a_repeat(
+    corpus: Corpus, tmp_path: Path
+) -> None:
+    store, jobs = _ledger(corpus, tmp_path, 2)
+    assert cell_of(jobs[0]) != cell_of(jobs[1])
+
+    def same_twice(request: Request, n: int) -> str:
+        if len(caller.sent) > 1:
+            return pool_list(request.prompt, n)
+        return "1. A ferry pilot logs a near miss.\n2. A ferry pilot logs a near miss."
+
+    caller = Scripted(same_twice)
+    result = _fill(corpus, store, jobs, caller)
+    assert result.kept == 2 and result.dropped == 1 and len(set(_ideas(store).values())) == 2

@@ -10,8 +10,15 @@ tests check that too).
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
-__all__ = ["PLOTS", "retell"]
+from sdf_corpus.clean.config import CleanConfig
+from sdf_corpus.clean.pipeline import clean
+from sdf_corpus.document import Document
+
+__all__ = ["PLOTS", "PLOTS_RETOLD", "RETELLINGS", "build_plots_run", "plot_documents", "retell"]
+
+PLOTS_RETOLD, RETELLINGS = 12, 4
 
 # {a} and {b} are the characters' names.
 PLOTS = (
@@ -75,3 +82,41 @@ def retell(plot: int, version: int) -> str:
     sentences = [s.rstrip(".") + "." for s in sentences]
     random.Random(plot * 1000 + version).shuffle(sentences)
     return " ".join(sentences)
+
+
+def plot_documents() -> list[Document]:
+    """12 plots told 4 times each (genre story), and the 16 plots told once (genre essay)."""
+    docs = [
+        Document(
+            id=f"story-{p:02d}-{v}",
+            text=retell(p, v),
+            genre="story",
+            principle_id="care" if p < 6 else "honesty",
+        )
+        for p in range(PLOTS_RETOLD)
+        for v in range(RETELLINGS)
+    ]
+    docs += [
+        Document(id=f"essay-{p:02d}", text=retell(p, 0), genre="essay", principle_id="care")
+        for p in range(len(PLOTS))
+    ]
+    random.Random(5).shuffle(docs)  # shard order must not matter
+    return docs
+
+
+def keep_everything() -> CleanConfig:
+    """Clean settings that keep every retelling: no dedup of any kind, no filters."""
+    settings: dict[str, object] = {
+        "dedup": {"exact": False, "near": False},
+        "filters": {"enabled": []},
+    }
+    if "semantic" in CleanConfig.model_fields:  # the clean stage's semantic step
+        settings["semantic"] = {"enabled": False}
+    return CleanConfig.model_validate(settings)
+
+
+def build_plots_run(out: Path) -> Path:
+    """A run folder of `plot_documents()`, written by the real clean stage keeping them all."""
+    stats = clean(plot_documents(), out, keep_everything(), progress=False)
+    assert stats.kept_docs == PLOTS_RETOLD * RETELLINGS + len(PLOTS)
+    return out

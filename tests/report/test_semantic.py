@@ -8,67 +8,19 @@ document, so no figure depends on which documents a hash picked.
 from __future__ import annotations
 
 import json
-import random
 from pathlib import Path
 
 import numpy as np
-import pytest
 from click.testing import CliRunner
 
-from report.plots import PLOTS, retell
-from sdf_corpus.clean.config import CleanConfig
-from sdf_corpus.clean.pipeline import clean
-from sdf_corpus.cli.inspect import inspect
+from report.plots import retell
 from sdf_corpus.document import Document
 from sdf_corpus.embed import load_embedder
 from sdf_corpus.report import build_report, write_report
-from sdf_corpus.report.ideapool import IdeaPoolFigures, pool_from_rows
 from sdf_corpus.report.semantic import SemanticLimits, SemanticSample, semantic_rank
 from sdf_corpus.report.semantic_html import semantic_html
 from sdf_corpus.report.semantic_inputs import RemovedClusters
-from sdf_corpus.report.similar import find_similar
-from sdf_corpus.report.terminal import semantic_lines
 from sdf_corpus.runfolder import RejectWriter, RunFolder, read_clean_stats, write_clean_stats
-
-PLOTS_RETOLD, RETELLINGS = 12, 4
-
-
-def _documents() -> list[Document]:
-    docs = [
-        Document(
-            id=f"story-{p:02d}-{v}",
-            text=retell(p, v),
-            genre="story",
-            principle_id="care" if p < 6 else "honesty",
-        )
-        for p in range(PLOTS_RETOLD)
-        for v in range(RETELLINGS)
-    ]
-    docs += [
-        Document(id=f"essay-{p:02d}", text=retell(p, 0), genre="essay", principle_id="care")
-        for p in range(len(PLOTS))
-    ]
-    random.Random(5).shuffle(docs)  # shard order must not matter
-    return docs
-
-
-def keep_everything() -> CleanConfig:
-    """Clean settings that keep every retelling: no dedup of any kind, no filters."""
-    settings: dict[str, object] = {
-        "dedup": {"exact": False, "near": False},
-        "filters": {"enabled": []},
-    }
-    if "semantic" in CleanConfig.model_fields:  # the clean stage's semantic step
-        settings["semantic"] = {"enabled": False}
-    return CleanConfig.model_validate(settings)
-
-
-@pytest.fixture(scope="module")
-def plots_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("plots") / "run"
-    stats = clean(_documents(), out, keep_everything(), progress=False)
-    assert stats.kept_docs == PLOTS_RETOLD * RETELLINGS + len(PLOTS)
-    return out
 
 
 def _genre(report: dict, genre: str) -> dict:
@@ -191,60 +143,6 @@ def test_removed_clusters_stay_bounded() -> None:
     assert all(len(r["members"]) == 1 for r in out["largest"])
 
 
-def test_idea_pool_figures_and_their_absence() -> None:
-    pool = pool_from_rows(
-        [
-            {
-                "genre": "story",
-                "principle_id": "care",
-                "asked": 20,
-                "kept": 9,
-                "dropped_too_close": 8,
-            },
-            {
-                "genre": "story",
-                "principle_id": "care",
-                "asked": 10,
-                "kept": 6,
-                "dropped_too_close": 3,
-            },
-            {"genre": "essay", "principle_id": "care", "asked": 5, "kept": 5},
-            {"genre": "", "principle_id": "x", "asked": 99},
-        ]
-    )
-    data = pool.to_json()
-    assert data["present"] and data["total"] == {
-        "asked": 35,
-        "kept": 20,
-        "dropped_too_close": 11,
-        "kept_share": round(20 / 35, 4),
-    }
-    assert [c["genre"] for c in data["by_cell"]] == ["essay", "story"]
-    section = {"idea_pool": data}
-    assert "35 ideas asked for, 20 kept, 11 dropped as too close" in _pool_line(section)
-    empty = IdeaPoolFigures().to_json()
-    assert not empty["present"] and "no idea pool in this run" in _pool_line({"idea_pool": empty})
-
-
-def _pool_line(extra: dict) -> str:
-    sec = {
-        "threshold": 0.9,
-        "clean_semantic": None,
-        "sample": {"docs": 0, "method": "m"},
-        "by_genre": [],
-        "by_cell": [],
-        "clusters": [],
-        "clusters_total": 0,
-        "removed_by_clean": {"dropped": 0, "documents_repeated": 0, "largest": []},
-        "map": {"points": [], "genres": [], "explained": [0.0, 0.0]},
-        "embedder": "e",
-        **extra,
-    }
-    html = semantic_html(sec)
-    assert 'id="idea-pool"' in html
-    return "\n".join(semantic_lines(sec)) + html
-
-
 def test_html_and_summary_show_the_figures(plots_run: Path) -> None:
     summary = write_report(plots_run)
     assert "meaning: 64 documents embedded" in summary
@@ -262,45 +160,6 @@ def test_html_and_summary_show_the_figures(plots_run: Path) -> None:
     ):
         assert anchor in page
     assert 'alt="map of the corpus"' in page and "story: 4 documents" in page
-
-
-def test_inspect_similar_lists_the_retellings_first(plots_run: Path) -> None:
-    result = CliRunner().invoke(inspect, [str(plots_run), "--similar", "story-03-1", "-n", "4"])
-    assert result.exit_code == 0, result.output
-    lines = result.output.splitlines()
-    assert lines[0].startswith("== story-03-1 | story | care | ")
-    assert "nearest of 47 documents in genre story (all of them)" in lines[1]
-    ids = [line.split()[1] for line in lines[2:]]
-    assert len(ids) == 4 and sorted(ids[:3]) == ["story-03-0", "story-03-2", "story-03-3"]
-    cosines = [float(line.split()[0]) for line in lines[2:]]
-    assert cosines == sorted(cosines, reverse=True) and cosines[2] >= 0.9 > cosines[3]
-
-
-def test_inspect_similar_across_genres_finds_the_essay_too(plots_run: Path) -> None:
-    found = find_similar(plots_run, "story-03-0", 5, any_genre=True)
-    assert found.scope == "every genre" and found.of == 64 and found.searched == 63
-    # the essay told plot 3 exactly as retelling 0 did: cosine 1, first
-    assert found.neighbours[0].id == "essay-03" and found.neighbours[0].cosine == pytest.approx(1)
-    bounded = find_similar(plots_run, "story-03-0", 3, limit=10)
-    assert bounded.searched == 10 and bounded.of == 47 and len(bounded.neighbours) == 3
-
-
-@pytest.mark.parametrize(
-    ("args", "needle"),
-    [
-        (["--similar", "no-such-id"], "'no-such-id' is not the id of a kept document"),
-        (["--any-genre"], "add --similar DOC_ID"),
-        (["--similar", "story-03-1", "--genre", "story"], "does not combine with --genre"),
-    ],
-)
-def test_inspect_similar_errors_are_one_line_exit_2(
-    plots_run: Path, args: list[str], needle: str
-) -> None:
-    result = CliRunner().invoke(inspect, [str(plots_run), *args])
-    assert result.exit_code == 2 and result.output.count("\n") == 1
-    assert needle in result.output
-    if "no-such-id" in args:
-        assert "sdf-corpus inspect" in result.output
 
 
 def test_report_without_meaning_embeds_nothing(plots_run: Path) -> None:
@@ -331,44 +190,6 @@ def test_docs_quote_the_bounds_the_code_uses() -> None:
         f"at or above **{DEFAULT_THRESHOLD}**",
     ):
         assert figure in doc, figure
-
-
-def test_pool_figures_reach_the_genre_and_cell_rows(
-    plots_run: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from types import SimpleNamespace
-
-    import sdf_corpus.report as report_module
-    from sdf_corpus.report.sources import LedgerFacts, _idea_pool
-
-    rows = [
-        {"genre": "story", "principle_id": "care", "asked": 30, "kept": 24, "dropped_too_close": 6},
-        {"genre": "story", "principle_id": "honesty", "asked": 40, "kept": 24},
-    ]
-    # the store's query, when it has one, feeds the figures; a store without it means no pool
-    pool = _idea_pool(SimpleNamespace(idea_pool_by_cell=lambda: rows))  # type: ignore[arg-type]
-    assert not _idea_pool(SimpleNamespace()).present  # type: ignore[arg-type]
-    monkeypatch.setattr(report_module, "read_ledger", lambda _: LedgerFacts(idea_pool=pool))
-    sem = build_report(plots_run)["semantic"]
-    story = _genre({"semantic": sem}, "story")
-    assert story["ideas"] == {"asked": 70, "kept": 48, "dropped_too_close": 6, "kept_share": 0.6857}
-    assert _genre({"semantic": sem}, "essay")["ideas"] is None
-    cells = {(c["genre"], c["principle_id"]): c["ideas"] for c in sem["by_cell"]}
-    assert cells[("story", "care")]["dropped_too_close"] == 6
-    html = semantic_html(sem)
-    assert "ideas asked for" in html and 'id="idea-pool-none"' not in html
-    summary = "\n".join(semantic_lines(sem))
-    assert "idea pool: 70 ideas asked for, 48 kept, 6 dropped as too close" in summary
-
-
-def test_inspect_id_reads_the_neighbours_similar_lists(plots_run: Path) -> None:
-    found = find_similar(plots_run, "story-05-0", 2)
-    ids = [nb.id for nb in found.neighbours]
-    args = [str(plots_run), "-n", "10"] + [a for i in ids for a in ("--id", i)]
-    result = CliRunner().invoke(inspect, args)
-    assert result.exit_code == 0, result.output
-    headers = [line for line in result.output.splitlines() if line.startswith("== ")]
-    assert sorted(h.split(" | ")[0][3:] for h in headers) == sorted(ids)
 
 
 def test_report_threshold_option(plots_run: Path) -> None:

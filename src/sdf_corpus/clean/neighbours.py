@@ -39,20 +39,24 @@ def nearest(
     by row number; a slot the search could not fill is -1 with similarity -inf."""
     n = x.shape[0]
     if n <= exact_max or n < 2 * list_size:
-        return _exact(x.astype(np.float32), np.arange(n), np.arange(n), count)
+        return _exact(x, np.arange(n), np.arange(n), count)
     return _ivf(x, count, probes, list_size)
 
 
 def _exact(
-    x: F32, rows: npt.NDArray[np.int64], cols: npt.NDArray[np.int64], count: int
+    x: npt.NDArray[np.float16],
+    rows: npt.NDArray[np.int64],
+    cols: npt.NDArray[np.int64],
+    count: int,
 ) -> tuple[I32, F32]:
-    """Neighbours of `rows` among `cols` (indices into `x`), as global row numbers."""
+    """Neighbours of `rows` among `cols` (indices into `x`), as global row numbers;
+    float32 products of the float16 rows, cast a block at a time."""
     nbr = np.full((rows.size, count), -1, dtype=np.int32)
     sim = np.full((rows.size, count), -np.inf, dtype=np.float32)
-    base = x[cols]
+    base = x[cols].astype(np.float32)
     take = min(count, cols.size)
     for lo in range(0, rows.size, _BLOCK):
-        s = x[rows[lo : lo + _BLOCK]] @ base.T
+        s = x[rows[lo : lo + _BLOCK]].astype(np.float32) @ base.T
         if take < cols.size:
             cand = np.argpartition(-s, take - 1, axis=1)[:, :take]
         else:
@@ -79,13 +83,12 @@ def _ivf(x: npt.NDArray[np.float16], count: int, probes: int, list_size: int) ->
     near = np.argsort(-(centroids @ centroids.T), axis=1, kind="stable")[:, : min(probes, lists)]
     nbr = np.full((n, count), -1, dtype=np.int32)
     sim = np.full((n, count), -np.inf, dtype=np.float32)
-    xf = x.astype(np.float32)
     for c in range(lists):
         rows = order[starts[c] : starts[c + 1]]
         if rows.size == 0:
             continue
         cols = np.sort(np.concatenate([order[starts[p] : starts[p + 1]] for p in near[c]]))
-        nbr[rows], sim[rows] = _exact(xf, rows, cols, count)
+        nbr[rows], sim[rows] = _exact(x, rows, cols, count)
     return nbr, sim
 
 

@@ -140,6 +140,7 @@ class _Run:
             bar.update(len(prepared))
             bar.set_postfix(tokens=self.stats.input_tokens, kept=self.stats.kept_docs)
         self._flush_batch()  # near dedup decides in batches: the last one settles `kept`
+        self.near.close()  # its index is done with: the semantic step's memory replaces it
         self._release_held()
         bar.set_postfix(tokens=self.stats.input_tokens, kept=self.stats.kept_docs)
         bar.close()

@@ -155,14 +155,14 @@ async def fill_ideas(loop: GenerationLoop, ledger: Store, caller: Executor | Non
 
 async def fill_pool_only(
     corpus: Corpus, ledger: Store, backend: Any, options: RunOptions
-) -> GenerateResult | None:
+) -> GenerateResult:
     """Fill the idea pool with immediate requests, then close the backend: what the
     parent of `--workers` does before forking (so cells have one owner and the ideas do
-    not depend on the worker count) and what `--batch` does before its batches. Returns
-    the result to stop with (spend cap), or None to go on."""
-    loop = GenerationLoop(
-        corpus, ledger, dataclasses.replace(options, progress=False), price_for(corpus)
-    )
+    not depend on the worker count) and what `--batch` does before its batches. Its
+    `stopped` says whether the run must stop here (the spend cap); its `requests` are
+    added to the result of the stages that follow."""
+    price = price_for(corpus)
+    loop = GenerationLoop(corpus, ledger, dataclasses.replace(options, progress=False), price)
     executor = Executor(backend, corpus.spec.backend, ledger, loop.guard)
     try:
         await fill_ideas(loop, ledger, executor)
@@ -170,10 +170,12 @@ async def fill_pool_only(
         await backend.aclose()
     if loop.stopped_by is not None:
         raise loop.stopped_by
-    if not loop.halted:
-        return None
     return GenerateResult(
-        requests=executor.requests, spent_usd=loop.guard.spent, stopped=loop.stopped
+        jobs_failed=loop.failed,
+        requests=executor.requests,
+        spent_usd=loop.guard.spent,
+        stopped=loop.stopped,
+        errors=dict(loop.errors),
     )
 
 

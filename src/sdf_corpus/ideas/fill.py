@@ -23,7 +23,7 @@ from sdf_corpus.embed import Embedder, load_embedder
 from sdf_corpus.errors import BudgetError, ProviderError, ProviderStoppedError
 from sdf_corpus.generate.breaker import account_refusal
 from sdf_corpus.ideas.cells import cell_of, group_of, idea_stage, pool_applies
-from sdf_corpus.ideas.check import CellIdeas
+from sdf_corpus.ideas.check import CellIdeas, normalise
 from sdf_corpus.ideas.prompt import parse_items, pool_request, request_id, summary
 from sdf_corpus.plan.job import Job
 from sdf_corpus.sampling import Completion, Request
@@ -145,6 +145,9 @@ class _Filler:
         self.errors: Counter[str] = Counter()
         self.result = PoolResult()
         self.cells: dict[str, CellIdeas] = {}
+        # Exact repeats are refused across a whole group (a genre for one kind of AI), not
+        # only within a cell: the same text under two principles is still one story.
+        self.texts: dict[str, dict[str, str]] = {}
 
     async def fill(self, group: _Group) -> None:
         size = self.spec.per_request
@@ -187,22 +190,42 @@ class _Filler:
             return False
         group.refusals = 0
         completion, started = answer
-        rows = self._judge(rid, ids, cells, parse_items(completion.text, len(ids)))
+        rows = self._judge(group, rid, ids, cells, parse_items(completion.text, len(ids)))
         genre, stage = batch[0].genre, group.stage.name
         self.book.commit(PoolCommit(rid, key, genre, stage, ids[0], completion, started, rows))
         self._tally(group, rows)
         return True
 
     def _judge(
-        self, rid: str, ids: Sequence[str], cells: Sequence[str], texts: Sequence[str | None]
+        self,
+        group: _Group,
+        rid: str,
+        ids: Sequence[str],
+        cells: Sequence[str],
+        texts: Sequence[str | None],
     ) -> list[IdeaRow]:
-        """Each brief's idea checked against its own cell, in brief order."""
+        """Each brief's idea checked against its group's texts and its own cell's ideas."""
+        seen = self._group_texts(group)
         vectors = iter(self.embedder.embed([t for t in texts if t]))
         rows = []
         for item, (job_id, cell, text) in enumerate(zip(ids, cells, texts, strict=True), start=1):
             vector = next(vectors) if text else None
-            rows.append(self._ideas(cell).check(f"{rid}:{item}", item, job_id, text, vector))
+            ref = f"{rid}:{item}"
+            if text and normalise(text) in seen:
+                row = IdeaRow(item, job_id, text, "duplicate", seen[normalise(text)], 1.0)
+            else:
+                row = self._ideas(cell).check(ref, item, job_id, text, vector)
+            if row.verdict == "kept":
+                seen[normalise(text or "")] = ref
+            rows.append(row)
         return rows
+
+    def _group_texts(self, group: _Group) -> dict[str, str]:
+        if group.key not in self.texts:
+            genre, _, about = group.key.split("/")
+            held = self.book.held_like(f"{genre}/%/{about}")
+            self.texts[group.key] = {normalise(text): ref for ref, text in held}
+        return self.texts[group.key]
 
     def _taken(self, cells: Sequence[str], near: Sequence[str]) -> list[str]:
         """Summaries of what the request's cells hold, shared out among them."""

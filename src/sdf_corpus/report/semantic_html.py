@@ -82,12 +82,19 @@ def _clusters(sec: dict[str, Any]) -> str:
         )
     out = [
         f"<p>{sec['clusters_total']:,} clusters in the sample; the largest "
-        f"{len(sec['clusters'])}, with their first members (cosine to the first):</p>"
+        f"{len(sec['clusters'])}, with their first members and each one's cosine to the "
+        "first; <code>sdf-corpus inspect RUN --similar ID</code> lists any member's "
+        "neighbours.</p>"
     ]
     for i, c in enumerate(sec["clusters"], start=1):
         rows = [
-            [m["id"], m["principle_id"], m["first_line"], m["cosine_to_first"]]
-            for m in c["members"]
+            [
+                m["id"],
+                m["principle_id"],
+                m["first_line"],
+                f"{m['cosine_to_first']:.3f}" if j else "-",
+            ]
+            for j, m in enumerate(c["members"])
         ]
         out.append(
             f'<h4 id="cluster-{i}">{_e(c["genre"])}: {c["size"]} documents</h4>'

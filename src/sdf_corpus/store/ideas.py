@@ -74,6 +74,15 @@ class IdeaBook:
         )
         return [(str(ref), str(text)) for ref, text in rows]
 
+    def held_like(self, pattern: str) -> list[tuple[str, str]]:
+        """(reference, text) of the kept ideas of every cell matching a LIKE pattern."""
+        rows = self.ledger.db.execute(
+            "SELECT request_id || ':' || item, text FROM pool_ideas "
+            "WHERE cell LIKE ? AND verdict='kept' ORDER BY created_at, request_id, item",
+            (pattern,),
+        )
+        return [(str(ref), str(text)) for ref, text in rows]
+
     def asks(self, job_ids: Iterable[str]) -> dict[str, int]:
         """How often each job's brief was sent in a committed request (0 if never)."""
         ids = list(job_ids)
