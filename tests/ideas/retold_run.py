@@ -17,6 +17,8 @@ from fakeprovider.retold import RetoldLog
 from runfiles import ledger_rows, shard_rows
 
 __all__ = [
+    "assert_cells_distinct",
+    "assert_paid_once",
     "assert_pool_sound",
     "demo_spec",
     "kept_plots",
@@ -71,14 +73,19 @@ def _ledger_ids(run: Path, sql: str) -> list[tuple[Any, ...]]:
 
 
 def assert_pool_sound(run: Path, log: RetoldLog, *, lost: int = 0) -> None:
-    """No idea paid twice, no two jobs of a cell with the same idea.
+    """No idea paid twice, no two jobs of a cell with the same idea."""
+    assert_paid_once(run, log, lost=lost)
+    assert_cells_distinct(run, log)
+
+
+def assert_paid_once(run: Path, log: RetoldLog, *, lost: int = 0) -> None:
+    """No idea paid twice:
 
     - every idea-list request the fake answered is a committed pool request or a job's own
       idea stage, but for at most `lost` that a kill cut off before their answer was
       committed: nothing committed is asked for again (a brief re-asked after its idea
       came back too close is a new request, and is committed as one);
-    - a job holds at most one kept pool idea, and a job given one never bought its own list;
-    - within a cell, the jobs' ideas differ in text and in the plot they tell.
+    - a job holds at most one kept pool idea, and a job given one never bought its own list.
     """
     pool = _ledger_ids(run, "SELECT COUNT(*) FROM pool_requests")[0][0]
     own = _ledger_ids(run, "SELECT COUNT(*) FROM attempts WHERE stage='idea' AND outcome='ok'")
@@ -90,6 +97,10 @@ def assert_pool_sound(run: Path, log: RetoldLog, *, lost: int = 0) -> None:
     assert all(n == 1 for _, n in kept), "a job was given two pool ideas"
     bought = _ledger_ids(run, "SELECT DISTINCT job_id FROM attempts WHERE stage='idea'")
     assert not {j for (j,) in bought} & {j for j, _ in kept}, "a pooled job bought its own list"
+
+
+def assert_cells_distinct(run: Path, log: RetoldLog) -> None:
+    """Within a cell, the jobs' ideas differ in text and in the plot they tell."""
     by_cell: dict[str, list[tuple[str, str | None]]] = defaultdict(list)
     for cell, idea, plot in ideas_used(run, log).values():
         by_cell[cell].append((idea, plot))

@@ -27,7 +27,12 @@ from fakeprovider.server import FakeProvider
 from runfiles import ledger_rows, shard_rows
 from sdf_corpus.cli import main
 
-from .retold_run import REPO, assert_pool_sound, small_constitution
+from .retold_run import (
+    REPO,
+    assert_cells_distinct,
+    assert_paid_once,
+    small_constitution,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -70,7 +75,9 @@ def _kept(run: Path) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def baseline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[list[str], RetoldLog]]:
+def baseline(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[Path, list[str], RetoldLog]]:
     """One plain build: the documents every other way must keep."""
     folder = tmp_path_factory.mktemp("baseline")
     fake = FakeProvider().start()
@@ -82,11 +89,11 @@ def baseline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[list[st
         code, out = _cli("build", str(spec), "--no-progress")
         assert code in DONE, out[-2000:]
         run = folder / "run"
-        assert_pool_sound(run, log)
+        assert_paid_once(run, log)
         pooled = ledger_rows(run, "SELECT COUNT(*) FROM pool_requests")[0][0]
         refused = ledger_rows(run, "SELECT COUNT(*) FROM pool_ideas WHERE verdict != 'kept'")
         assert pooled >= 2 and refused[0][0] > 0  # the pool had repeats to refuse
-        yield _kept(run), log
+        yield run, _kept(run), log
     finally:
         fake.stop()
         if saved is None:
@@ -114,6 +121,15 @@ def _writer(folder: Path) -> Callable[..., Path]:
     return write
 
 
+def test_one_build_gives_each_job_of_a_cell_its_own_idea(
+    baseline: tuple[Path, list[str], RetoldLog],
+) -> None:
+    """Even when the provider keeps offering the same six plots: a brief whose idea is
+    refused is asked again, and no job of the cell ends up with a plot the cell holds."""
+    run, _, log = baseline
+    assert_cells_distinct(run, log)
+
+
 @pytest.fixture
 def retold(fake_provider: FakeProvider, monkeypatch: pytest.MonkeyPatch) -> RetoldLog:
     monkeypatch.setenv("ANTHROPIC_API_KEY", DUMMY_KEY)
@@ -121,7 +137,7 @@ def retold(fake_provider: FakeProvider, monkeypatch: pytest.MonkeyPatch) -> Reto
 
 
 def test_workers_2_keeps_the_same_documents(
-    baseline: tuple[list[str], RetoldLog],
+    baseline: tuple[Path, list[str], RetoldLog],
     retold: RetoldLog,
     fake_provider: FakeProvider,
     tmp_path: Path,
@@ -130,12 +146,13 @@ def test_workers_2_keeps_the_same_documents(
     code, out = _cli("build", str(spec), "--workers", "2", "--no-progress")
     assert code in DONE, out[-2000:]
     run = tmp_path / "run"
-    assert_pool_sound(run, retold)
-    assert _kept(run) == baseline[0]
+    assert_paid_once(run, retold)
+    assert _kept(run) == baseline[1]
+    assert_cells_distinct(run, retold)
 
 
 def test_shards_and_merge_keep_the_same_documents(
-    baseline: tuple[list[str], RetoldLog],
+    baseline: tuple[Path, list[str], RetoldLog],
     retold: RetoldLog,
     fake_provider: FakeProvider,
     tmp_path: Path,
@@ -154,12 +171,13 @@ def test_shards_and_merge_keep_the_same_documents(
     code, out = _cli("build", str(spec), "--out", str(merged), "--no-progress")
     assert code in DONE, out[-2000:]
     assert len(retold.told) == sent  # the merged run pays for nothing again
-    assert_pool_sound(merged, retold)
-    assert _kept(merged) == baseline[0]
+    assert_paid_once(merged, retold)
+    assert _kept(merged) == baseline[1]
+    assert_cells_distinct(merged, retold)
 
 
 def test_batch_keeps_the_same_documents(
-    baseline: tuple[list[str], RetoldLog],
+    baseline: tuple[Path, list[str], RetoldLog],
     retold: RetoldLog,
     fake_provider: FakeProvider,
     tmp_path: Path,
@@ -169,8 +187,9 @@ def test_batch_keeps_the_same_documents(
     assert code in DONE, out[-2000:]
     run = tmp_path / "run"
     assert fake_provider.batches.created  # the stages went through Message Batches
-    assert_pool_sound(run, retold)
-    assert _kept(run) == baseline[0]
+    assert_paid_once(run, retold)
+    assert _kept(run) == baseline[1]
+    assert_cells_distinct(run, retold)
 
 
 def _start(spec: Path) -> subprocess.Popen[bytes]:
@@ -184,7 +203,7 @@ def _start(spec: Path) -> subprocess.Popen[bytes]:
 
 
 def test_kill_9_during_pool_requests_then_resume(
-    baseline: tuple[list[str], RetoldLog],
+    baseline: tuple[Path, list[str], RetoldLog],
     retold: RetoldLog,
     fake_provider: FakeProvider,
     tmp_path: Path,
@@ -213,8 +232,9 @@ def test_kill_9_during_pool_requests_then_resume(
     fake_provider.latency = 0.0
     code, out = _cli("build", str(spec), "--no-progress")
     assert code in DONE, out[-2000:]
-    assert_pool_sound(run, retold, lost=kills * CONCURRENCY)
-    assert _kept(run) == baseline[0]
+    assert_paid_once(run, retold, lost=kills * CONCURRENCY)
+    assert _kept(run) == baseline[1]
+    assert_cells_distinct(run, retold)
 
 
 def _pool_done(run: Path) -> bool:
@@ -239,4 +259,5 @@ def test_a_later_run_holds_the_cells_earlier_ideas(
     assert code == 0, out[-2000:]
     code, out = _cli("generate", str(spec), "--no-progress")
     assert code == 0, out[-2000:]
-    assert_pool_sound(tmp_path / "run", retold)
+    assert_paid_once(tmp_path / "run", retold)
+    assert_cells_distinct(tmp_path / "run", retold)
