@@ -16,10 +16,15 @@ from typing import Any
 from sdf_corpus.document import Document
 from sdf_corpus.errors import SpecError
 from sdf_corpus.generate.assemble import to_document
-from sdf_corpus.generate.pricing import ModelPrice, resolve_price, spec_table
-from sdf_corpus.generate.runner import GenerateResult, RunOptions, run_generation
-from sdf_corpus.generate.shard import Shard, shard_ledger_path
+from sdf_corpus.generate.runner import (
+    GenerateResult,
+    RunOptions,
+    make_run_backend,
+    price_for,
+    run_backend,
+)
 from sdf_corpus.plan.rounds import sync_plan
+from sdf_corpus.plan.shard import Shard, shard_ledger_path
 from sdf_corpus.runfolder import RunFolder
 from sdf_corpus.spec.load import Corpus
 from sdf_corpus.store import Store
@@ -29,7 +34,6 @@ __all__ = [
     "generate",
     "judge_and_apply",
     "open_ledger",
-    "run_backend",
     "run_documents",
 ]
 
@@ -65,27 +69,6 @@ def _check_backend_fit(corpus: Corpus) -> None:
                 "document-opening prompt",
                 "add a `local:` stage or use another backend",
             )
-
-
-def price_for(corpus: Corpus) -> ModelPrice | None:
-    """The generation model's price, for the --max-cost guard's worst-case reservation."""
-    backend = corpus.spec.backend
-    return resolve_price(corpus.spec.prices, backend.provider, backend.model)[0]
-
-
-def make_run_backend(corpus: Corpus) -> Any:
-    from sdf_corpus.generate.backends import make_backend
-
-    spec = corpus.spec
-    prices = spec_table(spec.prices)
-    return make_backend(
-        spec.backend.provider,
-        spec.backend.model,
-        api_base=spec.backend.api_base,
-        timeout=spec.backend.timeout,
-        prices=prices or None,
-        local_options={"n_ctx": spec.backend.n_ctx, "seed": spec.seed},
-    )
 
 
 def generate(
@@ -148,15 +131,6 @@ def _check_generate_options(corpus: Corpus, batch: bool, workers: int) -> None:
             "--batch sends whole batches from one process; workers would not speed it up",
             "drop --workers or --batch",
         )
-
-
-async def run_backend(
-    corpus: Corpus, ledger: Store, backend: Any, options: RunOptions
-) -> GenerateResult:
-    try:
-        return await run_generation(corpus, ledger, backend, options, price_for(corpus))
-    finally:
-        await backend.aclose()
 
 
 def run_documents(corpus: Corpus, ledger: Store) -> Iterator[Document]:

@@ -25,8 +25,8 @@ from sdf_corpus.cli import main
 from sdf_corpus.errors import AmbiguousCreateError
 from sdf_corpus.generate.backends.anthropic_batches import BatchClient
 from sdf_corpus.generate.batch import custom_id
-from sdf_corpus.generate.pricing import cost_usd, lookup_price
-from sdf_corpus.plan.estimate import estimate_cost
+from sdf_corpus.pricing.estimate import estimate_cost
+from sdf_corpus.pricing.prices import cost_usd, lookup_price
 from sdf_corpus.spec.load import load_corpus
 from sdf_corpus.store import BatchBook
 

@@ -11,11 +11,11 @@ import pytest
 
 from sdf_corpus.cli._common import raise_if_stopped
 from sdf_corpus.errors import BudgetError, SdfError
-from sdf_corpus.generate.backends.base import Request
 from sdf_corpus.generate.loop import GenerateResult, StageWalk, Stopped, combine
-from sdf_corpus.generate.pricing import ModelPrice, cost_usd, lookup_price
 from sdf_corpus.generate.spend import CostGuard, worst_case_cost
 from sdf_corpus.plan.planner import iter_jobs
+from sdf_corpus.pricing.prices import ModelPrice, cost_usd, lookup_price
+from sdf_corpus.sampling import Request
 from sdf_corpus.spec.load import load_corpus
 from sdf_corpus.store import StageOutput
 

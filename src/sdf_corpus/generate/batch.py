@@ -35,8 +35,8 @@ from sdf_corpus.generate.backends.anthropic import build_params, message_complet
 from sdf_corpus.generate.backends.anthropic_batches import BatchClient, BatchEntry, BatchResult
 from sdf_corpus.generate.breaker import CircuitBreaker, account_refusal
 from sdf_corpus.generate.loop import GenerateResult, GenerationLoop, RunOptions, final_stage
-from sdf_corpus.generate.pricing import ModelPrice
 from sdf_corpus.plan.job import Job
+from sdf_corpus.pricing.prices import ModelPrice
 from sdf_corpus.spec.load import Corpus
 from sdf_corpus.store import BatchBook, BatchRow, RequestRow, Store
 

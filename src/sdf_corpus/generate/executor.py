@@ -16,10 +16,11 @@ from tenacity import (
 )
 
 from sdf_corpus.errors import ProviderError, RetryableError
-from sdf_corpus.generate.backends.base import Backend, Completion, Request
+from sdf_corpus.generate.backends.base import Backend
 from sdf_corpus.generate.breaker import CircuitBreaker
 from sdf_corpus.generate.pacing import RatePacer
 from sdf_corpus.generate.spend import CostGuard
+from sdf_corpus.sampling import Completion, Request
 from sdf_corpus.spec.models import BackendSpec
 from sdf_corpus.store import Store
 

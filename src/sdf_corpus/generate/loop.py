@@ -22,14 +22,14 @@ from typing import Any, Literal, Protocol
 
 from tqdm import tqdm
 
+from sdf_corpus.chain import build_request, parse_output, stages_for
 from sdf_corpus.errors import ProviderStoppedError
-from sdf_corpus.generate.backends.base import Completion, Request
-from sdf_corpus.generate.chain import build_request, parse_output, stages_for
-from sdf_corpus.generate.pricing import ModelPrice
-from sdf_corpus.generate.shard import Shard
 from sdf_corpus.generate.spend import CostGuard
 from sdf_corpus.plan.job import Job
+from sdf_corpus.plan.shard import Shard
+from sdf_corpus.pricing.prices import ModelPrice
 from sdf_corpus.prompts import job_context
+from sdf_corpus.sampling import Completion, Request
 from sdf_corpus.spec.genres import Stage
 from sdf_corpus.spec.load import Corpus
 from sdf_corpus.store import StageOutput, Store

@@ -13,21 +13,31 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from typing import Any
 
 from sdf_corpus.errors import BudgetError, ProviderError, ProviderStoppedError
-from sdf_corpus.generate.backends.base import Backend, Completion, Request
+from sdf_corpus.generate.backends.base import Backend
 from sdf_corpus.generate.breaker import account_refusal
 from sdf_corpus.generate.commits import CommitQueue
 from sdf_corpus.generate.executor import Executor
 from sdf_corpus.generate.loop import GenerateResult, GenerationLoop, RunOptions
-from sdf_corpus.generate.pricing import ModelPrice
 from sdf_corpus.plan.job import Job
+from sdf_corpus.pricing.prices import ModelPrice, resolve_price, spec_table
+from sdf_corpus.sampling import Completion, Request
 from sdf_corpus.spec.load import Corpus
 from sdf_corpus.store import StageRecord, Store
 
 # GenerateResult and RunOptions live in loop.py; named here too because this is
 # what callers of run_generation have always imported them from.
-__all__ = ["GenerateResult", "ImmediateSubmitter", "RunOptions", "run_generation"]
+__all__ = [
+    "GenerateResult",
+    "ImmediateSubmitter",
+    "RunOptions",
+    "make_run_backend",
+    "price_for",
+    "run_backend",
+    "run_generation",
+]
 
 
 class ImmediateSubmitter:
@@ -103,3 +113,33 @@ async def run_generation(
     executor = Executor(backend, corpus.spec.backend, ledger, loop.guard)
     submitter = ImmediateSubmitter(ledger, backend, executor, corpus.spec.backend.concurrency)
     return await loop.run(submitter)
+
+
+def price_for(corpus: Corpus) -> ModelPrice | None:
+    """The generation model's price, for the --max-cost guard's worst-case reservation."""
+    backend = corpus.spec.backend
+    return resolve_price(corpus.spec.prices, backend.provider, backend.model)[0]
+
+
+def make_run_backend(corpus: Corpus) -> Any:
+    from sdf_corpus.generate.backends import make_backend
+
+    spec = corpus.spec
+    prices = spec_table(spec.prices)
+    return make_backend(
+        spec.backend.provider,
+        spec.backend.model,
+        api_base=spec.backend.api_base,
+        timeout=spec.backend.timeout,
+        prices=prices or None,
+        local_options={"n_ctx": spec.backend.n_ctx, "seed": spec.seed},
+    )
+
+
+async def run_backend(
+    corpus: Corpus, ledger: Store, backend: Any, options: RunOptions
+) -> GenerateResult:
+    try:
+        return await run_generation(corpus, ledger, backend, options, price_for(corpus))
+    finally:
+        await backend.aclose()

@@ -8,8 +8,8 @@ run stops at the same limit for the same request whichever way it is sent.
 from __future__ import annotations
 
 from sdf_corpus.errors import BudgetError
-from sdf_corpus.generate.backends.base import Request
-from sdf_corpus.generate.pricing import BATCH_DISCOUNT, ModelPrice
+from sdf_corpus.pricing.prices import BATCH_DISCOUNT, ModelPrice
+from sdf_corpus.sampling import Request
 
 __all__ = ["CostGuard", "worst_case_cost"]
 

@@ -30,12 +30,14 @@ import math
 import random
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sdf_corpus.plan.job import Job, job_id
 from sdf_corpus.plan.share import SubjectSchedule
-from sdf_corpus.spec.load import Corpus
 from sdf_corpus.spec.personas import SUBJECT_ID
+
+if TYPE_CHECKING:
+    from sdf_corpus.spec.load import Corpus
 
 __all__ = [
     "Allocation",

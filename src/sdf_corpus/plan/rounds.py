@@ -13,9 +13,9 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Literal
 
-from sdf_corpus.generate.shard import Shard
 from sdf_corpus.plan.job import Job
 from sdf_corpus.plan.planner import budget_allocation, genre_targets, iter_jobs
+from sdf_corpus.plan.shard import Shard
 from sdf_corpus.plan.topup import Standing, size_top_up
 from sdf_corpus.spec.load import Corpus
 from sdf_corpus.spec.personas import SUBJECT_ID

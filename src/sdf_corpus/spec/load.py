@@ -95,8 +95,8 @@ def _check_judge(corpus: Corpus) -> None:
     judge = corpus.spec.judge
     if not judge.enabled:
         return
+    from sdf_corpus.judge.backend import judge_backend_spec
     from sdf_corpus.judge.rubric import load_rubric
-    from sdf_corpus.judge.run import judge_backend_spec
 
     judge_backend_spec(corpus)  # refuses a local base model as judge
     rubric = load_rubric(judge.rubric, corpus.path.resolve().parent)

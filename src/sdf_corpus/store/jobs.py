@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sdf_corpus.generate.backends.base import Completion, describe_error
 from sdf_corpus.plan.job import Job
+from sdf_corpus.sampling import Completion, describe_error
 from sdf_corpus.store.schema import BUSY_TIMEOUT_MS, connect
 
 __all__ = ["JobQueries", "StageOutput", "StageRecord"]

@@ -10,10 +10,11 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from sdf_corpus.errors import SpecError
-from sdf_corpus.generate.backends.base import Backend, Completion, Request
+from sdf_corpus.generate.backends.base import Backend
+from sdf_corpus.sampling import Completion, Request
 
 if TYPE_CHECKING:
-    from sdf_corpus.generate.pricing import ModelPrice
+    from sdf_corpus.pricing.prices import ModelPrice
 
 __all__ = [
     "PROVIDERS",

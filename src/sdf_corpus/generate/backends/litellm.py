@@ -28,8 +28,8 @@ from sdf_corpus.generate.backends._common import (
     rate_headers,
     scrub,
 )
-from sdf_corpus.generate.backends.base import Completion, Request
-from sdf_corpus.generate.pricing import ModelPrice, cost_usd, lookup_price
+from sdf_corpus.pricing.prices import ModelPrice, cost_usd, lookup_price
+from sdf_corpus.sampling import Completion, Request
 
 __all__ = ["LitellmBackend"]
 

@@ -31,11 +31,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sdf_corpus.generate import pricing
-from sdf_corpus.generate.backends.anthropic import MIN_CACHE_CHARS
-from sdf_corpus.generate.chain import build_request, output_stage_name, stages_for
-from sdf_corpus.generate.pricing import ModelPrice, cost_usd
+from sdf_corpus.chain import build_request, output_stage_name, stages_for
 from sdf_corpus.plan.planner import budget_allocation, iter_jobs, mean_length
+from sdf_corpus.pricing import prices as pricing
+from sdf_corpus.pricing.prices import MIN_CACHE_CHARS, ModelPrice, cost_usd
 from sdf_corpus.prompts import job_context
 from sdf_corpus.spec.genres import Stage
 from sdf_corpus.spec.load import Corpus

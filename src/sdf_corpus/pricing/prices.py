@@ -19,6 +19,7 @@ from typing import Any
 __all__ = [
     "ANTHROPIC_PRICES",
     "BATCH_DISCOUNT",
+    "MIN_CACHE_CHARS",
     "ModelPrice",
     "base_model_id",
     "cost_usd",
@@ -29,6 +30,9 @@ __all__ = [
 
 # The Message Batches API bills every token class at half price.
 BATCH_DISCOUNT = 0.5
+# Anthropic caches a prefix only from ~1024 tokens (more on some models); a
+# shorter block marked for caching just costs a cache write for nothing.
+MIN_CACHE_CHARS = 4000
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +143,7 @@ def resolve_price(
     if provider == "local":
         return ModelPrice(0.0, 0.0, 0.0, 0.0), "local model (free)"
     if provider == "anthropic" and (price := lookup_price(model)) is not None:
-        return price, "sdf-corpus Anthropic table (pricing.py)"
+        return price, "sdf-corpus Anthropic table (pricing/prices.py)"
     price = _litellm_price(model)
     return (price, "litellm model_cost") if price else (None, "unknown (add it under `prices:`)")
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from sdf_corpus.chain import shared_prefix, stages_for
 from sdf_corpus.cli import main
-from sdf_corpus.generate.chain import shared_prefix, stages_for
-from sdf_corpus.generate.pricing import ANTHROPIC_PRICES
-from sdf_corpus.plan.estimate import CHARS_PER_TOKEN, SPREAD, StageEstimate, estimate_cost
 from sdf_corpus.plan.planner import allocate
+from sdf_corpus.pricing.estimate import CHARS_PER_TOKEN, SPREAD, StageEstimate, estimate_cost
+from sdf_corpus.pricing.prices import ANTHROPIC_PRICES
 from sdf_corpus.spec.genres import Stage
 from sdf_corpus.spec.load import load_corpus
 
@@ -109,7 +109,7 @@ def test_a_prefix_too_short_to_cache_is_not_assumed_cached(
 ) -> None:
     tiny = tmp_path / "tiny.md"
     tiny.write_text("# Tiny\n\n## One\n\n### Be brief\n\nSay it once.\n", encoding="utf-8")
-    from sdf_corpus.plan.estimate import format_estimate
+    from sdf_corpus.pricing.estimate import format_estimate
 
     corpus = load_corpus(write_spec(constitution=str(tiny), genres=["faq"]))
     estimate = estimate_cost(corpus)

@@ -13,9 +13,9 @@ import random
 import re
 from typing import Any
 
-from sdf_corpus.generate.backends.base import Request
 from sdf_corpus.plan.job import Job
 from sdf_corpus.prompts import render_stage
+from sdf_corpus.sampling import Request
 from sdf_corpus.spec.genres import Genre, Stage
 from sdf_corpus.spec.load import Corpus
 from sdf_corpus.spec.subject import name_rule
