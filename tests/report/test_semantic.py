@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 from click.testing import CliRunner
 
 from report.plots import retell
@@ -204,3 +205,22 @@ def test_report_threshold_option(plots_run: Path) -> None:
     assert data["semantic"]["threshold"] == 0.3
     bad = CliRunner().invoke(report, [str(plots_run), "--semantic-threshold", "1.5"])
     assert bad.exit_code == 2
+
+
+@pytest.mark.parametrize(
+    ("row", "line"),
+    [
+        ({"text": "\n## The harbour\n\nBody."}, "The harbour"),
+        ({"text": "x" * 200}, "x" * 119 + "…"),
+        (
+            {"text": "System: You help.\n\nUser: Should I tell her?", "format": "chat"},
+            "User: Should I tell her?",
+        ),
+        ({"text": "System: You help.", "format": "chat"}, "System: You help."),
+        ({"text": ""}, ""),
+    ],
+)
+def test_a_document_is_shown_by_its_first_line_or_first_user_turn(row: dict, line: str) -> None:
+    from sdf_corpus.report.semantic import line_of
+
+    assert line_of(row) == line
