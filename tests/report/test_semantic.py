@@ -161,6 +161,8 @@ def test_html_and_summary_show_the_figures(plots_run: Path) -> None:
     ):
         assert anchor in page
     assert 'alt="map of the corpus"' in page and "story: 4 documents" in page
+    # 48 of the 64 sampled documents sit in clusters
+    assert "in near-duplicate clusters<b>75.0%</b>" in page
 
 
 def test_report_without_meaning_embeds_nothing(plots_run: Path) -> None:
