@@ -53,13 +53,15 @@ def throughput(n_docs: int) -> None:
     for name, fn in (
         ("content_features (clean's path)", lambda: content_features(texts, embedder)),
         ("Embedder.embed (wordllama)", lambda: embedder.embed(texts)),
+        # wordllama pads each batch to its longest text: sorted, a batch holds alike lengths
+        ("Embedder.embed, sorted by length", lambda: embedder.embed(sorted(texts, key=len))),
     ):
         t = time.process_time()
         fn()
         rates[name] = tokens / (time.process_time() - t)
         print(f"  {name:<34} {rates[name]:>12,.0f} tokens/s CPU ({n_docs} docs, {tokens:,} tokens)")
-    first, second = rates.values()
-    print(f"  ratio: {first / second:.1f}x")
+    ours, theirs, best = rates.values()
+    print(f"  ratio: {ours / theirs:.1f}x ({ours / best:.1f}x against the sorted batches)")
 
 
 def calibration() -> None:

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 from click.testing import CliRunner
 
 from report.plots import retell
@@ -160,6 +161,8 @@ def test_html_and_summary_show_the_figures(plots_run: Path) -> None:
     ):
         assert anchor in page
     assert 'alt="map of the corpus"' in page and "story: 4 documents" in page
+    # 48 of the 64 sampled documents sit in clusters
+    assert "in near-duplicate clusters<b>75.0%</b>" in page
 
 
 def test_report_without_meaning_embeds_nothing(plots_run: Path) -> None:
@@ -204,3 +207,22 @@ def test_report_threshold_option(plots_run: Path) -> None:
     assert data["semantic"]["threshold"] == 0.3
     bad = CliRunner().invoke(report, [str(plots_run), "--semantic-threshold", "1.5"])
     assert bad.exit_code == 2
+
+
+@pytest.mark.parametrize(
+    ("row", "line"),
+    [
+        ({"text": "\n## The harbour\n\nBody."}, "The harbour"),
+        ({"text": "x" * 200}, "x" * 119 + "…"),
+        (
+            {"text": "System: You help.\n\nUser: Should I tell her?", "format": "chat"},
+            "User: Should I tell her?",
+        ),
+        ({"text": "System: You help.", "format": "chat"}, "System: You help."),
+        ({"text": ""}, ""),
+    ],
+)
+def test_a_document_is_shown_by_its_first_line_or_first_user_turn(row: dict, line: str) -> None:
+    from sdf_corpus.report.semantic import line_of
+
+    assert line_of(row) == line

@@ -106,6 +106,10 @@ def _overview(r: dict[str, Any]) -> str:
     if spend:
         kpis.append(("spend", f"${spend['totals']['cost_usd']:.4f}"))
     kpis.append(("zero cells", f"{len(r['coverage']['zero_cells'])} / {r['coverage']['cells']}"))
+    sem = r.get("semantic")
+    if sem and (sampled := sum(g["sampled"] for g in sem["by_genre"])):
+        in_clusters = sum(g["docs_in_clusters"] for g in sem["by_genre"])
+        kpis.append(("in near-duplicate clusters", f"{in_clusters / sampled:.1%}"))
     boxes = "".join(f'<div class="kpi">{_e(k)}<b>{_e(v)}</b></div>' for k, v in kpis)
     return f'<div class="kpis" id="kpis">{boxes}</div>'
 

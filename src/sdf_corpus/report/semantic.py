@@ -33,6 +33,7 @@ __all__ = [
     "SemanticSample",
     "embed_with",
     "first_line",
+    "line_of",
     "semantic_rank",
     "semantic_section",
 ]
@@ -69,13 +70,23 @@ def semantic_rank(doc_id: str) -> int:
     return xxhash.xxh64_intdigest(f"{_SALT}:{doc_id}".encode())
 
 
-def first_line(text: str, chars: int = 120) -> str:
-    """The first non-blank line, markdown heading marks dropped, cut to `chars`."""
-    for line in text.splitlines():
+def first_line(text: str, chars: int = 120, *, chat: bool = False) -> str:
+    """The first non-blank line, markdown heading marks dropped, cut to `chars`. A chat's
+    text starts with its system prompt, which many conversations share: its line is the
+    first user turn's instead (when there is one)."""
+    lines = text.splitlines()
+    if chat:
+        lines = [line for line in lines if line.startswith("User: ")] or lines
+    for line in lines:
         stripped = line.strip().lstrip("#").strip()
         if stripped:
             return stripped if len(stripped) <= chars else stripped[: chars - 1] + "…"
     return ""
+
+
+def line_of(row: Mapping[str, Any], chars: int = 120) -> str:
+    """The line a document is shown by in clusters and neighbour lists."""
+    return first_line(str(row.get("text") or ""), chars, chat=row.get("format") == "chat")
 
 
 @dataclass
@@ -128,7 +139,7 @@ class SemanticSample:
         if rank > self._cut(genre) or (full and -rank <= heap[0][0]):
             return
         text = str(row.get("text") or "")
-        doc = _Doc(rank, doc_id, genre, str(row.get("principle_id") or ""), first_line(text))
+        doc = _Doc(rank, doc_id, genre, str(row.get("principle_id") or ""), line_of(row))
         self._pending.append((doc, text[: self.limits.embed_chars]))
         if len(self._pending) >= self.limits.batch:
             self.flush()

@@ -19,7 +19,7 @@ from sdf_corpus.report.semantic import (
     SemanticLimits,
     SemanticSample,
     embed_with,
-    first_line,
+    line_of,
     semantic_section,
 )
 from sdf_corpus.report.sources import LedgerFacts, RunFiles
@@ -68,8 +68,7 @@ class RemovedClusters:
         self.genre.setdefault(kept, str(row.get("genre") or ""))
         listed = self.members.setdefault(kept, [])
         if len(listed) < self.limits.members_shown:
-            text = str(row.get("text") or "")
-            listed.append({"id": str(row.get("id") or ""), "first_line": first_line(text)})
+            listed.append({"id": str(row.get("id") or ""), "first_line": line_of(row)})
 
     def largest(self) -> list[str]:
         ranked = sorted(self.dropped.items(), key=lambda kv: (-kv[1], kv[0]))
@@ -120,7 +119,7 @@ class FirstLines:
     def add(self, row: Mapping[str, Any]) -> None:
         doc_id = str(row.get("id") or "")
         if doc_id in self.wanted and doc_id not in self.found:
-            self.found[doc_id] = first_line(str(row.get("text") or ""), self.chars)
+            self.found[doc_id] = line_of(row, self.chars)
 
 
 class MeaningPass:

@@ -19,14 +19,14 @@ import numpy as np
 from sdf_corpus.embed import Embedder, load_embedder
 from sdf_corpus.errors import InputError
 from sdf_corpus.io import shown
-from sdf_corpus.report.semantic import SemanticLimits, SemanticSample, embed_with, first_line
+from sdf_corpus.report.semantic import SemanticLimits, SemanticSample, embed_with, line_of
 from sdf_corpus.runfolder import RunFolder, read_json_or_empty
 from sdf_corpus.runfolder.rows import iter_rows
 
 __all__ = ["SIMILAR_CANDIDATES", "Neighbour", "Similar", "find_similar", "format_similar"]
 
 SIMILAR_CANDIDATES = 10_000
-_COLUMNS = ("id", "genre", "principle_id", "text")
+_COLUMNS = ("id", "genre", "format", "principle_id", "text")
 _ANY = "*"  # the one group every candidate joins when genres are not kept apart
 
 
@@ -113,7 +113,7 @@ def find_similar(
         for d in [docs[keep[j]]]
     ]
     return Similar(
-        doc=Neighbour(doc_id, genre, str(target.get("principle_id") or ""), 1.0, first_line(text)),
+        doc=Neighbour(doc_id, genre, str(target.get("principle_id") or ""), 1.0, line_of(target)),
         neighbours=neighbours,
         searched=len(keep),
         of=sample.offered.get(_ANY if any_genre else genre, 0),
