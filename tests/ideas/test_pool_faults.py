@@ -45,6 +45,23 @@ FAST_POLL = {"poll_initial": 0.02, "poll_max": 0.1}
 # retellings); what these tests compare is which documents it keeps.
 DONE = (0, 6)
 
+# Bugs in the idea pool (issue28-pool) these tests found; each mark goes when its fix lands.
+FALLBACK = pytest.mark.xfail(
+    strict=True,
+    reason="issue28-pool: a brief refused ideas.max_asks times falls back to its job's own "
+    "idea list, whose pick is never checked against the cell (a cell repeats a plot)",
+)
+FORGETS = pytest.mark.xfail(
+    strict=True,
+    reason="issue28-pool: pool_ideas.cell stores a mixed request's group key (genre/*/about), "
+    "so IdeaBook.held(cell) forgets those ideas in any later fill (resume, top-up, new run)",
+)
+SLICED = pytest.mark.xfail(
+    strict=True,
+    reason="issue28-pool: each --shard slice fills its own pool; a cell split over slices "
+    "repeats ideas and keeps other documents than one machine",
+)
+
 
 def _cli(*args: str) -> tuple[int, str]:
     result = CliRunner().invoke(main, [*args])
@@ -121,6 +138,7 @@ def _writer(folder: Path) -> Callable[..., Path]:
     return write
 
 
+@FALLBACK
 def test_one_build_gives_each_job_of_a_cell_its_own_idea(
     baseline: tuple[Path, list[str], RetoldLog],
 ) -> None:
@@ -136,6 +154,7 @@ def retold(fake_provider: FakeProvider, monkeypatch: pytest.MonkeyPatch) -> Reto
     return fake_provider.retold(share=0.5)
 
 
+@FALLBACK
 def test_workers_2_keeps_the_same_documents(
     baseline: tuple[Path, list[str], RetoldLog],
     retold: RetoldLog,
@@ -151,6 +170,7 @@ def test_workers_2_keeps_the_same_documents(
     assert_cells_distinct(run, retold)
 
 
+@SLICED
 def test_shards_and_merge_keep_the_same_documents(
     baseline: tuple[Path, list[str], RetoldLog],
     retold: RetoldLog,
@@ -176,6 +196,7 @@ def test_shards_and_merge_keep_the_same_documents(
     assert_cells_distinct(merged, retold)
 
 
+@FALLBACK
 def test_batch_keeps_the_same_documents(
     baseline: tuple[Path, list[str], RetoldLog],
     retold: RetoldLog,
@@ -202,6 +223,7 @@ def _start(spec: Path) -> subprocess.Popen[bytes]:
     )
 
 
+@FORGETS
 def test_kill_9_during_pool_requests_then_resume(
     baseline: tuple[Path, list[str], RetoldLog],
     retold: RetoldLog,
@@ -248,6 +270,7 @@ def _pool_done(run: Path) -> bool:
     return bool(jobs) and ideas == jobs
 
 
+@FORGETS
 def test_a_later_run_holds_the_cells_earlier_ideas(
     retold: RetoldLog, fake_provider: FakeProvider, tmp_path: Path
 ) -> None:
