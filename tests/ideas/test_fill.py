@@ -211,3 +211,12 @@ def test_the_same_text_under_two_principles_is_still_a_repeat(
     caller = Scripted(same_twice)
     result = _fill(corpus, store, jobs, caller)
     assert result.kept == 2 and result.dropped == 1 and len(set(_ideas(store).values())) == 2
+
+
+def test_a_mixed_request_files_each_idea_under_its_own_cell(corpus: Corpus, tmp_path: Path) -> None:
+    store, jobs = _ledger(corpus, tmp_path, 3)
+    _fill(corpus, store, jobs, Scripted(_varied))
+    book = IdeaBook(store)
+    for job in jobs:  # what a later run loads to check against and to show as taken
+        assert [text for _, text in book.held(cell_of(job))] == [_ideas(store)[job.id]]
+    assert store.db.execute("SELECT cell FROM pool_requests").fetchone()[0] == "blog_post/*/subject"

@@ -91,3 +91,23 @@ def test_merge_copies_a_slice_pool_once_and_accepts_a_slice_without_one(tmp_path
     fold(main, tmp_path / "v1.sqlite")  # a ledger from before the pool has none to copy
     assert IdeaBook(main).figures().requests == 1
     main.close()
+
+
+def test_the_report_reads_the_pool_per_genre_and_principle(tmp_path: Path) -> None:
+    store = Store(tmp_path / "ledger.sqlite")
+    assert store.idea_pool_by_cell() == []
+    store.sync_jobs([stub_job(n) for n in (1, 2, 3)])
+    book = IdeaBook(store)
+    completion = Completion("1. ...", "end", 900, 120, cost_usd=0.004, model="m")
+    for rid, cell, rows in (
+        ("pool-a", "blog_post/care/subject", [IdeaRow(1, "job1", "An idea.", "kept")]),
+        ("pool-b", "blog_post/care/cast", [IdeaRow(1, "job2", "An idea!", "too_close")]),
+        ("pool-c", "blog_post/x/subject", [IdeaRow(1, "job3", "", "missing")]),
+    ):
+        book.commit(PoolCommit(rid, cell, "blog_post", "idea", rows[0].job_id, completion, 0, rows))
+    care = {"asked": 2, "kept": 1, "dropped_too_close": 1}
+    assert store.idea_pool_by_cell() == [
+        {"genre": "blog_post", "principle_id": "care", **care},
+        {"genre": "blog_post", "principle_id": "x", "asked": 1, "kept": 0, "dropped_too_close": 0},
+    ]
+    store.close()

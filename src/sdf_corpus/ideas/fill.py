@@ -217,7 +217,7 @@ class _Filler:
                 row = self._ideas(cell).check(ref, item, job_id, text, vector)
             if row.verdict == "kept":
                 seen[normalise(text or "")] = ref
-            rows.append(row)
+            rows.append(dataclasses.replace(row, cell=cell))
         return rows
 
     def _group_texts(self, group: _Group) -> dict[str, str]:

@@ -33,6 +33,7 @@ class IdeaRow:
     verdict: str
     near: str | None = None  # the held idea (request_id:item) it repeats
     cosine: float | None = None
+    cell: str = ""  # the idea's own cell; "" means the request's (a one-cell request)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +41,7 @@ class PoolCommit:
     """A paid pool request and what became of each of its briefs."""
 
     request_id: str
-    cell: str
+    cell: str  # the cell it served, or its group ("genre/*/about") when it mixed cells
     genre: str
     stage: str  # the genre's idea stage: where a kept idea is committed for its job
     payer: str  # the job id the attempt row is filed under (the request's first brief)
@@ -148,7 +149,7 @@ class IdeaBook:
                     (
                         pool.request_id,
                         r.item,
-                        pool.cell,
+                        r.cell or pool.cell,
                         r.job_id,
                         r.text,
                         r.verdict,
