@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from fakeprovider.text import document_text
+from report.plots import plot_documents
 from sdf_corpus.clean.config import CleanConfig
 from sdf_corpus.clean.pipeline import clean
 from sdf_corpus.clean.semantic_words import content_features
@@ -164,3 +165,15 @@ def test_cli_semantic_is_off_for_external_text_unless_asked(tmp_path: Path) -> N
     assert len(_cli(tmp_path / "flag", "--semantic")) >= 36
     assert len(_cli(tmp_path / "set", "--set", "semantic.enabled=true")) >= 36
     assert _cli(tmp_path / "off", "--set", "semantic.enabled=true", "--no-semantic") == {}
+
+
+def test_report_plots_keep_one_telling_per_plot_and_genre(tmp_path: Path) -> None:
+    # the report tests' set: 12 plots told 4 times (sentences shuffled, a name changed)
+    docs = plot_documents()
+    kept, rejected = _run(tmp_path, docs, filters={"enabled": []})
+    genre = {d.id: d.genre for d in docs}
+    plot = {d.id: d.id.split("-")[1] for d in docs}
+    assert all(plot[i] == plot[j] for i, j in _verdicts(rejected).items())
+    told = {(genre[i], plot[i]) for i in kept}
+    assert len(told) == len(kept)  # at most one telling of a plot per genre
+    assert {p for g, p in told if g == "story"} == {f"{p:02d}" for p in range(12)}

@@ -139,10 +139,15 @@ class SemanticDedup:
         order = np.asarray(
             sorted(range(len(keys)), key=lambda i: (int(groups[i]), keys[i])), dtype=np.int64
         )
-        # One copy in canonical order (the held blocks freed): each genre is then a slice.
-        vectors = np.concatenate(self._blocks)
-        self._blocks = []
-        vectors = vectors[order]
+        # One copy in canonical order, each held block freed once moved: a genre is a slice.
+        rank = np.empty_like(order)
+        rank[order] = np.arange(order.size)
+        vectors = np.empty((order.size, self._blocks[0].shape[1]), dtype=np.float16)
+        start = 0
+        while self._blocks:
+            block = self._blocks.pop(0)
+            vectors[rank[start : start + len(block)]] = block
+            start += len(block)
         bounds = [0, *(np.flatnonzero(np.diff(groups[order])) + 1).tolist(), order.size]
         out: dict[int, SemanticMatch] = {}
         for lo, hi in itertools.pairwise(bounds):
@@ -204,8 +209,8 @@ def _without_self(
 ) -> tuple[npt.NDArray[np.int32], F32]:
     """The `k` nearest other rows (a row's own slot moved last, then cut off)."""
     own = nbr == np.arange(nbr.shape[0], dtype=np.int32)[:, None]
-    order = np.argsort(own, axis=1, kind="stable")
-    return (
-        np.take_along_axis(nbr, order, axis=1)[:, :k],
-        np.take_along_axis(sim, order, axis=1)[:, :k],
-    )
+    # the column each row drops: its own, else the last; small indices, not an argsort
+    drop = np.where(own.any(axis=1), own.argmax(axis=1), nbr.shape[1] - 1).astype(np.int16)
+    cols = np.arange(k, dtype=np.int16)[None, :]
+    take = cols + (cols >= drop[:, None])
+    return np.take_along_axis(nbr, take, axis=1), np.take_along_axis(sim, take, axis=1)

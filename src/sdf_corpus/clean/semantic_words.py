@@ -34,6 +34,7 @@ F32 = npt.NDArray[np.float32]
 I64 = npt.NDArray[np.int64]
 
 _END = 1  # the byte that marks a sentence end
+_DENSE_KEYS = 1 << 23  # (texts x distinct words) up to which keys are counted in a table
 _SENTENCE_ENDS = b".!?;:\n"
 
 
@@ -141,9 +142,16 @@ def _per_doc_words(
 ) -> tuple[I64, I64, npt.NDArray[np.bool_]]:
     """Distinct (text, word) keys in order, their counts, and which are names: never in
     lower case in that text, and capitalised at least once in mid-sentence."""
-    keys, inverse, counts = np.unique(
-        doc * max(n_words, 1) + word, return_inverse=True, return_counts=True
-    )
+    width = max(n_words, 1)
+    key = doc * width + word
+    space = (int(doc[-1]) + 1) * width if doc.size else 0
+    if space <= _DENSE_KEYS:  # counting in a dense table: no sort (np.unique sorts)
+        counts_all = np.bincount(key, minlength=space)
+        keys = np.flatnonzero(counts_all)
+        lower_uses = np.bincount(key[~cap], minlength=space)[keys]
+        mid_caps = np.bincount(key[cap & ~initial], minlength=space)[keys]
+        return keys, counts_all[keys], (lower_uses == 0) & (mid_caps > 0)
+    keys, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
     lower_uses = np.bincount(inverse, weights=~cap, minlength=keys.size)
     mid_caps = np.bincount(inverse, weights=cap & ~initial, minlength=keys.size)
     return keys, counts, (lower_uses == 0) & (mid_caps > 0)
