@@ -51,11 +51,6 @@ FALLBACK = pytest.mark.xfail(
     reason="issue28-pool: a brief refused ideas.max_asks times falls back to its job's own "
     "idea list, whose pick is never checked against the cell (a cell repeats a plot)",
 )
-FORGETS = pytest.mark.xfail(
-    strict=True,
-    reason="issue28-pool: pool_ideas.cell stores a mixed request's group key (genre/*/about), "
-    "so IdeaBook.held(cell) forgets those ideas in any later fill (resume, top-up, new run)",
-)
 SLICED = pytest.mark.xfail(
     strict=True,
     reason="issue28-pool: each --shard slice fills its own pool; a cell split over slices "
@@ -223,7 +218,7 @@ def _start(spec: Path) -> subprocess.Popen[bytes]:
     )
 
 
-@FORGETS
+@FALLBACK
 def test_kill_9_during_pool_requests_then_resume(
     baseline: tuple[Path, list[str], RetoldLog],
     retold: RetoldLog,
@@ -270,7 +265,6 @@ def _pool_done(run: Path) -> bool:
     return bool(jobs) and ideas == jobs
 
 
-@FORGETS
 def test_a_later_run_holds_the_cells_earlier_ideas(
     retold: RetoldLog, fake_provider: FakeProvider, tmp_path: Path
 ) -> None:

@@ -167,11 +167,6 @@ def test_report_names_the_clusters_it_found(built: Built) -> None:
     assert removed["largest"][0]["dropped"] == biggest
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="missing piece: Store.idea_pool_by_cell(), which report/sources.py reads, is "
-    "defined by neither issue28-pool nor issue28-report",
-)
 def test_report_shows_the_idea_pool_figures(built: Built) -> None:
     pool = json.loads((built.run / "report.json").read_text(encoding="utf-8"))["semantic"][
         "idea_pool"
