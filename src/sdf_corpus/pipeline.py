@@ -110,12 +110,10 @@ def generate(
 
 def _check_generate_options(corpus: Corpus, batch: bool, workers: int) -> None:
     _check_backend_fit(corpus)
-    if batch and corpus.spec.backend.provider != "anthropic":
-        raise SpecError(
-            "backend.provider",
-            f"--batch needs the anthropic backend, not {corpus.spec.backend.provider!r}",
-            "drop --batch or switch provider",
-        )
+    if batch:
+        from sdf_corpus.generate.batch_clients import check_batch_targets
+
+        check_batch_targets(corpus)
     if workers < 1:
         raise SpecError("--workers", f"{workers} is not a number of processes", "use 1 or more")
     if workers > corpus.spec.backend.concurrency:

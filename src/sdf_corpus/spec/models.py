@@ -15,7 +15,15 @@ from sdf_corpus.clean.config import CleanConfig
 from sdf_corpus.judge.config import JudgeSpec
 from sdf_corpus.probes.config import ProbesSpec
 
-__all__ = ["BackendSpec", "BatchSpec", "BudgetSpec", "CorpusSpec", "PriceSpec", "SubjectSpec"]
+__all__ = [
+    "BackendSpec",
+    "BatchSpec",
+    "BudgetSpec",
+    "CorpusSpec",
+    "PriceSpec",
+    "StageBackendSpec",
+    "SubjectSpec",
+]
 
 
 class _Strict(BaseModel):
@@ -31,6 +39,19 @@ class BatchSpec(_Strict):
     )
     poll_initial: float = Field(30.0, gt=0, le=3600, description="first poll delay, seconds")
     poll_max: float = Field(300.0, gt=0, le=3600, description="longest poll delay, seconds")
+
+
+class StageBackendSpec(_Strict):
+    """Which model one stage runs on (`backend.stages.<STAGE>`, or per genre
+    `genre_overrides.<GENRE>.stages.<STAGE>`); what is left out comes from `backend`."""
+
+    model: str = Field("", description="provider model id for this stage; empty: backend.model")
+    provider: Literal["anthropic", "litellm"] | None = Field(
+        None, description="provider for this stage; default: backend.provider"
+    )
+    api_base: str | None = Field(
+        None, description="provider URL; default: backend.api_base when the provider is the same"
+    )
 
 
 class BackendSpec(_Strict):
@@ -65,6 +86,11 @@ class BackendSpec(_Strict):
     )
     n_ctx: int = Field(2048, ge=256, le=131072, description="local only: context window")
     batch: BatchSpec = Field(default_factory=BatchSpec)
+    stages: dict[str, StageBackendSpec] = Field(
+        default_factory=dict,
+        description="a model (and provider) per stage name, e.g. {idea: {model: small}}; "
+        "stages without an entry use backend.model",
+    )
 
 
 class BudgetSpec(_Strict):
