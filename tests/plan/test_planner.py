@@ -44,13 +44,12 @@ def test_changed_prompt_keeps_the_job_and_changes_its_stage_keys(
 ) -> None:
     """A job id hashes what shapes the job; the prompt shapes its stages' keys
     (chain.stage_key), so an edited prompt re-runs stages, not the job's draws."""
-    from sdf_corpus.chain import build_request, stage_key, stages_for
-    from sdf_corpus.prompts import job_context
-    from sdf_corpus.targets import default_target
-
     import shutil
 
+    from sdf_corpus.chain import build_request, stage_key, stages_for
     from sdf_corpus.library import library_dir
+    from sdf_corpus.prompts import job_context
+    from sdf_corpus.targets import default_target
 
     edited = tmp_path / "blog_post.yaml"
     shutil.copy(library_dir("genres") / "blog_post.yaml", edited)
