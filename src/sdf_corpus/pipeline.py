@@ -84,7 +84,7 @@ def generate(
 ) -> GenerateResult:
     """Generate every pending job of the run's plan; resumable at any point.
 
-    `batch`: through the Message Batches API (anthropic only), at the batch discount.
+    `batch`: through batch APIs (Anthropic's, or OpenAI-format via litellm), at the discount.
     `counts`: jobs per genre instead of the budget's allocation (see sync_plan).
     `shard`: only that slice of the plan, into its own ledger (`merge` folds them).
     `workers`: that many processes over disjoint slices of the jobs, one ledger.

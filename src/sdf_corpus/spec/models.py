@@ -31,7 +31,8 @@ class _Strict(BaseModel):
 
 
 class BatchSpec(_Strict):
-    """Message Batches settings (`generate --batch`, anthropic only)."""
+    """Batch settings (`generate --batch`); each provider's own caps apply too (OpenAI's
+    50,000 requests and 200 MB per file), whichever is smaller."""
 
     max_requests: int = Field(100_000, ge=1, le=100_000, description="requests per batch (API cap)")
     max_bytes: int = Field(
