@@ -233,3 +233,30 @@ def test_each_output_answers_the_line_its_custom_id_was_uploaded_with(
     texts = {(j, s): t for j, s, t in ledger_rows(run, "SELECT job_id, stage, text FROM outputs")}
     for cid in _submitted(fake_provider):
         assert _tag(_user_text(bodies[cid])) in texts[owner[cid]]
+
+
+def test_a_create_whose_answer_is_lost_is_adopted_by_its_token(
+    fake_spec: Callable[..., Path], fake_provider: FakeProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The batch exists but the answer timed out: exit 4, then the re-run finds the batch
+    by the intent token in its metadata and submits none of its requests again."""
+    import litellm
+
+    monkeypatch.setenv("OPENAI_API_KEY", DUMMY_KEY)
+    spec = _spec(fake_spec)
+    real = litellm.acreate_batch
+
+    async def lost(*args: Any, **kwargs: Any) -> Any:
+        monkeypatch.setattr(litellm, "acreate_batch", real)
+        await real(*args, **kwargs)  # created on the server ...
+        raise litellm.Timeout("Request timed out", model="gpt-5.4-mini", llm_provider="openai")
+
+    monkeypatch.setattr(litellm, "acreate_batch", lost)
+    code, err = _run(spec, "--batch")
+    assert code == 4 and "re-run" in err
+    assert len(fake_provider.openai_batches.created) == 1
+    code, err = _run(spec, "--batch")
+    assert code == 0, err
+    _assert_all_done_once(spec, fake_provider)
+    run = spec.parent / "run"
+    assert ledger_rows(run, "SELECT COUNT(*) FROM batch_requests WHERE result='lost'") == [(0,)]

@@ -29,7 +29,9 @@ import os
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
+import httpx
 import litellm
+from litellm import exceptions as llm_errors
 
 from sdf_corpus.errors import AmbiguousCreateError, KeyMissingError, ProviderError
 from sdf_corpus.generate.backends._common import anchor_prefill
@@ -86,6 +88,24 @@ def _result(line: Mapping[str, Any]) -> BatchResult:
         error_type=_error_type(status, code),
         error_message=str(body_error.get("message") or code)[:500],
     )
+
+
+def _no_answer(exc: BaseException) -> bool:
+    """The create may have reached the API without its answer reaching us: a timeout
+    (litellm gives it status 408), a connection lost after sending, or an answer that
+    did not parse. Only a refused connection proves nothing was sent; a status the
+    API answered with proves it refused."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            break
+        if isinstance(seen, httpx.ConnectError):
+            return False  # never connected: nothing was sent
+        seen = seen.__cause__ or seen.__context__
+    status = getattr(exc, "status_code", None)
+    if isinstance(exc, llm_errors.Timeout | llm_errors.APIConnectionError) or status == 408:
+        return True
+    return not isinstance(status, int)
 
 
 def _status(batch: Any) -> BatchStatus:
@@ -184,8 +204,8 @@ class LitellmBatchClient:
             )
         except Exception as exc:
             error = map_litellm_error(exc)
-            if getattr(error, "status", None) is None and not getattr(error, "connection", False):
-                # No answer: the batch may exist; the next run adopts it by its token.
+            if _no_answer(exc):
+                # The batch may exist: the next run adopts it by its token, never resubmits.
                 raise AmbiguousCreateError(str(error)) from None
             await self._delete(upload.id)  # refused: keep no orphan file
             raise error from None
