@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import datasets
@@ -159,3 +160,21 @@ def test_bad_stage_entries_are_one_line(write_spec, sets: list[str], words: str)
         load_corpus(spec, sets)
     assert words in str(err.value)
     assert "\n" not in str(err.value)
+
+
+def test_the_breaker_is_per_target(
+    fake_spec: Callable[..., Path], fake_provider: FakeProvider
+) -> None:
+    """An unknown model on the rewrite stops the run naming it; the other stages' model
+    kept working until then (its own breaker never saw a refusal)."""
+    fake_provider.models = {M0}
+    spec = fake_spec(backend={"stages": {"rewrite": {"model": "claude-nope-1"}}})
+    result = CliRunner().invoke(main, ["generate", str(spec), "--no-progress"])
+    assert result.exit_code == 5, result.stderr
+    assert "claude-nope-1" in result.stderr
+    run = spec.parent / "run"
+    ok = dict(
+        ledger_rows(run, "SELECT model, COUNT(*) FROM attempts WHERE outcome='ok' GROUP BY 1")
+    )
+    assert set(ok) == {M0} and ok[M0] > 0
+    assert ledger_rows(run, "SELECT COUNT(*) FROM jobs WHERE status='failed'") == [(0,)]
