@@ -113,6 +113,8 @@ def _downgrade_to_v1(corpus_spec: Path, run: Path) -> dict[str, str]:
                 db.execute(f"UPDATE {table} SET {column}=? WHERE {column}=?", (old, job.id))
         db.execute("ALTER TABLE outputs DROP COLUMN key")
         db.execute("ALTER TABLE batch_requests DROP COLUMN key")
+        db.execute("ALTER TABLE batches DROP COLUMN provider")
+        db.execute("ALTER TABLE batches DROP COLUMN model")
         db.execute("DROP TABLE stage_history")
         db.execute("DELETE FROM meta WHERE key LIKE 'chain:%'")
         db.execute("PRAGMA user_version=1")
