@@ -50,3 +50,18 @@ def test_job_ids_do_not_depend_on_the_pool(write_spec: Callable[..., Path], tmp_
     counts = {"blog_post": 5, "news_article": 5}
     ids = [[j.id for j in iter_jobs(c, counts)] for c in (on, off, asked)]
     assert ids[0] == ids[1] == ids[2]
+
+
+def test_a_machine_slice_owns_whole_pool_groups(write_spec: Callable[..., Path]) -> None:
+    """With the pool, --shard slices by the job's pool group, so no cell is split over two
+    machines; off, by job id as before. Job ids are the same either way."""
+    from sdf_corpus.ideas.cells import slice_key
+
+    on = load_corpus(write_spec(genres=["blog_post", "news_article"]))
+    off = load_corpus(
+        write_spec(name="off.yaml", genres=["blog_post", "news_article"], ideas={"pool": False})
+    )
+    counts = {"blog_post": 12, "news_article": 12}
+    jobs = list(iter_jobs(on, counts))
+    assert {slice_key(on, j) for j in jobs} == {group_of(j) for j in jobs}
+    assert [slice_key(off, j) for j in iter_jobs(off, counts)] == [j.id for j in jobs]

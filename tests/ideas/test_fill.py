@@ -61,7 +61,7 @@ def _ledger(corpus: Corpus, tmp: Path, n: int) -> tuple[Store, list[Job]]:
 
 
 def _fill(corpus: Corpus, store: Store, jobs: list[Job], caller: Scripted) -> PoolResult:
-    return asyncio.run(fill_pool(corpus, store, jobs, caller, concurrency=2))
+    return asyncio.run(fill_pool(corpus, store, jobs, lambda _g, _s: caller, concurrency=2))
 
 
 def _ideas(store: Store) -> dict[str, str]:
@@ -107,16 +107,21 @@ def test_a_repeat_is_asked_again_with_the_held_idea_shown(corpus: Corpus, tmp_pa
     assert IdeaBook(store).asks([jobs[1].id]) == {jobs[1].id: 2}
 
 
-def test_a_brief_past_max_asks_falls_back_to_its_own_idea_stage(
+def test_a_brief_past_max_asks_sets_its_job_aside_as_its_cell_saturated(
     corpus: Corpus, tmp_path: Path
 ) -> None:
     store, jobs = _ledger(corpus, tmp_path, 3)
     caller = Scripted(lambda request, n: "Sorry, I cannot help with that.")
     result = _fill(corpus, store, jobs, caller)
-    assert len(caller.sent) == 2 and result.fallback == 3 and result.kept == 0
+    assert len(caller.sent) == 2 and sum(result.exhausted.values()) == 3 and result.kept == 0
     assert _ideas(store) == {} and result.held_back == frozenset()
+    statuses = store.db.execute("SELECT status, error FROM jobs").fetchall()
+    assert {s for s, _ in statuses} == {"pool_exhausted"}
+    assert all("saturated" in (e or "") for _, e in statuses)
+    # nothing pending: a re-run neither asks the pool again nor runs an idea stage of its own
+    assert list(store.pending_jobs()) == []
     again = Scripted(_varied)
-    assert _fill(corpus, store, jobs, again).fallback == 3 and again.sent == []
+    assert _fill(corpus, store, jobs, again).exhausted == {} and again.sent == []
 
 
 def test_the_same_ledger_and_answers_give_the_same_ideas(corpus: Corpus, tmp_path: Path) -> None:
@@ -220,3 +225,27 @@ def test_a_mixed_request_files_each_idea_under_its_own_cell(corpus: Corpus, tmp_
     for job in jobs:  # what a later run loads to check against and to show as taken
         assert [text for _, text in book.held(cell_of(job))] == [_ideas(store)[job.id]]
     assert store.db.execute("SELECT cell FROM pool_requests").fetchone()[0] == "blog_post/*/subject"
+
+
+def test_a_pool_idea_is_keyed_by_its_own_identity(corpus: Corpus, tmp_path: Path) -> None:
+    """The idea output's stage key is the pool idea's (request, item, text), which the
+    generation walk finds again: later stages extend it, the pool is not asked again."""
+    from sdf_corpus.generate.loop import StageWalk
+    from sdf_corpus.ideas.cells import kept_pool_key, pool_key
+
+    store, jobs = _ledger(corpus, tmp_path, 5)
+    _fill(corpus, store, jobs, Scripted(_varied))
+    for job in jobs:
+        rid, item, text = store.db.execute(
+            "SELECT request_id, item, text FROM pool_ideas WHERE job_id=? AND verdict='kept'",
+            (job.id,),
+        ).fetchone()
+        key = store.db.execute(
+            "SELECT key FROM outputs WHERE job_id=? AND stage='idea'", (job.id,)
+        ).fetchone()[0]
+        assert key == pool_key(rid, item, text) == kept_pool_key(store, job.id)
+        walk = StageWalk(corpus, job, store.outputs(job.id), store)
+        stage = walk.next_stage()
+        assert stage is not None and stage.name != "idea"  # the pool's idea was read back
+    # the same text under another request is another idea (another key)
+    assert pool_key("r1", 1, "x") != pool_key("r2", 1, "x") != pool_key("r1", 2, "x")

@@ -17,11 +17,12 @@ from sdf_corpus.store.merge import fold
 from sdf_corpus.store.schema import MIGRATIONS
 
 
-def _v1(path: Path) -> None:
+def _v1(path: Path, version: int = 1) -> None:
     db = sqlite3.connect(path)
-    for statement in MIGRATIONS[0]:
-        db.execute(statement)
-    db.execute("PRAGMA user_version=1")
+    for statements in MIGRATIONS[:version]:
+        for statement in statements:
+            db.execute(statement)
+    db.execute(f"PRAGMA user_version={version}")
     db.commit()
     db.close()
 
@@ -43,7 +44,7 @@ def test_a_version_1_ledger_gains_the_pool_tables_in_place(tmp_path: Path) -> No
     _v1(path)
     store = Store(path)
     try:
-        assert store.db.execute("PRAGMA user_version").fetchone()[0] == LATEST == 2
+        assert store.db.execute("PRAGMA user_version").fetchone()[0] == LATEST == 3
         tables = {r[0] for r in store.db.execute("SELECT name FROM sqlite_master")}
         assert {"pool_requests", "pool_ideas"} <= tables
     finally:
@@ -67,7 +68,7 @@ def test_a_pool_request_is_committed_whole(tmp_path: Path) -> None:
     }
     assert book.held("g/*/subject") == [("pool-1:1", "A lighthouse keeper's logbook.")]
     assert book.nears(["job2"]) == ["pool-1:1"] and book.committed("pool-1")
-    assert book.without_stage(["job1", "job2"], "idea") == {"job2"}
+    assert book.without_idea(["job1", "job2"]) == {"job2"}
     figures = book.figures()
     assert (figures.requests, figures.asked, figures.kept, figures.duplicate) == (1, 3, 1, 1)
     # the same request again: nothing of it goes in, not even its attempt
@@ -87,8 +88,8 @@ def test_merge_copies_a_slice_pool_once_and_accepts_a_slice_without_one(tmp_path
     for _ in range(2):
         fold(main, tmp_path / "piece.sqlite")
     assert IdeaBook(main).figures().asked == 3
-    _v1(tmp_path / "v1.sqlite")
-    fold(main, tmp_path / "v1.sqlite")  # a ledger from before the pool has none to copy
+    _v1(tmp_path / "v2.sqlite", version=2)
+    fold(main, tmp_path / "v2.sqlite")  # a ledger from before the pool has none to copy
     assert IdeaBook(main).figures().requests == 1
     main.close()
 

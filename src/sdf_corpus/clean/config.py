@@ -93,7 +93,7 @@ class SemanticConfig(BaseModel):
         "more often than this in one genre counts as the genre's common ground).",
     )
     min_word_overlap: float = Field(
-        default=0.22,
+        default=0.27,
         ge=0.0,
         le=1.0,
         description="... and the Jaccard similarity of their distinct words (names left "

@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
-from sdf_corpus.chain import stages_for
+from sdf_corpus.chain import stage_key, stages_for
 from sdf_corpus.plan.job import Job
+from sdf_corpus.sampling import Request
 from sdf_corpus.spec.genres import Genre, Stage
 from sdf_corpus.spec.load import Corpus
+from sdf_corpus.store import Store
+from sdf_corpus.store.ideas import IdeaBook
+from sdf_corpus.targets import Target
 
-__all__ = ["cell_of", "group_of", "idea_stage", "pool_applies", "pool_note"]
+__all__ = [
+    "cell_of",
+    "group_of",
+    "idea_stage",
+    "kept_pool_key",
+    "pool_applies",
+    "pool_key",
+    "pool_note",
+    "pooled_stage",
+    "slice_key",
+]
+
+# What a pooled idea's key names as its "target": the pool, not the model that answered
+# (a pool request serves many jobs; its model is in `pool_requests`).
+_POOL_TARGET = Target("pool", "pool")
 
 
 def pool_applies(corpus: Corpus) -> bool:
@@ -22,6 +40,39 @@ def idea_stage(genre: Genre, provider: str) -> Stage | None:
     stages = stages_for(genre, provider)
     first = stages[0]
     return first if first.parse == "list" and len(stages) > 1 else None
+
+
+def pool_key(request_id: str, item: int, text: str) -> str:
+    """The stage key of a pool-filled idea output: the pool idea's own identity (its
+    request, brief number and text), not the job's own idea request. Later stages key
+    off it, so changing one of them reads the idea back and never asks the pool again;
+    with `ideas.pool: false` the stage keys its own request instead (chain.stage_key)."""
+    return stage_key(f"pool:{request_id}:{item}:{text}", _POOL_TARGET, Request(prompt=""))
+
+
+def pooled_stage(corpus: Corpus, genre: str) -> str | None:
+    """The name of the genre's stage the pool answers in this run, if any."""
+    if not pool_applies(corpus):
+        return None
+    stage = idea_stage(corpus.genres[genre], corpus.spec.backend.provider)
+    return None if stage is None else stage.name
+
+
+def kept_pool_key(ledger: Store, job_id: str) -> str | None:
+    """The key of the idea the pool kept for the job; None while it owes one."""
+    kept = IdeaBook(ledger).kept_idea(job_id)
+    return None if kept is None else pool_key(*kept)
+
+
+def slice_key(corpus: Corpus, job: Job) -> str:
+    """What a machine's `--shard` slice is chosen by. With the pool on, a job of a genre
+    the pool serves goes with its group (genre x kind of AI: `group_of`), so one slice
+    owns every cell of the group and sends exactly the requests one machine would (the
+    full requests per cell, the cells' remainders mixed, the exact-repeat check across
+    the group's cells); otherwise the job's id, for the most even split."""
+    if pooled_stage(corpus, job.genre) is None:
+        return job.id
+    return group_of(job)
 
 
 def cell_of(job: Job) -> str:
@@ -48,5 +99,5 @@ def pool_note(corpus: Corpus) -> str:
     return (
         f"idea pool: on: one list request per {ideas.per_request} jobs of a genre, an idea per "
         f"job, dropped when its cosine to one its cell holds is >= {ideas.threshold:g} "
-        f"(up to {ideas.max_asks} asks, then the job's own idea stage)"
+        f"(up to {ideas.max_asks} asks, then the job is set aside: its cell is saturated)"
     )

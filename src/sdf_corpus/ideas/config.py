@@ -37,5 +37,6 @@ class IdeasSpec(BaseModel):
         3,
         ge=1,
         le=10,
-        description="times a brief is asked before its job falls back to its own idea stage",
+        description="times a brief is asked before its job is set aside (pool_exhausted: its "
+        "cell is saturated)",
     )

@@ -7,7 +7,8 @@ what is asked and kept depends only on the ledger and the answers. Each answered
 is committed with its attempt, its ideas and the kept ideas as the jobs' idea outputs in
 one transaction (`store/ideas.py`); a brief whose idea was dropped (a repeat, too close,
 or missing from the answer) is asked again in a later request of its cell, up to
-`ideas.max_asks` times; then its job falls back to its own idea stage.
+`ideas.max_asks` times; then its job is set aside (status `pool_exhausted`): its cell
+has no distinct idea left to give it, and no job buys an idea list of its own.
 """
 
 from __future__ import annotations
@@ -15,14 +16,14 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from sdf_corpus.embed import Embedder, load_embedder
 from sdf_corpus.errors import BudgetError, ProviderError, ProviderStoppedError
 from sdf_corpus.generate.breaker import account_refusal
-from sdf_corpus.ideas.cells import cell_of, group_of, idea_stage, pool_applies
+from sdf_corpus.ideas.cells import cell_of, group_of, idea_stage, pool_applies, pool_key
 from sdf_corpus.ideas.check import CellIdeas, normalise
 from sdf_corpus.ideas.prompt import parse_items, pool_request, request_id, summary
 from sdf_corpus.plan.job import Job
@@ -32,7 +33,7 @@ from sdf_corpus.spec.load import Corpus
 from sdf_corpus.store import Store
 from sdf_corpus.store.ideas import POOL_STAGE, IdeaBook, IdeaRow, PoolCommit
 
-__all__ = ["Caller", "PoolResult", "fill_pool"]
+__all__ = ["Caller", "CallerFor", "PoolResult", "fill_pool"]
 
 
 class Caller(Protocol):
@@ -41,12 +42,18 @@ class Caller(Protocol):
     async def call(self, key: str, stage: str, request: Request) -> tuple[Completion, float]: ...
 
 
+# The caller of a genre's pool requests, given the genre and its idea stage's name: the
+# executor of that stage's own provider and model (`backend.stages`).
+CallerFor = Callable[[str, str], Caller]
+
+
 @dataclass(frozen=True)
 class PoolResult:
     requests: int = 0  # pool requests answered and committed by this call
     kept: int = 0
     dropped: int = 0
-    fallback: int = 0  # jobs past ideas.max_asks: they run their own idea stage
+    # jobs past ideas.max_asks, set aside as `pool_exhausted`, by cell (its saturation)
+    exhausted: dict[str, int] = field(default_factory=dict)
     failed: int = 0  # jobs failed with their pool request (a permanent error, retries spent)
     held_back: frozenset[str] = frozenset()  # jobs still owed a pool idea: not to run yet
     errors: dict[str, int] = field(default_factory=dict)  # failed pool requests by kind
@@ -76,7 +83,7 @@ async def fill_pool(
     corpus: Corpus,
     ledger: Store,
     jobs: Iterable[Job],
-    caller: Caller | None,
+    caller: CallerFor | None,
     *,
     concurrency: int = 16,
 ) -> PoolResult:
@@ -87,10 +94,10 @@ async def fill_pool(
     BudgetError or ProviderStoppedError once the in-flight requests are committed."""
     if not pool_applies(corpus):
         return PoolResult()
-    groups, fallback = _waiting(corpus, ledger, jobs)
+    groups, exhausted = _waiting(corpus, ledger, jobs)
     if caller is None or not groups:
         held = frozenset(j for group in groups for j in group.waiting())
-        return PoolResult(fallback=fallback, held_back=held)
+        return PoolResult(exhausted=dict(exhausted), held_back=held)
     for group in groups:  # a template that cannot be rendered fails before anything is sent
         first = ledger.job(group.waiting()[0])
         pool_request(corpus, group.stage, [first], [])
@@ -100,15 +107,17 @@ async def fill_pool(
         raise filler.stop
     return dataclasses.replace(
         filler.result,
-        fallback=fallback + filler.result.fallback,
+        exhausted=dict(exhausted + filler.exhausted),
         held_back=frozenset(j for group in groups for j in group.waiting()),
         errors=dict(filler.errors),
     )
 
 
-def _waiting(corpus: Corpus, ledger: Store, jobs: Iterable[Job]) -> tuple[list[_Group], int]:
+def _waiting(
+    corpus: Corpus, ledger: Store, jobs: Iterable[Job]
+) -> tuple[list[_Group], Counter[str]]:
     """The groups with jobs still owed an idea (ids only: a plan's jobs need not sit in
-    memory), and how many jobs have used up their asks."""
+    memory), and per cell how many jobs had used up their asks (now set aside)."""
     provider, book = corpus.spec.backend.provider, IdeaBook(ledger)
     groups: dict[str, _Group] = {}
     for job in jobs:
@@ -117,14 +126,21 @@ def _waiting(corpus: Corpus, ledger: Store, jobs: Iterable[Job]) -> tuple[list[_
             group = groups.setdefault(group_of(job), _Group(group_of(job), stage))
             group.cells.setdefault(cell_of(job), _Cell(cell_of(job), [])).waiting.append(job.id)
             group.index[job.id] = job.index
-    fallback, limit = 0, corpus.spec.ideas.max_asks
+    exhausted: Counter[str] = Counter()
+    limit = corpus.spec.ideas.max_asks
     for group in groups.values():
         for cell in group.cells.values():
-            lacking = book.without_stage(cell.waiting, group.stage.name)
+            lacking = book.without_idea(cell.waiting)
             asks = book.asks(lacking)
             cell.waiting = [j for j in cell.waiting if j in lacking and asks[j] < limit]
-            fallback += sum(1 for j in lacking if asks[j] >= limit)
-    return [g for g in groups.values() if g.waiting()], fallback
+            spent = [j for j in lacking if asks[j] >= limit]
+            # A kill between a request's commit and the set-aside: done here on resume.
+            exhausted[cell.key] += book.set_aside(spent, _saturated(cell.key, limit))
+    return [g for g in groups.values() if g.waiting()], +exhausted
+
+
+def _saturated(cell: str, asks: int) -> str:
+    return f"idea pool: cell {cell} is saturated (no distinct idea in {asks} asks)"
 
 
 _REFUSED = object()
@@ -135,7 +151,7 @@ class _Filler:
     requests (cells side by side), then the cells' remainders together, one at a time."""
 
     def __init__(
-        self, corpus: Corpus, ledger: Store, caller: Caller, embedder: Embedder, concurrency: int
+        self, corpus: Corpus, ledger: Store, caller: CallerFor, embedder: Embedder, concurrency: int
     ) -> None:
         self.corpus, self.ledger, self.caller, self.embedder = corpus, ledger, caller, embedder
         self.spec = corpus.spec.ideas
@@ -143,6 +159,7 @@ class _Filler:
         self.gate = asyncio.Semaphore(max(1, concurrency))
         self.stop: BudgetError | ProviderStoppedError | None = None
         self.errors: Counter[str] = Counter()
+        self.exhausted: Counter[str] = Counter()
         self.result = PoolResult()
         self.cells: dict[str, CellIdeas] = {}
         # Exact repeats are refused across a whole group (a genre for one kind of AI), not
@@ -176,7 +193,8 @@ class _Filler:
         taken = self._taken(cells, self.book.nears(ids))
         request = pool_request(self.corpus, group.stage, batch, taken)
         rid = request_id(key, request, self.book.asks(ids))
-        answer = await self._send(ids[0], dataclasses.replace(request, custom_id=rid))
+        caller = self.caller(batch[0].genre, group.stage.name)
+        answer = await self._send(caller, ids[0], dataclasses.replace(request, custom_id=rid))
         if isinstance(answer, ProviderError):
             self._fail(group, batch, answer)
             return True
@@ -217,6 +235,7 @@ class _Filler:
                 row = self._ideas(cell).check(ref, item, job_id, text, vector)
             if row.verdict == "kept":
                 seen[normalise(text or "")] = ref
+                row = dataclasses.replace(row, key=pool_key(rid, item, text or ""))
             rows.append(dataclasses.replace(row, cell=cell))
         return rows
 
@@ -238,7 +257,7 @@ class _Filler:
         return lines[:limit]
 
     async def _send(
-        self, payer: str, request: Request
+        self, caller: Caller, payer: str, request: Request
     ) -> tuple[Completion, float] | ProviderError | object | None:
         """The answer; the error that fails the request's jobs; _REFUSED (an account-level
         refusal, which says nothing about the jobs); or None: nothing more is sent."""
@@ -246,7 +265,7 @@ class _Filler:
             if self.stop is not None:
                 return None
             try:
-                return await self.caller.call(payer, POOL_STAGE, request)
+                return await caller.call(payer, POOL_STAGE, request)
             except (BudgetError, ProviderStoppedError) as exc:
                 self.stop = self.stop or exc
             except ProviderError as exc:
@@ -270,6 +289,10 @@ class _Filler:
         asks = self.book.asks(asked)
         gave_up = {j for j in asked if j not in kept and asks[j] >= self.spec.max_asks}
         for cell in group.cells.values():
+            spent = [j for j in cell.waiting if j in gave_up]
+            if spent:
+                why = _saturated(cell.key, self.spec.max_asks)
+                self.exhausted[cell.key] += self.book.set_aside(spent, why)
             cell.waiting = [j for j in cell.waiting if j not in kept and j not in gave_up]
         r = self.result
         self.result = dataclasses.replace(
@@ -277,5 +300,4 @@ class _Filler:
             requests=r.requests + 1,
             kept=r.kept + len(kept),
             dropped=r.dropped + len(asked) - len(kept),
-            fallback=r.fallback + len(gave_up),
         )

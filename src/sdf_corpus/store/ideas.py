@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sdf_corpus.sampling import Completion
-from sdf_corpus.store.jobs import JobQueries
+from sdf_corpus.store.jobs import _DISPLACE, JobQueries
 
 __all__ = ["POOL_BACKEND", "POOL_STAGE", "IdeaBook", "IdeaRow", "PoolCommit", "PoolFigures"]
 
@@ -34,6 +34,7 @@ class IdeaRow:
     near: str | None = None  # the held idea (request_id:item) it repeats
     cosine: float | None = None
     cell: str = ""  # the idea's own cell; "" means the request's (a one-cell request)
+    key: str = ""  # a kept idea's stage key (ideas.cells.pool_key): its output's key
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,18 +113,45 @@ class IdeaBook:
             out.extend(str(r[0]) for r in rows)
         return out
 
-    def without_stage(self, job_ids: Iterable[str], stage: str) -> set[str]:
-        """The jobs among `job_ids` with no committed output of `stage`."""
+    def without_idea(self, job_ids: Iterable[str]) -> set[str]:
+        """The jobs among `job_ids` the pool has kept no idea for yet. A job's own idea
+        output (asked with the pool off) does not count: with the pool on, every idea
+        of a cell comes from the pool, checked against the others."""
         ids = list(job_ids)
         have: set[str] = set()
         for chunk in _chunks(ids):
             marks = ",".join("?" * len(chunk))
             rows = self.ledger.db.execute(
-                f"SELECT job_id FROM outputs WHERE stage=? AND job_id IN ({marks})",
-                (stage, *chunk),
+                f"SELECT job_id FROM pool_ideas WHERE verdict='kept' AND job_id IN ({marks})",
+                chunk,
             )
             have.update(str(r[0]) for r in rows)
         return set(ids) - have
+
+    def set_aside(self, job_ids: Iterable[str], why: str) -> int:
+        """Jobs whose cell gave them no distinct idea in `ideas.max_asks` asks: status
+        `pool_exhausted`, never run nor asked again (docs/genres.md, "A saturated cell")."""
+        ids = list(job_ids)
+        n = 0
+        with self.ledger.transaction(immediate=True):
+            for chunk in _chunks(ids):
+                marks = ",".join("?" * len(chunk))
+                cur = self.ledger.db.execute(
+                    "UPDATE jobs SET status='pool_exhausted', error=?, updated_at=? "
+                    f"WHERE status='pending' AND id IN ({marks})",
+                    (why, time.time(), *chunk),
+                )
+                n += cur.rowcount
+        return n
+
+    def kept_idea(self, job_id: str) -> tuple[str, int, str] | None:
+        """(request id, item, text) of the idea the pool kept for the job, if any."""
+        row = self.ledger.db.execute(
+            "SELECT request_id, item, text FROM pool_ideas WHERE job_id=? AND verdict='kept' "
+            "ORDER BY created_at, request_id, item LIMIT 1",
+            (job_id,),
+        ).fetchone()
+        return None if row is None else (str(row[0]), int(row[1]), str(row[2]))
 
     def committed(self, request_id: str) -> bool:
         row = self.ledger.db.execute(
@@ -160,10 +188,16 @@ class IdeaBook:
                     for r in pool.ideas
                 ],
             )
-            # OR IGNORE: a job's committed idea is never replaced.
+            # A job's own idea (asked with the pool off) stays findable by its key.
+            db.executemany(_DISPLACE, [(r.job_id, pool.stage, r.key) for r in kept])
             db.executemany(
-                "INSERT OR IGNORE INTO outputs VALUES (?,?,?,?,0,0,0,0,0,?,?,?)",
-                [(r.job_id, pool.stage, r.text, "pool", c.model, POOL_BACKEND, now) for r in kept],
+                "INSERT OR REPLACE INTO outputs (job_id, stage, text, stop_reason, input_tokens, "
+                "output_tokens, cache_read_tokens, cache_write_tokens, cost_usd, model, "
+                "backend, created_at, key) VALUES (?,?,?,?,0,0,0,0,0,?,?,?,?)",
+                [
+                    (r.job_id, pool.stage, r.text, "pool", c.model, POOL_BACKEND, now, r.key)
+                    for r in kept
+                ],
             )
 
     def figures(self, genre: str | None = None) -> PoolFigures:
