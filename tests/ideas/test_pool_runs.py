@@ -151,16 +151,31 @@ def test_batch_fills_the_pool_first_and_batches_no_idea_stage(
     assert {s for (s,) in stages} == {"draft", "rewrite"}
 
 
-def test_shards_fill_their_own_pools_and_merge_keeps_both(
+def test_shards_own_whole_pool_groups_and_merge_keeps_both(
     fake_spec: Callable[..., Path], tmp_path: Path
 ) -> None:
-    spec = fake_spec(budget={"tokens": 30000, "max_rounds": 1}, ideas=_POOL)
+    """With the pool, a --shard slice owns whole pool groups (genre x kind of AI), so no
+    cell's ideas are split over two machines."""
+    from sdf_corpus.ideas.cells import group_of, slice_key
+    from sdf_corpus.plan.planner import iter_jobs
+    from sdf_corpus.plan.shard import Shard
+    from sdf_corpus.spec.load import load_corpus
+
+    genres = ["blog_post", "news_article", "difficult_advice"]
+    spec = fake_spec(genres=genres, budget={"tokens": 30000, "max_rounds": 1}, ideas=_POOL)
     run = tmp_path / "run"
     for i in range(2):
         code, err = _cli("generate", str(spec), "--shard", f"{i}/2")
         assert code == 0, err
     slices = [_ideas(run, f"ledger.shard-{i}-of-2.sqlite") for i in range(2)]
-    assert slices[0] and slices[1] and not set(slices[0]) & set(slices[1])
+    assert not set(slices[0]) & set(slices[1])
+    corpus = load_corpus(spec)
+    jobs = {j.id: j for j in iter_jobs(corpus, {g: 60 for g in genres})}
+    assert sum(len(ideas) for ideas in slices) and all(j in jobs for s in slices for j in s)
+    groups = [{group_of(jobs[j]) for j in ideas} for ideas in slices]
+    assert not groups[0] & groups[1]  # a group's cells live in one slice only
+    for i, ideas in enumerate(slices):
+        assert all(Shard(i, 2).owns(slice_key(corpus, jobs[j])) for j in ideas)
     code, err = _cli("merge", str(spec))
     assert code == 0, err
     _assert_pool_sound(run)
