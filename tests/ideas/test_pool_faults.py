@@ -45,18 +45,6 @@ FAST_POLL = {"poll_initial": 0.02, "poll_max": 0.1}
 # retellings); what these tests compare is which documents it keeps.
 DONE = (0, 6)
 
-# Bugs in the idea pool (issue28-pool) these tests found; each mark goes when its fix lands.
-FALLBACK = pytest.mark.xfail(
-    strict=True,
-    reason="issue28-pool: a brief refused ideas.max_asks times falls back to its job's own "
-    "idea list, whose pick is never checked against the cell (a cell repeats a plot)",
-)
-SLICED = pytest.mark.xfail(
-    strict=True,
-    reason="issue28-pool: each --shard slice fills its own pool; a cell split over slices "
-    "repeats ideas and keeps other documents than one machine",
-)
-
 
 def _cli(*args: str) -> tuple[int, str]:
     result = CliRunner().invoke(main, [*args])
@@ -133,7 +121,6 @@ def _writer(folder: Path) -> Callable[..., Path]:
     return write
 
 
-@FALLBACK
 def test_one_build_gives_each_job_of_a_cell_its_own_idea(
     baseline: tuple[Path, list[str], RetoldLog],
 ) -> None:
@@ -149,7 +136,6 @@ def retold(fake_provider: FakeProvider, monkeypatch: pytest.MonkeyPatch) -> Reto
     return fake_provider.retold(share=0.5)
 
 
-@FALLBACK
 def test_workers_2_keeps_the_same_documents(
     baseline: tuple[Path, list[str], RetoldLog],
     retold: RetoldLog,
@@ -165,7 +151,6 @@ def test_workers_2_keeps_the_same_documents(
     assert_cells_distinct(run, retold)
 
 
-@SLICED
 def test_shards_and_merge_keep_the_same_documents(
     baseline: tuple[Path, list[str], RetoldLog],
     retold: RetoldLog,
@@ -191,7 +176,6 @@ def test_shards_and_merge_keep_the_same_documents(
     assert_cells_distinct(merged, retold)
 
 
-@FALLBACK
 def test_batch_keeps_the_same_documents(
     baseline: tuple[Path, list[str], RetoldLog],
     retold: RetoldLog,
@@ -218,7 +202,6 @@ def _start(spec: Path) -> subprocess.Popen[bytes]:
     )
 
 
-@FALLBACK
 def test_kill_9_during_pool_requests_then_resume(
     baseline: tuple[Path, list[str], RetoldLog],
     retold: RetoldLog,
