@@ -86,6 +86,8 @@ backend:
   api_base: {url}
   concurrency: {conc}
   timeout: 60
+# every job's own stages (the request path measured here, and its count)
+ideas: {{pool: false}}
 seed: 1
 output: {folder / "run"}
 """,

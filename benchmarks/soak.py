@@ -70,6 +70,8 @@ backend:
   max_attempts: 12
   retry_base_delay: 0.05
   retry_max_delay: 1.0
+# every job's own stages (the request path measured here, and its count)
+ideas: {{pool: false}}
 seed: 11
 output: {folder / "run"}
 """,

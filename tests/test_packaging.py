@@ -36,6 +36,7 @@ def test_wheel_carries_libraries_and_plans_from_them(tmp_path: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     for member in (
         "sdf_corpus/_library/genres/blog_post.yaml",
+        "sdf_corpus/_library/genres/pool/request.yaml",  # the idea pool's request frame
         "sdf_corpus/_library/personas/ai_characters.yaml",
         "sdf_corpus/_library/constitution/example.md",
         "sdf_corpus/_library/rubrics/default.yaml",

@@ -169,6 +169,8 @@ def check_templates(corpus: Corpus) -> None:
                 context["stages"][stage.name] = "(output of " + stage.name + ")"
             for message in genre.messages:
                 render(message.template, context, f"{where} messages")
+            if genre.pool.ask:  # the idea pool's part of the genre (docs/genres.md)
+                render(genre.pool.ask, context, f"{where} pool.ask")
 
 
 def _samples(corpus: Corpus, job: Job, share: float) -> list[Job]:

@@ -15,7 +15,16 @@ import re
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ai_named", "default_text", "document_text", "idea_list", "prose", "realistic"]
+__all__ = [
+    "ai_named",
+    "default_text",
+    "document_text",
+    "idea_list",
+    "list_length",
+    "pool_list",
+    "prose",
+    "realistic",
+]
 
 _ADJ = (
     "quiet",
@@ -212,10 +221,44 @@ def wants_list(prompt: str) -> bool:
     return "numbered list" in lowered or asks
 
 
+_LIST_LENGTH = re.compile(r"numbered list from 1 to (\d+)", re.IGNORECASE)
+
+
+def list_length(prompt: str) -> int:
+    """How many items a list prompt asks for ("a numbered list from 1 to N"); 5 if it
+    does not say (an idea pool request asks for one per brief)."""
+    match = _LIST_LENGTH.search(prompt)
+    return max(1, min(200, int(match.group(1)))) if match else 5
+
+
+def pool_list(prompt: str, n: int) -> str:
+    """An idea pool answer: one item per brief, as long as an `idea_list` item, its words
+    drawn from a vocabulary of a thousand, so no two sit as close in meaning as the pool's
+    threshold (`idea_list`'s few words would make every item a near repeat of the others)."""
+    rng, tag = _rng(prompt)
+    words = _vocabulary()
+    lines = []
+    for i in range(1, n + 1):
+        w = rng.sample(words, 8)
+        lines.append(
+            f"{i}. A {w[0]} {w[1]} who {w[2]} a {w[3]} {w[4]}, {w[5]} and {w[6]} {w[7]} "
+            f"({tag}-{i})."
+        )
+    return "\n".join(lines)
+
+
+@functools.lru_cache(maxsize=1)
+def _vocabulary() -> list[str]:
+    return sorted({w.lower() for s in _sentence_pool() for w in re.findall(r"[A-Za-z]{4,}", s)})
+
+
 def default_text(prompt: str, max_tokens: int | None = None) -> str:
-    """A numbered list when asked for one (`wants_list`); otherwise `document_text`."""
+    """A numbered list of as many items as asked (`wants_list`), one per brief for an idea
+    pool request; otherwise `document_text`."""
     if wants_list(prompt):
-        return idea_list(prompt, 5)
+        if "Brief 1:" in prompt:
+            return pool_list(prompt, list_length(prompt))
+        return idea_list(prompt, list_length(prompt))
     return document_text(prompt, max_tokens)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -32,6 +33,14 @@ from sdf_corpus.store import BatchBook
 
 from .conftest import DUMMY_KEY, ledger_rows
 from .test_generate import _planned_requests
+
+
+@pytest.fixture
+def fake_spec(fake_spec: Callable[..., Path]) -> Callable[..., Path]:
+    """Each job its own stages: these tests count and break per-job stage requests; the
+    idea pool's own behaviour under the same faults is tested in tests/ideas."""
+    return functools.partial(fake_spec, ideas={"pool": False})
+
 
 FAST_POLL = {"poll_initial": 0.02, "poll_max": 0.1}
 

@@ -127,7 +127,10 @@ def test_batch_with_a_wrong_model_stops(
     fake_spec: Callable[..., Path], fake_provider: FakeProvider
 ) -> None:
     fake_provider.models = {"claude-haiku-4-5"}
-    spec = fake_spec(backend={"model": "claude-haiku-4-5-typo", "batch": FAST_POLL})
+    # pool off: the batch path itself must meet the refusal (the pool would stop first)
+    spec = fake_spec(
+        backend={"model": "claude-haiku-4-5-typo", "batch": FAST_POLL}, ideas={"pool": False}
+    )
     code, _, stderr = _build(spec, "--batch")
     assert code == 5, stderr
     assert "not_found_error" in _error_line(stderr) and "backend.model" in stderr

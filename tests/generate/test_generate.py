@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,6 +15,13 @@ from sdf_corpus.cli import main
 from sdf_corpus.spec.load import load_corpus
 
 from .conftest import DUMMY_KEY, ledger_rows
+
+
+@pytest.fixture
+def fake_spec(fake_spec: Callable[..., Path]) -> Callable[..., Path]:
+    """Each job its own stages: these tests count and break per-job stage requests; the
+    idea pool's own behaviour under the same faults is tested in tests/ideas."""
+    return functools.partial(fake_spec, ideas={"pool": False})
 
 
 def _planned_requests(spec: Path) -> tuple[int, int]:

@@ -3,6 +3,7 @@ every planned stage exactly once and pay at most for the requests in flight."""
 
 from __future__ import annotations
 
+import functools
 import os
 import random
 import signal
@@ -18,6 +19,14 @@ from fakeprovider.server import FakeProvider
 
 from .conftest import DUMMY_KEY, ledger_rows
 from .test_generate import _planned_requests
+
+
+@pytest.fixture
+def fake_spec(fake_spec: Callable[..., Path]) -> Callable[..., Path]:
+    """Each job its own stages: these tests count and break per-job stage requests; the
+    idea pool's own behaviour under the same faults is tested in tests/ideas."""
+    return functools.partial(fake_spec, ideas={"pool": False})
+
 
 CONCURRENCY = 4
 

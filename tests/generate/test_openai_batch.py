@@ -35,7 +35,11 @@ MODEL = "openai/gpt-5.4-mini"
 
 def _spec(fake_spec: Callable[..., Path], **backend: Any) -> Path:
     batch = {**FAST_POLL, **backend.pop("batch", {})}
-    return fake_spec("litellm", backend={"model": MODEL, "batch": batch, **backend})
+    # Each job its own stages: these tests count per-job batch requests (the idea pool's
+    # own requests, and its --batch, are tested in tests/ideas).
+    return fake_spec(
+        "litellm", backend={"model": MODEL, "batch": batch, **backend}, ideas={"pool": False}
+    )
 
 
 def _run(spec: Path, *args: str, command: str = "generate") -> tuple[int, str]:
@@ -163,7 +167,7 @@ def test_a_mixed_build_batches_ideas_on_openai_and_the_rest_on_anthropic(
 ) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", DUMMY_KEY)
     idea = {"provider": "litellm", "model": MODEL, "api_base": fake_provider.openai_base}
-    spec = fake_spec(backend={"batch": FAST_POLL, "stages": {"idea": idea}})
+    spec = fake_spec(backend={"batch": FAST_POLL, "stages": {"idea": idea}}, ideas={"pool": False})
     code, err = _run(spec, "--batch")
     assert code == 0, err
     jobs, planned = _planned_requests(spec)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +18,13 @@ from sdf_corpus.errors import SpecError
 from sdf_corpus.plan.shard import Shard, parse_shard
 
 from .conftest import ledger_rows
+
+
+@pytest.fixture
+def fake_spec(fake_spec: Callable[..., Path]) -> Callable[..., Path]:
+    """Each job its own stages: these tests count and break per-job stage requests; the
+    idea pool's own behaviour under the same faults is tested in tests/ideas."""
+    return functools.partial(fake_spec, ideas={"pool": False})
 
 
 def _cli(*args: str) -> tuple[int, str, str]:

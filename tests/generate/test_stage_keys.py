@@ -39,7 +39,9 @@ def _attempts(run: Path) -> Counter[str]:
 
 
 def _spec(fake_spec: Callable[..., Path]) -> Path:
-    return fake_spec(genres=GENRES, budget={"tokens": 8000, "max_rounds": 1})
+    # Each job its own idea stage: these tests key every stage of a job's own chain (a
+    # pool idea's key is tested in tests/ideas/test_fill.py).
+    return fake_spec(genres=GENRES, budget={"tokens": 8000, "max_rounds": 1}, ideas={"pool": False})
 
 
 def test_rewrite_off_reuses_the_drafts_and_sends_nothing_before(

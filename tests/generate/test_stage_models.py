@@ -46,6 +46,10 @@ def _demo_sets(fake: FakeProvider) -> list[str]:
         f"backend.stages.idea.model={M1}",
         "--set",
         f"backend.stages.rewrite.model={M2}",
+        # Each job its own idea request, so every stage's requests are counted per job
+        # (the pool's requests go to the idea stage's model: tests/ideas).
+        "--set",
+        "ideas.pool=false",
     ]
 
 

@@ -22,7 +22,7 @@ def test_every_genre_and_stage_is_estimated_with_one_cache_write_per_genre(
     write_spec: Callable[..., Path],
 ) -> None:
     corpus = load_corpus(write_spec())
-    estimate = estimate_cost(corpus)
+    estimate = estimate_cost(corpus, pool=False)  # each job its own stages (the pool: below)
     counts = allocate(corpus, corpus.spec.budget.tokens).jobs
     expected = [(g, s.name) for g in counts for s in stages_for(corpus.genres[g], "anthropic")]
     assert [(x.genre, x.stage) for x in estimate.lines] == expected
@@ -42,7 +42,7 @@ def test_document_stages_write_the_target_length_and_later_prompts_grow(
     write_spec: Callable[..., Path],
 ) -> None:
     corpus = load_corpus(write_spec(genres=["blog_post"]))
-    lines = {x.stage: x for x in estimate_cost(corpus).lines}
+    lines = {x.stage: x for x in estimate_cost(corpus, pool=False).lines}
     n = lines["idea"].requests
     assert lines["draft"].output_tokens == n * corpus.genres["blog_post"].mean_tokens
     assert lines["idea"].output_tokens == n * 900 * 0.5

@@ -102,6 +102,10 @@ def recipe_spec(
     def make(**fields: Any) -> Path:
         backend = anthropic_backend(fake_provider.url)
         fields.setdefault("budget", {"tokens": 3000, "max_rounds": 1})
+        # Each job its own idea or scenario stage: these tests read and compare the
+        # recipes' per-job requests across ablations; the idea pool (on by default) has
+        # its own tests in tests/ideas, a cast request's names among them.
+        fields.setdefault("ideas", {"pool": False})
         return write_spec(backend=backend, **fields)
 
     return make

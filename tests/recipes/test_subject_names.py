@@ -61,6 +61,7 @@ def halcyon_spec(write_spec: Callable[..., Path], tmp_path: Path) -> Callable[..
     def make(**fields: Any) -> Path:
         fields.setdefault("genres", GENRES)
         fields.setdefault("genre_overrides", HALF)
+        fields.setdefault("ideas", {"pool": False})  # per-job stages, as in recipe_spec
         return write_spec(
             constitution=str(charter),
             subject=SUBJECT,

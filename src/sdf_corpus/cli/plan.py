@@ -2,12 +2,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from sdf_corpus.cli._common import OneLineErrors, spec_options, user_errors
+from sdf_corpus.ideas.cells import pool_note
 from sdf_corpus.plan.summary import format_table, summarise_plan
-from sdf_corpus.spec.load import load_corpus
+from sdf_corpus.spec.load import Corpus, load_corpus
+
+if TYPE_CHECKING:
+    from sdf_corpus.pricing.estimate import Estimate
+    from sdf_corpus.pricing.pool import PoolFigures
 
 
 @click.command(cls=OneLineErrors)
@@ -48,18 +54,22 @@ def plan(
         return
     corpus = load_corpus(spec, list(overrides), out)
     summary = summarise_plan(corpus)
-    cost = None
+    cost, sides = None, []
     if estimate:
         from sdf_corpus.judge.estimate import add_judge_estimate
         from sdf_corpus.pricing.estimate import estimate_cost
 
         cost = estimate_cost(corpus)
         add_judge_estimate(corpus, cost)
+        sides = _pool_sides(corpus, cost)
     limit = max_cost if max_cost is not None else corpus.spec.budget.max_cost
     if as_json:
         data = summary.as_dict()
+        data["ideas"] = pool_note(corpus)
         if cost is not None:
             data["estimate"] = {**cost.as_dict(), "max_cost": limit}
+            if sides:
+                data["estimate"]["idea_pool"] = {s.label: s.as_dict() for s in sides}
         click.echo(json.dumps(data, indent=2))
         return
     click.echo(
@@ -67,8 +77,27 @@ def plan(
         f"after cleaning (expected drop rate {corpus.spec.budget.expected_drop_rate:.0%})"
     )
     click.echo(format_table(summary))
+    click.echo(pool_note(corpus))
     if cost is not None:
         from sdf_corpus.pricing.estimate import format_estimate
+        from sdf_corpus.pricing.pool import format_comparison
 
         click.echo("")
         click.echo(format_estimate(cost, limit))
+        if sides:
+            click.echo(format_comparison(sides))
+
+
+def _pool_sides(corpus: Corpus, cost: Estimate) -> list[PoolFigures]:
+    """The same plan priced with each job asking for its own ideas, beside the pool's."""
+    from sdf_corpus.ideas.cells import pool_applies
+
+    if not pool_applies(corpus):
+        return []
+    from sdf_corpus.judge.estimate import add_judge_estimate
+    from sdf_corpus.pricing.estimate import estimate_cost
+    from sdf_corpus.pricing.pool import compare
+
+    own = estimate_cost(corpus, pool=False)
+    add_judge_estimate(corpus, own)
+    return compare(corpus, cost, own)

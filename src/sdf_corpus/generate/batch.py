@@ -41,6 +41,7 @@ from sdf_corpus.generate.backends.anthropic_batches import BatchEntry, BatchResu
 from sdf_corpus.generate.batch_clients import BatchAPI, make_batch_clients
 from sdf_corpus.generate.breaker import CircuitBreaker, account_refusal
 from sdf_corpus.generate.loop import GenerateResult, GenerationLoop, RunOptions, final_stage
+from sdf_corpus.generate.runner import fill_ideas
 from sdf_corpus.generate.stages import target_price
 from sdf_corpus.plan.job import Job
 from sdf_corpus.pricing.prices import ModelPrice
@@ -387,6 +388,8 @@ async def run_batch_generation(
 ) -> GenerateResult:
     clients = make_batch_clients(corpus)  # a missing key raises before anything is sent
     loop = GenerationLoop(corpus, ledger, options, price, batch=True)
+    # The pool was filled before (pipeline.generate); jobs it still owes wait.
+    await fill_ideas(loop, ledger, None)
     try:
         return await loop.run(BatchSubmitter(corpus, ledger, clients, price))
     except ProviderError as exc:

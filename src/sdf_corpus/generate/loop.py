@@ -25,6 +25,7 @@ from tqdm import tqdm
 from sdf_corpus.chain import build_request, parse_output, stage_key, stages_for
 from sdf_corpus.errors import ProviderStoppedError
 from sdf_corpus.generate.spend import CostGuard
+from sdf_corpus.ideas.cells import kept_pool_key, pooled_stage
 from sdf_corpus.plan.job import Job
 from sdf_corpus.plan.shard import Shard
 from sdf_corpus.pricing.prices import ModelPrice
@@ -33,6 +34,7 @@ from sdf_corpus.sampling import Completion, Request
 from sdf_corpus.spec.genres import Stage
 from sdf_corpus.spec.load import Corpus
 from sdf_corpus.store import StageKeys, StageOutput, Store
+from sdf_corpus.store.ideas import POOL_BACKEND
 from sdf_corpus.targets import stage_target
 
 __all__ = [
@@ -60,6 +62,7 @@ class RunOptions:
     max_cost: float | None = None
     progress: bool = True
     shard: Shard | None = None  # run only the pending jobs of this slice (a --workers process)
+    fill_pool: bool = True  # False: a --workers process, whose parent filled the idea pool
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,8 @@ class StageWalk:
         self.index = 0
         self.key = job.id  # the chain's root: each stage's key extends the one before
         self._next: tuple[Stage, Request, str] | None = None
+        self.ledger = ledger
+        self.pooled = pooled_stage(corpus, job.genre)
 
     def next_stage(self) -> Stage | None:
         """The first stage without a committed output under its key (earlier ones read
@@ -125,12 +130,21 @@ class StageWalk:
             request = build_request(self.corpus, self.job, stage, self.context, self.provider)
             target = stage_target(self.corpus.spec, self.job.genre, stage.name)
             key = stage_key(self.key, target, request)
+            if stage.name == self.pooled:
+                # Keyed by the pool idea's own identity; absent, the pool still owes it.
+                key = self._pool_key(stage.name) or key
             out = self._found(stage.name, key)
             if out is None:
                 self._next = (stage, request, key)
                 return stage
             self.advance(stage, out.text, key)
         return None
+
+    def _pool_key(self, stage: str) -> str | None:
+        if self.ledger is None:
+            out = self.done.get(stage)
+            return out.key if out is not None and out.backend == POOL_BACKEND else None
+        return kept_pool_key(self.ledger, self.job.id)
 
     def _found(self, stage: str, key: str) -> StageOutput | None:
         out = self.done.get(stage)
@@ -239,11 +253,17 @@ class GenerationLoop:
         self.stopped: Stopped = "complete"
         self.stopped_by: ProviderStoppedError | None = None
         self.halted = False
+        self.held: frozenset[str] = frozenset()  # jobs still owed an idea by the pool
 
     def jobs(self, pending: Iterable[Job]) -> Iterable[Job]:
-        """The pending jobs this process owns (all, unless it is a --workers slice)."""
-        shard = self.options.shard
-        return pending if shard is None else (job for job in pending if shard.owns(job.id))
+        """The pending jobs this process owns (all, unless it is a --workers slice), less
+        those the idea pool still owes an idea (they wait for a later run)."""
+        shard, held = self.options.shard, self.held
+        return (
+            job
+            for job in pending
+            if (shard is None or shard.owns(job.id)) and (not held or job.id not in held)
+        )
 
     def walk(self, job: Job, done: Mapping[str, StageOutput]) -> StageWalk:
         return StageWalk(self.corpus, job, done, self.ledger)

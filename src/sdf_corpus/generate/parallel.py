@@ -96,6 +96,7 @@ def run_workers(
                 progress=False,
                 max_cost=None if share is None else spent + float(share),
                 shard=Shard(i, workers, _SALT),
+                fill_pool=False,  # the parent filled it before forking
             )
             futures.append(
                 pool.submit(_work, _worker_corpus(corpus, i, workers), ledger_path, opts)

@@ -12,6 +12,8 @@ flight.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import sys
 from collections.abc import Iterator
 
 from sdf_corpus.errors import BudgetError, ProviderError, ProviderStoppedError
@@ -20,6 +22,7 @@ from sdf_corpus.generate.breaker import account_refusal
 from sdf_corpus.generate.commits import CommitQueue
 from sdf_corpus.generate.loop import GenerateResult, GenerationLoop, RunOptions
 from sdf_corpus.generate.stages import RunBackends, StageExecutors, make_run_backends
+from sdf_corpus.ideas.fill import CallerFor
 from sdf_corpus.plan.job import Job
 from sdf_corpus.pricing.prices import ModelPrice, resolve_price
 from sdf_corpus.sampling import Completion, Request
@@ -32,6 +35,8 @@ __all__ = [
     "GenerateResult",
     "ImmediateSubmitter",
     "RunOptions",
+    "fill_ideas",
+    "fill_pool_only",
     "make_run_backend",
     "price_for",
     "run_backend",
@@ -123,12 +128,82 @@ async def run_generation(
     options: RunOptions,
     price: ModelPrice | None,
 ) -> GenerateResult:
-    """Every pending job (of `options.shard`, if set) through immediate requests."""
+    """Every pending job (of `options.shard`, if set) through immediate requests, after
+    the idea pool has filled their cells (docs/genres.md, "The idea pool")."""
     loop = GenerationLoop(corpus, ledger, options, price)
     executors = StageExecutors(corpus, backends, ledger, loop.guard)
+    await fill_ideas(loop, ledger, executors.for_pool if options.fill_pool else None)
     concurrency = corpus.spec.backend.concurrency
     submitter = ImmediateSubmitter(ledger, backends.default, executors, concurrency)
     return await loop.run(submitter)
+
+
+async def fill_ideas(loop: GenerationLoop, ledger: Store, caller: CallerFor | None) -> None:
+    """The idea pool for the loop's pending jobs; a stop (--max-cost, a provider that
+    refuses) halts the loop, and the jobs still owed an idea wait for a later run.
+    `caller` gives the executor of a genre's idea stage (its own model, limits and breaker);
+    None sends nothing (a --workers process: its parent filled the pool)."""
+    from sdf_corpus.ideas.fill import fill_pool
+
+    try:
+        pool = await fill_pool(
+            loop.corpus,
+            ledger,
+            loop.jobs(ledger.pending_jobs()),
+            caller,
+            concurrency=loop.corpus.spec.backend.concurrency,
+        )
+    except BudgetError:
+        loop.halt("max_cost")
+        return
+    except ProviderStoppedError as exc:
+        loop.halt(exc)
+        return
+    loop.held = pool.held_back
+    for kind, n in pool.errors.items():
+        for _ in range(n):
+            loop.error(kind)
+    for _ in range(pool.failed):
+        loop.finished(False)
+    if pool.exhausted:
+        # Always said (not only with the progress bar): the plan will not reach these.
+        cells = ", ".join(f"{cell} ({n})" for cell, n in sorted(pool.exhausted.items()))
+        print(
+            f"idea pool: {sum(pool.exhausted.values())} jobs set aside as pool_exhausted, "
+            f"their cells saturated (no distinct idea in ideas.max_asks asks): {cells}",
+            file=sys.stderr,
+        )
+    if pool.requests:
+        loop.progress.say(
+            f"idea pool: {pool.requests} list requests, {pool.kept} ideas kept, "
+            f"{pool.dropped} dropped as repeats or missing"
+        )
+
+
+async def fill_pool_only(
+    corpus: Corpus, ledger: Store, backends: RunBackends, options: RunOptions
+) -> GenerateResult:
+    """Fill the idea pool with immediate requests, then close the backend: what the
+    parent of `--workers` does before forking (so cells have one owner and the ideas do
+    not depend on the worker count) and what `--batch` does before its batches. Its
+    `stopped` says whether the run must stop here (the spend cap); its `requests` are
+    added to the result of the stages that follow."""
+    price = price_for(corpus)
+    loop = GenerationLoop(corpus, ledger, dataclasses.replace(options, progress=False), price)
+    executors = StageExecutors(corpus, backends, ledger, loop.guard)
+    try:
+        await fill_ideas(loop, ledger, executors.for_pool)
+    finally:
+        await backends.aclose()
+    if loop.stopped_by is not None:
+        raise loop.stopped_by
+    return GenerateResult(
+        jobs_failed=loop.failed,
+        requests=executors.requests,
+        spent_usd=loop.guard.spent,
+        stopped=loop.stopped,
+        errors=dict(loop.errors),
+    )
 
 
 def price_for(corpus: Corpus) -> ModelPrice | None:

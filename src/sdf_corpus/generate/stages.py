@@ -86,6 +86,11 @@ class StageExecutors:
         target = stage_target(self.corpus.spec, job.genre, stage)
         return self.executors.get(target, self._default)
 
+    def for_pool(self, genre: str, stage: str) -> Executor:
+        """The executor a genre's idea-pool requests go through: its idea stage's."""
+        target = stage_target(self.corpus.spec, genre, stage)
+        return self.executors.get(target, self._default)
+
     @property
     def requests(self) -> int:
         return sum(e.requests for e in self.executors.values())

@@ -192,7 +192,7 @@ class _Rotations:
 # (chain.stage_key), so the rewrite switched off, or a new rewrite model, keeps
 # the job and its drafts.
 _STAGE_FIELDS = frozenset({"stages", "rewrite", "injection", "reasoning", "local", "output"})
-_STAGE_FIELDS |= {"messages"}
+_STAGE_FIELDS |= {"messages", "pool"}  # pool: the idea pool's ask shapes its requests only
 
 
 def plan_fingerprint(corpus: Corpus, genre: str) -> str:

@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Literal
 
+from sdf_corpus.ideas.cells import slice_key
 from sdf_corpus.plan.chains import adopt_legacy_ids, refresh_chains
 from sdf_corpus.plan.job import Job
 from sdf_corpus.plan.planner import budget_allocation, genre_targets, iter_jobs
@@ -55,7 +56,8 @@ def sync_plan(
     refresh_chains(corpus, store)
     jobs = _all_jobs(corpus, rounds)
     if shard is not None:
-        jobs = (job for job in jobs if shard.owns(job.id))
+        # With the idea pool, a slice owns whole groups of cells (ideas.cells.slice_key).
+        jobs = (job for job in jobs if shard.owns(slice_key(corpus, job)))
     return store.sync_jobs(jobs)
 
 

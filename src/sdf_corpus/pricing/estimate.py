@@ -103,6 +103,10 @@ class Estimate:
         genres = {line.genre for line in self.lines}
         uncached = sorted(set(self.not_cached) & genres)
         out = list(ASSUMPTIONS)
+        if any(line.stage.endswith(" (pool)") for line in self.lines):
+            from sdf_corpus.pricing.pool import POOL_ASSUMPTION
+
+            out.insert(_CACHE_LINE + 2, POOL_ASSUMPTION)
         if not uncached:
             return out
         reasons = sorted({self.not_cached[g] for g in uncached})
@@ -220,10 +224,15 @@ def estimate_cost(
     *,
     extra_stages: Mapping[str, Sequence[Stage]] | None = None,
     counts: Mapping[str, int] | None = None,
+    pool: bool | None = None,
 ) -> Estimate:
     """Tokens and cost per genre and stage for the planned jobs (see module doc);
-    `counts` (jobs per genre) replaces the budget's allocation, as for probe sets.
+    `counts` (jobs per genre) replaces the budget's allocation, as for probe sets;
+    `pool`: price the idea stage through the idea pool (default: as the spec says).
     Each stage is priced at its own model (`backend.stages`), immediate and batch."""
+    from sdf_corpus.ideas.cells import pool_applies
+
+    pool = pool_applies(corpus) if pool is None else pool and pool_applies(corpus)
     price, source = resolve_price(corpus)
     provider = corpus.spec.backend.provider
     model = corpus.spec.backend.model
@@ -234,7 +243,7 @@ def estimate_cost(
         if n <= 0:
             continue
         stages = [*stages_for(corpus.genres[genre], provider), *(extra_stages or {}).get(genre, ())]
-        lines = _genre_lines(corpus, genre, stages, n)
+        lines = _genre_lines(corpus, genre, stages, n, pool=pool)
         if not any(line.cache_write_tokens or line.cache_read_tokens for line in lines):
             estimate.not_cached[genre] = _why_not_cached(provider)
         for line in lines:
@@ -245,7 +254,7 @@ def estimate_cost(
 
 def _price_line(corpus: Corpus, estimate: Estimate, line: StageEstimate) -> None:
     """Price a stage that runs on its own model at that model's rates."""
-    target = stage_target(corpus.spec, line.genre, line.stage)
+    target = stage_target(corpus.spec, line.genre, line.stage.removesuffix(" (pool)"))
     if target == default_target(corpus.spec):
         return
     price, _ = pricing.resolve_price(corpus.spec.prices, target.provider, target.model)
@@ -265,9 +274,12 @@ def _why_not_cached(provider: str) -> str:
 
 
 def _genre_lines(
-    corpus: Corpus, genre: str, stages: Sequence[Stage], n: int
+    corpus: Corpus, genre: str, stages: Sequence[Stage], n: int, *, pool: bool = False
 ) -> list[StageEstimate]:
+    from sdf_corpus.ideas.cells import idea_stage
+
     provider = corpus.spec.backend.provider
+    pooled = idea_stage(corpus.genres[genre], provider) if pool else None
     samples = list(iter_jobs(corpus, {genre: min(n, SAMPLE_JOBS)}))
     contexts = [job_context(corpus, job) for job in samples]
     lines: list[StageEstimate] = []
@@ -284,8 +296,13 @@ def _genre_lines(
         out_tokens = _expected_output(corpus, genre, stage)
         for context in contexts:
             context["stages"][stage.name] = _placeholder(stage, out_tokens)
-        line = StageEstimate(genre, stage.name, n, output_tokens=n * out_tokens)
         target = stage_target(corpus.spec, genre, stage.name)
+        if stage is pooled:
+            first = target not in written  # the pool's requests write the model's cache
+            written.add(target)
+            lines.append(_pool_line(corpus, genre, stage, n, first=first, cached=prefixes))
+            continue
+        line = StageEstimate(genre, stage.name, n, output_tokens=n * out_tokens)
         cached = target.provider == "anthropic" and prefix >= MIN_CACHE_CHARS
         if not cached:
             plain += prefix
@@ -298,6 +315,28 @@ def _genre_lines(
             line.cache_read_tokens = (n - writes) * prefix / CHARS_PER_TOKEN
         lines.append(line)
     return lines
+
+
+def _pool_line(
+    corpus: Corpus, genre: str, stage: Stage, n: int, *, first: bool, cached: set[str]
+) -> StageEstimate:
+    """The idea stage through the pool: fewer, longer requests (pricing/pool.py)."""
+    from sdf_corpus.pricing.pool import pool_usage
+
+    usage = pool_usage(corpus, genre, stage, n, NON_DOCUMENT_SHARE)
+    line = StageEstimate(
+        genre, f"{stage.name} (pool)", usage.requests, output_tokens=usage.output_tokens
+    )
+    plain = usage.requests * usage.prompt_chars / CHARS_PER_TOKEN
+    prefix = usage.prefix_chars / CHARS_PER_TOKEN
+    if corpus.spec.backend.provider == "anthropic" and usage.prefix_chars >= MIN_CACHE_CHARS:
+        writes = min(usage.requests, len(cached)) if first else 0
+        line.cache_write_tokens = writes * prefix
+        line.cache_read_tokens = (usage.requests - writes) * prefix
+    else:
+        plain += usage.requests * prefix
+    line.input_tokens = plain
+    return line
 
 
 def _expected_output(corpus: Corpus, genre: str, stage: Stage) -> float:

@@ -70,6 +70,9 @@ def probe_corpus(corpus: Corpus, out: Path | None = None) -> Corpus:
             "genre_overrides": {},
             "seed": p.seed,
             "output": (out or default_out(corpus)).resolve(),
+            # Each probe designs its own environment: probes are few per principle and
+            # written fresh, and the idea pool is for the corpus's documents.
+            "ideas": corpus.spec.ideas.model_copy(update={"pool": False}),
         }
     )
     constitution = corpus.constitution

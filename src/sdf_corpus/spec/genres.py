@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sdf_corpus.errors import SpecError
 from sdf_corpus.io import read_yaml
 
-__all__ = ["Genre", "MessageSpec", "Stage", "ToolDraw", "load_genre"]
+__all__ = ["Genre", "MessageSpec", "PoolPrompt", "Stage", "ToolDraw", "load_genre"]
 
 
 class _Strict(BaseModel):
@@ -103,6 +103,17 @@ class ToolDraw(_Strict):
     )
 
 
+class PoolPrompt(_Strict):
+    """A genre's part of the idea pool's list request (genres/pool/request.yaml holds the
+    frame every genre shares; docs/genres.md, "The idea pool")."""
+
+    ask: str = Field(
+        "",
+        description="what each idea must give for this genre (a Jinja template with the "
+        "cell's variables); empty: the shared frame's general ask",
+    )
+
+
 PersonaUse = Literal["ai", "author", "audience"]
 About = Literal["subject", "cast", "either"]
 # Who a genre's AI is when the genre does not say: the research's split. Documents
@@ -151,6 +162,9 @@ class Genre(_Strict):
     local: Stage | None = Field(
         None,
         description="single-stage document-continuation prompt for base models (local backend)",
+    )
+    pool: PoolPrompt = Field(
+        default_factory=PoolPrompt, description="this genre's part of the idea pool's request"
     )
 
     @model_validator(mode="before")
@@ -244,8 +258,10 @@ class Genre(_Strict):
         return active[-1]
 
     def fingerprint(self) -> str:
-        """Hash of everything in the genre that shapes a request (prompts, params, switches)."""
-        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()
+        """Hash of everything in the genre that shapes a job's own requests (prompts, params,
+        switches). The pool's prompt is left out: a pool request is keyed by its own text,
+        so job ids stay those of runs made before the pool (and with `ideas.pool: false`)."""
+        blob = json.dumps(self.model_dump(mode="json", exclude={"pool"}), sort_keys=True).encode()
         return hashlib.blake2b(blob, digest_size=16).hexdigest()
 
 

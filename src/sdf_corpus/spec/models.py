@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from sdf_corpus.clean.config import CleanConfig
+from sdf_corpus.ideas.config import IdeasSpec
 from sdf_corpus.judge.config import JudgeSpec
 from sdf_corpus.probes.config import ProbesSpec
 
@@ -192,6 +193,7 @@ class CorpusSpec(_Strict):
         default_factory=dict,
         description="per-genre switches, e.g. {difficult_advice: {rewrite: false}} for ablations",
     )
+    ideas: IdeasSpec = Field(default_factory=IdeasSpec)
     clean: CleanConfig = Field(default_factory=CleanConfig)
     judge: JudgeSpec = Field(default_factory=JudgeSpec)
     probes: ProbesSpec = Field(default_factory=ProbesSpec)

@@ -7,6 +7,7 @@ No other module opens a connection or writes SQL; they call the typed queries he
     reports.py   totals, spend, errors, progress: read-only figures
     batches.py   `BatchBook`: the Message Batches intents and their requests
     judge.py     `JudgeStore`: judgements keyed by the rubric's hash
+    ideas.py     `IdeaBook`: the idea pool's requests, ideas and verdicts
     stagekeys.py `StageKeys`: stage outputs found by key, history, reopening a changed chain
     merge.py     folding a `--shard` ledger into the run's (ATTACH + copies)
 
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from sdf_corpus.store.batches import BatchBook, BatchRow, RequestRow
+from sdf_corpus.store.ideas import IdeaBook
 from sdf_corpus.store.jobs import JobQueries, StageOutput, StageRecord
 from sdf_corpus.store.judge import JudgeStore
 from sdf_corpus.store.reports import ReportQueries, Totals
@@ -35,6 +37,7 @@ __all__ = [
     "LATEST",
     "BatchBook",
     "BatchRow",
+    "IdeaBook",
     "JudgeStore",
     "RequestRow",
     "StageKeys",

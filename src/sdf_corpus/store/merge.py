@@ -91,6 +91,7 @@ def fold(store: JobQueries, path: Path) -> Folded:
             "m.job_id = a.job_id AND m.stage = a.stage AND m.started_at = a.started_at "
             "AND m.finished_at = a.finished_at AND m.outcome = a.outcome)"
         ).rowcount
+        _fold_pool(store)
         # done beats failed beats pending: a job one machine finished is finished.
         finished = db.execute(
             "UPDATE main.jobs SET status = s.status, error = s.error, updated_at = s.updated_at "
@@ -99,3 +100,15 @@ def fold(store: JobQueries, path: Path) -> Folded:
             "OR (main.jobs.status = 'failed' AND s.status = 'done'))"
         ).rowcount
     return Folded(outputs, attempts, finished)
+
+
+def _fold_pool(store: JobQueries) -> None:
+    """The slice's idea pool: its requests and ideas, each once. A slice's pool is its
+    own (cells are filled per slice); repeats across slices are the clean stage's to find."""
+    tables = {
+        r[0] for r in store.db.execute("SELECT name FROM src.sqlite_master WHERE type='table'")
+    }
+    if "pool_ideas" not in tables:  # a ledger from before the pool
+        return
+    store.db.execute("INSERT OR IGNORE INTO main.pool_requests SELECT * FROM src.pool_requests")
+    store.db.execute("INSERT OR IGNORE INTO main.pool_ideas SELECT * FROM src.pool_ideas")

@@ -134,6 +134,34 @@ class ReportQueries:
         )
         return [{"id": i, "genre": g, "error": e or ""} for i, g, e in rows]
 
+    def idea_pool_by_cell(self) -> list[dict[str, Any]]:
+        """The idea pool's briefs per genre and principle: asked (re-asks included), kept,
+        and dropped as repeats (exact or too close); [] for a ledger without a pool."""
+        tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master")}
+        if "pool_ideas" not in tables:  # a ledger from before the pool, opened read-only
+            return []
+        rows = self.db.execute(
+            "SELECT cell, COUNT(*), SUM(verdict = 'kept'), "
+            "SUM(verdict IN ('too_close', 'duplicate')) FROM pool_ideas GROUP BY cell"
+        )
+        out: dict[tuple[str, str], dict[str, Any]] = {}
+        for cell, asked, kept, close in rows:
+            genre, principle, _about = str(cell).split("/", 2)
+            row = out.setdefault(
+                (genre, principle),
+                {
+                    "genre": genre,
+                    "principle_id": principle,
+                    "asked": 0,
+                    "kept": 0,
+                    "dropped_too_close": 0,
+                },
+            )
+            row["asked"] += int(asked)
+            row["kept"] += int(kept or 0)
+            row["dropped_too_close"] += int(close or 0)
+        return [out[key] for key in sorted(out)]
+
     def meta_json(self, key: str, default: Any) -> Any:
         """A meta value written as JSON (the run facts), or `default` if absent."""
         row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()

@@ -21,6 +21,13 @@ Tables
     judgements
               one row per (document, rubric hash): scores and justifications, or
               why the document stayed unjudged
+    pool_requests
+              one row per idea-pool list request (version 2): its cell, how many
+              briefs it carried and how many of its ideas were kept
+    pool_ideas
+              one row per brief of a pool request: the idea returned for that job,
+              and its verdict (kept | duplicate | too_close | missing), with the
+              held idea it was too close to and their cosine
 
 Versions live in `PRAGMA user_version`. Version 0 is every ledger written before
 the version was kept (sdf-corpus up to the store module): its tables are exactly
@@ -98,11 +105,25 @@ _V2 = (
     "INSERT OR REPLACE INTO meta SELECT 'adopt_ids', '1' WHERE EXISTS (SELECT 1 FROM jobs)",
 )
 
+# Version 3: the idea pool (sdf_corpus.ideas): each list request that filled a cell's ideas, and
+# every idea it returned with its verdict (kept for a job, or dropped and why).
+_V3 = (
+    """CREATE TABLE IF NOT EXISTS pool_requests (
+    id TEXT PRIMARY KEY, cell TEXT NOT NULL, genre TEXT NOT NULL, briefs INTEGER NOT NULL,
+    kept INTEGER NOT NULL, model TEXT NOT NULL, created_at REAL NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS pool_ideas (
+    request_id TEXT NOT NULL, item INTEGER NOT NULL, cell TEXT NOT NULL, job_id TEXT NOT NULL,
+    text TEXT NOT NULL, verdict TEXT NOT NULL, near TEXT, cosine REAL, created_at REAL NOT NULL,
+    PRIMARY KEY (request_id, item))""",
+    "CREATE INDEX IF NOT EXISTS pool_ideas_cell ON pool_ideas (cell, verdict, created_at)",
+    "CREATE INDEX IF NOT EXISTS pool_ideas_job ON pool_ideas (job_id)",
+)
+
 # Tables every ledger has had since the first release: a read-only open checks
 # them, since it cannot create them (a writer's migration does).
 REQUIRED = frozenset({"meta", "rounds", "jobs", "outputs", "attempts"})
 # MIGRATIONS[i] takes a ledger from version i to version i + 1.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3)
 LATEST = len(MIGRATIONS)
 
 

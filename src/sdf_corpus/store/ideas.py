@@ -1,0 +1,241 @@
+"""The idea pool's rows: list requests, the ideas they returned, and the jobs given them.
+
+A pool request is committed in ONE transaction with the attempt that paid for it, every
+idea it returned (kept or dropped, with why), and each kept idea as its job's idea-stage
+output (zero cost: the attempt carries the request's cost once). So a kill loses only a
+request in flight, and a re-run finds every brief of a committed request answered.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sdf_corpus.sampling import Completion
+from sdf_corpus.store.jobs import _DISPLACE, JobQueries
+
+__all__ = ["POOL_BACKEND", "POOL_STAGE", "IdeaBook", "IdeaRow", "PoolCommit", "PoolFigures"]
+
+# The attempts row of a pool request carries this stage name (the spend report shows it
+# beside the genres' own stages); an idea the pool gave a job has this as its backend.
+POOL_STAGE = "idea_pool"
+POOL_BACKEND = "idea_pool"
+
+
+@dataclass(frozen=True, slots=True)
+class IdeaRow:
+    """One brief's answer: `verdict` is kept | duplicate | too_close | missing."""
+
+    item: int  # the brief's number in its request, from 1
+    job_id: str
+    text: str
+    verdict: str
+    near: str | None = None  # the held idea (request_id:item) it repeats
+    cosine: float | None = None
+    cell: str = ""  # the idea's own cell; "" means the request's (a one-cell request)
+    key: str = ""  # a kept idea's stage key (ideas.cells.pool_key): its output's key
+
+
+@dataclass(frozen=True, slots=True)
+class PoolCommit:
+    """A paid pool request and what became of each of its briefs."""
+
+    request_id: str
+    cell: str  # the cell it served, or its group ("genre/*/about") when it mixed cells
+    genre: str
+    stage: str  # the genre's idea stage: where a kept idea is committed for its job
+    payer: str  # the job id the attempt row is filed under (the request's first brief)
+    completion: Completion
+    started: float
+    ideas: Sequence[IdeaRow]
+
+
+@dataclass(frozen=True, slots=True)
+class PoolFigures:
+    requests: int
+    asked: int  # briefs sent, re-asks included
+    kept: int
+    duplicate: int
+    too_close: int
+    missing: int
+
+
+class IdeaBook:
+    """The pool's queries, on a run's open ledger."""
+
+    def __init__(self, ledger: JobQueries) -> None:
+        self.ledger = ledger
+
+    def held(self, cell: str) -> list[tuple[str, str]]:
+        """(reference, text) of the cell's kept ideas, oldest first."""
+        rows = self.ledger.db.execute(
+            "SELECT request_id || ':' || item, text FROM pool_ideas "
+            "WHERE cell=? AND verdict='kept' ORDER BY created_at, request_id, item",
+            (cell,),
+        )
+        return [(str(ref), str(text)) for ref, text in rows]
+
+    def held_like(self, pattern: str) -> list[tuple[str, str]]:
+        """(reference, text) of the kept ideas of every cell matching a LIKE pattern."""
+        rows = self.ledger.db.execute(
+            "SELECT request_id || ':' || item, text FROM pool_ideas "
+            "WHERE cell LIKE ? AND verdict='kept' ORDER BY created_at, request_id, item",
+            (pattern,),
+        )
+        return [(str(ref), str(text)) for ref, text in rows]
+
+    def asks(self, job_ids: Iterable[str]) -> dict[str, int]:
+        """How often each job's brief was sent in a committed request (0 if never)."""
+        ids = list(job_ids)
+        out = dict.fromkeys(ids, 0)
+        for chunk in _chunks(ids):
+            marks = ",".join("?" * len(chunk))
+            rows = self.ledger.db.execute(
+                f"SELECT job_id, COUNT(*) FROM pool_ideas WHERE job_id IN ({marks}) "
+                "GROUP BY job_id",
+                chunk,
+            )
+            out.update({str(j): int(n) for j, n in rows})
+        return out
+
+    def nears(self, job_ids: Iterable[str]) -> list[str]:
+        """The held ideas these jobs' dropped ideas were too close to, newest first."""
+        ids = list(job_ids)
+        out: list[str] = []
+        for chunk in _chunks(ids):
+            marks = ",".join("?" * len(chunk))
+            rows = self.ledger.db.execute(
+                f"SELECT near FROM pool_ideas WHERE near IS NOT NULL AND job_id IN ({marks}) "
+                "ORDER BY created_at DESC, request_id, item",
+                chunk,
+            )
+            out.extend(str(r[0]) for r in rows)
+        return out
+
+    def without_idea(self, job_ids: Iterable[str]) -> set[str]:
+        """The jobs among `job_ids` the pool has kept no idea for yet. A job's own idea
+        output (asked with the pool off) does not count: with the pool on, every idea
+        of a cell comes from the pool, checked against the others."""
+        ids = list(job_ids)
+        have: set[str] = set()
+        for chunk in _chunks(ids):
+            marks = ",".join("?" * len(chunk))
+            rows = self.ledger.db.execute(
+                f"SELECT job_id FROM pool_ideas WHERE verdict='kept' AND job_id IN ({marks})",
+                chunk,
+            )
+            have.update(str(r[0]) for r in rows)
+        return set(ids) - have
+
+    def set_aside(self, job_ids: Iterable[str], why: str) -> int:
+        """Jobs whose cell gave them no distinct idea in `ideas.max_asks` asks: status
+        `pool_exhausted`, never run nor asked again (docs/genres.md, "A saturated cell")."""
+        ids = list(job_ids)
+        n = 0
+        with self.ledger.transaction(immediate=True):
+            for chunk in _chunks(ids):
+                marks = ",".join("?" * len(chunk))
+                cur = self.ledger.db.execute(
+                    "UPDATE jobs SET status='pool_exhausted', error=?, updated_at=? "
+                    f"WHERE status='pending' AND id IN ({marks})",
+                    (why, time.time(), *chunk),
+                )
+                n += cur.rowcount
+        return n
+
+    def kept_idea(self, job_id: str) -> tuple[str, int, str] | None:
+        """(request id, item, text) of the idea the pool kept for the job, if any."""
+        row = self.ledger.db.execute(
+            "SELECT request_id, item, text FROM pool_ideas WHERE job_id=? AND verdict='kept' "
+            "ORDER BY created_at, request_id, item LIMIT 1",
+            (job_id,),
+        ).fetchone()
+        return None if row is None else (str(row[0]), int(row[1]), str(row[2]))
+
+    def committed(self, request_id: str) -> bool:
+        row = self.ledger.db.execute(
+            "SELECT 1 FROM pool_requests WHERE id=?", (request_id,)
+        ).fetchone()
+        return row is not None
+
+    def commit(self, pool: PoolCommit) -> None:
+        """The request, its attempt, every idea and each kept idea as its job's output:
+        all in one transaction, or none of it."""
+        now, c = time.time(), pool.completion
+        db = self.ledger.db
+        kept = [row for row in pool.ideas if row.verdict == "kept"]
+        with self.ledger.transaction(immediate=True):
+            self.ledger.insert_paid_attempt(pool.payer, POOL_STAGE, pool.started, now, c)
+            db.execute(
+                "INSERT INTO pool_requests VALUES (?,?,?,?,?,?,?)",
+                (pool.request_id, pool.cell, pool.genre, len(pool.ideas), len(kept), c.model, now),
+            )
+            db.executemany(
+                "INSERT INTO pool_ideas VALUES (?,?,?,?,?,?,?,?,?)",
+                [
+                    (
+                        pool.request_id,
+                        r.item,
+                        r.cell or pool.cell,
+                        r.job_id,
+                        r.text,
+                        r.verdict,
+                        r.near,
+                        r.cosine,
+                        now,
+                    )
+                    for r in pool.ideas
+                ],
+            )
+            # A job's own idea (asked with the pool off) stays findable by its key.
+            db.executemany(_DISPLACE, [(r.job_id, pool.stage, r.key) for r in kept])
+            db.executemany(
+                "INSERT OR REPLACE INTO outputs (job_id, stage, text, stop_reason, input_tokens, "
+                "output_tokens, cache_read_tokens, cache_write_tokens, cost_usd, model, "
+                "backend, created_at, key) VALUES (?,?,?,?,0,0,0,0,0,?,?,?,?)",
+                [
+                    (r.job_id, pool.stage, r.text, "pool", c.model, POOL_BACKEND, now, r.key)
+                    for r in kept
+                ],
+            )
+
+    def figures(self, genre: str | None = None) -> PoolFigures:
+        """Requests and ideas so far, for one genre or the whole run."""
+        where, args = ("WHERE genre=?", (genre,)) if genre else ("", ())
+        requests = self.ledger.db.execute(
+            f"SELECT COUNT(*) FROM pool_requests {where}", args
+        ).fetchone()[0]
+        rows = self.ledger.db.execute(
+            "SELECT i.verdict, COUNT(*) FROM pool_ideas i JOIN pool_requests r "
+            f"ON r.id = i.request_id {where.replace('genre', 'r.genre')} GROUP BY i.verdict",
+            args,
+        )
+        by = {str(v): int(n) for v, n in rows}
+        return PoolFigures(
+            requests=int(requests),
+            asked=sum(by.values()),
+            kept=by.get("kept", 0),
+            duplicate=by.get("duplicate", 0),
+            too_close=by.get("too_close", 0),
+            missing=by.get("missing", 0),
+        )
+
+    def ideas_of(self, job_ids: Iterable[str]) -> dict[str, str]:
+        """The pool idea kept for each of these jobs (tests and the report read them)."""
+        ids = list(job_ids)
+        out: dict[str, str] = {}
+        for chunk in _chunks(ids):
+            marks = ",".join("?" * len(chunk))
+            rows = self.ledger.db.execute(
+                f"SELECT job_id, text FROM pool_ideas WHERE verdict='kept' AND job_id IN ({marks})",
+                chunk,
+            )
+            out.update({str(j): str(t) for j, t in rows})
+        return out
+
+
+def _chunks(ids: list[str], size: int = 500) -> Iterable[list[str]]:
+    # SQLite caps the number of bound parameters of one statement.
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
