@@ -74,8 +74,11 @@ def run_eval(
         raise InputError(f"{probes}: the probe set holds none of the probes for {list(tasks)}")
     rub = load_probe_rubric(rubric)
     named = {o: m for o, m in (("--model", model), ("--grader", grader)) if isinstance(m, str)}
-    model = _resolve(model, "--model")
-    grader = _resolve(grader, "--grader") if grader is not None else None
+    # The grader is a model role of its own: Inspect's eval-wide max_tokens does not
+    # reach it, so the cap goes on each model (a base model asked for a two-line grade
+    # would otherwise write until its context is full).
+    model = _resolve(model, "--model", max_tokens)
+    grader = _resolve(grader, "--grader", max_tokens) if grader is not None else None
     check_reachable(named, connect_grace)
     args: dict[str, Any] = {"probes": str(probes)}
     graded = {"rubric": str(rub.path)}
@@ -110,15 +113,15 @@ def run_eval(
     return result
 
 
-def _resolve(model: Any, option: str) -> Any:
+def _resolve(model: Any, option: str, max_tokens: int | None = None) -> Any:
     """The Inspect model for a name, or one line saying what is wrong (an unknown
     provider, a name without one, a missing key) before anything runs."""
     if not isinstance(model, str):
         return model
-    from inspect_ai.model import get_model
+    from inspect_ai.model import GenerateConfig, get_model
 
     try:
-        return get_model(model)
+        return get_model(model, config=GenerateConfig(max_tokens=max_tokens))
     except Exception as exc:  # Inspect raises ValueError, PrerequisiteError and others
         text = re.sub(r"\[/?[a-z ]+\]", "", str(exc))  # Inspect's console markup
         detail = " ".join(line.strip() for line in text.splitlines() if line.strip())
