@@ -198,3 +198,21 @@ def test_a_model_the_server_does_not_serve_stops_in_one_line(
         assert not out.exists()
     # one one-token request per model: the wrong model, then the right one and the wrong grader
     assert fake_provider.count == 3
+
+
+def test_a_busy_server_is_asked_again_and_a_refused_key_stops(
+    fake_probes: Path, fake_provider: FakeProvider, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_BASE_URL", fake_provider.openai_base)
+    monkeypatch.setenv("OPENAI_API_KEY", DUMMY_KEY)
+    args = ["eval", str(fake_probes), "--model", "openai/gpt-4o-mini", "--task", "mcq"]
+    fake_provider.inject("529", 2)  # overloaded, as a server still loading answers
+    result = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "a"), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    assert fake_provider.count == 3 + SAMPLES["mcq"]  # two refusals, the check, the samples
+    fake_provider.inject("401")
+    result = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "b"), "--no-progress"])
+    assert result.exit_code == 5, result.output
+    (line,) = result.output.strip().splitlines()
+    assert "--model openai/gpt-4o-mini" in line and "check the key (OPENAI_API_KEY)" in line
+    assert DUMMY_KEY not in line and not (tmp_path / "b").exists()

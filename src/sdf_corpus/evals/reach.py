@@ -118,8 +118,10 @@ def _base_url_variable(model: Any) -> str:
 
 
 def _key_variable(model: Any) -> str:
-    names = getattr(getattr(model, "api", None), "api_key_vars", None) or []
-    return " or ".join(names) or "the provider's key variable"
+    """The variable the key came from (openai/ lists Azure's and Bedrock's too)."""
+    names = list(getattr(getattr(model, "api", None), "api_key_vars", None) or [])
+    used = [name for name in names if os.environ.get(name)]
+    return (used or names or ["the provider's key variable"])[0]
 
 
 def _unreachable(option: str, model: Any, said: str) -> str:
