@@ -121,7 +121,7 @@ def _key_variable(model: Any) -> str:
     """The variable the key came from (openai/ lists Azure's and Bedrock's too)."""
     names = list(getattr(getattr(model, "api", None), "api_key_vars", None) or [])
     used = [name for name in names if os.environ.get(name)]
-    return (used or names or ["the provider's key variable"])[0]
+    return str((used or names or ["the provider's key variable"])[0])
 
 
 def _unreachable(option: str, model: Any, said: str) -> str:

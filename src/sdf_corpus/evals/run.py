@@ -73,13 +73,7 @@ def run_eval(
     if not chosen:
         raise InputError(f"{probes}: the probe set holds none of the probes for {list(tasks)}")
     rub = load_probe_rubric(rubric)
-    named = {o: m for o, m in (("--model", model), ("--grader", grader)) if isinstance(m, str)}
-    # The grader is a model role of its own: Inspect's eval-wide max_tokens does not
-    # reach it, so the cap goes on each model (a base model asked for a two-line grade
-    # would otherwise write until its context is full).
-    model = _resolve(model, "--model", max_tokens)
-    grader = _resolve(grader, "--grader", max_tokens) if grader is not None else None
-    check_reachable(named, connect_grace)
+    model, grader = _models(model, grader, max_tokens, connect_grace)
     args: dict[str, Any] = {"probes": str(probes)}
     graded = {"rubric": str(rub.path)}
     built = [
@@ -111,6 +105,18 @@ def run_eval(
         names = ", ".join(f"{log.eval.task} ({log.location})" for log in failed)
         raise EvalError(f"Inspect did not finish: {names}; read the log with `inspect view`")
     return result
+
+
+def _models(model: Any, grader: Any, max_tokens: int | None, grace: float) -> tuple[Any, Any]:
+    """The model and the grader as Inspect models, each named one reached (reach.py)."""
+    named = {o: m for o, m in (("--model", model), ("--grader", grader)) if isinstance(m, str)}
+    # The grader is a model role of its own: Inspect's eval-wide max_tokens does not
+    # reach it, so the cap goes on each model (a base model asked for a two-line grade
+    # would otherwise write until its context is full).
+    model = _resolve(model, "--model", max_tokens)
+    grader = _resolve(grader, "--grader", max_tokens) if grader is not None else None
+    check_reachable(named, grace)
+    return model, grader
 
 
 def _resolve(model: Any, option: str, max_tokens: int | None = None) -> Any:
