@@ -127,7 +127,9 @@ def _resolve(model: Any, option: str, max_tokens: int | None = None) -> Any:
     from inspect_ai.model import GenerateConfig, get_model
 
     try:
-        return get_model(model, config=GenerateConfig(max_tokens=max_tokens))
+        # Not memoized: a model Inspect kept from an earlier run in this process
+        # would carry that run's base URL and key, not the environment's now.
+        return get_model(model, config=GenerateConfig(max_tokens=max_tokens), memoize=False)
     except Exception as exc:  # Inspect raises ValueError, PrerequisiteError and others
         text = re.sub(r"\[/?[a-z ]+\]", "", str(exc))  # Inspect's console markup
         detail = " ".join(line.strip() for line in text.splitlines() if line.strip())
