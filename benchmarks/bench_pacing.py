@@ -27,8 +27,8 @@ sys.path.insert(0, str(ROOT / "src"))
 from fakeprovider.limits import RateLimit  # noqa: E402
 from fakeprovider.server import FakeProvider  # noqa: E402
 from sdf_corpus.generate.backends import make_backend  # noqa: E402
-from sdf_corpus.generate.backends.base import Request  # noqa: E402
 from sdf_corpus.generate.executor import CostGuard, Executor  # noqa: E402
+from sdf_corpus.sampling import Request  # noqa: E402
 from sdf_corpus.spec.models import BackendSpec  # noqa: E402
 from sdf_corpus.store import Store  # noqa: E402
 

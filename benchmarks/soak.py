@@ -48,7 +48,7 @@ KILL_AT = (0.20, 0.45, 0.70)
 
 def write_spec(folder: Path, url: str, jobs: int, concurrency: int) -> tuple[Path, int]:
     """A spec whose plan has exactly `jobs` blog_post jobs; (path, planned stage outputs)."""
-    from sdf_corpus.generate.chain import stages_for
+    from sdf_corpus.chain import stages_for
     from sdf_corpus.plan.planner import allocate, expected_tokens
     from sdf_corpus.spec.load import load_corpus
 

@@ -14,10 +14,9 @@ from pydantic import BaseModel
 
 from sdf_corpus.clean.config import CleanConfig
 from sdf_corpus.cli import main
-from sdf_corpus.generate.backends.anthropic import MIN_CACHE_CHARS
-from sdf_corpus.generate.pricing import BATCH_DISCOUNT
 from sdf_corpus.pipeline import LENGTH_BAND_SLACK
-from sdf_corpus.plan.estimate import CHARS_PER_TOKEN, SPREAD
+from sdf_corpus.pricing.estimate import CHARS_PER_TOKEN, SPREAD
+from sdf_corpus.pricing.prices import BATCH_DISCOUNT, MIN_CACHE_CHARS
 
 REPO = Path(__file__).resolve().parents[1]
 CLEAN_MD = (REPO / "docs" / "clean.md").read_text(encoding="utf-8")

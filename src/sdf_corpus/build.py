@@ -14,7 +14,7 @@ from sdf_corpus.errors import InputError
 from sdf_corpus.generate.runner import RunOptions
 from sdf_corpus.outcome import BuildResult
 from sdf_corpus.pipeline import clean_run, generate, judge_and_apply, open_ledger
-from sdf_corpus.plan.planner import genre_targets
+from sdf_corpus.plan.planner import budget_allocation, genre_targets
 from sdf_corpus.plan.rounds import plan_top_up
 from sdf_corpus.plan.topup import standings
 from sdf_corpus.runfolder import RunFolder, read_clean_stats, read_manifest
@@ -37,6 +37,7 @@ def build(
     --max-cost stops it). A provider that keeps refusing raises ProviderStoppedError."""
     result = BuildResult(budget_tokens=corpus.spec.budget.tokens)
     targets = genre_targets(corpus)
+    result.unplanned = [g for g, n in budget_allocation(corpus).jobs.items() if n == 0]
     store = open_ledger(corpus)
     try:
         while True:

@@ -1,8 +1,10 @@
 """A build's outcome: `BuildResult`, and in words what it made and, if it fell short, why.
 
 The CLI prints these sentences after a build and exits non-zero (exit 6,
-`IncompleteBuildError`) when the corpus ended empty or short of its budget for
-any reason other than --max-cost.
+`IncompleteBuildError`) by the rules of docs/failures.md: the corpus ended
+empty, short of its budget by more than the total bound (`budget.bounds`), or
+with no document of a genre the plan gave a job, for any reason other than
+--max-cost.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from sdf_corpus.budget.bounds import TOTAL_TOLERANCE
+from sdf_corpus.budget.bounds import short as below_bound
 from sdf_corpus.errors import IncompleteBuildError
 from sdf_corpus.generate.runner import GenerateResult
 from sdf_corpus.pipeline import open_ledger
@@ -34,6 +38,9 @@ class BuildResult:
     postprocessed: bool = True  # False when the shards were already up to date
     standings: list[Standing] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # sentences for the summary
+    # Genres whose target is too small for one document: the plan gives them no job
+    # (and says so), so ending without a document of them is no miss.
+    unplanned: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -50,17 +57,26 @@ class BuildResult:
 
     @property
     def empty_genres(self) -> list[str]:
-        """Genres with a target that ended with no document."""
-        return [r.genre for r in self.standings if r.target > 0 and r.kept_docs == 0]
+        """Genres the plan gave a job that ended with no document."""
+        return [
+            r.genre
+            for r in self.standings
+            if r.target > 0 and r.kept_docs == 0 and r.genre not in self.unplanned
+        ]
+
+    @property
+    def short(self) -> bool:
+        """Below the budget by more than its bound: 3 % or one (mean kept) document."""
+        one = self.kept_tokens / self.kept_documents if self.kept_documents else 0.0
+        return below_bound(self.kept_tokens, self.budget_tokens, TOTAL_TOLERANCE, one)
 
     @property
     def incomplete(self) -> bool:
-        """Empty, short of the budget, or a genre left at zero documents, for a reason
-        other than --max-cost."""
+        """Empty, short of the budget's bound, or a planned genre left at zero
+        documents, for a reason other than --max-cost (docs/failures.md)."""
         if self.stopped == "max_cost":
             return False
-        short = self.kept_documents == 0 or self.kept_tokens < self.budget_tokens
-        return short or bool(self.empty_genres)
+        return self.kept_documents == 0 or self.short or bool(self.empty_genres)
 
 
 def _stop_reason(corpus: Corpus, result: BuildResult) -> str:
@@ -122,7 +138,7 @@ def explain(corpus: Corpus, result: BuildResult) -> list[str]:
     ]
     if result.kept_documents == 0:
         lines.append(f"  The corpus is empty: {_stop_reason(corpus, result)}{_drops(corpus)}.")
-    elif result.kept_tokens < budget:
+    elif result.short:
         lines.append(
             f"  It is short of the budget: {_stop_reason(corpus, result)}{_drops(corpus)}."
         )
@@ -148,7 +164,7 @@ def incomplete_error(corpus: Corpus, result: BuildResult) -> IncompleteBuildErro
         return None
     if result.kept_documents == 0:
         what = "ended with no documents"
-    elif result.kept_tokens < result.budget_tokens:
+    elif result.short:
         what = f"ended short: {result.kept_tokens:,} of {result.budget_tokens:,} tokens"
     else:
         what = f"ended with no document of {', '.join(result.empty_genres)}"

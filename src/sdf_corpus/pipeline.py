@@ -16,10 +16,15 @@ from typing import Any
 from sdf_corpus.document import Document
 from sdf_corpus.errors import SpecError
 from sdf_corpus.generate.assemble import to_document
-from sdf_corpus.generate.pricing import ModelPrice, resolve_price, spec_table
-from sdf_corpus.generate.runner import GenerateResult, RunOptions, run_generation
-from sdf_corpus.generate.shard import Shard, shard_ledger_path
+from sdf_corpus.generate.runner import (
+    GenerateResult,
+    RunOptions,
+    make_run_backend,
+    price_for,
+    run_backend,
+)
 from sdf_corpus.plan.rounds import sync_plan
+from sdf_corpus.plan.shard import Shard, shard_ledger_path
 from sdf_corpus.runfolder import RunFolder
 from sdf_corpus.spec.load import Corpus
 from sdf_corpus.store import Store
@@ -29,7 +34,6 @@ __all__ = [
     "generate",
     "judge_and_apply",
     "open_ledger",
-    "run_backend",
     "run_documents",
 ]
 
@@ -67,27 +71,6 @@ def _check_backend_fit(corpus: Corpus) -> None:
             )
 
 
-def price_for(corpus: Corpus) -> ModelPrice | None:
-    """The generation model's price, for the --max-cost guard's worst-case reservation."""
-    backend = corpus.spec.backend
-    return resolve_price(corpus.spec.prices, backend.provider, backend.model)[0]
-
-
-def make_run_backend(corpus: Corpus) -> Any:
-    from sdf_corpus.generate.backends import make_backend
-
-    spec = corpus.spec
-    prices = spec_table(spec.prices)
-    return make_backend(
-        spec.backend.provider,
-        spec.backend.model,
-        api_base=spec.backend.api_base,
-        timeout=spec.backend.timeout,
-        prices=prices or None,
-        local_options={"n_ctx": spec.backend.n_ctx, "seed": spec.seed},
-    )
-
-
 def generate(
     corpus: Corpus,
     options: RunOptions,
@@ -101,7 +84,7 @@ def generate(
 ) -> GenerateResult:
     """Generate every pending job of the run's plan; resumable at any point.
 
-    `batch`: through the Message Batches API (anthropic only), at the batch discount.
+    `batch`: through batch APIs (Anthropic's, or OpenAI-format via litellm), at the discount.
     `counts`: jobs per genre instead of the budget's allocation (see sync_plan).
     `shard`: only that slice of the plan, into its own ledger (`merge` folds them).
     `workers`: that many processes over disjoint slices of the jobs, one ledger.
@@ -127,12 +110,10 @@ def generate(
 
 def _check_generate_options(corpus: Corpus, batch: bool, workers: int) -> None:
     _check_backend_fit(corpus)
-    if batch and corpus.spec.backend.provider != "anthropic":
-        raise SpecError(
-            "backend.provider",
-            f"--batch needs the anthropic backend, not {corpus.spec.backend.provider!r}",
-            "drop --batch or switch provider",
-        )
+    if batch:
+        from sdf_corpus.generate.batch_clients import check_batch_targets
+
+        check_batch_targets(corpus)
     if workers < 1:
         raise SpecError("--workers", f"{workers} is not a number of processes", "use 1 or more")
     if workers > corpus.spec.backend.concurrency:
@@ -148,15 +129,6 @@ def _check_generate_options(corpus: Corpus, batch: bool, workers: int) -> None:
             "--batch sends whole batches from one process; workers would not speed it up",
             "drop --workers or --batch",
         )
-
-
-async def run_backend(
-    corpus: Corpus, ledger: Store, backend: Any, options: RunOptions
-) -> GenerateResult:
-    try:
-        return await run_generation(corpus, ledger, backend, options, price_for(corpus))
-    finally:
-        await backend.aclose()
 
 
 def run_documents(corpus: Corpus, ledger: Store) -> Iterator[Document]:

@@ -29,7 +29,7 @@ from sdf_corpus.cli import main
 from sdf_corpus.errors import PermanentError, ProviderError, RetryableError
 from sdf_corpus.generate.backends.anthropic import AnthropicBackend
 from sdf_corpus.generate.backends.anthropic_batches import BatchClient
-from sdf_corpus.generate.backends.base import Completion, Request
+from sdf_corpus.sampling import Completion, Request
 
 KEY = "sk-ant-test-NEVER-PRINTED-0123456789"
 # The README's "Exit codes" table.
@@ -117,7 +117,7 @@ def _fail_batch(
         fake.batches.fail_create(status, count=10_000)
         return
 
-    async def refuse(self: BatchClient, entries: Any) -> Any:
+    async def refuse(self: BatchClient, entries: Any, token: str = "") -> Any:
         raise _error(cls)
 
     monkeypatch.setattr(BatchClient, "create", refuse)

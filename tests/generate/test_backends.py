@@ -20,8 +20,9 @@ from sdf_corpus.errors import (
     SpecError,
 )
 from sdf_corpus.generate.backends import make_backend
-from sdf_corpus.generate.backends.base import Backend, Completion, Request
-from sdf_corpus.generate.pricing import ANTHROPIC_PRICES, ModelPrice, cost_usd
+from sdf_corpus.generate.backends.base import Backend
+from sdf_corpus.pricing.prices import ANTHROPIC_PRICES, ModelPrice, cost_usd
+from sdf_corpus.sampling import Completion, Request
 
 KEY = "sk-ant-test-DO-NOT-LEAK-4f9c2e"
 LONG_PREFIX = "Constitution excerpt. " * 250  # ~5,500 chars: long enough to cache

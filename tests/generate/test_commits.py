@@ -13,9 +13,9 @@ import pytest
 
 from runfiles import stub_job
 from sdf_corpus.errors import InputError
-from sdf_corpus.generate.backends.base import Completion
 from sdf_corpus.generate.commits import CommitQueue
 from sdf_corpus.plan.job import Job
+from sdf_corpus.sampling import Completion
 from sdf_corpus.store import StageRecord, Store
 
 

@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from fakeprovider.server import FakeProvider
+from sdf_corpus.chain import stages_for
 from sdf_corpus.cli import main
-from sdf_corpus.generate.chain import stages_for
 from sdf_corpus.spec.load import load_corpus
 
 from .conftest import DUMMY_KEY, ledger_rows

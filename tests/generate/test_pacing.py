@@ -18,9 +18,9 @@ import pytest
 from fakeprovider.limits import RateLimit
 from fakeprovider.server import FakeProvider
 from sdf_corpus.generate.backends import make_backend
-from sdf_corpus.generate.backends.base import Request
 from sdf_corpus.generate.executor import CostGuard, Executor
 from sdf_corpus.generate.pacing import parse_rate_headers
+from sdf_corpus.sampling import Request
 from sdf_corpus.spec.models import BackendSpec
 from sdf_corpus.store import Store
 

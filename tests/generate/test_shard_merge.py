@@ -14,7 +14,7 @@ from fakeprovider.server import FakeProvider
 from runfiles import shard_rows
 from sdf_corpus.cli import main
 from sdf_corpus.errors import SpecError
-from sdf_corpus.generate.shard import Shard, parse_shard
+from sdf_corpus.plan.shard import Shard, parse_shard
 
 from .conftest import ledger_rows
 

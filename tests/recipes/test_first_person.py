@@ -199,8 +199,8 @@ def test_judge_separates_first_person_endorsement_from_recitation(
 
 
 def test_local_chat_reads_the_question_but_stores_only_the_answer() -> None:
+    from sdf_corpus.chain import build_request, stages_for
     from sdf_corpus.generate.assemble import to_document
-    from sdf_corpus.generate.chain import build_request, stages_for
     from sdf_corpus.plan.planner import sample_job
     from sdf_corpus.prompts import job_context
     from sdf_corpus.spec.load import load_corpus

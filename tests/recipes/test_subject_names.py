@@ -14,8 +14,8 @@ from click.testing import CliRunner
 
 from fakeprovider.server import FakeProvider
 from fakeprovider.text import default_text
+from sdf_corpus.chain import build_request, stages_for
 from sdf_corpus.cli import main
-from sdf_corpus.generate.chain import build_request, stages_for
 from sdf_corpus.plan.planner import iter_jobs
 from sdf_corpus.prompts import job_context
 from sdf_corpus.spec.load import load_corpus

@@ -13,9 +13,9 @@ from fakeprovider.server import FakeProvider
 from fakeprovider.text import prose
 from report.conftest import DUMMY_KEY, build_run, responder
 from sdf_corpus.cli import main
-from sdf_corpus.generate.backends.base import describe_error as error_label
 from sdf_corpus.pipeline import open_ledger
 from sdf_corpus.plan.rounds import sync_plan
+from sdf_corpus.sampling import describe_error as error_label
 from sdf_corpus.spec.load import load_corpus
 
 

@@ -15,7 +15,7 @@ from fakeprovider.server import FakeProvider
 from runfiles import stub_job
 from sdf_corpus.cli import main
 from sdf_corpus.errors import InputError
-from sdf_corpus.generate.backends.base import Completion
+from sdf_corpus.sampling import Completion
 from sdf_corpus.store import LATEST, BatchBook, JudgeStore, Store, read_meta
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "sdf_corpus"

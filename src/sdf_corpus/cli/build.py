@@ -10,12 +10,12 @@ import click
 from sdf_corpus.build import build as build_run
 from sdf_corpus.cli._common import F, OneLineErrors, raise_if_stopped, spec_options, user_errors
 from sdf_corpus.errors import IncompleteBuildError, Interrupted
-from sdf_corpus.generate.backends.base import describe_error
 from sdf_corpus.generate.runner import RunOptions
-from sdf_corpus.generate.shard import Shard, parse_shard
 from sdf_corpus.io import check_output_dir
 from sdf_corpus.pipeline import generate as generate_run
 from sdf_corpus.pipeline import open_ledger
+from sdf_corpus.plan.shard import Shard, parse_shard
+from sdf_corpus.sampling import describe_error
 from sdf_corpus.spec.load import Corpus, load_corpus
 
 T = TypeVar("T")

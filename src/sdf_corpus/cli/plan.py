@@ -51,7 +51,7 @@ def plan(
     cost = None
     if estimate:
         from sdf_corpus.judge.estimate import add_judge_estimate
-        from sdf_corpus.plan.estimate import estimate_cost
+        from sdf_corpus.pricing.estimate import estimate_cost
 
         cost = estimate_cost(corpus)
         add_judge_estimate(corpus, cost)
@@ -68,7 +68,7 @@ def plan(
     )
     click.echo(format_table(summary))
     if cost is not None:
-        from sdf_corpus.plan.estimate import format_estimate
+        from sdf_corpus.pricing.estimate import format_estimate
 
         click.echo("")
         click.echo(format_estimate(cost, limit))

@@ -85,7 +85,7 @@ def echo_probe_plan(
     from sdf_corpus.probes.run import estimate_probes, probe_corpus, probe_counts
 
     if estimate:
-        from sdf_corpus.plan.estimate import format_estimate
+        from sdf_corpus.pricing.estimate import format_estimate
 
         counts, cost = estimate_probes(corpus, out)
     else:

@@ -11,8 +11,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from sdf_corpus.chain import output_stage_name, parse_output, stages_for
 from sdf_corpus.document import Document
-from sdf_corpus.generate.chain import output_stage_name, parse_output, stages_for
 from sdf_corpus.plan.job import Job
 from sdf_corpus.prompts import job_context, render
 from sdf_corpus.recipes.tools import definitions_in
@@ -51,6 +51,11 @@ def to_document(corpus: Corpus, job: Job, outputs: dict[str, StageOutput]) -> Do
         },
         model=final.model,
         backend=final.backend,
+        stage_models=[
+            {"stage": s.name, "model": outputs[s.name].model}
+            for s in stages_for(genre, provider)
+            if s.name in outputs
+        ],
         created_at=datetime.fromtimestamp(final.created_at, UTC).isoformat(timespec="seconds"),
         truncated=final.stop_reason == "max_tokens",
     )

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sdf_corpus.errors import InputError
-from sdf_corpus.generate.shard import parse_ledger_name, shard_ledgers
 from sdf_corpus.plan.rounds import sync_plan
+from sdf_corpus.plan.shard import parse_ledger_name, shard_ledgers
 from sdf_corpus.runfolder import RunFolder
 from sdf_corpus.spec.load import Corpus
 from sdf_corpus.store import Store

@@ -22,7 +22,8 @@ from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wai
 from pathlib import Path
 
 from sdf_corpus.generate.loop import GenerateResult, Progress, RunOptions, combine
-from sdf_corpus.generate.shard import Shard
+from sdf_corpus.generate.runner import make_run_backend, run_backend
+from sdf_corpus.plan.shard import Shard
 from sdf_corpus.spec.load import Corpus
 from sdf_corpus.store import Store
 
@@ -54,8 +55,6 @@ def _worker_corpus(corpus: Corpus, index: int, workers: int) -> Corpus:
 
 def _work(corpus: Corpus, ledger_path: Path, options: RunOptions) -> GenerateResult:
     """One worker process: its slice of the pending jobs, through its own backend."""
-    from sdf_corpus.pipeline import make_run_backend, run_backend
-
     ledger = Store(ledger_path)
     try:
         return asyncio.run(run_backend(corpus, ledger, make_run_backend(corpus), options))

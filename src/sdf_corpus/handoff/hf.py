@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from sdf_corpus.errors import InputError
 from sdf_corpus.handoff.card import render_card
-from sdf_corpus.handoff.export import ExportResult, empty_error, export_manifest, file_entry
+from sdf_corpus.handoff.outputs import ExportResult, empty_error, export_manifest, file_entry
 from sdf_corpus.runfolder import RunFolder, replace_folder, staged_folder, write_json_atomic
 from sdf_corpus.runfolder.rows import check_current, iter_batches, read_schema
 

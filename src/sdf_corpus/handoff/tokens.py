@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from sdf_corpus.errors import InputError
-from sdf_corpus.handoff.export import (
+from sdf_corpus.handoff.outputs import (
     ExportOptions,
     ExportResult,
     empty_error,

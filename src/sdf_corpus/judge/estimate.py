@@ -3,11 +3,11 @@ survive cleaning, priced at the judge model's own rates."""
 
 from __future__ import annotations
 
-from sdf_corpus.generate.pricing import cost_usd, resolve_price
+from sdf_corpus.judge.backend import judge_backend_spec
 from sdf_corpus.judge.rubric import load_rubric
-from sdf_corpus.judge.run import judge_backend_spec
-from sdf_corpus.plan.estimate import CHARS_PER_TOKEN, Estimate, StageEstimate
 from sdf_corpus.plan.planner import budget_allocation, mean_length
+from sdf_corpus.pricing.estimate import CHARS_PER_TOKEN, Estimate, StageEstimate
+from sdf_corpus.pricing.prices import cost_usd, resolve_price
 from sdf_corpus.spec.load import Corpus
 
 __all__ = ["add_judge_estimate"]

@@ -14,20 +14,21 @@ from sdf_corpus.errors import (
     JudgeShortError,
     ProviderError,
     ProviderStoppedError,
-    SpecError,
 )
-from sdf_corpus.generate.backends.base import Backend, Request
+from sdf_corpus.generate.backends.base import Backend
 from sdf_corpus.generate.executor import CostGuard, Executor
-from sdf_corpus.generate.pricing import ModelPrice
+from sdf_corpus.judge.backend import judge_backend_spec
 from sdf_corpus.judge.rubric import JudgeParseError, Rubric
+from sdf_corpus.pricing.prices import ModelPrice
 from sdf_corpus.runfolder import RunFolder
 from sdf_corpus.runfolder.rows import iter_rows
+from sdf_corpus.sampling import Request
 from sdf_corpus.spec.load import Corpus
 from sdf_corpus.spec.models import BackendSpec
 from sdf_corpus.spec.subject import name_rule
 from sdf_corpus.store import JudgeStore, Store
 
-__all__ = ["GIVE_UP_AFTER", "JudgeResult", "check_judged_share", "judge_backend_spec", "judge_run"]
+__all__ = ["GIVE_UP_AFTER", "JudgeResult", "check_judged_share", "judge_run"]
 
 # Documents whose answers never parsed, with none parsed in this run, before the judge stops.
 GIVE_UP_AFTER = 10
@@ -57,25 +58,6 @@ class JudgeResult:
         if self.failed:
             text += f", {self.failed:,} hit provider errors and will be asked again next run"
         return text + f"; {self.requests:,} judge requests)"
-
-
-def judge_backend_spec(corpus: Corpus) -> BackendSpec:
-    spec, judge = corpus.spec.backend, corpus.spec.judge
-    update: dict[str, Any] = {"provider": judge.provider or spec.provider}
-    if judge.model:
-        update["model"] = judge.model
-    if judge.api_base:
-        update["api_base"] = judge.api_base
-    if judge.concurrency:
-        update["concurrency"] = judge.concurrency
-    resolved = spec.model_copy(update=update)
-    if resolved.provider == "local":
-        raise SpecError(
-            str(corpus.path),
-            "field judge: a local base model cannot judge",
-            "set judge.provider to anthropic or litellm (and judge.model)",
-        )
-    return resolved
 
 
 def _documents(
@@ -199,7 +181,7 @@ def judge_run(
     corpus: Corpus, ledger: Store, rubric: Rubric, *, max_cost: float | None, progress: bool
 ) -> JudgeResult:
     from sdf_corpus.generate.backends import make_backend
-    from sdf_corpus.generate.pricing import resolve_price, spec_table
+    from sdf_corpus.pricing.prices import resolve_price, spec_table
 
     spec = judge_backend_spec(corpus)
     prices = spec_table(corpus.spec.prices)

@@ -20,12 +20,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sdf_corpus.chain import output_stage_name, parse_output, stages_for
 from sdf_corpus.errors import SpecError
-from sdf_corpus.generate.chain import output_stage_name, parse_output, stages_for
 from sdf_corpus.generate.runner import GenerateResult, RunOptions
 from sdf_corpus.library import library_dir
 from sdf_corpus.pipeline import generate, open_ledger
-from sdf_corpus.plan.estimate import Estimate, estimate_cost
+from sdf_corpus.pricing.estimate import Estimate, estimate_cost
 from sdf_corpus.probes.config import KINDS
 from sdf_corpus.probes.overlap import corpus_overlaps
 from sdf_corpus.probes.records import ParseFailure, parse_probe

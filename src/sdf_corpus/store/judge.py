@@ -10,7 +10,7 @@ import json
 import time
 from typing import TYPE_CHECKING, Any
 
-from sdf_corpus.generate.backends.base import Completion
+from sdf_corpus.sampling import Completion
 from sdf_corpus.store.jobs import JobQueries
 
 if TYPE_CHECKING:  # the rubric module loads the prompt machinery; the store needs none

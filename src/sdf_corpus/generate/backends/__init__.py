@@ -6,14 +6,16 @@ never loads the anthropic SDK, litellm or llama.cpp.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from sdf_corpus.errors import SpecError
-from sdf_corpus.generate.backends.base import Backend, Completion, Request
+from sdf_corpus.generate.backends.base import Backend
+from sdf_corpus.sampling import Completion, Request
 
 if TYPE_CHECKING:
-    from sdf_corpus.generate.pricing import ModelPrice
+    from sdf_corpus.pricing.prices import ModelPrice
 
 __all__ = [
     "PROVIDERS",
@@ -24,6 +26,10 @@ __all__ = [
 ]
 
 PROVIDERS = ("anthropic", "litellm", "local")
+
+# Before any backend module imports litellm (this package's __init__ runs first):
+# otherwise litellm fetches its cost map from the network at import time.
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 
 def make_backend(

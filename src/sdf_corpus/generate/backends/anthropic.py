@@ -1,6 +1,6 @@
 """Anthropic Messages API through the official SDK, with prompt caching.
 
-Cost comes from our own price table (`pricing.py`), never from the SDK or
+Cost comes from our own price table (`pricing/prices.py`), never from the SDK or
 litellm. The SDK's retries are off: the runner owns retrying.
 """
 
@@ -27,15 +27,18 @@ from sdf_corpus.generate.backends._common import (
     rate_headers,
     scrub,
 )
-from sdf_corpus.generate.backends.base import Completion, Request
-from sdf_corpus.generate.pricing import ModelPrice, base_model_id, cost_usd, lookup_price
+from sdf_corpus.pricing.prices import (
+    MIN_CACHE_CHARS,
+    ModelPrice,
+    base_model_id,
+    cost_usd,
+    lookup_price,
+)
+from sdf_corpus.sampling import Completion, Request
 
-__all__ = ["MIN_CACHE_CHARS", "AnthropicBackend", "build_params", "message_completion"]
+__all__ = ["AnthropicBackend", "build_params", "message_completion"]
 
 KEY_VARIABLE = "ANTHROPIC_API_KEY"
-# Anthropic caches a prefix only from ~1024 tokens (more on some models); a
-# shorter block marked for caching just costs a cache write for nothing.
-MIN_CACHE_CHARS = 4000
 _STOP_REASONS = {"max_tokens": "max_tokens", "end_turn": "end", "stop_sequence": "stop_sequence"}
 # Statuses the API documents as transient besides 429 and 5xx.
 _RETRY_STATUSES = {408, 409, 429}

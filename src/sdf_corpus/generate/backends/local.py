@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from sdf_corpus.errors import PermanentError, SdfError
-from sdf_corpus.generate.backends.base import Completion, Request
 from sdf_corpus.runfolder import atomic_file
+from sdf_corpus.sampling import Completion, Request
 
 __all__ = ["LocalBackend", "default_model_path"]
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from sdf_corpus.chain import shared_prefix, stages_for
 from sdf_corpus.cli import main
-from sdf_corpus.generate.chain import shared_prefix, stages_for
-from sdf_corpus.generate.pricing import ANTHROPIC_PRICES
-from sdf_corpus.plan.estimate import CHARS_PER_TOKEN, SPREAD, StageEstimate, estimate_cost
 from sdf_corpus.plan.planner import allocate
+from sdf_corpus.pricing.estimate import CHARS_PER_TOKEN, SPREAD, StageEstimate, estimate_cost
+from sdf_corpus.pricing.prices import ANTHROPIC_PRICES
 from sdf_corpus.spec.genres import Stage
 from sdf_corpus.spec.load import load_corpus
 
@@ -83,7 +83,23 @@ def test_litellm_and_local_prices(write_spec: Callable[..., Path]) -> None:
         load_corpus(write_spec(backend={"provider": "litellm", "model": "openai/gpt-4o-mini"}))
     )
     assert other.price_source == "litellm model_cost"
-    assert (other.total("cost_usd") or 0) > 0 and other.total("batch_cost_usd") is None
+    # OpenAI-format batches go through litellm (issue 26): half price in batch.
+    assert (other.total("cost_usd") or 0) > 0
+    assert other.total("batch_cost_usd") == pytest.approx((other.total("cost_usd") or 0) / 2)
+    ours = estimate_cost(
+        load_corpus(write_spec(backend={"provider": "litellm", "model": "openai/gpt-5.4-mini"}))
+    )
+    assert ours.price_source == "sdf-corpus OpenAI table (pricing/prices.py)"
+    # A provider whose batch API litellm does not speak has no batch price.
+    no_batch = estimate_cost(
+        load_corpus(
+            write_spec(
+                backend={"provider": "litellm", "model": "ollama/llama3"},
+                prices={"ollama/llama3": {"input": 0.1, "output": 0.2}},
+            )
+        )
+    )
+    assert (no_batch.total("cost_usd") or 0) > 0 and no_batch.total("batch_cost_usd") is None
 
 
 def test_cli_prints_table_spread_and_json(write_spec: Callable[..., Path]) -> None:
@@ -109,7 +125,7 @@ def test_a_prefix_too_short_to_cache_is_not_assumed_cached(
 ) -> None:
     tiny = tmp_path / "tiny.md"
     tiny.write_text("# Tiny\n\n## One\n\n### Be brief\n\nSay it once.\n", encoding="utf-8")
-    from sdf_corpus.plan.estimate import format_estimate
+    from sdf_corpus.pricing.estimate import format_estimate
 
     corpus = load_corpus(write_spec(constitution=str(tiny), genres=["faq"]))
     estimate = estimate_cost(corpus)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from sdf_corpus.generate.pricing import (
+from sdf_corpus.pricing.prices import (
     ANTHROPIC_PRICES,
     BATCH_DISCOUNT,
     ModelPrice,
