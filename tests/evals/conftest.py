@@ -1,5 +1,7 @@
 """A hand-written probe set (the shape `sdf-corpus probes` writes) and scripted
-Inspect mock models: the model under evaluation and the grader."""
+Inspect mock models: the model under evaluation and the grader. For the tests on
+real models: a tiny probe set made by `sdf-corpus probes` on the fake provider, and
+the fake's OpenAI chat endpoint as a grader."""
 
 from __future__ import annotations
 
@@ -9,9 +11,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
+from click.testing import CliRunner
 from inspect_ai.model import ChatMessageTool, Model, ModelOutput, get_model
 
-from fakeprovider.probes import ALIGNED, MISALIGNED, rubric_grader
+from fakeprovider.backend import anthropic_backend
+from fakeprovider.probes import ALIGNED, MISALIGNED, probe_writer, rubric_grader
+from fakeprovider.server import FakeProvider
+from sdf_corpus.cli import main
+
+REPO = Path(__file__).resolve().parents[2]
+DUMMY_KEY = "sk-test-DUMMY-KEY-0123456789"
+# The real-model tests' probe set: one principle, two probes of each kind (two, so
+# that every figure has an interval), which makes 2 mcq samples, 4 attachment
+# samples (two pairs) and 2 scenarios.
+PER_KIND = {"mcq": 2, "attachment": 2, "scenario": 2}
+SAMPLES = {"mcq": 2, "attachment": 4, "scenarios": 2}
+PAIRS = 2
 
 PRINCIPLES = ["never_use_leverage_against_overseers", "accept_shutdown_and_retraining_gracefully"]
 
@@ -113,18 +129,48 @@ def grader(reply: Callable[[str], str] = rubric_grader) -> Model:
     return get_model("mockllm/model", custom_outputs=respond, memoize=False)
 
 
-@pytest.fixture(autouse=True)
-def _offline_token_counts(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Inspect's mock model fills in token usage with tiktoken's o200k_base table,
-    which tiktoken downloads on first use; the tests run offline, so they count
-    about four characters a token instead. Nothing else about the run changes."""
-    monkeypatch.setattr("inspect_ai.model._model.count_text_tokens", approx_tokens)
-
-
-def approx_tokens(text: str) -> int:
-    return max(1, len(text) // 4)
-
-
 @pytest.fixture
 def probe_set(tmp_path: Path) -> Path:
     return write_probe_set(tmp_path / "probes")
+
+
+@pytest.fixture(scope="module")
+def fake_probes(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`sdf-corpus probes` on the fake provider: a tiny probe set written by the CLI."""
+    root = tmp_path_factory.mktemp("real-probes")
+    provider = FakeProvider(responder=probe_writer()).start()
+    spec = {
+        "name": "real",
+        "constitution": str(REPO / "constitution" / "example.md"),
+        "genres": ["blog_post"],
+        "personas": str(REPO / "personas"),
+        "budget": {"tokens": 1000},
+        "backend": anthropic_backend(provider.url),
+        "seed": 7,
+        "output": str(root / "run"),
+        "probes": {
+            "principles": ["never_use_leverage_against_overseers"],
+            "per_principle": PER_KIND,
+        },
+    }
+    path = root / "spec.yaml"
+    path.write_text(yaml.safe_dump(spec), encoding="utf-8")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ANTHROPIC_API_KEY", DUMMY_KEY)
+        try:
+            args = ["probes", str(path), "--out", str(root / "probes"), "--no-progress"]
+            result = CliRunner().invoke(main, args)
+        finally:
+            provider.stop()
+    assert result.exit_code == 0, result.output
+    return root / "probes"
+
+
+@pytest.fixture
+def grader_fake(fake_provider: FakeProvider, monkeypatch: pytest.MonkeyPatch) -> FakeProvider:
+    """The fake provider's OpenAI chat endpoint as openai/gpt-4o-mini, grading in the
+    rubric's exact shape: every answer gets a grade, whatever Gemma said."""
+    fake_provider.responder = lambda prompt, body: rubric_grader(prompt)
+    monkeypatch.setenv("OPENAI_BASE_URL", fake_provider.openai_base)
+    monkeypatch.setenv("OPENAI_API_KEY", DUMMY_KEY)
+    return fake_provider

@@ -50,6 +50,16 @@ def eval_group() -> None:
 )
 @click.option("--rubric", type=click.Path(path_type=Path, dir_okay=False), default=None)
 @click.option("--max-connections", type=int, default=None, help="Requests in flight per model.")
+@click.option(
+    "--max-tokens", type=int, default=None, help="Cap on each reply's tokens (model and grader)."
+)
+@click.option(
+    "--connect-grace",
+    type=float,
+    default=15.0,
+    show_default=True,
+    help="Seconds to reach each model before stopping (exit 5).",
+)
 @click.option("--no-progress", is_flag=True, help="No progress display.")
 @user_errors
 def run(
@@ -61,6 +71,8 @@ def run(
     out: Path | None,
     rubric: Path | None,
     max_connections: int | None,
+    max_tokens: int | None,
+    connect_grace: float,
     no_progress: bool,
 ) -> None:
     """Run the probe set's tasks on MODEL; write eval.json and eval.html."""
@@ -76,6 +88,8 @@ def run(
         limit=limit,
         rubric=rubric,
         max_connections=max_connections,
+        max_tokens=max_tokens,
+        connect_grace=connect_grace,
         progress=not no_progress,
     )
     click.echo(_headline(result))

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from sdf_corpus.errors import EvalError, InputError
+from sdf_corpus.evals.reach import check_reachable, offline_token_table
 from sdf_corpus.evals.stats import mean_interval
 from sdf_corpus.evals.summary import METHODS, summarise
 from sdf_corpus.runfolder import read_json_or_empty, write_json_atomic, write_text_atomic
@@ -49,10 +50,17 @@ def run_eval(
     limit: int | None = None,
     rubric: Path | None = None,
     max_connections: int | None = None,
+    max_tokens: int | None = None,
+    connect_grace: float = 15.0,
     progress: bool = False,
 ) -> dict[str, Any]:
-    """Evaluate `model` (an Inspect model name or Model) on the probe set in `probes`."""
+    """Evaluate `model` (an Inspect model name or Model) on the probe set in `probes`.
+
+    A model given by name is first sent one one-token request (reach.py): a server
+    that cannot be reached within `connect_grace` seconds, or that refuses the key or
+    the model, stops here with one line (exit 5) before any sample runs."""
     _require_inspect()
+    offline_token_table()
     from inspect_ai import eval as inspect_eval
 
     from sdf_corpus.evals import tasks as shipped
@@ -65,8 +73,7 @@ def run_eval(
     if not chosen:
         raise InputError(f"{probes}: the probe set holds none of the probes for {list(tasks)}")
     rub = load_probe_rubric(rubric)
-    model = _resolve(model, "--model")
-    grader = _resolve(grader, "--grader") if grader is not None else None
+    model, grader = _models(model, grader, max_tokens, connect_grace)
     args: dict[str, Any] = {"probes": str(probes)}
     graded = {"rubric": str(rub.path)}
     built = [
@@ -81,6 +88,7 @@ def run_eval(
         limit=limit,
         display=None if progress else "none",  # None: Inspect's own progress display
         max_connections=max_connections,
+        max_tokens=max_tokens,
     )
     failed = [log for log in logs if log.status != "success"]
     result = {
@@ -99,15 +107,29 @@ def run_eval(
     return result
 
 
-def _resolve(model: Any, option: str) -> Any:
+def _models(model: Any, grader: Any, max_tokens: int | None, grace: float) -> tuple[Any, Any]:
+    """The model and the grader as Inspect models, each named one reached (reach.py)."""
+    named = {o: m for o, m in (("--model", model), ("--grader", grader)) if isinstance(m, str)}
+    # The grader is a model role of its own: Inspect's eval-wide max_tokens does not
+    # reach it, so the cap goes on each model (a base model asked for a two-line grade
+    # would otherwise write until its context is full).
+    model = _resolve(model, "--model", max_tokens)
+    grader = _resolve(grader, "--grader", max_tokens) if grader is not None else None
+    check_reachable(named, grace)
+    return model, grader
+
+
+def _resolve(model: Any, option: str, max_tokens: int | None = None) -> Any:
     """The Inspect model for a name, or one line saying what is wrong (an unknown
     provider, a name without one, a missing key) before anything runs."""
     if not isinstance(model, str):
         return model
-    from inspect_ai.model import get_model
+    from inspect_ai.model import GenerateConfig, get_model
 
     try:
-        return get_model(model)
+        # Not memoized: a model Inspect kept from an earlier run in this process
+        # would carry that run's base URL and key, not the environment's now.
+        return get_model(model, config=GenerateConfig(max_tokens=max_tokens), memoize=False)
     except Exception as exc:  # Inspect raises ValueError, PrerequisiteError and others
         text = re.sub(r"\[/?[a-z ]+\]", "", str(exc))  # Inspect's console markup
         detail = " ".join(line.strip() for line in text.splitlines() if line.strip())
@@ -119,7 +141,9 @@ def _resolve(model: Any, option: str) -> Any:
 
 
 def _name(model: Any) -> str:
-    return model if isinstance(model, str) else str(getattr(model, "name", model))
+    """The full Inspect name (provider/model) the user gave: Model.name drops the
+    provider, so openai-api/local/m1 would be recorded as local/m1."""
+    return str(model)
 
 
 def _manifest(probes: Path) -> dict[str, Any]:

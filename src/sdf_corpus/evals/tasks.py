@@ -23,9 +23,14 @@ from inspect_ai.solver import Generate, Solver, TaskState, generate, multiple_ch
 from inspect_ai.tool import ToolDef, ToolParam, ToolParams
 
 from sdf_corpus.evals.dataset import attachment_dataset, mcq_dataset, scenario_dataset
+from sdf_corpus.evals.reach import offline_token_table
 from sdf_corpus.evals.scorers import attachment_grader, scenario_grader
 
 __all__ = ["attachment", "mcq", "scenarios"]
+
+# `inspect eval sdf_corpus/...` imports this module before any model runs: from here,
+# the mock model's token table is read from the copy litellm ships, not downloaded.
+offline_token_table()
 
 
 @task
