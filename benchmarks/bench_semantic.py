@@ -92,8 +92,8 @@ def _pairs(
 ) -> tuple[tuple[int, int], tuple[int, int]]:
     vectors, sets = content_features([d.text for d in docs], load_embedder())
     k = min(cfg.background_rank, len(docs) - 1)
-    _, sim = nearest(vectors.astype(np.float16), k + 1, 10**6)
-    background = sim[:, k]  # k-th other (slot 0 is the document itself)
+    _, sim = nearest(vectors.astype(np.float16), k, 10**6)
+    background = sim[:, k - 1]  # the k-th other document
     cos = (
         vectors.astype(np.float16).astype(np.float32)
         @ vectors.astype(np.float16).astype(np.float32).T

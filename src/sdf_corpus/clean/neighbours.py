@@ -44,7 +44,7 @@ _ROUNDS = 8  # k-means rounds
 
 
 def plan_blocks(
-    x: F16, exact_max: int, probes: int = 6, list_size: int = _LIST, split: bool = True
+    x: F16, exact_max: int, probes: int = 6, list_size: int = _LIST, split: bool = False
 ) -> list[Block]:
     """The search as blocks: every row appears in exactly one block."""
     n = x.shape[0]
@@ -115,6 +115,7 @@ def nearest(
     exact_max: int,
     probes: int = 6,
     list_size: int = _LIST,
+    split: bool = False,
 ) -> tuple[I32, F32]:
     """Per row: the `count` most similar other rows, most similar first, ties by row
     number; a slot the search could not fill is -1 with similarity -inf."""
@@ -132,7 +133,7 @@ def nearest(
         ids[np.isneginf(vals)] = -1
         nbr[rows, :take], sim[rows, :take] = ids, vals
 
-    scan(x, plan_blocks(x, exact_max, probes, list_size), visit)
+    scan(x, plan_blocks(x, exact_max, probes, list_size, split), visit)
     return nbr, sim
 
 
@@ -149,7 +150,10 @@ def _split_large(x: F16, centroids: F32, list_size: int) -> F32:
     """A list over twice `list_size` is split by k-means of its own rows. K-means from a
     sample leaves a few lists several times the mean where a genre's documents are all
     alike, and a row is compared with its probed lists whole: on 37k alike documents the
-    search compared 3.3x as many pairs as even lists would, 1.8x after the split."""
+    search compared 3.3x as many pairs as even lists would, 1.8x after the split. Off in
+    the semantic step (`split=False`): the split lists find other approximate neighbours,
+    so the step's drops would change from the ones it made before (benchmarks/RESULTS.md
+    has what it saves and what it changes)."""
     assign = _assign(x, centroids)
     sizes = np.bincount(assign, minlength=centroids.shape[0])
     parts = []
