@@ -113,6 +113,23 @@ class IdeaBook:
             out.extend(str(r[0]) for r in rows)
         return out
 
+    def refused(self, job_ids: Iterable[str]) -> list[str]:
+        """Texts of these jobs' ideas dropped as a repeat or too close, newest first: what
+        a re-ask shows as taken, so it is not the same prompt (and the same answer) again."""
+        ids = list(job_ids)
+        found: list[tuple[float, str, int, str]] = []
+        for chunk in _chunks(ids):
+            marks = ",".join("?" * len(chunk))
+            rows = self.ledger.db.execute(
+                "SELECT created_at, request_id, item, text FROM pool_ideas "
+                f"WHERE verdict IN ('duplicate', 'too_close') AND job_id IN ({marks})",
+                chunk,
+            )
+            found.extend((float(t), str(r), int(i), str(x)) for t, r, i, x in rows)
+        # Newest first; ties (one request's ideas) in brief order, whatever the chunking.
+        found.sort(key=lambda row: (-row[0], row[1], row[2]))
+        return [text for *_, text in found]
+
     def without_idea(self, job_ids: Iterable[str]) -> set[str]:
         """The jobs among `job_ids` the pool has kept no idea for yet. A job's own idea
         output (asked with the pool off) does not count: with the pool on, every idea
