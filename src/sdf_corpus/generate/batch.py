@@ -35,10 +35,15 @@ from sdf_corpus.errors import (
     AmbiguousCreateError,
     PermanentError,
     ProviderError,
-    RetryableError,
 )
 from sdf_corpus.generate.backends.anthropic_batches import BatchEntry, BatchResult
-from sdf_corpus.generate.batch_clients import BatchAPI, make_batch_clients
+from sdf_corpus.generate.batch_clients import (
+    BatchAPI,
+    adopt_orphan,
+    create_batch,
+    make_batch_clients,
+    make_breakers,
+)
 from sdf_corpus.generate.breaker import CircuitBreaker, account_refusal
 from sdf_corpus.generate.loop import GenerateResult, GenerationLoop, RunOptions, final_stage
 from sdf_corpus.generate.runner import fill_ideas
@@ -69,8 +74,6 @@ _STATUS = {
     "not_found_error": 404,
 }
 _ENVELOPE_BYTES = 64  # '{"requests":[...]}' and separators
-# An intent's batch may carry a provider timestamp a little before our own clock.
-_CLOCK_SLACK = 300.0
 
 
 def custom_id(job_id: str, stage: str, attempt: int) -> str:
@@ -106,16 +109,7 @@ class BatchSubmitter:
         self.max_attempts = spec.max_attempts
         self.limits = spec.batch
         self.prices = {t: price if t == self.default else target_price(corpus, t) for t in clients}
-        # A breaker per provider and model: a bad key for one API stops the run naming it.
-        self.breakers = {
-            t: CircuitBreaker(
-                spec.breaker_threshold,
-                provider=c.name,
-                endpoint=c.endpoint,
-                connect_grace=spec.connect_grace,
-            )
-            for t, c in clients.items()
-        }
+        self.breakers = make_breakers(corpus, clients)
         self.requests = 0
 
     def _target_of(self, batch: BatchRow) -> Target:
@@ -133,7 +127,7 @@ class BatchSubmitter:
         while True:
             if changed and not loop.halted:
                 await self._submit_ready()
-            flight = self.book.batches("in_progress", "ended")
+            flight = self.book.batches("in_progress", "ended", pool=False)
             if not flight:
                 break
             changed = await self._poll(flight)
@@ -144,7 +138,10 @@ class BatchSubmitter:
                 delay = min(delay * 1.5, self.limits.poll_max)
 
     def _reserved(self) -> float:
-        return sum(b.worst_cost_usd for b in self.book.batches("in_progress", "ended", "creating"))
+        return sum(
+            b.worst_cost_usd
+            for b in self.book.batches("in_progress", "ended", "creating", pool=False)
+        )
 
     # -- submitting -----------------------------------------------------------------------
     async def _submit_ready(self) -> None:
@@ -207,36 +204,25 @@ class BatchSubmitter:
 
     async def _submit(self, chunk: _Chunk) -> None:
         target = chunk.target
-        client, breaker = self.clients[target], self.breakers[target]
-        for attempt in range(1, self.max_attempts + 1):
-            intent = self.book.open_intent(
-                chunk.rows, chunk.size, chunk.worst, target.provider, target.model
+        try:
+            status = await create_batch(
+                self.book,
+                self.clients[target],
+                self.breakers[target],
+                target,
+                chunk.rows,
+                chunk.entries,
+                size=chunk.size,
+                worst=chunk.worst,
+                max_attempts=self.max_attempts,
+                wait=self.limits.poll_initial,
             )
-            seq = intent.seq
-            try:
-                status = await client.create(chunk.entries, token=intent.token)
-            except AmbiguousCreateError:
-                # The batch may exist: keep the intent for _resolve_orphans (next run)
-                # and submit nothing more, rather than risk paying twice.
-                self.loop.halt("ambiguous_create")
-                self._say("batch create got no answer; re-run to adopt or resubmit it")
-                return
-            except RetryableError as exc:
-                self.book.drop_intent(seq)
-                breaker.failure(exc)  # raises ProviderStoppedError when it must stop
-                if attempt == self.max_attempts:
-                    breaker.gave_up(exc)
-                    raise
-                await asyncio.sleep(max(exc.retry_after or 0.0, self.limits.poll_initial))
-                continue
-            except ProviderError as exc:
-                self.book.drop_intent(seq)
-                # A refused create refuses every request it carries.
-                breaker.failure(exc, count=len(chunk.rows))
-                raise
-            break
-        breaker.success()
-        self.book.attach(seq, status.id)
+        except AmbiguousCreateError:
+            # The batch may exist: keep the intent for _resolve_orphans (next run)
+            # and submit nothing more, rather than risk paying twice.
+            self.loop.halt("ambiguous_create")
+            self._say("batch create got no answer; re-run to adopt or resubmit it")
+            return
         self.requests += len(chunk.rows)
         self._say(
             f"batch {status.id} ({target.label()}): {len(chunk.rows)} requests, "
@@ -245,28 +231,11 @@ class BatchSubmitter:
         )
 
     async def _resolve_orphans(self) -> None:
-        """An intent without a batch id: adopt the batch create made, if it exists.
-
-        Where the API keeps metadata (OpenAI) the batch carries the intent's token and
-        is found by it; Anthropic's is the unclaimed batch of the same size created
-        closest to the intent."""
-        for row in self.book.batches("creating"):
-            known = self.book.known_ids()
-            client = self.clients[self._target_of(row)]
-            recent = await client.recent(row.created_at - _CLOCK_SLACK)
-            fits = [b for b in recent if b.id not in known and b.token == row.token]
-            if not fits:
-                fits = [
-                    b
-                    for b in recent
-                    if b.id not in known and not b.token and b.requests == row.requests
-                ]
-            if fits:
-                best = min(fits, key=lambda b: abs(b.created_at - row.created_at))
-                self.book.attach(row.seq, best.id)
-                self._say(f"adopted batch {best.id} created before the last run stopped")
-            else:
-                self.book.orphan_lost(row.seq)
+        """An intent without a batch id: adopt the batch create made, if it exists."""
+        for row in self.book.batches("creating", pool=False):
+            adopted = await adopt_orphan(self.book, self.clients[self._target_of(row)], row)
+            if adopted is not None:
+                self._say(f"adopted batch {adopted} created before the last run stopped")
 
     # -- polling and collecting -------------------------------------------------------------
     async def _poll(self, flight: list[BatchRow]) -> bool:

@@ -205,6 +205,13 @@ class IdeaBook:
                     for r in pool.ideas
                 ],
             )
+            # Sent in a batch (`--batch`): its request is answered in the same commit, so a
+            # re-run neither adopts the batch's answer again nor asks for it.
+            db.execute(
+                "UPDATE batch_requests SET result='succeeded' "
+                "WHERE key=? AND stage=? AND result IS NULL",
+                (pool.request_id, POOL_STAGE),
+            )
             # A job's own idea (asked with the pool off) stays findable by its key.
             db.executemany(_DISPLACE, [(r.job_id, pool.stage, r.key) for r in kept])
             db.executemany(
@@ -215,6 +222,38 @@ class IdeaBook:
                     (r.job_id, pool.stage, r.text, "pool", c.model, POOL_BACKEND, now, r.key)
                     for r in kept
                 ],
+            )
+
+    # -- the pool through a batch API (ideas/batched.py) --------------------------------------
+    def batch_tries(self, request_id: str) -> int:
+        """How often the pool request was put in a batch (its attempts, lost ones included)."""
+        row = self.ledger.db.execute(
+            "SELECT COUNT(*) FROM batch_requests WHERE key=? AND stage=?",
+            (request_id, POOL_STAGE),
+        ).fetchone()
+        return int(row[0])
+
+    def in_flight(self) -> dict[str, tuple[str, int]]:
+        """Pool requests sent in a batch that is not collected and not yet answered in the
+        ledger: request id -> (custom id, batch seq). A re-run waits for these answers
+        instead of sending the request again."""
+        rows = self.ledger.db.execute(
+            "SELECT r.key, r.custom_id, r.seq FROM batch_requests r JOIN batches b "
+            "ON b.seq = r.seq WHERE r.stage=? AND r.result IS NULL "
+            "AND b.status IN ('in_progress', 'ended') ORDER BY r.seq",
+            (POOL_STAGE,),
+        )
+        return {str(key): (str(cid), int(seq)) for key, cid, seq in rows}
+
+    def record_unclaimed(
+        self, payer: str, custom_id: str, started: float, completion: Completion
+    ) -> None:
+        """An answer in an adopted batch that this run's pool no longer asks for (the spec
+        or the plan changed in between): paid for, so its cost is on the ledger."""
+        with self.ledger.transaction(immediate=True):
+            self.ledger.insert_paid_attempt(payer, POOL_STAGE, started, time.time(), completion)
+            self.ledger.db.execute(
+                "UPDATE batch_requests SET result='unused' WHERE custom_id=?", (custom_id,)
             )
 
     def figures(self, genre: str | None = None) -> PoolFigures:
