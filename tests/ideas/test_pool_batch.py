@@ -17,7 +17,10 @@ from fakeprovider.retold import RetoldLog
 from fakeprovider.server import FakeProvider
 from runfiles import ledger_rows
 from sdf_corpus.cli import main
+from sdf_corpus.errors import AmbiguousCreateError
+from sdf_corpus.generate.backends.anthropic_batches import BatchClient
 from sdf_corpus.pricing.prices import OPENAI_PRICES, cost_usd, lookup_price
+from sdf_corpus.store import IdeaBook
 
 from .retold_run import small_constitution
 
@@ -160,3 +163,72 @@ def test_max_cost_stops_the_batch_pool_and_a_re_run_goes_on(
     code, out = _generate(spec, run, "--batch")
     assert code == 0, out[-2000:]
     assert ledger_rows(run, "SELECT COUNT(*) FROM pool_requests")[0][0] > 0
+
+
+def test_a_pool_batch_whose_create_got_no_answer_is_adopted_not_sent_again(
+    retold: RetoldLog,
+    fake_provider: FakeProvider,
+    fake_spec: Callable[..., Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The create reached the API (the batch exists) but its answer was lost: exit 4, and
+    the next run finds that batch and reads it instead of paying for a second one."""
+    spec = _spec(fake_spec, tmp_path, "anthropic")
+    code, out = _generate(spec, tmp_path / "clean", "--batch")
+    assert code == 0, out[-2000:]
+    clean = _pool_ideas(tmp_path / "clean")
+    before = _pool_sends(fake_provider, "anthropic")
+    real_create = BatchClient.create
+
+    async def made_but_lost(self: BatchClient, entries: Any, token: str = "") -> Any:
+        monkeypatch.setattr(BatchClient, "create", real_create)
+        await real_create(self, entries, token)
+        raise AmbiguousCreateError("anthropic request timed out")
+
+    monkeypatch.setattr(BatchClient, "create", made_but_lost)
+    run = tmp_path / "run"
+    code, out = _generate(spec, run, "--batch")
+    assert code == 4, out[-2000:]
+    code, out = _generate(spec, run, "--batch")
+    assert code == 0, out[-2000:]
+    assert _pool_ideas(run) == clean
+    assert _pool_sends(fake_provider, "anthropic") == before + before  # once per run each
+    assert ledger_rows(run, "SELECT COUNT(*) FROM batch_requests WHERE result='lost'") == [(0,)]
+
+
+def test_answers_a_changed_spec_no_longer_asks_for_are_still_on_the_ledger(
+    retold: RetoldLog,
+    fake_provider: FakeProvider,
+    fake_spec: Callable[..., Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Killed with a pool batch's answers not yet committed, then resumed with another
+    `ideas.per_request` (other requests): the old batch is read, and what it cost is on
+    the ledger, so the spend shown is what the provider billed."""
+    spec = _spec(fake_spec, tmp_path, "anthropic")
+    run = tmp_path / "run"
+    real_commit = IdeaBook.commit
+
+    def dies(self: IdeaBook, pool: Any) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(IdeaBook, "commit", dies)
+    code, _ = _generate(spec, run, "--batch")
+    assert code == 130
+    monkeypatch.setattr(IdeaBook, "commit", real_commit)
+    answered = len(retold.idea_lists())
+    assert answered > 0
+    code, out = _generate(spec, run, "--batch", "--set", "ideas.per_request=5")
+    assert code == 0, out[-2000:]
+    unused = ledger_rows(
+        run,
+        "SELECT COUNT(*) FROM batch_requests WHERE stage='idea_pool' AND result='unused'",
+    )[0][0]
+    assert unused == answered  # none of the first requests is asked again
+    paid = ledger_rows(run, "SELECT COUNT(*), SUM(cost_usd) FROM attempts WHERE stage='idea_pool'")[
+        0
+    ]
+    committed = ledger_rows(run, "SELECT COUNT(*) FROM pool_requests")[0][0]
+    assert paid[0] == committed + unused == len(retold.idea_lists()) and paid[1] > 0

@@ -43,6 +43,8 @@ from sdf_corpus.generate.batch_clients import (
     create_batch,
     make_batch_clients,
     make_breakers,
+    result_error,
+    retry_error,
 )
 from sdf_corpus.generate.breaker import CircuitBreaker, account_refusal
 from sdf_corpus.generate.loop import GenerateResult, GenerationLoop, RunOptions, final_stage
@@ -57,22 +59,6 @@ from sdf_corpus.targets import Target, default_target, stage_target
 __all__ = ["BatchSubmitter", "custom_id", "run_batch_generation"]
 
 _CUSTOM_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
-# Error types the API gives for a request that will never succeed as sent.
-_PERMANENT = {
-    "invalid_request_error",
-    "authentication_error",
-    "permission_error",
-    "not_found_error",
-    "request_too_large",
-}
-# Statuses of the immediate API for the same error types, for the circuit breaker.
-_STATUS = {
-    "invalid_request_error": 400,
-    "authentication_error": 401,
-    "billing_error": 402,
-    "permission_error": 403,
-    "not_found_error": 404,
-}
 _ENVELOPE_BYTES = 64  # '{"requests":[...]}' and separators
 
 
@@ -305,16 +291,8 @@ class BatchSubmitter:
     def _record_failure(
         self, job: Job, row: RequestRow, result: BatchResult, breaker: CircuitBreaker
     ) -> None:
-        permanent = result.type == "errored" and result.error_type in _PERMANENT
-        message = (
-            f"batch {result.type}: {result.error_type} {result.error_message}".strip()
-            if result.type == "errored"
-            else f"batch request {result.type}"
-        )
-        status = _STATUS.get(result.error_type or "") if result.type == "errored" else None
-        error: ProviderError = (
-            PermanentError(message, status=status) if permanent else _BatchRetry(message)
-        )
+        error, permanent = result_error(result)
+        message = str(error)
         give_up = permanent or row.attempt >= self.max_attempts
         # An account-level refusal says nothing about the job: it stays pending.
         fails_job = give_up and account_refusal(error) is None
@@ -335,7 +313,7 @@ class BatchSubmitter:
             self._tick(ok=False)
 
     def _fail(self, job: Job, stage: str, why: str) -> None:
-        self.ledger.fail_job(job, stage, _BatchRetry(why))
+        self.ledger.fail_job(job, stage, retry_error(why))
         self._tick(ok=False)
 
     def _tick(self, ok: bool) -> None:
@@ -346,10 +324,6 @@ class BatchSubmitter:
 
     def _say(self, text: str) -> None:
         self.loop.progress.say(text)
-
-
-class _BatchRetry(ProviderError):
-    """A batch request that may succeed if sent again (errored, expired, canceled)."""
 
 
 async def run_batch_generation(

@@ -13,7 +13,13 @@ import asyncio
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any, Protocol
 
-from sdf_corpus.errors import AmbiguousCreateError, ProviderError, RetryableError, SpecError
+from sdf_corpus.errors import (
+    AmbiguousCreateError,
+    PermanentError,
+    ProviderError,
+    RetryableError,
+    SpecError,
+)
 from sdf_corpus.generate.backends.anthropic_batches import BatchEntry, BatchResult, BatchStatus
 from sdf_corpus.generate.breaker import CircuitBreaker
 from sdf_corpus.pricing.prices import ModelPrice
@@ -29,10 +35,48 @@ __all__ = [
     "create_batch",
     "make_batch_clients",
     "make_breakers",
+    "result_error",
+    "retry_error",
 ]
 
 # An intent's batch may carry a provider timestamp a little before our own clock.
 _CLOCK_SLACK = 300.0
+# Error types the API gives for a request that will never succeed as sent.
+_PERMANENT = {
+    "invalid_request_error",
+    "authentication_error",
+    "permission_error",
+    "not_found_error",
+    "request_too_large",
+}
+# Statuses of the immediate API for the same error types, for the circuit breaker.
+_STATUS = {
+    "invalid_request_error": 400,
+    "authentication_error": 401,
+    "billing_error": 402,
+    "permission_error": 403,
+    "not_found_error": 404,
+}
+
+
+class _BatchRetry(ProviderError):
+    """A batch request that may succeed if sent again (errored, expired, canceled)."""
+
+
+def retry_error(message: str) -> ProviderError:
+    """A batch request that came back without an answer but may get one if sent again."""
+    return _BatchRetry(message)
+
+
+def result_error(result: BatchResult) -> tuple[ProviderError, bool]:
+    """What a result that did not succeed means: the error (a PermanentError with the
+    immediate API's status when sending it again cannot help) and whether it is permanent."""
+    if result.type != "errored":
+        return _BatchRetry(f"batch request {result.type}"), False
+    message = f"batch {result.type}: {result.error_type} {result.error_message}".strip()
+    if result.error_type in _PERMANENT:
+        return PermanentError(message, status=_STATUS.get(result.error_type)), True
+    return _BatchRetry(message), False
 
 
 class BatchAPI(Protocol):

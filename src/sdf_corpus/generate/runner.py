@@ -240,6 +240,9 @@ async def fill_pool_batched(
     finally:
         for client in clients.values():
             await client.aclose()
+    if pool.error is not None:  # a provider error that ended the batches (a poll refused)
+        pool.error.args = (f"idea pool batch failed: {pool.error}",)
+        raise pool.error
     if loop.stopped_by is not None:
         raise loop.stopped_by
     return GenerateResult(

@@ -26,9 +26,10 @@ What the jobs' batches guarantee holds here too (`generate/batch.py`, docs/cost.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sdf_corpus.errors import (
     AmbiguousCreateError,
@@ -42,6 +43,7 @@ from sdf_corpus.generate.batch_clients import (
     adopt_orphan,
     create_batch,
     make_breakers,
+    result_error,
 )
 from sdf_corpus.generate.spend import CostGuard
 from sdf_corpus.generate.stages import target_price
@@ -54,30 +56,11 @@ from sdf_corpus.targets import Target, default_target, stage_target
 
 __all__ = ["PoolBatches"]
 
-# Error types of a request that will never succeed as sent (as generate/batch.py).
-_PERMANENT = {
-    "invalid_request_error",
-    "authentication_error",
-    "permission_error",
-    "not_found_error",
-    "request_too_large",
-}
-_STATUS = {
-    "invalid_request_error": 400,
-    "authentication_error": 401,
-    "billing_error": 402,
-    "permission_error": 403,
-    "not_found_error": 404,
-}
 # Turns of the event loop with no new request before a round goes out: after a batch's
 # answers are handed back, each cell's coroutine commits and asks its next request
 # within a turn or two (nothing in between awaits anything else).
 _QUIET_TURNS = 4
 _ENVELOPE = 64  # '{"requests":[...]}' and separators
-
-
-class PoolRetry(ProviderError):
-    """A pool request's batch answer errored, expired, was canceled or went missing."""
 
 
 @dataclass
@@ -86,7 +69,7 @@ class _Call:
     payer: str  # the job the attempt rows are filed under (the request's first brief)
     request: Request  # custom_id: the pool request's id
     worst: float  # reserved on the spend guard until the answer is in
-    future: asyncio.Future[tuple[Completion, float]] = field(repr=False)
+    future: asyncio.Future[tuple[Completion, float]]
     attempt: int = 1
     custom_id: str = ""
     started: float = 0.0
@@ -127,7 +110,9 @@ class PoolBatches:
         self.unclaimed: dict[str, tuple[str, str, float, Completion]] = {}
         self.collected: dict[int, BatchRow] = {}  # read this run; closed once all answered
         self.driver: asyncio.Task[None] | None = None
+        self.wake = asyncio.Event()  # a request joined the queue while batches are out
         self.requests = 0  # requests put in batches by this run
+        self.error: ProviderError | None = None  # what ended the batches, raised after the fill
 
     def __call__(self, genre: str, stage: str) -> Caller:
         return _TargetCaller(self, stage_target(self.corpus.spec, genre, stage))
@@ -163,6 +148,7 @@ class PoolBatches:
             worst = self.guard.reserve(request, price)  # BudgetError: the fill stops here
             tries = self.ideas.batch_tries(rid)
             self.queue.append(_Call(target, payer, request, worst, future, attempt=tries + 1))
+            self.wake.set()
         if self.driver is None:
             self.driver = asyncio.create_task(self._drive())
         return await future
@@ -178,6 +164,7 @@ class PoolBatches:
         for _, (payer, cid, started, completion) in sorted(self.unclaimed.items()):
             self.ideas.record_unclaimed(payer, cid, started, completion)
         self.unclaimed.clear()
+        await self._close_answered()
 
     # -- rounds -----------------------------------------------------------------------------
     async def _drive(self) -> None:
@@ -198,13 +185,17 @@ class PoolBatches:
                 if await self._poll(flight):
                     delay = self.limits.poll_initial
                 else:
-                    await asyncio.sleep(delay)
+                    with contextlib.suppress(TimeoutError):  # a new request cuts it short
+                        await asyncio.wait_for(self.wake.wait(), delay)
+                    self.wake.clear()
                     delay = min(delay * 1.5, self.limits.poll_max)
-        except BaseException as exc:  # every caller learns why: a stop, a refused create
+        except asyncio.CancelledError:
+            self._fail_all(None)
+            raise
+        except Exception as exc:  # every caller learns why the pool's batches stopped
             self._fail_all(exc)
         finally:
             self.driver = None
-            await self._close_answered()
 
     async def _quiet(self) -> None:
         seen, quiet = -1, 0
@@ -214,16 +205,28 @@ class PoolBatches:
             quiet = quiet + 1 if now == seen else 0
             seen = now
 
-    def _fail_all(self, exc: BaseException) -> None:
-        error = exc if isinstance(exc, Exception) else ProviderStoppedError(str(exc) or "stopped")
+    def _fail_all(self, exc: Exception | None) -> None:
+        """Every waiting request ends with the driver: a stop stops the fill (what was
+        answered is committed; batches still out are adopted by the next run); a provider
+        error that is no stop (a poll refused) stops it too, and is raised after the fill
+        (`error`), so no job fails for what is not about its request."""
+        error: Exception | None = exc
+        if isinstance(exc, ProviderError) and not isinstance(exc, AmbiguousCreateError):
+            self.error = exc
+            error = ProviderStoppedError(f"idea pool batch failed: {exc}")
         for call in [*self.queue, *self.waiting.values()]:
             self.guard.settle(call.worst, 0.0)
-            if not call.future.done():
+            if call.future.done():
+                continue
+            if error is None:
+                call.future.cancel()
+            else:
                 call.future.set_exception(error)
         self.queue, self.waiting = [], {}
 
     async def _submit_round(self) -> None:
         calls, self.queue = self.queue, []
+        self.wake.clear()
         by_target: dict[Target, list[_Call]] = {}
         for call in calls:
             call.custom_id = _custom_id(call.request.custom_id, call.attempt)
@@ -307,13 +310,12 @@ class PoolBatches:
         assert batch.id is not None
         target = self._target_of(batch)
         rows = self.book.requests(batch.seq)
-        async for result in client.results(batch.id):
-            row = rows.pop(result.custom_id, None)
-            if row is not None and row.result is None:
-                self._answer(row, result, target, batch)
-        for row in rows.values():
+        results = {r.custom_id: r async for r in client.results(batch.id) if r.custom_id in rows}
+        # Handed back in the order the requests were sent, whatever order the API keeps:
+        # the cells' checks and commits then run in one order on every run.
+        for cid, row in rows.items():
             if row.result is None:
-                self._answer(row, BatchResult(row.custom_id, "missing"), target, batch)
+                self._answer(row, results.get(cid) or BatchResult(cid, "missing"), target, batch)
         self.collected[batch.seq] = batch
 
     def _answer(
@@ -338,35 +340,31 @@ class PoolBatches:
     def _failed(
         self, row: RequestRow, result: BatchResult, target: Target, call: _Call | None
     ) -> None:
-        permanent = result.type == "errored" and result.error_type in _PERMANENT
-        message = (
-            f"batch {result.type}: {result.error_type} {result.error_message}".strip()
-            if result.type == "errored"
-            else f"batch request {result.type}"
-        )
-        status = _STATUS.get(result.error_type or "") if result.type == "errored" else None
-        error: ProviderError = (
-            PermanentError(message, status=status) if permanent else PoolRetry(message)
-        )
+        error, permanent = result_error(result)
         give_up = permanent or row.attempt >= self.max_attempts
-        job = self.book.job(row.job_id)
         self.book.record_failure(
-            job, row, result.type, error, message, status=status, fatal=give_up, fail_job=False
+            self.book.job(row.job_id),
+            row,
+            result.type,
+            error,
+            str(error),
+            status=400 if permanent else None,
+            fatal=give_up,
+            fail_job=False,  # the fill fails the request's jobs when it learns of it
         )
-        if call is not None:
-            if give_up:
-                self.guard.settle(call.worst, 0.0)
-                call.future.set_exception(error)
-            else:
-                call.attempt = row.attempt + 1
-                self.queue.append(call)
+        if call is not None and give_up:
+            self.guard.settle(call.worst, 0.0)
+            call.future.set_exception(error)
+        elif call is not None:
+            call.attempt = row.attempt + 1
+            self.queue.append(call)
         self.breakers[target].failure(error)  # after the commit; may stop the run
 
     def _retry_lost(self, seq: int) -> None:
         """A batch the provider no longer has: its waiting requests go in the next round."""
-        for cid, call in list(self.waiting.items()):
-            if self.book.requests(seq).get(cid) is not None:
-                del self.waiting[cid]
+        for cid in self.book.requests(seq):
+            call = self.waiting.pop(cid, None)
+            if call is not None:
                 call.attempt += 1
                 self.queue.append(call)
 
