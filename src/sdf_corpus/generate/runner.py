@@ -16,12 +16,7 @@ import dataclasses
 import sys
 from collections.abc import Iterator
 
-from sdf_corpus.errors import (
-    AmbiguousCreateError,
-    BudgetError,
-    ProviderError,
-    ProviderStoppedError,
-)
+from sdf_corpus.errors import BudgetError, ProviderError, ProviderStoppedError
 from sdf_corpus.generate.backends.base import Backend
 from sdf_corpus.generate.breaker import account_refusal
 from sdf_corpus.generate.commits import CommitQueue
@@ -164,9 +159,6 @@ async def fill_ideas(
     except BudgetError:
         loop.halt("max_cost")
         return
-    except AmbiguousCreateError:
-        loop.halt("ambiguous_create")  # the pool's batch intent waits for the next run
-        return
     except ProviderStoppedError as exc:
         loop.halt(exc)
         return
@@ -235,21 +227,22 @@ async def fill_pool_batched(
         await pool.start()
         # Every cell's next request in one round: no cap below the batch's own.
         await fill_ideas(loop, ledger, pool, corpus.spec.backend.batch.max_requests)
-        if loop.stopped_by is None and loop.stopped != "ambiguous_create":
+        if loop.stopped_by is None:
             await pool.finish()
     finally:
         for client in clients.values():
             await client.aclose()
-    if pool.error is not None:  # a provider error that ended the batches (a poll refused)
-        pool.error.args = (f"idea pool batch failed: {pool.error}",)
+    if pool.error is not None:  # what ended the pool's batches, as the jobs' batches say it
+        pool.error.args = (f"batch request failed: {pool.error}",)
         raise pool.error
-    if loop.stopped_by is not None:
+    ambiguous = pool.ambiguous  # the intent waits for the next run to adopt (exit 4)
+    if loop.stopped_by is not None and not ambiguous:
         raise loop.stopped_by
     return GenerateResult(
         jobs_failed=loop.failed,
         requests=pool.requests,
         spent_usd=loop.guard.spent,
-        stopped=loop.stopped,
+        stopped="ambiguous_create" if ambiguous else loop.stopped,
         errors=dict(loop.errors),
     )
 

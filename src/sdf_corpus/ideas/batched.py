@@ -113,6 +113,7 @@ class PoolBatches:
         self.wake = asyncio.Event()  # a request joined the queue while batches are out
         self.requests = 0  # requests put in batches by this run
         self.error: ProviderError | None = None  # what ended the batches, raised after the fill
+        self.ambiguous = False  # a create got no answer: its intent waits for the next run
 
     def __call__(self, genre: str, stage: str) -> Caller:
         return _TargetCaller(self, stage_target(self.corpus.spec, genre, stage))
@@ -206,12 +207,16 @@ class PoolBatches:
             seen = now
 
     def _fail_all(self, exc: Exception | None) -> None:
-        """Every waiting request ends with the driver: a stop stops the fill (what was
-        answered is committed; batches still out are adopted by the next run); a provider
-        error that is no stop (a poll refused) stops it too, and is raised after the fill
-        (`error`), so no job fails for what is not about its request."""
+        """Every waiting request ends with the driver, as a stop: the fill commits what was
+        answered and sends nothing more; batches still out are adopted by the next run. A
+        create that got no answer (`ambiguous`: exit 4, the next run adopts it) or any
+        other provider error (`error`: a create refused, a poll refused; raised after the
+        fill, ending the run as the jobs' batches do) fails no job: it is not about them."""
         error: Exception | None = exc
-        if isinstance(exc, ProviderError) and not isinstance(exc, AmbiguousCreateError):
+        if isinstance(exc, AmbiguousCreateError):
+            self.ambiguous = True
+            error = ProviderStoppedError("a pool batch create got no answer")
+        elif isinstance(exc, ProviderError):
             self.error = exc
             error = ProviderStoppedError(f"idea pool batch failed: {exc}")
         for call in [*self.queue, *self.waiting.values()]:
@@ -256,28 +261,19 @@ class PoolBatches:
         for call in calls:
             call.started = started
             self.waiting[call.custom_id] = call
-        try:
-            status = await create_batch(
-                self.book,
-                client,
-                self.breakers[target],
-                target,
-                rows,
-                [entry for _, entry in chunk],
-                size=_ENVELOPE + sum(len(client.line(entry)) for _, entry in chunk),
-                worst=sum(c.worst for c in calls),
-                max_attempts=self.max_attempts,
-                wait=self.limits.poll_initial,
-            )
-        except AmbiguousCreateError:
-            raise  # the intent stays for the next run to adopt: nothing more is sent
-        except ProviderError as exc:
-            # No batch exists: these requests fail as an immediate request refused would.
-            for call in calls:
-                del self.waiting[call.custom_id]
-                self.guard.settle(call.worst, 0.0)
-                call.future.set_exception(exc)
-            return
+        # A create refused or unanswered raises: the driver stops the fill (`_fail_all`).
+        status = await create_batch(
+            self.book,
+            client,
+            self.breakers[target],
+            target,
+            rows,
+            [entry for _, entry in chunk],
+            size=_ENVELOPE + sum(len(client.line(entry)) for _, entry in chunk),
+            worst=sum(c.worst for c in calls),
+            max_attempts=self.max_attempts,
+            wait=self.limits.poll_initial,
+        )
         self.requests += len(calls)
         self.say(f"idea pool: batch {status.id} ({target.label()}): {len(calls)} list requests")
 

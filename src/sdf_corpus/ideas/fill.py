@@ -21,12 +21,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from sdf_corpus.embed import Embedder, load_embedder
-from sdf_corpus.errors import (
-    AmbiguousCreateError,
-    BudgetError,
-    ProviderError,
-    ProviderStoppedError,
-)
+from sdf_corpus.errors import BudgetError, ProviderError, ProviderStoppedError
 from sdf_corpus.generate.breaker import account_refusal
 from sdf_corpus.ideas.cells import cell_of, group_of, idea_stage, pool_applies, pool_key
 from sdf_corpus.ideas.check import CellIdeas, normalise
@@ -96,8 +91,7 @@ async def fill_pool(
 
     Callable per wave of jobs. `caller=None` sends nothing: it only says which jobs are
     still owed an idea (a `--workers` process, whose parent filled the pool). Raises
-    BudgetError or ProviderStoppedError (AmbiguousCreateError: a batch caller's create got
-    no answer) once the in-flight requests are committed."""
+    BudgetError or ProviderStoppedError once the in-flight requests are committed."""
     if not pool_applies(corpus):
         return PoolResult()
     groups, exhausted = _waiting(corpus, ledger, jobs)
@@ -163,7 +157,7 @@ class _Filler:
         self.spec = corpus.spec.ideas
         self.book = IdeaBook(ledger)
         self.gate = asyncio.Semaphore(max(1, concurrency))
-        self.stop: BudgetError | ProviderStoppedError | AmbiguousCreateError | None = None
+        self.stop: BudgetError | ProviderStoppedError | None = None
         self.errors: Counter[str] = Counter()
         self.exhausted: Counter[str] = Counter()
         self.result = PoolResult()
@@ -281,7 +275,7 @@ class _Filler:
                 return None
             try:
                 return await caller.call(payer, POOL_STAGE, request)
-            except (BudgetError, ProviderStoppedError, AmbiguousCreateError) as exc:
+            except (BudgetError, ProviderStoppedError) as exc:
                 self.stop = self.stop or exc
             except ProviderError as exc:
                 self.errors[type(exc).__name__] += 1
