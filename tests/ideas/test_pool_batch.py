@@ -19,6 +19,7 @@ from runfiles import ledger_rows
 from sdf_corpus.cli import main
 from sdf_corpus.errors import AmbiguousCreateError
 from sdf_corpus.generate.backends.anthropic_batches import BatchClient
+from sdf_corpus.generate.backends.openai_batches import LitellmBatchClient
 from sdf_corpus.pricing.prices import OPENAI_PRICES, cost_usd, lookup_price
 from sdf_corpus.store import IdeaBook
 
@@ -165,7 +166,9 @@ def test_max_cost_stops_the_batch_pool_and_a_re_run_goes_on(
     assert ledger_rows(run, "SELECT COUNT(*) FROM pool_requests")[0][0] > 0
 
 
+@pytest.mark.parametrize("provider", ["anthropic", "litellm"])
 def test_a_pool_batch_whose_create_got_no_answer_is_adopted_not_sent_again(
+    provider: str,
     retold: RetoldLog,
     fake_provider: FakeProvider,
     fake_spec: Callable[..., Path],
@@ -173,27 +176,29 @@ def test_a_pool_batch_whose_create_got_no_answer_is_adopted_not_sent_again(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The create reached the API (the batch exists) but its answer was lost: exit 4, and
-    the next run finds that batch and reads it instead of paying for a second one."""
-    spec = _spec(fake_spec, tmp_path, "anthropic")
+    the next run finds that batch (Anthropic's by size and time, OpenAI's by the intent's
+    metadata token) and reads it instead of paying for a second one."""
+    spec = _spec(fake_spec, tmp_path, provider)
     code, out = _generate(spec, tmp_path / "clean", "--batch")
     assert code == 0, out[-2000:]
     clean = _pool_ideas(tmp_path / "clean")
-    before = _pool_sends(fake_provider, "anthropic")
-    real_create = BatchClient.create
+    before = _pool_sends(fake_provider, provider)
+    client: Any = BatchClient if provider == "anthropic" else LitellmBatchClient
+    real_create = client.create
 
-    async def made_but_lost(self: BatchClient, entries: Any, token: str = "") -> Any:
-        monkeypatch.setattr(BatchClient, "create", real_create)
+    async def made_but_lost(self: Any, entries: Any, token: str = "") -> Any:
+        monkeypatch.setattr(client, "create", real_create)
         await real_create(self, entries, token)
-        raise AmbiguousCreateError("anthropic request timed out")
+        raise AmbiguousCreateError("batch create timed out")
 
-    monkeypatch.setattr(BatchClient, "create", made_but_lost)
+    monkeypatch.setattr(client, "create", made_but_lost)
     run = tmp_path / "run"
     code, out = _generate(spec, run, "--batch")
     assert code == 4, out[-2000:]
     code, out = _generate(spec, run, "--batch")
     assert code == 0, out[-2000:]
     assert _pool_ideas(run) == clean
-    assert _pool_sends(fake_provider, "anthropic") == before + before  # once per run each
+    assert _pool_sends(fake_provider, provider) == before + before  # once per run each
     assert ledger_rows(run, "SELECT COUNT(*) FROM batch_requests WHERE result='lost'") == [(0,)]
 
 
