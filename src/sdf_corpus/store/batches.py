@@ -127,9 +127,10 @@ class BatchBook:
         return {r[0] for r in self.db.execute("SELECT id FROM batches WHERE id IS NOT NULL")}
 
     def requests(self, seq: int) -> dict[str, RequestRow]:
+        """The batch's requests in the order they were put in it."""
         rows = self.db.execute(
             "SELECT custom_id, job_id, stage, attempt, prefill, result, key FROM batch_requests "
-            "WHERE seq=?",
+            "WHERE seq=? ORDER BY rowid",
             (seq,),
         )
         return {r[0]: RequestRow(*r) for r in rows}
