@@ -61,6 +61,10 @@ def build(
             "FROM attempts WHERE outcome='ok'"
         ).fetchone()
         jobs = db.execute("SELECT COUNT(*) FROM jobs WHERE status='done'").fetchone()[0]
+        # --batch: the pool's rounds (batches carrying pool requests), one after another
+        rounds = db.execute(
+            "SELECT COUNT(DISTINCT seq) FROM batch_requests WHERE stage='idea_pool'"
+        ).fetchone()[0]
     finally:
         db.close()
     kept_docs = manifest["totals"]["documents"]
@@ -78,6 +82,7 @@ def build(
         "idea_output_tokens_per_kept_token": (idea_out or 0) / kept_tokens,
         "idea_usd_per_kept_mtok": (idea_usd or 0.0) / kept_tokens * 1e6,
         "requests_answered_immediately": fake.count - immediate,
+        "pool_batches": rounds,
     }
 
 
