@@ -55,20 +55,7 @@ def _pieces() -> list[Document]:
     return docs
 
 
-@pytest.mark.parametrize(
-    "size",
-    [
-        12,
-        pytest.param(
-            30,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="issue28-semantic: different pieces of build length still merge at "
-                "the default settings (2 of 30 at word overlap 0.27)",
-            ),
-        ),
-    ],
-)
+@pytest.mark.parametrize("size", [12, 30])
 def test_different_long_texts_on_one_subject_are_not_merged(tmp_path: Path, size: int) -> None:
     docs = _pieces()[:size]
     assert len(docs) == size
