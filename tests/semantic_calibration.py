@@ -5,6 +5,7 @@ tests/clean/test_semantic.py and benchmarks/bench_semantic.py."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,14 @@ import yaml
 
 from sdf_corpus.document import Document
 
-__all__ = ["LONG", "SHORT", "Score", "calibration_documents", "score"]
+__all__ = [
+    "LONG",
+    "SHORT",
+    "Score",
+    "calibration_documents",
+    "repo_prose_pieces",
+    "score",
+]
 
 _DIR = Path(__file__).resolve().parent / "data" / "semantic_calibration"
 SHORT = _DIR / "stories.yaml"  # 80-150 words a piece
@@ -72,3 +80,38 @@ def score(
         stories=len(sizes),
         stories_kept=len({story[i] for i in kept}),
     )
+
+
+REPO = Path(__file__).resolve().parents[1]
+WORDS = 500
+
+
+def _prose(path: Path) -> list[str]:
+    """The paragraphs of running text of a markdown file (no code, tables, headings or
+    lists: those are not prose)."""
+    text = re.sub(r"```.*?```", "", path.read_text(encoding="utf-8"), flags=re.DOTALL)
+    paragraphs = [re.sub(r"^[-*] ", "", p.strip()) for p in text.split("\n\n")]
+    return [
+        " ".join(p.split())
+        for p in paragraphs
+        if p and not p.startswith(("#", "|", ">", "    ")) and len(p.split()) > 20
+    ]
+
+
+def repo_prose_pieces() -> list[Document]:
+    """This repository's own prose in 500-word pieces of one genre: different texts on
+    one subject, none a retelling of another."""
+    docs = []
+    files = [REPO / "constitution" / "example.md", REPO / "README.md"]
+    for path in [*files, *sorted((REPO / "docs").glob("*.md"))]:
+        words = " ".join(_prose(path)).split()
+        for i in range(0, len(words) - WORDS + 1, WORDS):
+            docs.append(
+                Document(
+                    id=f"{path.stem}-{i // WORDS}",
+                    text=" ".join(words[i : i + WORDS]),
+                    genre="docs",
+                    n_tokens=WORDS,
+                )
+            )
+    return docs
