@@ -94,14 +94,14 @@ class SemanticConfig(BaseModel):
         "genre of fewer than 2 x this + 1 documents, the median neighbour.",
     )
     min_word_overlap: float = Field(
-        default=0.15,
+        default=0.13,
         ge=0.0,
         le=1.0,
         description="... and the Jaccard similarity of their distinct words (names and "
         "the genre's common words left out) they must also reach.",
     )
     common_share: float = Field(
-        default=0.2,
+        default=0.15,
         ge=0.0,
         le=1.0,
         description="A word used by more than this share of a genre's documents is common "

@@ -10,11 +10,11 @@ genre's documents use it, and at least `common_min_docs` of them (in a small gen
 story told a few times must not make its own words common).
 
 Counting: how many documents of each genre use each word, from the word hashes every
-held document brings (`semantic_words`), in a table of 2^20 counters per genre (4 MiB)
+held document brings (`semantic_words`), in a table of 2^19 counters per genre (2 MiB)
 indexed by the hash's low bits. A sum of counts is the same in any input order and for
 any number of workers. Two words that share a counter add up; that can only make a rare
 word look common (its overlap then counts it out), and with a few hundred common words
-among a million counters it touches about 1 word in 3,000.
+among half a million counters it touches about 1 word in 1,700.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ __all__ = ["GenreWordCounts", "Mask", "content_overlap"]
 U32 = npt.NDArray[np.uint32]
 Mask = npt.NDArray[np.bool_]
 
-_BITS = 20
+_BITS = 19
 _MASK = np.uint32((1 << _BITS) - 1)
 _PENDING = 1 << 20  # word hashes buffered before they are counted in one bincount
 
