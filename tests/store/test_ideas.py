@@ -67,6 +67,9 @@ def test_a_pool_request_is_committed_whole(tmp_path: Path) -> None:
         "job4": 0,
     }
     assert book.held("g/*/subject") == [("pool-1:1", "A lighthouse keeper's logbook.")]
+    # held matches the cell exactly; held_like takes the pattern's wildcards
+    assert book.held_like("g/%/subject") == book.held("g/*/subject")
+    assert book.held("g/%/subject") == [] and book.held_like("x/%") == []
     assert book.nears(["job2"]) == ["pool-1:1"] and book.committed("pool-1")
     assert book.without_idea(["job1", "job2"]) == {"job2"}
     figures = book.figures()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from sdf_corpus.sampling import Completion
 from sdf_corpus.store.jobs import _DISPLACE, JobQueries
@@ -69,19 +70,18 @@ class IdeaBook:
 
     def held(self, cell: str) -> list[tuple[str, str]]:
         """(reference, text) of the cell's kept ideas, oldest first."""
-        rows = self.ledger.db.execute(
-            "SELECT request_id || ':' || item, text FROM pool_ideas "
-            "WHERE cell=? AND verdict='kept' ORDER BY created_at, request_id, item",
-            (cell,),
-        )
-        return [(str(ref), str(text)) for ref, text in rows]
+        return self._held("cell=?", cell)
 
     def held_like(self, pattern: str) -> list[tuple[str, str]]:
         """(reference, text) of the kept ideas of every cell matching a LIKE pattern."""
+        return self._held("cell LIKE ?", pattern)
+
+    def _held(self, match: Literal["cell=?", "cell LIKE ?"], cell: str) -> list[tuple[str, str]]:
+        # `match` is one of two fixed conditions, never caller text: safe to format in.
         rows = self.ledger.db.execute(
             "SELECT request_id || ':' || item, text FROM pool_ideas "
-            "WHERE cell LIKE ? AND verdict='kept' ORDER BY created_at, request_id, item",
-            (pattern,),
+            f"WHERE {match} AND verdict='kept' ORDER BY created_at, request_id, item",
+            (cell,),
         )
         return [(str(ref), str(text)) for ref, text in rows]
 
