@@ -81,6 +81,24 @@ def test_a_pool_request_is_committed_whole(tmp_path: Path) -> None:
     store.close()
 
 
+def test_job_id_lists_longer_than_one_statement_binds_are_read_and_set_aside_whole(
+    tmp_path: Path,
+) -> None:
+    store = Store(tmp_path / "ledger.sqlite")
+    store.sync_jobs([stub_job(n) for n in range(1, 1201)])
+    book = IdeaBook(store)
+    _commit(book)
+    ids = [f"job{n}" for n in range(1, 1201)]
+    asks = book.asks(ids)
+    assert len(asks) == 1200 and sum(asks.values()) == 3
+    assert book.without_idea(ids) == set(ids) - {"job1"}
+    assert book.ideas_of(ids) == {"job1": "A lighthouse keeper's logbook."}
+    assert book.set_aside(ids[1:], "no distinct idea") == 1199
+    pending = store.db.execute("SELECT COUNT(*) FROM jobs WHERE status='pending'").fetchone()[0]
+    assert pending == 1
+    store.close()
+
+
 def test_merge_copies_a_slice_pool_once_and_accepts_a_slice_without_one(tmp_path: Path) -> None:
     main, piece, old = (Store(tmp_path / f"{n}.sqlite") for n in ("main", "piece", "old"))
     for store in (main, piece):
