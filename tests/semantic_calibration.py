@@ -5,7 +5,7 @@ tests/clean/test_semantic.py and benchmarks/bench_semantic.py."""
 
 from __future__ import annotations
 
-import re
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -82,36 +82,19 @@ def score(
     )
 
 
-REPO = Path(__file__).resolve().parents[1]
+REPO_PROSE = _DIR / "repo_prose.jsonl"
 WORDS = 500
-
-
-def _prose(path: Path) -> list[str]:
-    """The paragraphs of running text of a markdown file (no code, tables, headings or
-    lists: those are not prose)."""
-    text = re.sub(r"```.*?```", "", path.read_text(encoding="utf-8"), flags=re.DOTALL)
-    paragraphs = [re.sub(r"^[-*] ", "", p.strip()) for p in text.split("\n\n")]
-    return [
-        " ".join(p.split())
-        for p in paragraphs
-        if p and not p.startswith(("#", "|", ">", "    ")) and len(p.split()) > 20
-    ]
 
 
 def repo_prose_pieces() -> list[Document]:
     """This repository's own prose in 500-word pieces of one genre: different texts on
-    one subject, none a retelling of another."""
+    one subject, none a retelling of another.
+
+    The pieces are frozen in repo_prose.jsonl (the first 30 of constitution/example.md,
+    README.md and docs/*.md in that order, cut at commit b726d64) rather than read from the
+    live files: a test's outcome must not move when someone edits the docs."""
     docs = []
-    files = [REPO / "constitution" / "example.md", REPO / "README.md"]
-    for path in [*files, *sorted((REPO / "docs").glob("*.md"))]:
-        words = " ".join(_prose(path)).split()
-        for i in range(0, len(words) - WORDS + 1, WORDS):
-            docs.append(
-                Document(
-                    id=f"{path.stem}-{i // WORDS}",
-                    text=" ".join(words[i : i + WORDS]),
-                    genre="docs",
-                    n_tokens=WORDS,
-                )
-            )
+    for line in REPO_PROSE.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        docs.append(Document(id=row["id"], text=row["text"], genre="docs", n_tokens=WORDS))
     return docs

@@ -5,7 +5,8 @@ The short calibration set holds pieces of 80-150 words; a build's documents run 
 500-2,000. Over a longer text more of its distinct words are the language's common ones,
 so two different texts share more of their word set and their vectors sit closer, and a
 margin over a small genre's farthest document is easier to clear (docs/clean.md). This
-test takes this repository's own prose (the example constitution, README.md, docs/*.md):
+test takes this repository's own prose (the example constitution, README.md, docs/*.md, frozen
+in tests/data/semantic_calibration/repo_prose.jsonl):
 one subject, many different texts, cut into document-sized pieces, no two of them a
 retelling (`semantic_calibration.repo_prose_pieces`).
 """
