@@ -1,26 +1,20 @@
 """The idea pool through a batch API (`--batch`): the same requests, at the batch price.
 
 `PoolBatches` is a `CallerFor` like the generation executors: `fill_pool` sends exactly
-the requests it sends immediately (same prompts, same request ids, same order per cell),
-so the kept ideas are the same; only the transport differs. The requests the fill has
-waiting at one moment (every cell's next request: a round) go out together as one batch
-per target; when a batch ends each answer is handed back by its custom id, the fill checks
-and commits it (`IdeaBook.commit` marks the batch request answered in the same
-transaction), and the cells' next requests (the re-asks among them) form the next round.
+the requests it sends immediately (same prompts, request ids and order per cell), so the
+kept ideas are the same; only the transport differs. The requests the fill has waiting at
+one moment (each cell's next one: a round) go out as one batch per target; when a batch
+ends each answer is handed back by its custom id, the fill checks and commits it (marking
+the batch request answered in the same transaction), and the next requests, re-asks among
+them, form the next round.
 
-What the jobs' batches guarantee holds here too (`generate/batch.py`, docs/cost.md):
-- the intent and every custom id are committed before create, the batch id right after
-  (`batch_clients.create_batch`); an intent left without an id is adopted on the next run
-  (`batch_clients.adopt_orphan`);
-- a request already in a batch of an earlier run (killed mid-batch) is never sent again:
-  the fill asks for the same request id, given the same ledger, and waits for that
-  batch's answer (`IdeaBook.in_flight`);
-- errored, expired, canceled and missing answers are sent again in the next round with a
-  new attempt number, up to `backend.max_attempts`; then the request fails as an
-  immediate one would (its jobs fail, or an account-level refusal reaches the breaker);
-- each answer is priced from our table at the batch discount (the clients'
-  `completion`), and each request's worst case is reserved at the batch discount before
-  it joins a round: a request that could cross `--max-cost` is not sent (BudgetError).
+The jobs' batch guarantees hold (`generate/batch.py`, docs/cost.md): intent and custom ids
+committed before create (`batch_clients.create_batch`), an intent without an id adopted
+next run (`adopt_orphan`); a request in a batch of a killed run is not sent again: the fill
+asks for the same request id given the same ledger, and waits for that batch's answer
+(`IdeaBook.in_flight`); errored, expired and missing answers go again up to
+`backend.max_attempts`; answers priced from our table at the batch discount, and each
+request's batch worst case reserved before it joins a round (`--max-cost`: BudgetError).
 """
 
 from __future__ import annotations
@@ -44,6 +38,7 @@ from sdf_corpus.generate.batch_clients import (
     create_batch,
     make_breakers,
     result_error,
+    retry_error,
 )
 from sdf_corpus.generate.spend import CostGuard
 from sdf_corpus.generate.stages import target_price
@@ -182,6 +177,7 @@ class PoolBatches:
                     if b.seq not in self.collected
                 ]
                 if not flight:
+                    self._orphaned()
                     return
                 if await self._poll(flight):
                     delay = self.limits.poll_initial
@@ -197,6 +193,14 @@ class PoolBatches:
             self._fail_all(exc)
         finally:
             self.driver = None
+
+    def _orphaned(self) -> None:
+        """Requests still waiting with no batch left to read: should never happen; failing
+        them (their jobs can be retried) beats waiting forever, and sends nothing twice."""
+        for call in self.waiting.values():
+            self.guard.settle(call.worst, 0.0)
+            call.future.set_exception(retry_error("pool request has no batch left to read"))
+        self.waiting = {}
 
     async def _quiet(self) -> None:
         seen, quiet = -1, 0
