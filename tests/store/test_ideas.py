@@ -133,3 +133,36 @@ def test_the_report_reads_the_pool_per_genre_and_principle(tmp_path: Path) -> No
         {"genre": "blog_post", "principle_id": "x", "asked": 1, "kept": 0, "dropped_too_close": 0},
     ]
     store.close()
+
+
+def test_a_batched_pool_request_is_answered_in_its_commit(tmp_path: Path) -> None:
+    """Under `--batch`: in flight until the commit that holds its ideas marks it answered;
+    its batch is the pool's, which the jobs' batch runner leaves alone."""
+    from sdf_corpus.store import BatchBook, RequestRow
+
+    store = Store(tmp_path / "ledger.sqlite")
+    store.sync_jobs([stub_job(n) for n in (1, 2, 3)])
+    book, batches = IdeaBook(store), BatchBook(store)
+    pool = batches.open_intent(
+        [RequestRow("pool-1", "job1", "idea_pool", 1, "", key="pool-1")], 1, 0
+    )
+    jobs = batches.open_intent([RequestRow("job2-draft-1", "job2", "draft", 1, "", key="k")], 1, 0)
+    batches.attach(pool.seq, "b-pool")
+    batches.attach(jobs.seq, "b-jobs")
+    assert [b.id for b in batches.batches("in_progress", pool=True)] == ["b-pool"]
+    assert [b.id for b in batches.batches("in_progress", pool=False)] == ["b-jobs"]
+    assert len(batches.batches("in_progress")) == 2
+    assert book.in_flight() == {"pool-1": ("pool-1", pool.seq)} and book.batch_tries("pool-1") == 1
+    _commit(book)
+    assert book.in_flight() == {} and batches.unanswered(pool.seq) == []
+    store.close()
+
+
+def test_refused_ideas_are_read_back_newest_first(tmp_path: Path) -> None:
+    store = Store(tmp_path / "ledger.sqlite")
+    store.sync_jobs([stub_job(n) for n in (1, 2, 3)])
+    book = IdeaBook(store)
+    _commit(book, "pool-1")
+    assert book.refused(["job2"]) == ["A lighthouse keeper's logbook!"]
+    assert book.refused(["job1", "job3"]) == []  # kept and missing are not refusals
+    store.close()

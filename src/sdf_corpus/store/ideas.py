@@ -105,6 +105,22 @@ class IdeaBook:
         )
         return [str(r[0]) for rows in self._per_chunk(sql, list(job_ids)) for r in rows]
 
+    def refused(self, job_ids: Iterable[str]) -> list[str]:
+        """Texts of these jobs' ideas dropped as a repeat or too close, newest first: what
+        a re-ask shows as taken, so it is not the same prompt (and the same answer) again."""
+        sql = (
+            "SELECT created_at, request_id, item, text FROM pool_ideas "
+            "WHERE verdict IN ('duplicate', 'too_close') AND job_id IN ({ids})"
+        )
+        found = [
+            (float(t), str(r), int(i), str(x))
+            for rows in self._per_chunk(sql, list(job_ids))
+            for t, r, i, x in rows
+        ]
+        # Newest first; ties (one request's ideas) in brief order, whatever the chunking.
+        found.sort(key=lambda row: (-row[0], row[1], row[2]))
+        return [text for *_, text in found]
+
     def without_idea(self, job_ids: Iterable[str]) -> set[str]:
         """The jobs among `job_ids` the pool has kept no idea for yet. A job's own idea
         output (asked with the pool off) does not count: with the pool on, every idea
@@ -169,6 +185,13 @@ class IdeaBook:
                     for r in pool.ideas
                 ],
             )
+            # Sent in a batch (`--batch`): its request is answered in the same commit, so a
+            # re-run neither adopts the batch's answer again nor asks for it.
+            db.execute(
+                "UPDATE batch_requests SET result='succeeded' "
+                "WHERE key=? AND stage=? AND result IS NULL",
+                (pool.request_id, POOL_STAGE),
+            )
             # A job's own idea (asked with the pool off) stays findable by its key.
             db.executemany(_DISPLACE, [(r.job_id, pool.stage, r.key) for r in kept])
             db.executemany(
@@ -179,6 +202,38 @@ class IdeaBook:
                     (r.job_id, pool.stage, r.text, "pool", c.model, POOL_BACKEND, now, r.key)
                     for r in kept
                 ],
+            )
+
+    # -- the pool through a batch API (ideas/batched.py) --------------------------------------
+    def batch_tries(self, request_id: str) -> int:
+        """How often the pool request was put in a batch (its attempts, lost ones included)."""
+        row = self.ledger.db.execute(
+            "SELECT COUNT(*) FROM batch_requests WHERE key=? AND stage=?",
+            (request_id, POOL_STAGE),
+        ).fetchone()
+        return int(row[0])
+
+    def in_flight(self) -> dict[str, tuple[str, int]]:
+        """Pool requests sent in a batch that is not collected and not yet answered in the
+        ledger: request id -> (custom id, batch seq). A re-run waits for these answers
+        instead of sending the request again."""
+        rows = self.ledger.db.execute(
+            "SELECT r.key, r.custom_id, r.seq FROM batch_requests r JOIN batches b "
+            "ON b.seq = r.seq WHERE r.stage=? AND r.result IS NULL "
+            "AND b.status IN ('in_progress', 'ended') ORDER BY r.seq",
+            (POOL_STAGE,),
+        )
+        return {str(key): (str(cid), int(seq)) for key, cid, seq in rows}
+
+    def record_unclaimed(
+        self, payer: str, custom_id: str, started: float, completion: Completion
+    ) -> None:
+        """An answer in an adopted batch that this run's pool no longer asks for (the spec
+        or the plan changed in between): paid for, so its cost is on the ledger."""
+        with self.ledger.transaction(immediate=True):
+            self.ledger.insert_paid_attempt(payer, POOL_STAGE, started, time.time(), completion)
+            self.ledger.db.execute(
+                "UPDATE batch_requests SET result='unused' WHERE custom_id=?", (custom_id,)
             )
 
     def figures(self, genre: str | None = None) -> PoolFigures:
