@@ -28,7 +28,8 @@ def _corpus(n: int, seed: int, genres: int = 3, dim: int = 48) -> list[Held]:
     copies of a vector (ties), and a few documents of one digest (exact dedup off)."""
     rng = np.random.default_rng(seed)
     centres = rng.normal(size=(12, dim))
-    vocab = rng.integers(0, 2**32, size=4000, dtype=np.uint64).astype(np.uint32)
+    vocab = rng.choice(2**19, size=5000, replace=False).astype(np.uint32)  # distinct counters
+    vocab[:40] = np.arange(40, dtype=np.uint32)  # 40 words every document uses: common
     held: list[Held] = []
     for i in range(n):
         base = int(rng.integers(0, len(held))) if held and rng.random() < 0.25 else -1
@@ -37,11 +38,13 @@ def _corpus(n: int, seed: int, genres: int = 3, dim: int = 48) -> list[Held]:
             v = v0 + (0 if rng.random() < 0.2 else rng.normal(scale=0.15, size=dim))
             words = np.frombuffer(w0, dtype=np.uint32)
             keep = words[rng.random(words.size) < 0.8]
-            w = np.unique(np.concatenate([keep, rng.choice(vocab, 20)]))
+            w = np.unique(np.concatenate([keep, vocab[:40], rng.choice(vocab[40:], 20)]))
             genre = held[base][0].genre if rng.random() < 0.8 else f"g{i % genres}"
         else:
             v = centres[rng.integers(0, 12)] + rng.normal(scale=0.9, size=dim)
-            w = np.unique(rng.choice(vocab, int(rng.integers(30, 80))))
+            w = np.unique(
+                np.concatenate([vocab[:40], rng.choice(vocab[40:], int(rng.integers(30, 80)))])
+            )
             genre = f"g{i % genres}"
         v = (v / np.linalg.norm(v)).astype(np.float32)
         key = f"d{i // 7}" if i % 50 == 0 else f"d{i}"  # a few shared digests
@@ -51,9 +54,23 @@ def _corpus(n: int, seed: int, genres: int = 3, dim: int = 48) -> list[Held]:
     return held
 
 
-def _jaccard(a: bytes, b: bytes) -> float:
-    x, y = set(np.frombuffer(a, np.uint32).tolist()), set(np.frombuffer(b, np.uint32).tolist())
+def _jaccard(a: bytes, b: bytes, common: set[int]) -> float:
+    """Distinct words less the genre's common ones (the step's `content_overlap`)."""
+    x = set(np.frombuffer(a, np.uint32).tolist()) - common
+    y = set(np.frombuffer(b, np.uint32).tolist()) - common
     return len(x & y) / len(x | y) if x and y else 0.0
+
+
+def _common(sets: list[bytes], cfg: SemanticConfig) -> set[int]:
+    """Words more than `common_share` of the genre's documents use, and at least
+    `common_min_docs` of them. (The step counts by 2^19 hashed counters, so two words
+    may share one: the test corpus's 5,000 random words are checked to share none.)"""
+    uses: dict[int, int] = {}
+    for words in sets:
+        for w in set(np.frombuffer(words, np.uint32).tolist()):
+            uses[w] = uses.get(w, 0) + 1
+    n = len(sets)
+    return {w for w, c in uses.items() if c > cfg.common_share * n and c >= cfg.common_min_docs}
 
 
 def _reference(held: list[Held], cfg: SemanticConfig) -> dict[str, tuple[str, dict[str, float]]]:
@@ -68,7 +85,8 @@ def _reference(held: list[Held], cfg: SemanticConfig) -> dict[str, tuple[str, di
         n = len(members)
         if n < 2:
             continue
-        k = min(cfg.background_rank, n - 1)
+        k = max(1, min(cfg.background_rank, (n - 1) // 2))  # the median one in a small genre
+        common = _common([held[i][2] for i in members], cfg)
         v = np.stack([held[i][1] for i in members]).astype(np.float16).astype(np.float32)
         s = v @ v.T
         nbrs = [sorted((j for j in range(n) if j != r), key=lambda j: (-s[r, j], j))[:k]
@@ -81,7 +99,7 @@ def _reference(held: list[Held], cfg: SemanticConfig) -> dict[str, tuple[str, di
                 continue
             if s[r, j] - floor < cfg.margin:
                 continue
-            overlap = _jaccard(held[members[r]][2], held[members[j]][2])
+            overlap = _jaccard(held[members[r]][2], held[members[j]][2], common)
             if overlap >= cfg.min_word_overlap:
                 kept[r] = False
                 detail = {

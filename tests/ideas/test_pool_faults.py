@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import os
 import random
-import signal
 import subprocess
-import sys
-import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -24,11 +22,13 @@ from click.testing import CliRunner
 
 from fakeprovider.retold import RetoldLog
 from fakeprovider.server import FakeProvider
+from killing import kill_when, start_cli
 from runfiles import ledger_rows, shard_rows
 from sdf_corpus.cli import main
 
 from .retold_run import (
     REPO,
+    assert_batch_priced,
     assert_cells_distinct,
     assert_paid_once,
     small_constitution,
@@ -187,19 +187,86 @@ def test_batch_keeps_the_same_documents(
     assert code in DONE, out[-2000:]
     run = tmp_path / "run"
     assert fake_provider.batches.created  # the stages went through Message Batches
+    # the pool's list requests too, each once, at the batch price; nothing immediate
+    assert fake_provider.count == 0
+    committed = {r for (r,) in ledger_rows(run, "SELECT id FROM pool_requests")}
+    pooled = _pool_sends(fake_provider)
+    assert committed and set(pooled) == committed and set(pooled.values()) == {1}
+    assert_batch_priced(run)
     assert_paid_once(run, retold)
+    assert _kept(run) == baseline[1]
+    assert _pool_ideas(run) == _pool_ideas(baseline[0])  # the same requests, the same ideas
+    assert_cells_distinct(run, retold)
+
+
+def _batched(fake: FakeProvider) -> list[str]:
+    return [cid for batch in fake.batches.created for cid in batch["custom_ids"]]
+
+
+def _batch_created(fake: FakeProvider) -> Callable[[], bool]:
+    """True once the fake has created a batch more than at this call."""
+    out = len(_batched(fake))
+    return lambda: len(_batched(fake)) != out
+
+
+def _pool_sends(fake: FakeProvider) -> Counter[str]:
+    """How often each pool request went out (a later attempt's custom id is the request's
+    id with "-N" after it)."""
+    return Counter("-".join(c.split("-")[:2]) for c in _batched(fake) if c.startswith("pool-"))
+
+
+def _pool_ideas(run: Path) -> list[tuple[Any, ...]]:
+    return ledger_rows(
+        run, "SELECT request_id, item, job_id, text, verdict FROM pool_ideas ORDER BY 1, 2"
+    )
+
+
+def test_kill_9_during_a_pool_batch_then_resume_pays_nothing_twice(
+    baseline: tuple[Path, list[str], RetoldLog],
+    retold: RetoldLog,
+    fake_provider: FakeProvider,
+    tmp_path: Path,
+) -> None:
+    """A kill while the pool's batch is out: the next run adopts that batch (the same
+    requests, given the same ledger) and reads its answers; nothing is sent twice."""
+    fake_provider.batches.delay = 1.0
+    spec = _spec(_writer(tmp_path), fake_provider.url, tmp_path, batch=FAST_POLL)
+    run = tmp_path / "run"
+    rng, kills, mid_batch = random.Random(5), 0, 0
+    for _ in range(2):
+        proc = _start(spec, "--batch")
+        kills += kill_when(
+            proc, _batch_created(fake_provider), within=60, pause=rng.uniform(0.0, 0.3)
+        )
+        mid_batch += bool(
+            ledger_rows(
+                run,
+                "SELECT COUNT(*) FROM batch_requests WHERE stage='idea_pool' AND result IS NULL",
+            )[0][0]
+        )
+    assert kills >= 1 and mid_batch >= 1  # a kill landed while a pool batch was out
+    fake_provider.batches.delay = 0.05
+    code, out = _cli("build", str(spec), "--batch", "--no-progress")
+    assert code in DONE, out[-2000:]
+    pooled = _pool_sends(fake_provider)
+    assert pooled and set(pooled.values()) == {1}  # no pool request sent twice
+    assert fake_provider.count == 0
+    assert_paid_once(run, retold)  # every answered list is committed: none lost, none twice
+    assert_batch_priced(run)
     assert _kept(run) == baseline[1]
     assert_cells_distinct(run, retold)
 
 
-def _start(spec: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "ANTHROPIC_API_KEY": DUMMY_KEY}
-    return subprocess.Popen(
-        [sys.executable, "-m", "sdf_corpus", "generate", str(spec), "--no-progress"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+def _start(spec: Path, *options: str) -> subprocess.Popen[bytes]:
+    return start_cli(
+        "generate", str(spec), "--no-progress", *options, env={"ANTHROPIC_API_KEY": DUMMY_KEY}
     )
+
+
+def _asking(retold: RetoldLog) -> Callable[[], bool]:
+    """True once the fake has been asked for an idea list more than at this call."""
+    asked = len(retold.idea_lists())
+    return lambda: len(retold.idea_lists()) != asked
 
 
 def test_kill_9_during_pool_requests_then_resume(
@@ -215,17 +282,7 @@ def test_kill_9_during_pool_requests_then_resume(
     kills, during_pool = 0, 0
     for _ in range(3):
         proc = _start(spec)
-        asked = len(retold.idea_lists())
-        deadline = time.time() + 60
-        while len(retold.idea_lists()) == asked and time.time() < deadline:
-            if proc.poll() is not None:
-                break
-            time.sleep(0.01)
-        time.sleep(rng.uniform(0.0, 0.2))
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGKILL)
-            kills += 1
-        proc.wait(timeout=30)
+        kills += kill_when(proc, _asking(retold), within=60, pause=rng.uniform(0.0, 0.2))
         committed = ledger_rows(run, "SELECT COUNT(*) FROM pool_requests")[0][0]
         during_pool += committed < len(retold.idea_lists()) or not _pool_done(run)
     assert kills >= 1 and during_pool >= 1  # a kill landed while the pool was filling

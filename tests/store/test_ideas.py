@@ -67,6 +67,9 @@ def test_a_pool_request_is_committed_whole(tmp_path: Path) -> None:
         "job4": 0,
     }
     assert book.held("g/*/subject") == [("pool-1:1", "A lighthouse keeper's logbook.")]
+    # held matches the cell exactly; held_like takes the pattern's wildcards
+    assert book.held_like("g/%/subject") == book.held("g/*/subject")
+    assert book.held("g/%/subject") == [] and book.held_like("x/%") == []
     assert book.nears(["job2"]) == ["pool-1:1"] and book.committed("pool-1")
     assert book.without_idea(["job1", "job2"]) == {"job2"}
     figures = book.figures()
@@ -75,6 +78,24 @@ def test_a_pool_request_is_committed_whole(tmp_path: Path) -> None:
     with pytest.raises(sqlite3.IntegrityError):
         _commit(book)
     assert store.db.execute("SELECT COUNT(*) FROM attempts").fetchone()[0] == 1
+    store.close()
+
+
+def test_job_id_lists_longer_than_one_statement_binds_are_read_and_set_aside_whole(
+    tmp_path: Path,
+) -> None:
+    store = Store(tmp_path / "ledger.sqlite")
+    store.sync_jobs([stub_job(n) for n in range(1, 1201)])
+    book = IdeaBook(store)
+    _commit(book)
+    ids = [f"job{n}" for n in range(1, 1201)]
+    asks = book.asks(ids)
+    assert len(asks) == 1200 and sum(asks.values()) == 3
+    assert book.without_idea(ids) == set(ids) - {"job1"}
+    assert book.ideas_of(ids) == {"job1": "A lighthouse keeper's logbook."}
+    assert book.set_aside(ids[1:], "no distinct idea") == 1199
+    pending = store.db.execute("SELECT COUNT(*) FROM jobs WHERE status='pending'").fetchone()[0]
+    assert pending == 1
     store.close()
 
 
@@ -111,4 +132,37 @@ def test_the_report_reads_the_pool_per_genre_and_principle(tmp_path: Path) -> No
         {"genre": "blog_post", "principle_id": "care", **care},
         {"genre": "blog_post", "principle_id": "x", "asked": 1, "kept": 0, "dropped_too_close": 0},
     ]
+    store.close()
+
+
+def test_a_batched_pool_request_is_answered_in_its_commit(tmp_path: Path) -> None:
+    """Under `--batch`: in flight until the commit that holds its ideas marks it answered;
+    its batch is the pool's, which the jobs' batch runner leaves alone."""
+    from sdf_corpus.store import BatchBook, RequestRow
+
+    store = Store(tmp_path / "ledger.sqlite")
+    store.sync_jobs([stub_job(n) for n in (1, 2, 3)])
+    book, batches = IdeaBook(store), BatchBook(store)
+    pool = batches.open_intent(
+        [RequestRow("pool-1", "job1", "idea_pool", 1, "", key="pool-1")], 1, 0
+    )
+    jobs = batches.open_intent([RequestRow("job2-draft-1", "job2", "draft", 1, "", key="k")], 1, 0)
+    batches.attach(pool.seq, "b-pool")
+    batches.attach(jobs.seq, "b-jobs")
+    assert [b.id for b in batches.batches("in_progress", pool=True)] == ["b-pool"]
+    assert [b.id for b in batches.batches("in_progress", pool=False)] == ["b-jobs"]
+    assert len(batches.batches("in_progress")) == 2
+    assert book.in_flight() == {"pool-1": ("pool-1", pool.seq)} and book.batch_tries("pool-1") == 1
+    _commit(book)
+    assert book.in_flight() == {} and batches.unanswered(pool.seq) == []
+    store.close()
+
+
+def test_refused_ideas_are_read_back_newest_first(tmp_path: Path) -> None:
+    store = Store(tmp_path / "ledger.sqlite")
+    store.sync_jobs([stub_job(n) for n in (1, 2, 3)])
+    book = IdeaBook(store)
+    _commit(book, "pool-1")
+    assert book.refused(["job2"]) == ["A lighthouse keeper's logbook!"]
+    assert book.refused(["job1", "job3"]) == []  # kept and missing are not refusals
     store.close()

@@ -5,13 +5,17 @@ another order) shares almost no 5-gram and passes both. This step compares what 
 is about: its name-insensitive word vector and its word set (`semantic_words`).
 
 Two documents are the same story when all three hold (docs/clean.md has how they were
-calibrated on real prose):
+calibrated on real prose, short and long):
 - their cosine is at least `threshold`;
 - it exceeds each one's *background* by `margin`: a document's background is its cosine
-  with its `background_rank`-th nearest document of the genre. Texts drawn from one pool
-  of words or sentences (a genre's common vocabulary, a test fake) are all close to each
-  other, so no pair of them stands out; a retelling stands out from the rest;
-- their distinct words (names left out) overlap by `min_word_overlap` (Jaccard).
+  with its `background_rank`-th nearest document of the genre, or its median neighbour
+  in a genre too small for that rank (fewer than 2 x rank + 1 documents: there the rank
+  would be the farthest document, which any two texts on the genre's subject beat).
+  Texts drawn from one pool of words or sentences (a genre's common vocabulary, a test
+  fake) are all close to each other, so no pair of them stands out; a retelling stands
+  out from the rest;
+- their distinct words (names left out), less the words common in the genre
+  (`semantic_common`), overlap by `min_word_overlap` (Jaccard).
 
 Order: the decision needs every document of a genre, so the documents that reach this
 step are held in unlinked temporary files (memory holds per document its float16 vector,
@@ -26,10 +30,11 @@ Search: one scan of each genre (`clean.neighbours`: exact up to `exact_max_docs`
 inverted-file search beyond) that keeps, per block of similarities, each document's
 background and only the pairs that pass the cosine and margin tests against the earlier
 document's own background; no neighbour list per document. A pair that can merge is
-always among a document's `background_rank` nearest: it must beat the background. The
-word overlap is then read from disk for those few pairs only. A genre is one slice of the
-canonical order, so a per-genre statistic (word weights over a genre's documents) is one
-more pass over `_sets` for the genre's members before its search (`_decide_group`).
+always among a document's background-rank nearest: it must beat the background. The
+word overlap is then read from disk for those few pairs only, against the genre's common
+words (counted as documents are held, `GenreWordCounts`). A genre is one slice of the
+canonical order, so another per-genre statistic is one more pass over `_sets` for the
+genre's members before its search (`_decide_group`).
 """
 
 from __future__ import annotations
@@ -46,11 +51,11 @@ import numpy as np
 import numpy.typing as npt
 
 from sdf_corpus.clean.config import SemanticConfig
-from sdf_corpus.clean.minhash import exact_jaccard
 from sdf_corpus.clean.neighbours import plan_blocks, scan, top_values
+from sdf_corpus.clean.semantic_common import GenreWordCounts, Mask, content_overlap
 from sdf_corpus.document import Document
 
-__all__ = ["SemanticDedup", "SemanticMatch"]
+__all__ = ["SemanticDedup", "SemanticMatch", "background_rank"]
 
 F32 = npt.NDArray[np.float32]
 I64 = npt.NDArray[np.int64]
@@ -126,6 +131,7 @@ class SemanticDedup:
         self._groups: dict[str, int] = {}
         self._group = array("i")
         self._digests = bytearray()
+        self._counts = GenreWordCounts()
 
     def __len__(self) -> int:
         return len(self._docs)
@@ -138,7 +144,9 @@ class SemanticDedup:
         self._rows.append(vector)
         if len(self._rows) >= 4096:
             self._stack()
-        self._group.append(self._groups.setdefault(doc.genre or "", len(self._groups)))
+        group = self._groups.setdefault(doc.genre or "", len(self._groups))
+        self._group.append(group)
+        self._counts.add(group, words)
         self._digests += digest
 
     def _stack(self) -> None:
@@ -190,11 +198,14 @@ class SemanticDedup:
         self, members: I64, vectors: npt.NDArray[np.float16]
     ) -> dict[int, SemanticMatch]:
         n = members.size
+        group = self._group[int(members[0])]
+        common = self._counts.common(group, n, self.cfg.common_share, self.cfg.common_min_docs)
+        self._counts.drop(group)
         if n < 2:
             return {}
-        k = min(self.cfg.background_rank, n - 1)
+        k = background_rank(self.cfg.background_rank, n)
         background, pairs = self._search(vectors, k)
-        return self._greedy(members, background, pairs)
+        return self._greedy(members, background, pairs, common)
 
     def _search(self, vectors: npt.NDArray[np.float16], k: int) -> tuple[F32, _Pairs]:
         """Every row's background, and the pairs (a row and an earlier row among its `k`
@@ -221,7 +232,9 @@ class SemanticDedup:
         later, earlier, cosine = (np.concatenate(parts) for parts in zip(*found, strict=True))
         return background, _Pairs(later, earlier, cosine)
 
-    def _greedy(self, members: I64, background: F32, pairs: _Pairs) -> dict[int, SemanticMatch]:
+    def _greedy(
+        self, members: I64, background: F32, pairs: _Pairs, common: Mask
+    ) -> dict[int, SemanticMatch]:
         """Canonical order: a document repeats the first candidate (most similar first,
         then the earliest) that was kept before it and passes all three tests; otherwise
         it is kept."""
@@ -242,7 +255,7 @@ class SemanticDedup:
             if not kept[r] or not kept[other]:
                 continue  # r is decided already, or `other` was itself dropped
             words = self._sets.get(int(members[r]))
-            overlap = _overlap(words, self._sets.get(int(members[other])))
+            overlap = content_overlap(words, self._sets.get(int(members[other])), common)
             if overlap >= cfg.min_word_overlap:
                 kept[r] = False
                 detail = {
@@ -259,9 +272,15 @@ class SemanticDedup:
         self._ids.close()
 
 
+def background_rank(rank: int, docs: int) -> int:
+    """Which neighbour sets the background in a genre of `docs` documents: `rank`, or the
+    median neighbour where the genre is too small for it (at least the nearest)."""
+    return max(1, min(rank, (docs - 1) // 2))
+
+
 def _background(top: F32) -> F32:
     """A document's background from its nearest documents' cosines (largest first): the
-    `background_rank`-th."""
+    last, at the background rank."""
     return np.ascontiguousarray(top[:, -1])
 
 
@@ -290,7 +309,3 @@ def _runs(same: I64) -> Iterator[tuple[int, int]]:
     lasts = [*breaks.tolist(), same.size - 1]
     for a, b in zip(firsts, lasts, strict=True):
         yield int(same[a]), int(same[b]) + 1
-
-
-def _overlap(a: bytes, b: bytes) -> float:
-    return exact_jaccard(a, b) if a and b else 0.0

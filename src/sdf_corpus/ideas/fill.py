@@ -190,7 +190,7 @@ class _Filler:
         """One request for these briefs, committed; False when the group must stop."""
         batch = [self.ledger.job(j) for j in ids]
         cells = [cell_of(job) for job in batch]
-        taken = self._taken(cells, self.book.nears(ids))
+        taken = self._taken(cells, self.book.nears(ids), self.book.refused(ids))
         request = pool_request(self.corpus, group.stage, batch, taken)
         rid = request_id(key, request, self.book.asks(ids))
         caller = self.caller(batch[0].genre, group.stage.name)
@@ -246,15 +246,24 @@ class _Filler:
             self.texts[group.key] = {normalise(text): ref for ref, text in held}
         return self.texts[group.key]
 
-    def _taken(self, cells: Sequence[str], near: Sequence[str]) -> list[str]:
-        """Summaries of what the request's cells hold, shared out among them."""
+    def _taken(
+        self, cells: Sequence[str], near: Sequence[str], refused: Sequence[str]
+    ) -> list[str]:
+        """Summaries to show as taken: first the ideas these briefs were refused for (so a
+        re-ask is not the very prompt that gave them), then what the request's cells hold,
+        shared out among them; each text once, at most `ideas.show_taken`."""
         distinct = list(dict.fromkeys(cells))
         limit = self.spec.show_taken
         share = -(-limit // len(distinct)) if limit else 0
-        lines: list[str] = []
+        held: list[str] = []
         for cell in distinct:
-            lines += [summary(t) for t in self._ideas(cell).steering(near, share)]
-        return lines[:limit]
+            held += [summary(t) for t in self._ideas(cell).steering(near, share)]
+        # A refused repeat is shown in the words its cell holds it in.
+        spelt = {normalise(line): line for line in held}
+        shown: dict[str, str] = {}
+        for line in [*(summary(t) for t in refused), *held]:
+            shown.setdefault(normalise(line), spelt.get(normalise(line), line))
+        return list(shown.values())[:limit]
 
     async def _send(
         self, caller: Caller, payer: str, request: Request
