@@ -36,9 +36,9 @@ from _corpus import jsonl_corpus
 
 from sdf_corpus.clean import semantic
 from sdf_corpus.clean.config import SemanticConfig
-from sdf_corpus.clean.minhash import exact_jaccard
 from sdf_corpus.clean.neighbours import nearest
-from sdf_corpus.clean.semantic import SemanticDedup
+from sdf_corpus.clean.semantic import SemanticDedup, background_rank
+from sdf_corpus.clean.semantic_common import content_overlap
 from sdf_corpus.clean.semantic_words import content_features
 from sdf_corpus.document import Document
 from sdf_corpus.embed import load_embedder
@@ -67,7 +67,8 @@ def baseline(step: SemanticDedup) -> dict[int, str]:
         sorted(range(len(step)), key=lambda i: (digests[16 * i : 16 * i + 16], ids[i]))
     )
     x = np.concatenate(step._blocks)[order]
-    k = min(cfg.background_rank, order.size - 1)
+    k = background_rank(cfg.background_rank, order.size)
+    common = step._counts.common(0, order.size, cfg.common_share, cfg.common_min_docs)
     nbr, sim = nearest(x, k, cfg.exact_max_docs)
     background = sim[:, k - 1]
     rank = np.arange(order.size)[:, None]
@@ -79,9 +80,8 @@ def baseline(step: SemanticDedup) -> dict[int, str]:
         words = step._sets.get(int(order[r]))
         for col in np.flatnonzero(possible[r]).tolist():
             other = int(nbr[r, col])
-            if kept[other] and exact_jaccard(words, step._sets.get(int(order[other]))) >= (
-                cfg.min_word_overlap
-            ):
+            overlap = content_overlap(words, step._sets.get(int(order[other])), common)
+            if kept[other] and overlap >= cfg.min_word_overlap:
                 kept[r] = False
                 out[int(order[r])] = ids[int(order[other])].decode()
                 break
