@@ -28,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 from threadpoolctl import threadpool_limits
 
-__all__ = ["Block", "nearest", "plan_blocks", "scan"]
+__all__ = ["Block", "nearest", "plan_blocks", "scan", "top_values"]
 
 F32 = npt.NDArray[np.float32]
 F16 = npt.NDArray[np.float16]
