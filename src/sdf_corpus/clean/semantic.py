@@ -115,6 +115,9 @@ class _Pairs:
 
 
 _DIGEST = 16  # bytes of the normalised-text digest (xxh3-128, clean/normalize.py)
+# Each search thread holds a block's columns and a few 8 MiB arrays (~50-70 MiB): more
+# threads than this would grow the peak with the machine's core count.
+_MAX_THREADS = 4
 
 
 class SemanticDedup:
@@ -122,7 +125,7 @@ class SemanticDedup:
 
     def __init__(self, cfg: SemanticConfig, threads: int = 1) -> None:
         self.cfg = cfg
-        self.threads = threads
+        self.threads = max(1, min(threads, _MAX_THREADS))
         self._docs = _Spill("sdf-semantic-docs-")
         self._sets = _Spill("sdf-semantic-words-")
         self._ids = _Spill("sdf-semantic-ids-")
