@@ -82,6 +82,9 @@ class PoolBatches:
     """Pool requests sent in rounds of batches; call `fill_pool(..., caller=this)` after
     `await this.start()`, and `await this.finish()` after it."""
 
+    # Read by `fill_pool`: a cell's requests go out `ideas.batch_width` per round.
+    batched = True
+
     def __init__(
         self,
         corpus: Corpus,
