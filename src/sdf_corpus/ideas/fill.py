@@ -1,8 +1,11 @@
 """Filling cells' ideas: list requests that each serve many jobs, one idea per brief.
 
-Per cell, requests go one after another (each must see what the previous one kept, both
-to check against and to show as taken); cells run side by side, as many requests in
-flight as the backend allows. A cell's waiting jobs are taken in plan (index) order, so
+Per cell, requests go in rounds: each round's requests are built from one ledger state
+(what the cell holds, shown as taken), sent together, and their answers checked in request
+order and committed in one transaction. Immediately a round is one request (each sees
+what the previous one kept); under `--batch` it is `ideas.batch_width` requests, since each
+round costs a batch turnaround. Cells run side by side, as many requests in flight as the
+backend allows. A cell's waiting jobs are taken in plan (index) order, so
 what is asked and kept depends only on the ledger and the answers. Each answered request
 is committed with its attempt, its ideas and the kept ideas as the jobs' idea outputs in
 one transaction (`store/ideas.py`); a brief whose idea was dropped (a repeat, too close,
