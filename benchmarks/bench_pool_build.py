@@ -11,7 +11,10 @@ fake answered immediately (none should be); and a fourth, the same `--batch` bui
 `ideas.batch_width: 1` (one request of a cell per round, the baseline for the rounds): the
 pool's batch rounds at the default width against width 1.
 
-    python benchmarks/bench_pool_build.py [--tokens 90000] [--batch]
+`--retold SHARE` switches the fake to its "retold plots" mode (that share of idea items
+offers one of six shared plots), so the pool has repeats to refuse and re-ask.
+
+    python benchmarks/bench_pool_build.py [--tokens 90000] [--batch] [--retold 0.5]
 """
 
 from __future__ import annotations
@@ -94,12 +97,15 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--tokens", type=int, default=90_000)
     parser.add_argument("--batch", action="store_true", help="also build the pool with --batch")
+    parser.add_argument("--retold", type=float, default=None, help="the fake's retold share")
     args = parser.parse_args()
     runs = [("baseline (ideas.pool: false)", False, False, 0), ("idea pool", True, False, 0)]
     if args.batch:
         runs.append(("idea pool, --batch", True, True, 0))
         runs.append(("idea pool, --batch, ideas.batch_width 1", True, True, 1))
     with FakeProvider() as fake, tempfile.TemporaryDirectory() as tmp:
+        if args.retold is not None:
+            fake.retold(share=args.retold)
         results = {}
         for i, (name, pool, batch, width) in enumerate(runs):
             results[name] = build(fake, Path(tmp) / str(i), args.tokens, pool, batch, width)
