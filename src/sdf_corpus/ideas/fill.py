@@ -169,7 +169,8 @@ class _Ask:
 
 class _Filler:
     """Requests for the groups, side by side; within a group, first every cell's full
-    requests (cells side by side), then the cells' remainders together, one at a time."""
+    requests (cells side by side), then the cells' remainders together: each in rounds of
+    `width` requests."""
 
     def __init__(
         self,
