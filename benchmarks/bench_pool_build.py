@@ -7,9 +7,14 @@ documents and tokens, idea-list requests per kept document, and idea-stage outpu
 kept token; then the baseline / pool ratio. `--batch` adds a third build, the pool under
 `build --batch` (its list requests go out as batches too): the idea stage's dollars per kept
 million tokens at the batch price against the pool's immediate build, and the requests the
-fake answered immediately (none should be).
+fake answered immediately (none should be); and a fourth, the same `--batch` build with
+`ideas.batch_width: 1` (one request of a cell per round, the baseline for the rounds): the
+pool's batch rounds at the default width against width 1.
 
-    python benchmarks/bench_pool_build.py [--tokens 90000] [--batch]
+`--retold SHARE` switches the fake to its "retold plots" mode (that share of idea items
+offers one of six shared plots), so the pool has repeats to refuse and re-ask.
+
+    python benchmarks/bench_pool_build.py [--tokens 90000] [--batch] [--retold 0.5]
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from fakeprovider.server import FakeProvider
 
 
 def build(
-    fake: FakeProvider, out: Path, tokens: int, pool: bool, batch: bool = False
+    fake: FakeProvider, out: Path, tokens: int, pool: bool, batch: bool = False, width: int = 0
 ) -> dict[str, float]:
     url = fake.url
     sets = {
@@ -42,6 +47,8 @@ def build(
         "backend.batch.poll_initial": "0.05",
         "backend.batch.poll_max": "0.2",
     }
+    if width:
+        sets["ideas.batch_width"] = str(width)
     command = [sys.executable, "-m", "sdf_corpus", "build", str(ROOT / "corpora" / "demo.yaml")]
     command += ["--out", str(out), "--no-progress", *(["--batch"] if batch else [])]
     for key, value in sets.items():
@@ -90,14 +97,18 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--tokens", type=int, default=90_000)
     parser.add_argument("--batch", action="store_true", help="also build the pool with --batch")
+    parser.add_argument("--retold", type=float, default=None, help="the fake's retold share")
     args = parser.parse_args()
-    runs = [("baseline (ideas.pool: false)", False, False), ("idea pool", True, False)]
+    runs = [("baseline (ideas.pool: false)", False, False, 0), ("idea pool", True, False, 0)]
     if args.batch:
-        runs.append(("idea pool, --batch", True, True))
+        runs.append(("idea pool, --batch", True, True, 0))
+        runs.append(("idea pool, --batch, ideas.batch_width 1", True, True, 1))
     with FakeProvider() as fake, tempfile.TemporaryDirectory() as tmp:
+        if args.retold is not None:
+            fake.retold(share=args.retold)
         results = {}
-        for i, (name, pool, batch) in enumerate(runs):
-            results[name] = build(fake, Path(tmp) / str(i), args.tokens, pool, batch)
+        for i, (name, pool, batch, width) in enumerate(runs):
+            results[name] = build(fake, Path(tmp) / str(i), args.tokens, pool, batch, width)
     for name, figures in results.items():
         print(name)
         for key, value in figures.items():
@@ -120,6 +131,12 @@ def main() -> None:
             f"idea-stage $ per kept Mtok, pool: immediate {usd:.4f} -> --batch {batch_usd:.4f} "
             f"({batch_usd / usd:.3f}x); requests answered immediately under --batch: "
             f"{batched['requests_answered_immediately']}"
+        )
+        one = results["idea pool, --batch, ideas.batch_width 1"]
+        print(
+            f"pool batch rounds: ideas.batch_width 1 {one['pool_batches']} -> default "
+            f"{batched['pool_batches']} ({one['pool_batches'] / batched['pool_batches']:.2f}x "
+            f"fewer); pool requests {one['pool_requests']} -> {batched['pool_requests']}"
         )
 
 

@@ -38,14 +38,21 @@ def retold(fake_provider: FakeProvider, monkeypatch: pytest.MonkeyPatch) -> Reto
     return fake_provider.retold(share=0.5)
 
 
-def _spec(fake_spec: Callable[..., Path], tmp: Path, provider: str, **backend: Any) -> Path:
+def _spec(
+    fake_spec: Callable[..., Path],
+    tmp: Path,
+    provider: str,
+    ideas: dict[str, Any] | None = None,
+    tokens: int = 12000,
+    **backend: Any,
+) -> Path:
     """One genre, two principles, four briefs a request: several rounds, with re-asks."""
     return fake_spec(
         provider,
         constitution=str(small_constitution(tmp)),
         genres=["blog_post"],
-        budget={"tokens": 12000, "max_rounds": 1},
-        ideas={"per_request": 4},
+        budget={"tokens": tokens, "max_rounds": 1},
+        ideas={"per_request": 4, **(ideas or {})},
         backend={"model": MODELS[provider], "batch": FAST_POLL, **backend},
     )
 
@@ -94,7 +101,8 @@ def test_batch_pool_sends_batches_only_at_the_batch_price_and_keeps_the_same_ide
     fake_spec: Callable[..., Path],
     tmp_path: Path,
 ) -> None:
-    spec = _spec(fake_spec, tmp_path, provider)
+    # One request of a cell per round: each sees the one before it, as immediate requests do.
+    spec = _spec(fake_spec, tmp_path, provider, ideas={"batch_width": 1})
     code, out = _generate(spec, tmp_path / "immediate")
     assert code == 0, out[-2000:]
     immediate = _pool_ideas(tmp_path / "immediate")

@@ -51,10 +51,17 @@ def _cli(*args: str) -> tuple[int, str]:
     return result.exit_code, result.stdout + result.stderr
 
 
-def _spec(write_spec: Callable[..., Path], url: str, folder: Path, **backend: Any) -> Path:
+def _spec(
+    write_spec: Callable[..., Path],
+    url: str,
+    folder: Path,
+    ideas: dict[str, Any] | None = None,
+    **backend: Any,
+) -> Path:
     """Two genres on two principles: about 35 jobs, so each cell's pool serves many."""
     return write_spec(
         constitution=str(small_constitution(folder)),
+        ideas=ideas or {},
         genres=["blog_post", "news_article"],
         budget={"tokens": 32000, "max_rounds": 1},
         backend={
@@ -182,7 +189,11 @@ def test_batch_keeps_the_same_documents(
     fake_provider: FakeProvider,
     tmp_path: Path,
 ) -> None:
-    spec = _spec(_writer(tmp_path), fake_provider.url, tmp_path, batch=FAST_POLL)
+    # One request of a cell per batch round: each sees the one before it, as an immediate
+    # build's requests do, so the same ideas and documents (the default width is tested
+    # against a --batch build of its own: test_kill_9_during_a_pool_batch_...).
+    width_1 = {"batch_width": 1}
+    spec = _spec(_writer(tmp_path), fake_provider.url, tmp_path, width_1, batch=FAST_POLL)
     code, out = _cli("build", str(spec), "--batch", "--no-progress")
     assert code in DONE, out[-2000:]
     run = tmp_path / "run"
@@ -227,8 +238,10 @@ def test_kill_9_during_a_pool_batch_then_resume_pays_nothing_twice(
     fake_provider: FakeProvider,
     tmp_path: Path,
 ) -> None:
-    """A kill while the pool's batch is out: the next run adopts that batch (the same
-    requests, given the same ledger) and reads its answers; nothing is sent twice."""
+    """A kill while the pool's batch (a round of several requests per cell) is out: the
+    next run adopts that batch (the same requests, given the same ledger) and reads its
+    answers; nothing is sent twice, and the run keeps what an unbroken --batch build keeps."""
+    whole = _whole_batch_build(tmp_path / "whole")
     fake_provider.batches.delay = 1.0
     spec = _spec(_writer(tmp_path), fake_provider.url, tmp_path, batch=FAST_POLL)
     run = tmp_path / "run"
@@ -253,8 +266,30 @@ def test_kill_9_during_a_pool_batch_then_resume_pays_nothing_twice(
     assert fake_provider.count == 0
     assert_paid_once(run, retold)  # every answered list is committed: none lost, none twice
     assert_batch_priced(run)
-    assert _kept(run) == baseline[1]
+    assert _kept(run) == _kept(whole)
+    assert _pool_ideas(run) == _pool_ideas(whole)
     assert_cells_distinct(run, retold)
+
+
+def _whole_batch_build(folder: Path) -> Path:
+    """An unbroken `--batch` build on a fake of its own (its answers are seeded by the
+    request, so any fake gives the same): what a killed and resumed one must keep."""
+    folder.mkdir()
+    fake = FakeProvider().start()
+    try:
+        fake.retold(share=0.5)
+        spec = _spec(_writer(folder), fake.url, folder, batch=FAST_POLL)
+        code, out = _cli("build", str(spec), "--batch", "--no-progress")
+        assert code in DONE, out[-2000:]
+        widths = ledger_rows(
+            folder / "run",
+            "SELECT r.seq, p.cell, COUNT(*) FROM pool_requests p JOIN batch_requests r "
+            "ON r.key = p.id GROUP BY 1, 2",
+        )
+        assert max(n for *_, n in widths) >= 2  # a round carried several of a cell's requests
+    finally:
+        fake.stop()
+    return folder / "run"
 
 
 def _start(spec: Path, *options: str) -> subprocess.Popen[bytes]:

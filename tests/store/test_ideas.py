@@ -166,3 +166,29 @@ def test_refused_ideas_are_read_back_newest_first(tmp_path: Path) -> None:
     assert book.refused(["job2"]) == ["A lighthouse keeper's logbook!"]
     assert book.refused(["job1", "job3"]) == []  # kept and missing are not refusals
     store.close()
+
+
+def _pool(rid: str, job: str, text: str) -> PoolCommit:
+    completion = Completion("1. ...", "end", 900, 120, cost_usd=0.004, model="m")
+    rows = [IdeaRow(1, job, text, "kept")]
+    return PoolCommit(rid, "g/*/subject", "blog_post", "idea", job, completion, time.time(), rows)
+
+
+def test_a_round_of_pool_requests_is_committed_together_in_its_order(tmp_path: Path) -> None:
+    """A --batch round commits its requests in one transaction: a kill (here: a request
+    already in the ledger) leaves none of them; and each reads back in the order judged,
+    whatever its request id sorts as (a resumed fill rebuilds the cell in that order)."""
+    store = Store(tmp_path / "ledger.sqlite")
+    store.sync_jobs([stub_job(n) for n in (1, 2, 3)])
+    book = IdeaBook(store)
+    book.commit(_pool("pool-a", "job1", "A ferry timetable."))
+    with pytest.raises(sqlite3.IntegrityError):
+        book.commit(_pool("pool-z", "job2", "A beekeeper's ledger."), _pool("pool-a", "job3", "x"))
+    assert not book.committed("pool-z")
+    assert store.db.execute("SELECT COUNT(*) FROM attempts").fetchone()[0] == 1
+    book.commit(
+        _pool("pool-z", "job2", "A beekeeper's ledger."), _pool("pool-b", "job3", "A relay race.")
+    )
+    assert [ref for ref, _ in book.held("g/*/subject")] == ["pool-a:1", "pool-z:1", "pool-b:1"]
+    book.commit()  # an empty round (every request failed or was refused) writes nothing
+    assert store.db.execute("SELECT COUNT(*) FROM attempts").fetchone()[0] == 3

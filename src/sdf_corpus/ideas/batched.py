@@ -1,11 +1,12 @@
-"""The idea pool through a batch API (`--batch`): the same requests, at the batch price.
+"""The idea pool through a batch API (`--batch`): its requests in rounds, at the batch price.
 
-`PoolBatches` is a `CallerFor` like the generation executors: `fill_pool` sends exactly
-the requests it sends immediately (same prompts, request ids and order per cell), so the
-kept ideas are the same; only the transport differs. The requests the fill has waiting at
-one moment (each cell's next one: a round) go out as one batch per target; when a batch
-ends each answer is handed back by its custom id, the fill checks and commits it (marking
-the batch request answered in the same transaction), and the next requests, re-asks among
+`PoolBatches` is a `CallerFor` like the generation executors, with `batched` set: the fill
+then sends a cell's requests `ideas.batch_width` per round (ideas/fill.py); at width 1 they
+are exactly the requests it sends immediately (same prompts, request ids and order per
+cell), so the kept ideas are the same. The requests the fill has waiting at one moment
+(every cell's round) go out as one batch per target; when a batch ends each answer is
+handed back by its custom id, the fill checks and commits its round's answers (marking the
+batch requests answered in the same transaction), and the next requests, re-asks among
 them, form the next round.
 
 The jobs' batch guarantees hold (`generate/batch.py`, docs/cost.md): intent and custom ids
@@ -81,6 +82,9 @@ class _TargetCaller:
 class PoolBatches:
     """Pool requests sent in rounds of batches; call `fill_pool(..., caller=this)` after
     `await this.start()`, and `await this.finish()` after it."""
+
+    # Read by `fill_pool`: a cell's requests go out `ideas.batch_width` per round.
+    batched = True
 
     def __init__(
         self,

@@ -8,6 +8,7 @@ request in flight, and a re-run finds every brief of a committed request answere
 
 from __future__ import annotations
 
+import math
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -156,53 +157,63 @@ class IdeaBook:
         ).fetchone()
         return row is not None
 
-    def commit(self, pool: PoolCommit) -> None:
-        """The request, its attempt, every idea and each kept idea as its job's output:
-        all in one transaction, or none of it."""
-        now, c = time.time(), pool.completion
+    def commit(self, *pools: PoolCommit) -> None:
+        """Each request, its attempt, every idea and each kept idea as its job's output:
+        all of them in one transaction, or none of it (a round of requests commits
+        together: ideas/fill.py). `created_at` rises with each request, so a cell's held
+        ideas read back in the order they were judged."""
+        if not pools:
+            return
+        now = time.time()
+        with self.ledger.transaction(immediate=True):
+            for pool in pools:
+                self._insert(pool, now)
+                now = math.nextafter(max(now, time.time()), math.inf)
+
+    def _insert(self, pool: PoolCommit, now: float) -> None:
+        c = pool.completion
         db = self.ledger.db
         kept = [row for row in pool.ideas if row.verdict == "kept"]
-        with self.ledger.transaction(immediate=True):
-            self.ledger.insert_paid_attempt(pool.payer, POOL_STAGE, pool.started, now, c)
-            db.execute(
-                "INSERT INTO pool_requests VALUES (?,?,?,?,?,?,?)",
-                (pool.request_id, pool.cell, pool.genre, len(pool.ideas), len(kept), c.model, now),
-            )
-            db.executemany(
-                "INSERT INTO pool_ideas VALUES (?,?,?,?,?,?,?,?,?)",
-                [
-                    (
-                        pool.request_id,
-                        r.item,
-                        r.cell or pool.cell,
-                        r.job_id,
-                        r.text,
-                        r.verdict,
-                        r.near,
-                        r.cosine,
-                        now,
-                    )
-                    for r in pool.ideas
-                ],
-            )
-            # Sent in a batch (`--batch`): its request is answered in the same commit, so a
-            # re-run neither adopts the batch's answer again nor asks for it.
-            db.execute(
-                "UPDATE batch_requests SET result='succeeded' "
-                "WHERE key=? AND stage=? AND result IS NULL",
-                (pool.request_id, POOL_STAGE),
-            )
-            # A job's own idea (asked with the pool off) stays findable by its key.
-            db.executemany(_DISPLACE, [(r.job_id, pool.stage, r.key) for r in kept])
-            db.executemany(
-                "INSERT OR REPLACE INTO outputs (job_id, stage, text, stop_reason, input_tokens, "
-                "output_tokens, cache_read_tokens, cache_write_tokens, cost_usd, model, "
-                "backend, created_at, key) VALUES (?,?,?,?,0,0,0,0,0,?,?,?,?)",
-                [
-                    (r.job_id, pool.stage, r.text, "pool", c.model, POOL_BACKEND, now, r.key)
-                    for r in kept
-                ],
-            )
+        self.ledger.insert_paid_attempt(pool.payer, POOL_STAGE, pool.started, now, c)
+        db.execute(
+            "INSERT INTO pool_requests VALUES (?,?,?,?,?,?,?)",
+            (pool.request_id, pool.cell, pool.genre, len(pool.ideas), len(kept), c.model, now),
+        )
+        db.executemany(
+            "INSERT INTO pool_ideas VALUES (?,?,?,?,?,?,?,?,?)",
+            [
+                (
+                    pool.request_id,
+                    r.item,
+                    r.cell or pool.cell,
+                    r.job_id,
+                    r.text,
+                    r.verdict,
+                    r.near,
+                    r.cosine,
+                    now,
+                )
+                for r in pool.ideas
+            ],
+        )
+        # Sent in a batch (`--batch`): its request is answered in the same commit, so a
+        # re-run neither adopts the batch's answer again nor asks for it.
+        db.execute(
+            "UPDATE batch_requests SET result='succeeded' "
+            "WHERE key=? AND stage=? AND result IS NULL",
+            (pool.request_id, POOL_STAGE),
+        )
+        # A job's own idea (asked with the pool off) stays findable by its key.
+        db.executemany(_DISPLACE, [(r.job_id, pool.stage, r.key) for r in kept])
+        db.executemany(
+            "INSERT OR REPLACE INTO outputs (job_id, stage, text, stop_reason, input_tokens, "
+            "output_tokens, cache_read_tokens, cache_write_tokens, cost_usd, model, "
+            "backend, created_at, key) VALUES (?,?,?,?,0,0,0,0,0,?,?,?,?)",
+            [
+                (r.job_id, pool.stage, r.text, "pool", c.model, POOL_BACKEND, now, r.key)
+                for r in kept
+            ],
+        )
 
     # -- the pool through a batch API (ideas/batched.py) --------------------------------------
     def batch_tries(self, request_id: str) -> int:
