@@ -189,8 +189,11 @@ async def create_batch(
             continue
         except ProviderError as exc:
             book.drop_intent(intent.seq)
-            # A refused create refuses every request it carries.
-            breaker.failure(exc, count=len(rows))
+            # A refused create refuses every request it carries, and every later create
+            # to this target would be refused alike: an account refusal (a bad key, no
+            # batch access) stops the run at once, however few requests this batch held
+            # (a pool round may carry fewer than the breaker's threshold).
+            breaker.failure(exc, count=max(len(rows), breaker.threshold))
             raise
         breaker.success()
         book.attach(intent.seq, status.id)
