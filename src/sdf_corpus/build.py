@@ -8,8 +8,10 @@ a function of `sdf_corpus.pipeline`; planning rounds are `sdf_corpus.plan.rounds
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
+from sdf_corpus.budget.reserve import hold_budget, needs_more, with_reserve
 from sdf_corpus.errors import InputError
 from sdf_corpus.generate.runner import RunOptions
 from sdf_corpus.outcome import BuildResult
@@ -36,6 +38,8 @@ def build(
     mix (or `budget.max_rounds` is reached, a round succeeds at nothing, or
     --max-cost stops it). A provider that keeps refusing raises ProviderStoppedError."""
     result = BuildResult(budget_tokens=corpus.spec.budget.tokens)
+    # Jobs are sent while each genre's kept tokens fall short (sdf_corpus.budget).
+    options = dataclasses.replace(options, budget=True)
     targets = genre_targets(corpus)
     result.unplanned = [g for g, n in budget_allocation(corpus).jobs.items() if n == 0]
     store = open_ledger(corpus)
@@ -54,8 +58,9 @@ def build(
             if not _postprocess(corpus, store, options, result):
                 return result
             result.rounds += 1
-            kept = read_manifest(RunFolder(corpus.run_dir)).get("by_genre", {})
-            result.standings = standings(targets, kept, store.done_by_genre())
+            manifest = read_manifest(RunFolder(corpus.run_dir))
+            done = store.done_by_genre()
+            result.standings = standings(targets, manifest.get("by_genre", {}), done)
             if gen.stopped != "complete":
                 result.stopped = gen.stopped
                 return result
@@ -63,7 +68,11 @@ def build(
                 # Another round would only repeat the failures (and their cost).
                 result.stopped = "no_success"
                 return result
-            step = plan_top_up(corpus, store, result.standings)
+            # The reserve counts: a genre it covers needs no top-up round.
+            held = standings(targets, with_reserve(manifest), done)
+            if not needs_more(held, corpus.spec.budget.tokens):
+                return result
+            step = plan_top_up(corpus, store, held)
             if step == "max_rounds":
                 result.stopped = "max_rounds"
             if step != "planned":
@@ -86,19 +95,20 @@ def _postprocess(corpus: Corpus, store: Store, options: RunOptions, result: Buil
         result.postprocessed = False
         return True
     undone = _judge_undone(corpus)
-    stats = clean_run(corpus, progress=options.progress, store=store)
-    result.kept_tokens, result.kept_documents = int(stats.kept_tokens), int(stats.kept_docs)
+    clean_run(corpus, progress=options.progress, store=store)
     if undone:
         result.notes.append(undone)
     complete = True
     if corpus.spec.judge.enabled:
         judged = judge_and_apply(corpus, options, store)
         result.judge = judged
-        result.kept_tokens, result.kept_documents = _kept(corpus)
         complete = judged.stopped == "complete" and judged.failed == 0
         if judged.stopped != "complete":
             result.stopped = judged.stopped
+            result.kept_tokens, result.kept_documents = _kept(corpus)
             return False
+    hold_budget(corpus, store)  # the shards at the budget, the surplus in the reserve
+    result.kept_tokens, result.kept_documents = _kept(corpus)
     if complete:  # a judge request that failed is retried next time, so no fingerprint
         store.set_meta("postprocessed", fingerprint)
     return True

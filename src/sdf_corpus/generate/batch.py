@@ -274,7 +274,7 @@ class BatchSubmitter:
             self.loop.guard.settle(0.0, completion.cost_usd)
             self.loop.paid(completion)
             if final:
-                self._tick(ok=True)
+                self._tick(ok=True, job=job)
             return
         self._record_failure(job, row, result)
 
@@ -306,17 +306,17 @@ class BatchSubmitter:
         self.breaker.failure(error)  # after the commit: what was answered stays answered
         self.loop.error(result.type)
         if give_up:
-            self._tick(ok=False)
+            self._tick(ok=False, job=job)
 
     def _fail(self, job: Job, stage: str, why: str) -> None:
         self.ledger.fail_job(job, stage, _BatchRetry(why))
-        self._tick(ok=False)
+        self._tick(ok=False, job=job)
 
-    def _tick(self, ok: bool) -> None:
+    def _tick(self, ok: bool, job: Job) -> None:
         extra = ""
         if self.loop.progress.enabled:
             extra = f"{len(self.book.batches('in_progress'))} batches in flight"
-        self.loop.finished(ok, extra)
+        self.loop.finished(ok, extra, job=job)
 
     def _say(self, text: str) -> None:
         self.loop.progress.say(text)

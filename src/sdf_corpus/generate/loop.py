@@ -16,12 +16,13 @@ through `loop.finished`, `loop.paid` and `loop.halt`.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from tqdm import tqdm
 
+from sdf_corpus.budget.loop import BudgetLoop
 from sdf_corpus.chain import build_request, parse_output, stages_for
 from sdf_corpus.errors import ProviderStoppedError
 from sdf_corpus.generate.spend import CostGuard
@@ -59,6 +60,10 @@ class RunOptions:
     max_cost: float | None = None
     progress: bool = True
     shard: Shard | None = None  # run only the pending jobs of this slice (a --workers process)
+    # Send jobs while each genre's kept tokens fall short of its target (the closed
+    # budget loop, sdf_corpus.budget), not every pending job: what `build` does.
+    budget: bool = False
+    plan_slice: Shard | None = None  # this ledger is slice I/N of the plan (--shard)
 
 
 @dataclass(frozen=True)
@@ -195,11 +200,24 @@ class GenerationLoop:
         self.stopped: Stopped = "complete"
         self.stopped_by: ProviderStoppedError | None = None
         self.halted = False
+        self.budget = (
+            BudgetLoop(corpus, ledger, worker=options.shard, plan_slice=options.plan_slice)
+            if options.budget
+            else None
+        )
 
     def jobs(self, pending: Iterable[Job]) -> Iterable[Job]:
-        """The pending jobs this process owns (all, unless it is a --workers slice)."""
+        """The pending jobs this process owns (all, unless it is a --workers slice),
+        while the budget loop wants them."""
         shard = self.options.shard
-        return pending if shard is None else (job for job in pending if shard.owns(job.id))
+        mine = pending if shard is None else (job for job in pending if shard.owns(job.id))
+        return mine if self.budget is None else self.budget.gated(mine)
+
+    async def next_job(self, pending: Iterator[Job]) -> Job | None:
+        """The next job to send: the budget loop's choice, or the next pending one."""
+        if self.budget is not None:
+            return await self.budget.next(lambda: self.halted)
+        return next(pending, None)
 
     def walk(self, job: Job, done: Mapping[str, StageOutput]) -> StageWalk:
         return StageWalk(self.corpus, job, done)
@@ -208,7 +226,9 @@ class GenerationLoop:
         """A committed answer; its cost is already in the guard."""
         self.tokens_out += completion.output_tokens
 
-    def finished(self, ok: bool, extra: str = "") -> None:
+    def finished(self, ok: bool, extra: str = "", job: Job | None = None) -> None:
+        if self.budget is not None and job is not None:
+            self.budget.finished(job, ok)
         if ok:
             self.done += 1
         else:
@@ -222,6 +242,8 @@ class GenerationLoop:
         """Stop submitting; what is in flight still commits. A provider stop outranks
         a spend stop (it is raised, exit 5); otherwise the first reason stands."""
         self.halted = True
+        if self.budget is not None:
+            self.budget.wake()
         if isinstance(why, ProviderStoppedError):
             self.stopped_by = self.stopped_by or why
         elif self.stopped == "complete":

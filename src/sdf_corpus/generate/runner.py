@@ -53,7 +53,8 @@ class ImmediateSubmitter:
         return self.executor.requests
 
     async def run(self, loop: GenerationLoop) -> None:
-        jobs = iter(loop.jobs(self.ledger.pending_jobs()))
+        # With the budget loop on, it chooses each job (loop.next_job); else plan order.
+        jobs = iter(loop.jobs(self.ledger.pending_jobs()) if loop.budget is None else ())
         self._commits = CommitQueue(self.ledger.path, self.backend.name)
         try:
             await asyncio.gather(*(self._worker(loop, jobs) for _ in range(self.concurrency)))
@@ -62,7 +63,7 @@ class ImmediateSubmitter:
 
     async def _worker(self, loop: GenerationLoop, jobs: Iterator[Job]) -> None:
         while not loop.halted:
-            job = next(jobs, None)
+            job = await loop.next_job(jobs)
             if job is None:
                 return
             try:
@@ -73,7 +74,7 @@ class ImmediateSubmitter:
             except ProviderStoppedError as exc:
                 loop.halt(exc)
                 return
-            loop.finished(ok)
+            loop.finished(ok, job=job)
 
     async def _run_job(self, loop: GenerationLoop, job: Job) -> bool:
         walk = loop.walk(job, self.ledger.outputs(job.id))
