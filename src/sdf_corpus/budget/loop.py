@@ -89,10 +89,18 @@ class BudgetLoop:
     def pick(self) -> Job | None:
         """The next job to send, admitted to the gate; None when no genre needs one."""
         for genre in self.gate.neediest():
-            job = self.fronts[genre].pop() or self._wave(genre)
+            job = self._next_of(genre)
             if job is not None and self.gate.admit(job.id, genre):
                 return job
         return None
+
+    def _next_of(self, genre: str) -> Job | None:
+        """The genre's next job not yet in flight (a batch may have taken the front
+        already), or the first of a new wave."""
+        while (job := self.fronts[genre].pop()) is not None:
+            if job.id not in self.gate.in_flight:
+                return job
+        return self._wave(genre)
 
     async def next(self, halted: Callable[[], bool]) -> Job | None:
         """The next job to send; waits while none is needed but answers are still due
