@@ -13,7 +13,7 @@ import json
 
 from sdf_corpus.budget.reserve import hold_budget, needs_more, with_reserve
 from sdf_corpus.errors import InputError
-from sdf_corpus.generate.runner import RunOptions
+from sdf_corpus.generate.runner import GenerateResult, RunOptions
 from sdf_corpus.outcome import BuildResult
 from sdf_corpus.pipeline import clean_run, generate, judge_and_apply, open_ledger
 from sdf_corpus.plan.planner import budget_allocation, genre_targets
@@ -58,27 +58,42 @@ def build(
             if not _postprocess(corpus, store, options, result):
                 return result
             result.rounds += 1
-            manifest = read_manifest(RunFolder(corpus.run_dir))
-            done = store.done_by_genre()
-            result.standings = standings(targets, manifest.get("by_genre", {}), done)
-            if gen.stopped != "complete":
-                result.stopped = gen.stopped
-                return result
-            if gen.jobs_failed and not gen.jobs_done:
-                # Another round would only repeat the failures (and their cost).
-                result.stopped = "no_success"
-                return result
-            # The reserve counts: a genre it covers needs no top-up round.
-            held = standings(targets, with_reserve(manifest), done)
-            if not needs_more(held, corpus.spec.budget.tokens):
-                return result
-            step = plan_top_up(corpus, store, held)
-            if step == "max_rounds":
-                result.stopped = "max_rounds"
-            if step != "planned":
+            if not _top_up(corpus, store, result, gen, targets):
                 return result
     finally:
         store.close()
+
+
+def _top_up(
+    corpus: Corpus,
+    store: Store,
+    result: BuildResult,
+    gen: GenerateResult,
+    targets: dict[str, int],
+) -> bool:
+    """Record where the round left the corpus; plan another round if it is worth it."""
+    manifest = read_manifest(RunFolder(corpus.run_dir))
+    reserve = manifest.get("reserve", {}).get("totals", {})
+    result.reserve_tokens = int(reserve.get("tokens", 0))
+    result.reserve_documents = int(reserve.get("documents", 0))
+    result.waves = len(json.loads(store.get_meta("waves") or "[]"))
+    done = store.done_by_genre()
+    result.standings = standings(targets, manifest.get("by_genre", {}), done)
+    if gen.stopped != "complete":
+        result.stopped = gen.stopped
+        return False
+    if gen.jobs_failed and not gen.jobs_done:
+        # Another round would only repeat the failures (and their cost).
+        result.stopped = "no_success"
+        return False
+    # The reserve counts: a genre it covers needs no top-up round.
+    held = standings(targets, with_reserve(manifest), done)
+    if not needs_more(held, corpus.spec.budget.tokens, result.unplanned):
+        return False
+    step = plan_top_up(corpus, store, held)
+    if step == "max_rounds":
+        result.stopped = "max_rounds"
+    return step == "planned"
 
 
 def _postprocess(corpus: Corpus, store: Store, options: RunOptions, result: BuildResult) -> bool:

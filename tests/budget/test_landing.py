@@ -5,6 +5,11 @@ shards within the bounds (docs/budget.md), with the surplus counted in the reser
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -22,18 +27,18 @@ REPO = Path(__file__).resolve().parents[2]
 KEY = "sk-ant-test-DUMMY-KEY-0123456789"
 
 
-def build(
-    provider: FakeProvider, run: Path, tokens: int, *extra: str, sets: tuple[str, ...] = ()
-) -> Result:
+def build_args(provider: FakeProvider, run: Path, tokens: int) -> list[str]:
     backend = (
         f"backend={{provider: anthropic, model: claude-haiku-4-5, api_base: '{provider.url}', "
         "concurrency: 8, timeout: 5.0, retry_base_delay: 0.02, retry_max_delay: 0.2, "
         "batch: {poll_initial: 0.02, poll_max: 0.1}}"
     )
     args = ["build", str(REPO / "corpora" / "demo.yaml"), "--out", str(run), "--no-progress"]
-    args += ["--set", backend, "--set", f"budget.tokens={tokens}"]
-    for s in sets:
-        args += ["--set", s]
+    return [*args, "--set", backend, "--set", f"budget.tokens={tokens}"]
+
+
+def build(provider: FakeProvider, run: Path, tokens: int, *extra: str) -> Result:
+    args = build_args(provider, run, tokens)
     return CliRunner(env={"ANTHROPIC_API_KEY": KEY}).invoke(main, [*args, *extra])
 
 
@@ -110,3 +115,27 @@ def test_workers_and_batches_land_within_the_bounds(
     result = build(fake_provider, tmp_path / "run", 30_000, *extra)
     assert result.exit_code == 0, result.output + result.stderr
     assert_lands(tmp_path / "run", 30_000)
+
+
+def test_a_build_killed_mid_way_resumes_within_the_bounds(
+    fake_provider: FakeProvider, tmp_path: Path
+) -> None:
+    fake_provider.latency = 0.05
+    fake_provider.responder = scaled(0.5, junk=0.2)
+    run = tmp_path / "run"
+    env = {**os.environ, "ANTHROPIC_API_KEY": KEY}
+    args = [sys.executable, "-m", "sdf_corpus", *build_args(fake_provider, run, 30_000)]
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while fake_provider.count < 40 and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+    assert proc.poll() is None, "the build ended before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    result = build(fake_provider, run, 30_000)
+    assert result.exit_code == 0, result.output + result.stderr
+    assert_lands(run, 30_000)
+    total, distinct = ledger_rows(
+        run, "SELECT COUNT(*), COUNT(DISTINCT job_id||'/'||stage) FROM outputs"
+    )[0]
+    assert total == distinct  # every stage stored once: nothing was paid twice

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable, Iterator
 from sdf_corpus.budget.gate import BudgetGate
 from sdf_corpus.budget.yields import KeepEstimator, measured_meters
 from sdf_corpus.plan.job import Job
-from sdf_corpus.plan.planner import expected_tokens, genre_targets
+from sdf_corpus.plan.planner import budget_allocation, expected_tokens, genre_targets
 from sdf_corpus.plan.rounds import extend_plan
 from sdf_corpus.plan.shard import Shard
 from sdf_corpus.spec.load import Corpus
@@ -74,7 +74,11 @@ class BudgetLoop:
         self.worker, self.release = worker, release
         self.extends = plan_slice is None
         parts = (worker.count if worker else 1) * (plan_slice.count if plan_slice else 1)
-        targets = {g: t / parts for g, t in genre_targets(corpus).items()}
+        # A genre the plan gives no job (a fraction of one document) is not sent for.
+        planned = budget_allocation(corpus).jobs
+        targets = {
+            g: (t / parts if planned.get(g, 0) else 0.0) for g, t in genre_targets(corpus).items()
+        }
         prior = {g: expected_tokens(corpus, g) for g in targets}
         caps = {g: math.ceil(CAP_FACTOR * targets[g] / max(1.0, prior[g])) + 1 for g in targets}
         self.estimator = KeepEstimator(corpus)

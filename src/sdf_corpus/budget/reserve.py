@@ -58,15 +58,18 @@ def with_reserve(manifest: dict[str, Any]) -> dict[str, dict[str, int]]:
     return table
 
 
-def needs_more(rows: Sequence[Standing], budget: int) -> bool:
+def needs_more(rows: Sequence[Standing], budget: int, unplanned: Sequence[str] = ()) -> bool:
     """Whether what the run holds (shards and reserve) is short of the budget or of a
-    genre's target by more than its bound: only then is another round worth sending."""
+    genre's target by more than its bound: only then is another round worth sending.
+    A genre the plan gives no job (too small for one document) is not waited for."""
     docs = sum(r.kept_docs for r in rows)
     total = sum(r.kept_tokens for r in rows)
     one = total / docs if docs else 0.0
     if docs == 0 or short(total, budget, TOTAL_TOLERANCE, one):
         return True
     for r in rows:
+        if r.genre in unplanned:
+            continue
         mean = r.kept_tokens / r.kept_docs if r.kept_docs else 0.0
         if r.target > 0 and (
             r.kept_docs == 0 or short(r.kept_tokens, r.target, GENRE_TOLERANCE, mean)

@@ -67,6 +67,9 @@ def plan(
         f"after cleaning (expected drop rate {corpus.spec.budget.expected_drop_rate:.0%})"
     )
     click.echo(format_table(summary))
+    from sdf_corpus.budget.notes import plan_notes
+
+    click.echo("\n".join(plan_notes(corpus)))
     if cost is not None:
         from sdf_corpus.pricing.estimate import format_estimate
 
