@@ -139,3 +139,24 @@ def test_a_build_killed_mid_way_resumes_within_the_bounds(
         run, "SELECT COUNT(*), COUNT(DISTINCT job_id||'/'||stage) FROM outputs"
     )[0]
     assert total == distinct  # every stage stored once: nothing was paid twice
+
+
+def test_slices_then_merge_then_build_land_within_the_bounds(
+    fake_provider: FakeProvider, tmp_path: Path
+) -> None:
+    """Each `generate --shard I/2` sends its part of the plan; the merged run's build
+    sends only what the slices together fell short of, and reserves the surplus."""
+    fake_provider.responder = scaled(2.5)
+    run = tmp_path / "run"
+    args = build_args(fake_provider, run, 30_000)
+    runner = CliRunner(env={"ANTHROPIC_API_KEY": KEY})
+    for i in range(2):
+        sliced = runner.invoke(main, ["generate", *args[1:], "--shard", f"{i}/2"])
+        assert sliced.exit_code == 0, sliced.output + sliced.stderr
+    same = [a for a in args[1:] if a != "--no-progress"]  # the same spec and --set options
+    merged = runner.invoke(main, ["merge", *same])
+    assert merged.exit_code == 0, merged.output + merged.stderr
+    result = build(fake_provider, run, 30_000)
+    assert result.exit_code == 0, result.output + result.stderr
+    manifest = assert_lands(run, 30_000)
+    assert manifest["reserve"]["totals"]["documents"] > 0  # 2.5x answers: the plan overshoots

@@ -3,13 +3,14 @@ measured drop rate; how many rounds and waves the build took; kept / asked."""
 
 from __future__ import annotations
 
+from html import escape
 from pathlib import Path
 from typing import Any
 
 from sdf_corpus.runfolder import RunFolder, read_json_or_empty
 from sdf_corpus.store import read_meta
 
-__all__ = ["budget_figures"]
+__all__ = ["budget_figures", "budget_html"]
 
 
 def budget_figures(run_dir: Path) -> dict[str, Any]:
@@ -43,3 +44,25 @@ def budget_figures(run_dir: Path) -> dict[str, Any]:
         "waves": waves,
         "genres": genres,
     }
+
+
+def budget_html(figures: dict[str, Any] | None) -> str:
+    """The report's Budget section: the totals, then one row per genre."""
+    if not figures:
+        return '<p class="muted">No budget recorded for this run.</p>'
+    ratio = figures.get("kept_to_asked")
+    head = (
+        f"<p>Kept {figures['kept']:,} of {figures['asked']:,} asked tokens"
+        f"{f' (kept/asked {ratio:.3f})' if ratio is not None else ''}; reserve "
+        f"{figures['reserve']:,} tokens; {figures['waves']} wave(s) of the budget loop.</p>"
+    )
+    rows = "".join(
+        f"<tr><td>{escape(g)}</td><td>{v['target']:,}</td><td>{v['kept']:,}</td>"
+        f"<td>{v['reserve']:,}</td><td>"
+        f"{'n/a' if v['drop_rate'] is None else format(v['drop_rate'], '.1%')}</td></tr>"
+        for g, v in figures["genres"].items()
+    )
+    return (
+        f"{head}<table><thead><tr><th>genre</th><th>target</th><th>kept</th>"
+        f"<th>reserve</th><th>measured drop rate</th></tr></thead><tbody>{rows}</tbody></table>"
+    )
