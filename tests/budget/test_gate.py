@@ -47,3 +47,13 @@ def test_a_job_already_in_flight_is_not_counted_twice() -> None:
     assert gate.admit("a0", "a")
     assert not gate.admit("a0", "a")
     assert gate.flying("a") == 1
+
+
+def test_a_first_batch_sends_a_share_of_the_expected_need() -> None:
+    gate = _gate()
+    gate.first_share = 0.5
+    sent = 0
+    while gate.wants("a"):
+        gate.admit(f"a{sent}", "a")
+        sent += 1
+    assert sent == 3  # 1000 / 200 = 5 expected; half of it (rounded up) before anything lands

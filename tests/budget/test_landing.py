@@ -115,6 +115,9 @@ def test_workers_and_batches_land_within_the_bounds(
     result = build(fake_provider, tmp_path / "run", 30_000, *extra)
     assert result.exit_code == 0, result.output + result.stderr
     assert_lands(tmp_path / "run", 30_000)
+    if extra == ["--batch"]:  # the first batch carries half the expected need, the next
+        # ones what the earlier returned asks for
+        assert ledger_rows(tmp_path / "run", "SELECT COUNT(*) FROM batches")[0][0] >= 2
 
 
 def test_a_build_killed_mid_way_resumes_within_the_bounds(

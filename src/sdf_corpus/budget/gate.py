@@ -30,6 +30,10 @@ class BudgetGate:
     prior: Mapping[str, float]  # the planner's expected kept tokens per job
     caps: Mapping[str, int]  # most jobs a genre may have sent in this loop
     meters: dict[str, Meter]
+    # Before a genre has a finished job, count each job in flight as 1 / first_share jobs:
+    # a batch (no concurrency bounds what is in flight) then sends only that share of
+    # the expected need, and sizes the next batch from what this one returned.
+    first_share: float = 1.0
     in_flight: dict[str, str] = field(default_factory=dict)  # job id -> genre
     sent: dict[str, int] = field(default_factory=dict)  # genre -> jobs admitted
 
@@ -43,7 +47,10 @@ class BudgetGate:
         return sum(1 for g in self.in_flight.values() if g == genre)
 
     def projected(self, genre: str) -> float:
-        return self.meters[genre].kept + self.yield_of(genre) * self.flying(genre)
+        per_job = self.yield_of(genre)
+        if not self.meters[genre].done:
+            per_job /= self.first_share
+        return self.meters[genre].kept + per_job * self.flying(genre)
 
     def need(self, genre: str) -> float:
         """Tokens still to be sent for (negative: over the target)."""

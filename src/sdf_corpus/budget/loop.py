@@ -33,12 +33,13 @@ from sdf_corpus.plan.shard import Shard
 from sdf_corpus.spec.load import Corpus
 from sdf_corpus.store import Store
 
-__all__ = ["CAP_FACTOR", "BudgetLoop", "Release"]
+__all__ = ["BATCH_FIRST_SHARE", "CAP_FACTOR", "BudgetLoop", "Release"]
 
 # No genre sends more than this multiple of what its target needs at the planner's
 # expectation in one loop (the top-up's cap): a yield near zero cannot spend without end.
 CAP_FACTOR = 4.0
 _PAGE = 256
+BATCH_FIRST_SHARE = 0.5
 
 Release = Callable[[list[Job]], None]
 
@@ -121,7 +122,9 @@ class BudgetLoop:
 
     def gated(self, jobs: Iterable[Job]) -> Iterator[Job]:
         """The jobs a batch may carry: those in flight, and the rest while their genre
-        still needs one, then waves for the genres still short."""
+        still needs one, then waves for the genres still short. A genre with nothing
+        measured yet sends half its expected need (`BATCH_FIRST_SHARE`)."""
+        self.gate.first_share = BATCH_FIRST_SHARE
         for job in jobs:
             if job.id in self.gate.in_flight or (
                 self.gate.wants(job.genre) and self.gate.admit(job.id, job.genre)
