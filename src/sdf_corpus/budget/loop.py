@@ -25,7 +25,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 
 from sdf_corpus.budget.gate import BudgetGate
-from sdf_corpus.budget.yields import KeepEstimator, measured_meters
+from sdf_corpus.budget.yields import KeepEstimator, ever_measured, measured_meters
 from sdf_corpus.plan.job import Job
 from sdf_corpus.plan.planner import budget_allocation, expected_tokens, genre_targets
 from sdf_corpus.plan.rounds import extend_plan
@@ -83,8 +83,15 @@ class BudgetLoop:
         parts = (worker.count if worker else 1) * (plan_slice.count if plan_slice else 1)
         # A genre the plan gives no job (a fraction of one document) is not sent for.
         planned = budget_allocation(corpus).jobs
+        # The judge drops documents the streaming estimate cannot see: until a clean has
+        # measured it on this run, aim the expected drop rate higher (the reserve keeps
+        # any surplus); afterwards the measured figures carry its drops.
+        margin = 1.0
+        if corpus.spec.judge.enabled and not ever_measured(store):
+            margin = 1.0 / (1.0 - corpus.spec.budget.expected_drop_rate)
         targets = {
-            g: (t / parts if planned.get(g, 0) else 0.0) for g, t in genre_targets(corpus).items()
+            g: (t * margin / parts if planned.get(g, 0) else 0.0)
+            for g, t in genre_targets(corpus).items()
         }
         prior = {g: expected_tokens(corpus, g) for g in targets}
         caps = {g: math.ceil(CAP_FACTOR * targets[g] / max(1.0, prior[g])) + 1 for g in targets}

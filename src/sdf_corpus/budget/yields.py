@@ -21,7 +21,14 @@ from sdf_corpus.plan.shard import Shard
 from sdf_corpus.spec.load import Corpus
 from sdf_corpus.store import StageOutput, Store
 
-__all__ = ["MEASURED_KEY", "KeepEstimator", "Meter", "measured_meters", "record_measured"]
+__all__ = [
+    "MEASURED_KEY",
+    "KeepEstimator",
+    "Meter",
+    "ever_measured",
+    "measured_meters",
+    "record_measured",
+]
 
 # Ledger meta: per genre the finished jobs and the tokens the clean stage kept of them
 # (shards and reserve), with the outputs fingerprint they were measured at.
@@ -66,6 +73,12 @@ def record_measured(store: Store, kept: Mapping[str, int]) -> None:
     genres = {g: [done.get(g, 0), int(kept.get(g, 0))] for g in sorted(set(done) | set(kept))}
     fingerprint = list(store.outputs_fingerprint())
     store.set_meta(MEASURED_KEY, json.dumps({"fingerprint": fingerprint, "genres": genres}))
+
+
+def ever_measured(store: Store) -> bool:
+    """Whether a clean of this run has measured what its finished jobs keep (dedup and
+    the judge included), which the streaming estimate cannot see."""
+    return store.get_meta(MEASURED_KEY) is not None
 
 
 def measured_meters(
