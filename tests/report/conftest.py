@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from fakeprovider.backend import anthropic_backend
 from fakeprovider.server import FakeProvider
 from fakeprovider.text import idea_list, prose
+from report.plots import build_plots_run
 from sdf_corpus.cli.build import build
 
 REPO = Path(__file__).resolve().parents[2]
@@ -72,3 +73,10 @@ def built_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     finally:
         provider.stop()
         mp.undo()
+
+
+@pytest.fixture(scope="session")
+def plots_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Retold and distinct stories in a clean-only run (report/plots.py): the meaning
+    figures' known answers."""
+    return build_plots_run(tmp_path_factory.mktemp("plots") / "run")

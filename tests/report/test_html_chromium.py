@@ -61,5 +61,11 @@ def test_report_renders_without_console_errors(built_run: Path, tmp_path: Path) 
     assert console == []
     assert 'id="report-title"' in dom and 'id="kpis"' in dom
     images = re.findall(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"', dom)
-    assert len(images) >= 4
+    assert len(images) >= 5
     assert all(base64.b64decode(i)[:8] == b"\x89PNG\r\n\x1a\n" for i in images)
+    # the meaning section: its tables, the idea pool's line and the map of the corpus
+    assert 'id="meaning"' in dom and 'id="semantic-clusters"' in dom and 'id="idea-pool"' in dom
+    (corpus_map,) = re.findall(
+        r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)" alt="map of the corpus">', dom
+    )
+    assert base64.b64decode(corpus_map)[:8] == b"\x89PNG\r\n\x1a\n"

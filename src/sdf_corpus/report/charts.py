@@ -20,7 +20,14 @@ from matplotlib import ticker
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-__all__ = ["coverage_chart", "drops_chart", "lengths_chart", "mix_chart", "names_chart"]
+__all__ = [
+    "corpus_map_chart",
+    "coverage_chart",
+    "drops_chart",
+    "lengths_chart",
+    "mix_chart",
+    "names_chart",
+]
 
 _BLUE, _GREY, _RED, _ORANGE = "#3b6ea8", "#b9c4cf", "#c0392b", "#e08e2b"
 
@@ -156,4 +163,33 @@ def drops_chart(drops: dict[str, Any]) -> str | None:
     ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
     ax.set_xlabel("documents dropped")
     ax.set_title("Drops by stage and reason")
+    return _to_uri(fig)
+
+
+def corpus_map_chart(corpus_map: dict[str, Any]) -> str | None:
+    """One point per sampled document on the first two principal components, by genre."""
+    points = corpus_map.get("points") or []
+    if not points:
+        return None
+    genres = corpus_map["genres"]
+    data = np.array(points, dtype=float)
+    fig, ax = _figure(8, 6)
+    cmap = plt.get_cmap("tab20" if len(genres) > 10 else "tab10")
+    size = 14 if len(points) <= 500 else 5
+    for i, genre in enumerate(genres):
+        mine = data[data[:, 2] == i]
+        if len(mine):
+            ax.scatter(
+                mine[:, 0],
+                mine[:, 1],
+                s=size,
+                alpha=0.7,
+                color=cmap(i % cmap.N),
+                label=genre or "(no genre)",
+            )
+    pc1, pc2 = corpus_map["explained"]
+    ax.set_xlabel(f"component 1 ({pc1:.0%} of variance)")
+    ax.set_ylabel(f"component 2 ({pc2:.0%} of variance)")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, markerscale=2)
+    ax.set_title(f"Map of the corpus: {len(points):,} documents, coloured by genre")
     return _to_uri(fig)

@@ -41,6 +41,7 @@ nav a{margin-right:12px;color:#3b6ea8;text-decoration:none}
 
 from sdf_corpus.report.budget import budget_html  # noqa: E402
 from sdf_corpus.report.judge import judge_html  # noqa: E402
+from sdf_corpus.report.semantic_html import semantic_html  # noqa: E402
 from sdf_corpus.report.subject import subject_html  # noqa: E402
 from sdf_corpus.report.terminal import pending_note  # noqa: E402
 from sdf_corpus.store.reports import SPEND_METRICS  # noqa: E402
@@ -106,6 +107,10 @@ def _overview(r: dict[str, Any]) -> str:
     if spend:
         kpis.append(("spend", f"${spend['totals']['cost_usd']:.4f}"))
     kpis.append(("zero cells", f"{len(r['coverage']['zero_cells'])} / {r['coverage']['cells']}"))
+    sem = r.get("semantic")
+    if sem and (sampled := sum(g["sampled"] for g in sem["by_genre"])):
+        in_clusters = sum(g["docs_in_clusters"] for g in sem["by_genre"])
+        kpis.append(("in near-duplicate clusters", f"{in_clusters / sampled:.1%}"))
     boxes = "".join(f'<div class="kpi">{_e(k)}<b>{_e(v)}</b></div>' for k, v in kpis)
     return f'<div class="kpis" id="kpis">{boxes}</div>'
 
@@ -368,6 +373,7 @@ _NAV = (
     ("drops", "Drops"),
     ("spend", "Spend"),
     ("diversity", "Diversity"),
+    ("meaning", "Meaning"),
     ("judge", "Judge"),
     ("samples", "Samples"),
 )
@@ -385,6 +391,7 @@ def render_html(r: dict[str, Any]) -> str:
         "drops": _drops(r["drops"]),
         "spend": _spend(r["spend"]),
         "diversity": _diversity(r["diversity"], r["sampling"]),
+        "meaning": semantic_html(r.get("semantic")),
         "samples": _samples(r["samples"]),
         "judge": judge_html(r.get("judge")),
     }

@@ -33,8 +33,11 @@ class InspectQuery:
     persona: str | None = None  # persona id or AI name, case-insensitive
     rejected: str | None = None  # a drop reason, or "all"
     n: int = 5
+    ids: tuple[str, ...] = ()  # only these documents (the ids `--similar` lists)
 
     def matches(self, row: dict[str, Any], names: dict[str, str]) -> bool:
+        if self.ids and row.get("id") not in self.ids:
+            return False
         if self.genre and row.get("genre") != self.genre:
             return False
         if self.principle and row.get("principle_id") != self.principle:

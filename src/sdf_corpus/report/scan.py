@@ -12,7 +12,7 @@ import json
 import re
 from array import array
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -174,10 +174,14 @@ def scan_shards(
     excluded_names: Iterable[str] = (),
     progress: bool = False,
     subject_names: Iterable[str] = (),
+    observers: Sequence[Callable[[dict[str, Any]], None]] = (),
 ) -> ShardScan:
+    """The counters of every row; each observer (the meaning sample) sees each row too."""
     scan = ShardScan(limits, total_docs, tuple(excluded_names), tuple(subject_names))
     bar = tqdm(total=len(paths), unit="shard", desc="report", disable=not progress)
     for row in iter_rows(paths, SCAN_COLUMNS, _BATCH_ROWS, done=lambda _: bar.update(1)):
         scan.add(row)
+        for observe in observers:
+            observe(row)
     bar.close()
     return scan

@@ -12,6 +12,7 @@ from typing import Any
 
 from sdf_corpus.errors import InputError
 from sdf_corpus.io import shown
+from sdf_corpus.report.ideapool import IdeaPoolFigures, pool_from_rows
 from sdf_corpus.runfolder import RunFolder, read_json, read_manifest
 from sdf_corpus.store import Store
 
@@ -68,6 +69,8 @@ class LedgerFacts:
     spend_rows: list[dict[str, Any]] = field(default_factory=list)
     jobs_by_genre: dict[str, dict[str, int]] = field(default_factory=dict)
     failed_examples: list[dict[str, str]] = field(default_factory=list)
+    clean: dict[str, Any] = field(default_factory=dict)  # the spec's `clean:` section
+    idea_pool: IdeaPoolFigures = field(default_factory=IdeaPoolFigures)
 
 
 def read_ledger(run_dir: Path) -> LedgerFacts | None:
@@ -94,9 +97,19 @@ def read_ledger(run_dir: Path) -> LedgerFacts | None:
             failed_examples=[
                 {**row, "error": row["error"][:EXAMPLE_CHARS]} for row in ledger.failed_examples()
             ],
+            clean=dict(spec.get("clean") or {}) if isinstance(spec, dict) else {},
+            idea_pool=_idea_pool(ledger),
         )
     finally:
         ledger.close()
+
+
+def _idea_pool(ledger: Store) -> IdeaPoolFigures:
+    """The pool's figures per cell, read through the store's `idea_pool_by_cell()`
+    (rows of genre, principle_id, asked, kept, dropped_too_close; none without a pool).
+    A store without that query (before the pool existed) means no pool."""
+    query = getattr(ledger, "idea_pool_by_cell", None)
+    return pool_from_rows(query()) if callable(query) else IdeaPoolFigures()
 
 
 def subject_names(ledger: LedgerFacts | None) -> list[str]:

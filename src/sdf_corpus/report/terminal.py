@@ -7,7 +7,9 @@ from typing import Any
 from sdf_corpus.report.judge import judge_lines
 from sdf_corpus.report.subject import subject_lines
 
-__all__ = ["summary"]
+__all__ = ["NO_POOL", "semantic_lines", "summary"]
+
+NO_POOL = "no idea pool in this run"
 
 
 def count(n: int, noun: str) -> str:
@@ -112,10 +114,54 @@ def _spend_lines(spend: dict[str, Any] | None) -> list[str]:
     ]
 
 
+def _num(value: float | None, digits: int = 3) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def semantic_lines(sec: dict[str, Any] | None) -> list[str]:
+    if not sec:
+        return []
+    head = (
+        f"meaning: {count(sec['sample']['docs'], 'document')} embedded; clusters at cosine >= "
+        f"{sec['threshold']:.2f} in a genre"
+    )
+    lines = [head]
+    for r in sec["by_genre"]:
+        nn = r["nearest_neighbour"] or {}
+        sampled = count(r["sampled"], "sampled document")
+        clusters = (
+            f"{count(r['clusters'], 'cluster')} hold {r['cluster_share']:.1%} of {sampled} "
+            f"(largest {r['largest_cluster']})"
+            if r["clusters"]
+            else f"no near-duplicates among {sampled}"
+        )
+        lines.append(
+            f"  {r['genre'] or '(no genre)'}: {clusters}; Vendi {_num(r['vendi_score'], 1)}; "
+            f"nearest-neighbour cosine median {_num(nn.get('median'))}"
+        )
+    removed = sec["removed_by_clean"]
+    if removed["dropped"]:
+        lines.append(
+            f"  clean dropped {count(removed['dropped'], 'semantic duplicate')} of "
+            f"{count(removed['documents_repeated'], 'kept document')}"
+        )
+    pool = sec["idea_pool"]
+    if pool["present"]:
+        t = pool["total"]
+        lines.append(
+            f"idea pool: {t['asked']:,} ideas asked for, {t['kept']:,} kept, "
+            f"{t['dropped_too_close']:,} dropped as too close"
+        )
+    else:
+        lines.append(f"idea pool: {NO_POOL}")
+    return lines
+
+
 def summary(report: dict[str, Any]) -> str:
     lines = _mix_lines(report["mix"])
     if not report["mix"]["has_targets"]:
         lines.append("  (no ledger: targets unknown, mix error not reported)")
-    lines += _flag_lines(report) + _drop_lines(report["drops"]) + _spend_lines(report["spend"])
+    lines += _flag_lines(report) + semantic_lines(report.get("semantic"))
+    lines += _drop_lines(report["drops"]) + _spend_lines(report["spend"])
     lines += subject_lines(report.get("subject")) + judge_lines(report.get("judge"))
     return "\n".join(lines)
