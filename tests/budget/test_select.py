@@ -43,3 +43,16 @@ def test_a_genre_keeps_the_front_of_its_plan_order() -> None:
 def test_short_genres_keep_everything_and_user_text_is_never_held_back() -> None:
     docs = [Candidate("a-0", "a", 100), Candidate("u-0", "", 5000)]
     assert hold_target(docs, {"a": 1000}, 1000) == set()
+
+
+def test_documents_larger_than_a_small_target_keep_every_genre_in_the_shards() -> None:
+    """A 150-token budget over two genres, one document each of ~160 tokens: each
+    genre keeps its document (one over a small target is within its bound)."""
+    docs = [Candidate("a-0", "a", 162), Candidate("b-0", "b", 156)]
+    assert hold_target(docs, {"a": 75, "b": 75}, 150) == set()
+
+
+def test_a_short_total_takes_from_the_reserve_without_overshooting() -> None:
+    docs = [Candidate(f"a-{k}", "a", 400) for k in range(5)]
+    reserve = hold_target(docs, {"a": 1000}, 1000)
+    assert len(reserve) == 2  # 3 x 400 = 1200: within one document of 1000

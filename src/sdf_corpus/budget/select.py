@@ -43,12 +43,14 @@ class _Genre:
 
     def fill(self) -> None:
         for i, doc in enumerate(self.docs):
-            if self.kept + doc.tokens / 2 <= self.target:
+            # A genre with a target keeps at least its first document: one document
+            # over a small target is within its bound, none at all is a missing genre.
+            if (not self.taken and self.target > 0) or self.kept + doc.tokens / 2 <= self.target:
                 self.taken.append(i)
                 self.kept += doc.tokens
 
     def can_give(self) -> bool:
-        if not self.taken:
+        if len(self.taken) < 2:  # never empty a genre to trim the total
             return False
         return self.kept - self.docs[self.taken[-1]].tokens >= self.target - self.bound()
 
@@ -76,13 +78,18 @@ def hold_target(docs: Sequence[Candidate], targets: Mapping[str, int], budget: i
 
 
 def _correct_total(genres: dict[str, _Genre], budget: int) -> None:
-    taken = [g.docs[i].tokens for g in genres.values() for i in g.taken]
-    one = sum(taken) / len(taken) if taken else 0.0
-    bound = slack(budget, TOTAL_TOLERANCE, one)
-    for _ in range(sum(len(g.docs) for g in genres.values())):
+    """Give back or take one document at a time while the total is outside its bound;
+    a move that would throw the total past the other side of the bound is not made."""
+    sizes = [d.tokens for g in genres.values() for d in g.docs]
+    bound = slack(budget, TOTAL_TOLERANCE, sum(sizes) / len(sizes) if sizes else 0.0)
+    for _ in range(len(sizes)):
         total = sum(g.kept for g in genres.values())
         if total > budget + bound:
-            givers = [n for n, g in genres.items() if g.can_give()]
+            givers = [
+                n
+                for n, g in genres.items()
+                if g.can_give() and total - g.docs[g.taken[-1]].tokens >= budget - bound
+            ]
             if not givers:
                 return
             g = genres[max(givers, key=lambda n: (genres[n].kept - genres[n].target, n))]

@@ -55,14 +55,20 @@ def move_to_reserve(run: RunFolder, ids: set[str]) -> dict[str, Any]:
             name = shard["file"].replace("shard-", "reserve-")
             pq.write_table(away, out / name, compression="zstd")
             files.append(_info(name, away, out / name))
-            with atomic_file(path) as tmp:
-                pq.write_table(table.filter(pc.invert(mask)), tmp, compression="zstd")
-            shard.update(_info(shard["file"], table.filter(pc.invert(mask)), path))
+            stay = table.filter(pc.invert(mask))
+            if stay.num_rows:
+                with atomic_file(path) as tmp:
+                    pq.write_table(stay, tmp, compression="zstd")
+                shard.update(_info(shard["file"], stay, path))
+            else:  # every row moved: an empty shard is no shard (its rows are in reserve)
+                path.unlink()
+                shard["rows"] = 0
             _count(away, moved, moved_tokens, manifest)
         if files:
             replace_folder(out, run.reserve_dir)
         elif run.reserve_dir.exists():
             replace_folder(out, run.reserve_dir)  # an empty reserve replaces an old one
+    manifest["shards"] = [s for s in manifest["shards"] if s["rows"]]
     _recount(manifest)
     reserve = {
         "files": files,
