@@ -9,6 +9,8 @@ output that does not parse is used as it is rather than failing the job.
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import random
 import re
 from typing import Any
@@ -19,8 +21,9 @@ from sdf_corpus.sampling import Request
 from sdf_corpus.spec.genres import Genre, Stage
 from sdf_corpus.spec.load import Corpus
 from sdf_corpus.spec.subject import name_rule
+from sdf_corpus.targets import Target
 
-__all__ = ["build_request", "parse_output", "shared_prefix", "stages_for"]
+__all__ = ["build_request", "parse_output", "shared_prefix", "stage_key", "stages_for"]
 
 _ITEM = re.compile(r"^\s*(?:\d{1,2}[.)]|[-*•])\s+(?P<body>.+)$")
 _FENCE = re.compile(r"^```[a-zA-Z]*\s*\n(?P<body>.*?)\n```\s*$", re.DOTALL)
@@ -106,6 +109,35 @@ def build_request(
         prefill=rendered["prefill"],
         custom_id=f"{job.id}-{stage.name}",
     )
+
+
+def stage_key(previous: str, target: Target, request: Request) -> str:
+    """What a stage's output is stored and found under: the key of the stage before it
+    (the job's id for the first), the provider and model, and every field of the
+    rendered request (template text, the earlier outputs it quotes, the injection,
+    max_tokens, temperature, stops, prefill). Two requests with one key are the
+    same request, so the answer of one serves the other; anything that would change
+    what is asked changes the key, and with it every later stage's key.
+
+    The custom id is left out (it names the attempt, not the question). A stage
+    whose output comes from elsewhere than a request (an idea pool) keys it by that
+    source's own identity instead: pass it as `previous` with an empty request."""
+    fields = [
+        previous,
+        target.provider,
+        target.model,
+        request.system,
+        request.cache_prefix,
+        request.prompt,
+        request.prefill,
+        request.max_tokens,
+        request.temperature,
+        request.top_p,
+        list(request.stop),
+        sorted(request.metadata.items()),
+    ]
+    blob = json.dumps(fields, ensure_ascii=False, default=str).encode()
+    return hashlib.blake2b(blob, digest_size=16).hexdigest()
 
 
 def parse_output(stage: Stage, text: str, job: Job) -> str:

@@ -30,6 +30,8 @@ class Document:
     attributes: dict[str, Any] = field(default_factory=dict)
     model: str = ""
     backend: str = ""
+    # [{"stage", "model"}, ...] in chain order: which model wrote each stage (generated only)
+    stage_models: list[dict[str, str]] = field(default_factory=list)
     n_tokens: int = 0
     quality: dict[str, Any] = field(default_factory=dict)  # filter measurements, trims applied
     created_at: str = ""  # ISO 8601 UTC
@@ -59,6 +61,7 @@ class Document:
             "attributes": dict_to_entries(self.attributes),
             "model": self.model,
             "backend": self.backend,
+            "stage_models": list(self.stage_models),
             "n_tokens": self.n_tokens,
             "quality": quality_to_native(self.quality),
             "created_at": self.created_at,

@@ -90,7 +90,7 @@ def generate(
 ) -> GenerateResult:
     """Generate every pending job of the run's plan; resumable at any point.
 
-    `batch`: through the Message Batches API (anthropic only), at the batch discount.
+    `batch`: through batch APIs (Anthropic's, or OpenAI-format via litellm), at the discount.
     `counts`: jobs per genre instead of the budget's allocation (see sync_plan).
     `shard`: only that slice of the plan, into its own ledger (`merge` folds them).
     `workers`: that many processes over disjoint slices of the jobs, one ledger.
@@ -120,12 +120,10 @@ def generate(
 
 def _check_generate_options(corpus: Corpus, batch: bool, workers: int) -> None:
     _check_backend_fit(corpus)
-    if batch and corpus.spec.backend.provider != "anthropic":
-        raise SpecError(
-            "backend.provider",
-            f"--batch needs the anthropic backend, not {corpus.spec.backend.provider!r}",
-            "drop --batch or switch provider",
-        )
+    if batch:
+        from sdf_corpus.generate.batch_clients import check_batch_targets
+
+        check_batch_targets(corpus)
     if workers < 1:
         raise SpecError("--workers", f"{workers} is not a number of processes", "use 1 or more")
     if workers > corpus.spec.backend.concurrency:

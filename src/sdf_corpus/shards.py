@@ -18,10 +18,11 @@ __all__ = [
     "QUALITY_TYPE",
     "SCHEMA_VERSION",
     "SHARD_SCHEMA",
+    "STAGE_MODELS_TYPE",
     "decode_row",
 ]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 TOOL_CALL_TYPE = pa.struct(
     [
@@ -49,6 +50,8 @@ TRIM_TYPE = pa.struct(
     [("filter", pa.string()), ("what", pa.string()), ("chars_removed", pa.int64())]
 )
 QUALITY_TYPE = pa.struct([("trimmed", pa.list_(TRIM_TYPE)), ("notes", ATTRIBUTES_TYPE)])
+# Which model wrote each stage of a generated document, in chain order (schema 3).
+STAGE_MODELS_TYPE = pa.list_(pa.struct([("stage", pa.string()), ("model", pa.string())]))
 
 SHARD_SCHEMA = pa.schema(
     [
@@ -65,6 +68,7 @@ SHARD_SCHEMA = pa.schema(
         ("attributes", ATTRIBUTES_TYPE),
         ("model", pa.string()),
         ("backend", pa.string()),
+        ("stage_models", STAGE_MODELS_TYPE),
         ("n_tokens", pa.int64()),
         ("quality", QUALITY_TYPE),
         ("created_at", pa.string()),

@@ -117,7 +117,7 @@ def _fail_batch(
         fake.batches.fail_create(status, count=10_000)
         return
 
-    async def refuse(self: BatchClient, entries: Any) -> Any:
+    async def refuse(self: BatchClient, entries: Any, token: str = "") -> Any:
         raise _error(cls)
 
     monkeypatch.setattr(BatchClient, "create", refuse)

@@ -39,6 +39,7 @@ from aiohttp import web
 from fakeprovider.batches import FakeBatches
 from fakeprovider.gate import gate
 from fakeprovider.limits import RateLimit
+from fakeprovider.openai_batches import FakeOpenAIBatches
 from fakeprovider.text import block_texts, default_text, user_prompt
 
 __all__ = ["FAULT_KINDS", "FakeProvider", "Responder"]
@@ -130,6 +131,7 @@ class FakeProvider:
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
         self.batches = FakeBatches(self)
+        self.openai_batches = FakeOpenAIBatches(self)
         self.models: set[str] | None = None  # None: any model id is served
         self.api_keys: set[str] | None = None  # None: any non-empty key is accepted
         self.limit: RateLimit | None = None
@@ -208,6 +210,7 @@ class FakeProvider:
         app.router.add_post("/v1/chat/completions", self._openai)
         app.router.add_post("/chat/completions", self._openai)
         self.batches.register(app)
+        self.openai_batches.register(app)
         # A short shutdown grace: "slow" handlers are asleep on purpose.
         self._runner = web.AppRunner(app, shutdown_timeout=0.5, access_log=None)
         await self._runner.setup()
@@ -399,6 +402,13 @@ class FakeProvider:
         failed = await self._fault_response(fault, openai=True)
         if failed is not None:
             return failed
+        return web.json_response(self.openai_completion(body, fault))
+
+    def openai_completion(
+        self, body: dict[str, Any], fault: _Fault | None = None
+    ) -> dict[str, Any]:
+        """The chat.completion object for one accepted request (also each line of an
+        OpenAI batch's output file)."""
         messages = body["messages"]
         full = self.responder(user_prompt(messages), body)
         stops = body.get("stop") or []
@@ -416,16 +426,14 @@ class FakeProvider:
             "message": {"role": "assistant", "content": text},
             "finish_reason": "length" if reason == "max_tokens" else "stop",
         }
-        return web.json_response(
-            {
-                "id": f"chatcmpl-{time.time_ns()}",
-                "object": "chat.completion",
-                "created": int(time.time()),
-                "model": body["model"],
-                "choices": [choice],
-                "usage": usage,
-            }
-        )
+        return {
+            "id": f"chatcmpl-{time.time_ns()}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": body["model"],
+            "choices": [choice],
+            "usage": usage,
+        }
 
 
 async def _anthropic_stream(request: web.Request, message: dict[str, Any]) -> web.StreamResponse:

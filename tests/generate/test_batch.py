@@ -266,7 +266,7 @@ def test_create_without_answer_is_resubmitted_only_when_no_batch_exists(
     spec = _batch_spec(fake_spec)
     real_create = BatchClient.create
 
-    async def lost(self: BatchClient, entries: Any) -> Any:
+    async def lost(self: BatchClient, entries: Any, token: str = "") -> Any:
         monkeypatch.setattr(BatchClient, "create", real_create)
         raise AmbiguousCreateError("anthropic request timed out")  # and nothing was created
 
@@ -386,6 +386,6 @@ def test_build_batch_runs_end_to_end_and_a_rerun_spends_nothing(
     assert fake_provider.batches.count == before
 
 
-def test_batch_needs_the_anthropic_backend(fake_spec: Callable[..., Path]) -> None:
-    code, err = _generate(fake_spec("litellm"))
-    assert code == 2 and "--batch needs the anthropic backend" in err
+def test_batch_needs_a_provider_with_a_batch_api(fake_spec: Callable[..., Path]) -> None:
+    code, err = _generate(fake_spec("litellm", backend={"model": "ollama/llama3"}))
+    assert code == 2 and "--batch cannot send litellm 'ollama/llama3'" in err

@@ -103,7 +103,14 @@ def test_stage_walk_resumes_after_committed_stages(write_spec: Callable[..., Pat
     assert first is not None and first.name == names[0] and not fresh.is_final(first)
     assert fresh.request(first).custom_id == f"{job.id}-{names[0]}"
 
-    done = {names[0]: StageOutput(names[0], "An idea about candour.", "end", "m", "anthropic", 0.0)}
+    # An output counts under the key of the request it answered (chain.stage_key) ...
+    key = fresh.next_key
+    stale = {names[0]: StageOutput(names[0], "old", "end", "m", "anthropic", 0.0, "other-key")}
+    again = StageWalk(corpus, job, stale).next_stage()  # ... a stale one is asked again
+    assert again is not None and again.name == names[0]
+    done = {
+        names[0]: StageOutput(names[0], "An idea about candour.", "end", "m", "anthropic", 0.0, key)
+    }
     resumed = StageWalk(corpus, job, done)
     second = resumed.next_stage()
     assert second is not None and second.name == names[1]

@@ -39,10 +39,17 @@ def test_other_seed_other_jobs(write_spec: Callable[..., Path]) -> None:
     assert not ids_a & ids_b
 
 
-def test_changed_prompt_changes_ids(write_spec: Callable[..., Path], tmp_path: Path) -> None:
+def test_changed_prompt_keeps_the_job_and_changes_its_stage_keys(
+    write_spec: Callable[..., Path], tmp_path: Path
+) -> None:
+    """A job id hashes what shapes the job; the prompt shapes its stages' keys
+    (chain.stage_key), so an edited prompt re-runs stages, not the job's draws."""
     import shutil
 
+    from sdf_corpus.chain import build_request, stage_key, stages_for
     from sdf_corpus.library import library_dir
+    from sdf_corpus.prompts import job_context
+    from sdf_corpus.targets import default_target
 
     edited = tmp_path / "blog_post.yaml"
     shutil.copy(library_dir("genres") / "blog_post.yaml", edited)
@@ -54,7 +61,19 @@ def test_changed_prompt_changes_ids(write_spec: Callable[..., Path], tmp_path: P
     first_a = next(iter_jobs(a, {"blog_post": 1}))
     first_b = next(iter_jobs(b, {"blog_post": 1}))
     assert first_a.principle_id == first_b.principle_id and first_a.seed == first_b.seed
-    assert first_a.id != first_b.id
+    assert first_a.id == first_b.id
+    keys = []
+    for corpus, job in ((a, first_a), (b, first_b)):
+        stage = stages_for(corpus.genres["blog_post"], "anthropic")[0]
+        request = build_request(corpus, job, stage, job_context(corpus, job), "anthropic")
+        keys.append(stage_key(job.id, default_target(corpus.spec), request))
+    assert keys[0] != keys[1]
+    # What shapes the draws still changes the id: another length band.
+    c = load_corpus(
+        write_spec(name="c.yaml", genres=["blog_post"]),
+        ["genre_overrides.blog_post.length={min: 300, max: 400}"],
+    )
+    assert next(iter_jobs(c, {"blog_post": 1})).id != first_a.id
 
 
 @pytest.mark.parametrize("budget", [3000, 20000, 60000, 400000, 2000000])

@@ -83,7 +83,23 @@ def test_litellm_and_local_prices(write_spec: Callable[..., Path]) -> None:
         load_corpus(write_spec(backend={"provider": "litellm", "model": "openai/gpt-4o-mini"}))
     )
     assert other.price_source == "litellm model_cost"
-    assert (other.total("cost_usd") or 0) > 0 and other.total("batch_cost_usd") is None
+    # OpenAI-format batches go through litellm (issue 26): half price in batch.
+    assert (other.total("cost_usd") or 0) > 0
+    assert other.total("batch_cost_usd") == pytest.approx((other.total("cost_usd") or 0) / 2)
+    ours = estimate_cost(
+        load_corpus(write_spec(backend={"provider": "litellm", "model": "openai/gpt-5.4-mini"}))
+    )
+    assert ours.price_source == "sdf-corpus OpenAI table (pricing/prices.py)"
+    # A provider whose batch API litellm does not speak has no batch price.
+    no_batch = estimate_cost(
+        load_corpus(
+            write_spec(
+                backend={"provider": "litellm", "model": "ollama/llama3"},
+                prices={"ollama/llama3": {"input": 0.1, "output": 0.2}},
+            )
+        )
+    )
+    assert (no_batch.total("cost_usd") or 0) > 0 and no_batch.total("batch_cost_usd") is None
 
 
 def test_cli_prints_table_spread_and_json(write_spec: Callable[..., Path]) -> None:

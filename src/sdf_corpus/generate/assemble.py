@@ -51,6 +51,11 @@ def to_document(corpus: Corpus, job: Job, outputs: dict[str, StageOutput]) -> Do
         },
         model=final.model,
         backend=final.backend,
+        stage_models=[
+            {"stage": s.name, "model": outputs[s.name].model}
+            for s in stages_for(genre, provider)
+            if s.name in outputs
+        ],
         created_at=datetime.fromtimestamp(final.created_at, UTC).isoformat(timespec="seconds"),
         truncated=final.stop_reason == "max_tokens",
     )

@@ -1,5 +1,6 @@
 """`generate --batch`: the generation loop's (loop.py) batch submitter, sending
-pending stages through the Message Batches API.
+pending stages through a batch API: Anthropic's Message Batches, or OpenAI-format
+Files + Batches through litellm (`batch_clients.py`), one client per target.
 
 Every pending job's next stage becomes one batch request; requests are packed
 into batches within the API's limits (`backend.batch.max_requests` /
@@ -9,6 +10,11 @@ backoff; when one ends, each result is mapped back by its custom id only (the
 API does not keep request order) and committed exactly as the immediate
 submitter commits a stage (`Store.record_stage`, cost from our price table at the batch
 discount). The jobs that advanced then get their next stage in a new batch.
+
+Stages on different providers and models (`backend.stages`) go in different
+batches: requests are chunked per target (OpenAI takes one model per file), each
+target has its own client, its own limits (the smaller of `backend.batch.*` and
+the provider's caps) and its own circuit breaker.
 
 Errored, expired, canceled and missing results are retried in a later batch
 with a new attempt number, up to `backend.max_attempts`; an invalid request
@@ -20,9 +26,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import re
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from sdf_corpus.errors import (
@@ -31,14 +37,16 @@ from sdf_corpus.errors import (
     ProviderError,
     RetryableError,
 )
-from sdf_corpus.generate.backends.anthropic import build_params, message_completion
-from sdf_corpus.generate.backends.anthropic_batches import BatchClient, BatchEntry, BatchResult
+from sdf_corpus.generate.backends.anthropic_batches import BatchEntry, BatchResult
+from sdf_corpus.generate.batch_clients import BatchAPI, make_batch_clients
 from sdf_corpus.generate.breaker import CircuitBreaker, account_refusal
 from sdf_corpus.generate.loop import GenerateResult, GenerationLoop, RunOptions, final_stage
+from sdf_corpus.generate.stages import target_price
 from sdf_corpus.plan.job import Job
 from sdf_corpus.pricing.prices import ModelPrice
 from sdf_corpus.spec.load import Corpus
 from sdf_corpus.store import BatchBook, BatchRow, RequestRow, Store
+from sdf_corpus.targets import Target, default_target, stage_target
 
 __all__ = ["BatchSubmitter", "custom_id", "run_batch_generation"]
 
@@ -75,6 +83,7 @@ def custom_id(job_id: str, stage: str, attempt: int) -> str:
 
 @dataclass
 class _Chunk:
+    target: Target
     rows: list[RequestRow] = field(default_factory=list)
     entries: list[BatchEntry] = field(default_factory=list)
     size: int = _ENVELOPE_BYTES
@@ -86,22 +95,34 @@ class BatchSubmitter:
         self,
         corpus: Corpus,
         ledger: Store,
-        client: BatchClient,
+        clients: Mapping[Target, BatchAPI],
         price: ModelPrice | None,
     ) -> None:
-        self.corpus, self.ledger, self.client = corpus, ledger, client
+        self.corpus, self.ledger, self.clients = corpus, ledger, clients
         self.book = BatchBook(ledger)
         spec = corpus.spec.backend
-        self.model, self.provider, self.max_attempts = spec.model, spec.provider, spec.max_attempts
+        self.default = default_target(corpus.spec)
+        self.max_attempts = spec.max_attempts
         self.limits = spec.batch
-        self.price = price
-        self.breaker = CircuitBreaker(
-            spec.breaker_threshold,
-            provider="anthropic",
-            endpoint=client.endpoint,
-            connect_grace=spec.connect_grace,
-        )
+        self.prices = {t: price if t == self.default else target_price(corpus, t) for t in clients}
+        # A breaker per provider and model: a bad key for one API stops the run naming it.
+        self.breakers = {
+            t: CircuitBreaker(
+                spec.breaker_threshold,
+                provider=c.name,
+                endpoint=c.endpoint,
+                connect_grace=spec.connect_grace,
+            )
+            for t, c in clients.items()
+        }
         self.requests = 0
+
+    def _target_of(self, batch: BatchRow) -> Target:
+        """The target a ledger batch went to (older rows: the run's default model)."""
+        for target in self.clients:
+            if (target.provider, target.model) == (batch.provider, batch.model):
+                return target
+        return self.default
 
     # -- the loop -------------------------------------------------------------------------
     async def run(self, loop: GenerationLoop) -> None:
@@ -126,7 +147,7 @@ class BatchSubmitter:
 
     # -- submitting -----------------------------------------------------------------------
     async def _submit_ready(self) -> None:
-        chunk = _Chunk()
+        chunks: dict[Target, _Chunk] = {}
         guard = self.loop.guard
         # Batches in flight, from this run or an earlier one, hold their worst case.
         guard.reserved = self._reserved()
@@ -134,33 +155,43 @@ class BatchSubmitter:
             item = self._next_request(job)
             if item is None:
                 continue
-            row, entry, worst = item
-            size = (
-                len(json.dumps({"custom_id": entry.custom_id, "params": entry.params}).encode()) + 1
-            )
-            if chunk.rows and (
-                len(chunk.rows) >= self.limits.max_requests
-                or chunk.size + size > self.limits.max_bytes
-            ):
+            target, row, entry, worst = item
+            client = self.clients[target]
+            chunk = chunks.setdefault(target, _Chunk(target))
+            size = len(client.line(entry))
+            max_requests, max_bytes = self._caps(client)
+            if chunk.rows and (len(chunk.rows) >= max_requests or chunk.size + size > max_bytes):
                 await self._submit(chunk)
                 if self.loop.halted:
                     return
                 guard.reserved += chunk.worst
-                chunk = _Chunk()
-            if not guard.room_for(chunk.worst + worst):
+                chunk = chunks[target] = _Chunk(target)
+            if not guard.room_for(sum(c.worst for c in chunks.values()) + worst):
                 self.loop.halt("max_cost")
                 break
             chunk.rows.append(row)
             chunk.entries.append(entry)
             chunk.size += size
             chunk.worst += worst
-        if chunk.rows:
-            await self._submit(chunk)
+        for chunk in chunks.values():
+            if chunk.rows and not (self.loop.halted and self.loop.stopped != "max_cost"):
+                await self._submit(chunk)
+                guard.reserved += chunk.worst
 
-    def _next_request(self, job: Job) -> tuple[RequestRow, BatchEntry, float] | None:
+    def _caps(self, client: BatchAPI) -> tuple[int, int]:
+        """The smaller of the spec's limits and the provider's (OpenAI: 50,000 / 200 MB)."""
+        return (
+            min(self.limits.max_requests, client.limits[0]),
+            min(self.limits.max_bytes, client.limits[1]),
+        )
+
+    def _next_request(self, job: Job) -> tuple[Target, RequestRow, BatchEntry, float] | None:
         walk = self.loop.walk(job, self.ledger.outputs(job.id))
         stage = walk.next_stage()
         if stage is None:
+            # Every stage found under its key (a chain changed back, rewrite off): done.
+            walk.finish_from_ledger()
+            self._tick(ok=True, job=job)
             return None
         attempt = self.book.attempts(job.id, stage.name) + 1
         if attempt > self.max_attempts:
@@ -168,15 +199,21 @@ class BatchSubmitter:
             return None
         request = walk.request(stage)
         cid = custom_id(job.id, stage.name, attempt)
-        row = RequestRow(cid, job.id, stage.name, attempt, request.prefill)
-        entry = BatchEntry(cid, build_params(self.model, request))
-        return row, entry, self.loop.guard.worst_case(request)
+        row = RequestRow(cid, job.id, stage.name, attempt, request.prefill, key=walk.next_key)
+        target = stage_target(self.corpus.spec, job.genre, stage.name)
+        entry = BatchEntry(cid, self.clients[target].params(target.model, request))
+        return target, row, entry, self.loop.guard.worst_case(request, self.prices[target])
 
     async def _submit(self, chunk: _Chunk) -> None:
+        target = chunk.target
+        client, breaker = self.clients[target], self.breakers[target]
         for attempt in range(1, self.max_attempts + 1):
-            seq = self.book.open_intent(chunk.rows, chunk.size, chunk.worst)
+            intent = self.book.open_intent(
+                chunk.rows, chunk.size, chunk.worst, target.provider, target.model
+            )
+            seq = intent.seq
             try:
-                status = await self.client.create(chunk.entries)
+                status = await client.create(chunk.entries, token=intent.token)
             except AmbiguousCreateError:
                 # The batch may exist: keep the intent for _resolve_orphans (next run)
                 # and submit nothing more, rather than risk paying twice.
@@ -185,32 +222,44 @@ class BatchSubmitter:
                 return
             except RetryableError as exc:
                 self.book.drop_intent(seq)
-                self.breaker.failure(exc)  # raises ProviderStoppedError when it must stop
+                breaker.failure(exc)  # raises ProviderStoppedError when it must stop
                 if attempt == self.max_attempts:
-                    self.breaker.gave_up(exc)
+                    breaker.gave_up(exc)
                     raise
                 await asyncio.sleep(max(exc.retry_after or 0.0, self.limits.poll_initial))
                 continue
             except ProviderError as exc:
                 self.book.drop_intent(seq)
                 # A refused create refuses every request it carries.
-                self.breaker.failure(exc, count=len(chunk.rows))
+                breaker.failure(exc, count=len(chunk.rows))
                 raise
             break
-        self.breaker.success()
+        breaker.success()
         self.book.attach(seq, status.id)
         self.requests += len(chunk.rows)
         self._say(
-            f"batch {status.id}: {len(chunk.rows)} requests, {chunk.size:,} bytes, "
+            f"batch {status.id} ({target.label()}): {len(chunk.rows)} requests, "
+            f"{chunk.size:,} bytes, "
             f"worst case ${chunk.worst:.4f}"
         )
 
     async def _resolve_orphans(self) -> None:
-        """An intent without a batch id: adopt the batch create made, if it exists."""
+        """An intent without a batch id: adopt the batch create made, if it exists.
+
+        Where the API keeps metadata (OpenAI) the batch carries the intent's token and
+        is found by it; Anthropic's is the unclaimed batch of the same size created
+        closest to the intent."""
         for row in self.book.batches("creating"):
             known = self.book.known_ids()
-            recent = await self.client.recent(row.created_at - _CLOCK_SLACK)
-            fits = [b for b in recent if b.id not in known and b.requests == row.requests]
+            client = self.clients[self._target_of(row)]
+            recent = await client.recent(row.created_at - _CLOCK_SLACK)
+            fits = [b for b in recent if b.id not in known and b.token == row.token]
+            if not fits:
+                fits = [
+                    b
+                    for b in recent
+                    if b.id not in known and not b.token and b.requests == row.requests
+                ]
             if fits:
                 best = min(fits, key=lambda b: abs(b.created_at - row.created_at))
                 self.book.attach(row.seq, best.id)
@@ -225,7 +274,7 @@ class BatchSubmitter:
             assert batch.id is not None
             if batch.status != "ended":
                 try:
-                    status = await self.client.retrieve(batch.id)
+                    status = await self.clients[self._target_of(batch)].retrieve(batch.id)
                 except PermanentError as exc:
                     if exc.status != 404:
                         raise
@@ -244,41 +293,48 @@ class BatchSubmitter:
 
     async def _collect(self, batch: BatchRow) -> None:
         assert batch.id is not None
+        target = self._target_of(batch)
+        client = self.clients[target]
         rows = self.book.requests(batch.seq)
-        async for result in self.client.results(batch.id):
+        async for result in client.results(batch.id):
             row = rows.get(result.custom_id)
             if row is None or row.result is not None:
                 continue  # not ours, or already committed by an earlier read
-            self._apply(row, result)
+            self._apply(row, result, target)
         for row in self.book.unanswered(batch.seq):
-            self._apply(row, BatchResult(row.custom_id, "missing"))
+            self._apply(row, BatchResult(row.custom_id, "missing"), target)
         self.book.set_status(batch.seq, "collected")
+        await client.discard(batch.id)  # every answer is in the ledger: no files left
 
-    def _apply(self, row: RequestRow, result: BatchResult) -> None:
+    def _apply(self, row: RequestRow, result: BatchResult, target: Target) -> None:
         job = self.book.job(row.job_id)
+        breaker = self.breakers[target]
         if result.type == "succeeded":
-            self.breaker.success()
-            completion = message_completion(
-                self.model, self.price, row.prefill, result.message, batch=True
+            breaker.success()
+            completion = self.clients[target].completion(
+                target.model, self.prices[target], row.prefill, result.message
             )
             final = final_stage(self.corpus, job) == row.stage
             self.ledger.record_stage(
                 job,
                 row.stage,
                 completion,
-                "anthropic",
+                target.provider,
                 time.time(),
                 final=final,
                 batch_custom_id=row.custom_id,
+                key=row.key,
             )
             self.loop.guard.settle(0.0, completion.cost_usd)
             self.loop.paid(completion)
             if final:
                 self._tick(ok=True, job=job)
             return
-        self._record_failure(job, row, result)
+        self._record_failure(job, row, result, breaker)
 
-    def _record_failure(self, job: Job, row: RequestRow, result: BatchResult) -> None:
+    def _record_failure(
+        self, job: Job, row: RequestRow, result: BatchResult, breaker: CircuitBreaker
+    ) -> None:
         permanent = result.type == "errored" and result.error_type in _PERMANENT
         message = (
             f"batch {result.type}: {result.error_type} {result.error_message}".strip()
@@ -303,7 +359,7 @@ class BatchSubmitter:
             fail_job=fails_job,
         )
         give_up = fails_job
-        self.breaker.failure(error)  # after the commit: what was answered stays answered
+        breaker.failure(error)  # after the commit: what was answered stays answered
         self.loop.error(result.type)
         if give_up:
             self._tick(ok=False, job=job)
@@ -329,15 +385,15 @@ class _BatchRetry(ProviderError):
 async def run_batch_generation(
     corpus: Corpus, ledger: Store, options: RunOptions, price: ModelPrice | None
 ) -> GenerateResult:
-    spec = corpus.spec.backend
-    client = BatchClient(api_base=spec.api_base, timeout=max(spec.timeout, 60.0))
+    clients = make_batch_clients(corpus)  # a missing key raises before anything is sent
     loop = GenerationLoop(corpus, ledger, options, price, batch=True)
     try:
-        return await loop.run(BatchSubmitter(corpus, ledger, client, price))
+        return await loop.run(BatchSubmitter(corpus, ledger, clients, price))
     except ProviderError as exc:
         # What the breaker does not cover (a 400 at create, a create still failing after
         # backend.max_attempts) ends the run: one line, with its class's exit code.
         exc.args = (f"batch request failed: {exc}",)
         raise
     finally:
-        await client.aclose()
+        for client in clients.values():
+            await client.aclose()

@@ -20,6 +20,7 @@ from sdf_corpus.generate.backends.base import Backend
 from sdf_corpus.generate.breaker import CircuitBreaker
 from sdf_corpus.generate.pacing import RatePacer
 from sdf_corpus.generate.spend import CostGuard
+from sdf_corpus.pricing.prices import ModelPrice
 from sdf_corpus.sampling import Completion, Request
 from sdf_corpus.spec.models import BackendSpec
 from sdf_corpus.store import Store
@@ -52,8 +53,10 @@ class Executor:
         guard: CostGuard,
         *,
         setting: str = "backend",
+        price: ModelPrice | None = None,
     ) -> None:
         self.backend, self.ledger, self.guard = backend, ledger, guard
+        self.price = price  # this backend's model, when it is not the run's default
         self.breaker = CircuitBreaker(
             spec.breaker_threshold,
             provider=backend.name,
@@ -86,7 +89,7 @@ class Executor:
 
     async def _attempt(self, key: str, stage: str, request: Request) -> tuple[Completion, float]:
         self.breaker.check()
-        estimate = self.guard.reserve(request)
+        estimate = self.guard.reserve(request, self.price)
         actual = 0.0
         tokens = request.max_tokens + (len(request.prompt) + len(request.cache_prefix)) // 4
         headers, retry_after = None, None

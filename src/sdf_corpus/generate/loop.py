@@ -23,7 +23,7 @@ from typing import Any, Literal, Protocol
 from tqdm import tqdm
 
 from sdf_corpus.budget.loop import BudgetLoop
-from sdf_corpus.chain import build_request, parse_output, stages_for
+from sdf_corpus.chain import build_request, parse_output, stage_key, stages_for
 from sdf_corpus.errors import ProviderStoppedError
 from sdf_corpus.generate.spend import CostGuard
 from sdf_corpus.plan.job import Job
@@ -33,7 +33,8 @@ from sdf_corpus.prompts import job_context
 from sdf_corpus.sampling import Completion, Request
 from sdf_corpus.spec.genres import Stage
 from sdf_corpus.spec.load import Corpus
-from sdf_corpus.store import StageOutput, Store
+from sdf_corpus.store import StageKeys, StageOutput, Store
+from sdf_corpus.targets import stage_target
 
 __all__ = [
     "GenerateResult",
@@ -96,35 +97,78 @@ def final_stage(corpus: Corpus, job: Job) -> str:
 
 
 class StageWalk:
-    """One job's way through its stages: the next one not yet in the ledger, its
-    request, and each output parsed into the context the later stages render."""
+    """One job's way through its stages: the next one whose output is not in the
+    ledger under its key, its request, and each output parsed into the context the
+    later stages render.
 
-    def __init__(self, corpus: Corpus, job: Job, done: Mapping[str, StageOutput]) -> None:
+    A stage's output counts only under its key (`chain.stage_key`: the request and
+    the key of the stage before), so a changed stage, and every stage after it, is
+    asked again while the stages before it are read back. An output the job's chain
+    held before is found again in the ledger's history (`StageKeys.restore`)."""
+
+    def __init__(
+        self,
+        corpus: Corpus,
+        job: Job,
+        done: Mapping[str, StageOutput],
+        ledger: Store | None = None,
+    ) -> None:
         self.corpus, self.job, self.done = corpus, job, done
+        self.keys = None if ledger is None else StageKeys(ledger)
         self.provider = corpus.spec.backend.provider
         self.stages = stages_for(corpus.genres[job.genre], self.provider)
         self.context: dict[str, Any] = job_context(corpus, job)
         self.index = 0
+        self.key = job.id  # the chain's root: each stage's key extends the one before
+        self._next: tuple[Stage, Request, str] | None = None
 
     def next_stage(self) -> Stage | None:
-        """The first stage without a committed output (earlier ones read into the context)."""
+        """The first stage without a committed output under its key (earlier ones read
+        into the context); None once every stage has one."""
         while self.index < len(self.stages):
             stage = self.stages[self.index]
-            out = self.done.get(stage.name)
+            request = build_request(self.corpus, self.job, stage, self.context, self.provider)
+            target = stage_target(self.corpus.spec, self.job.genre, stage.name)
+            key = stage_key(self.key, target, request)
+            out = self._found(stage.name, key)
             if out is None:
+                self._next = (stage, request, key)
                 return stage
-            self.advance(stage, out.text)
+            self.advance(stage, out.text, key)
         return None
 
-    def request(self, stage: Stage) -> Request:
-        return build_request(self.corpus, self.job, stage, self.context, self.provider)
+    def _found(self, stage: str, key: str) -> StageOutput | None:
+        out = self.done.get(stage)
+        if out is not None and out.key == key:
+            return out
+        if self.keys is None:
+            return None
+        return self.keys.restore(self.job.id, stage, key)
 
-    def advance(self, stage: Stage, text: str) -> None:
+    def request(self, stage: Stage) -> Request:
+        assert self._next is not None and self._next[0] is stage, "call next_stage() first"
+        return self._next[1]
+
+    @property
+    def next_key(self) -> str:
+        """The key of the stage next_stage() returned: what its answer is stored under."""
+        assert self._next is not None, "call next_stage() first"
+        return self._next[2]
+
+    def advance(self, stage: Stage, text: str, key: str | None = None) -> None:
         self.context["stages"][stage.name] = parse_output(stage, text, self.job)
+        self.key = key if key is not None else self.next_key
+        self._next = None
         self.index += 1
 
     def is_final(self, stage: Stage) -> bool:
         return stage is self.stages[-1]
+
+    def finish_from_ledger(self) -> None:
+        """Every stage was found (a changed chain whose changes were undone, or the
+        rewrite switched off): the job is done without a request."""
+        if self.keys is not None:
+            self.keys.finish(self.job.id)
 
 
 class Progress:
@@ -220,7 +264,7 @@ class GenerationLoop:
         return next(pending, None)
 
     def walk(self, job: Job, done: Mapping[str, StageOutput]) -> StageWalk:
-        return StageWalk(self.corpus, job, done)
+        return StageWalk(self.corpus, job, done, self.ledger)
 
     def paid(self, completion: Completion) -> None:
         """A committed answer; its cost is already in the guard."""

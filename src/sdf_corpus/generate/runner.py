@@ -13,16 +13,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from typing import Any
 
 from sdf_corpus.errors import BudgetError, ProviderError, ProviderStoppedError
 from sdf_corpus.generate.backends.base import Backend
 from sdf_corpus.generate.breaker import account_refusal
 from sdf_corpus.generate.commits import CommitQueue
-from sdf_corpus.generate.executor import Executor
 from sdf_corpus.generate.loop import GenerateResult, GenerationLoop, RunOptions
+from sdf_corpus.generate.stages import RunBackends, StageExecutors, make_run_backends
 from sdf_corpus.plan.job import Job
-from sdf_corpus.pricing.prices import ModelPrice, resolve_price, spec_table
+from sdf_corpus.pricing.prices import ModelPrice, resolve_price
 from sdf_corpus.sampling import Completion, Request
 from sdf_corpus.spec.load import Corpus
 from sdf_corpus.store import StageRecord, Store
@@ -41,8 +40,12 @@ __all__ = [
 
 
 class ImmediateSubmitter:
-    def __init__(self, ledger: Store, backend: Backend, executor: Executor, concurrency: int):
-        self.ledger, self.backend, self.executor = ledger, backend, executor
+    def __init__(
+        self, ledger: Store, backend: Backend, executors: StageExecutors, concurrency: int
+    ) -> None:
+        # `backend`: the run's default, named on commits; each stage goes through the
+        # executor of its own provider and model (generate/stages.py).
+        self.ledger, self.backend, self.executors = ledger, backend, executors
         self.concurrency = concurrency
         # Stage commits go through one queue with its own connection, grouped per turn
         # of the event loop (generate/commits.py says why on the loop, not a thread).
@@ -50,7 +53,7 @@ class ImmediateSubmitter:
 
     @property
     def requests(self) -> int:
-        return self.executor.requests
+        return self.executors.requests
 
     async def run(self, loop: GenerationLoop) -> None:
         # With the budget loop on, it chooses each job (loop.next_job); else plan order.
@@ -78,25 +81,33 @@ class ImmediateSubmitter:
 
     async def _run_job(self, loop: GenerationLoop, job: Job) -> bool:
         walk = loop.walk(job, self.ledger.outputs(job.id))
+        sent_final = False
         while (stage := walk.next_stage()) is not None:
             answer = await self._call(loop, job, stage.name, walk.request(stage))
             if answer is None:
                 return False
-            completion, started = answer
+            completion, started, provider = answer
             assert self._commits is not None  # set by run()
-            # Awaited: the next stage starts only once this one is committed.
-            await self._commits.commit(
-                StageRecord(job, stage.name, completion, started, walk.is_final(stage))
+            final = walk.is_final(stage)
+            record = StageRecord(
+                job, stage.name, completion, started, final, provider, walk.next_key
             )
+            # Awaited: the next stage starts only once this one is committed.
+            await self._commits.commit(record)
             loop.paid(completion)
             walk.advance(stage, completion.text)
+            sent_final = final
+        if not sent_final:
+            walk.finish_from_ledger()
         return True
 
     async def _call(
         self, loop: GenerationLoop, job: Job, stage: str, request: Request
-    ) -> tuple[Completion, float] | None:
+    ) -> tuple[Completion, float, str] | None:
+        executor = self.executors(job, stage)
         try:
-            return await self.executor.call(job.id, stage, request)
+            completion, started = await executor.call(job.id, stage, request)
+            return completion, started, executor.backend.name
         except ProviderError as exc:
             # An account-level refusal (key, model id, credit) says nothing about the
             # job: it stays pending, so fixing the setting and re-running continues it.
@@ -107,12 +118,17 @@ class ImmediateSubmitter:
 
 
 async def run_generation(
-    corpus: Corpus, ledger: Store, backend: Backend, options: RunOptions, price: ModelPrice | None
+    corpus: Corpus,
+    ledger: Store,
+    backends: RunBackends,
+    options: RunOptions,
+    price: ModelPrice | None,
 ) -> GenerateResult:
     """Every pending job (of `options.shard`, if set) through immediate requests."""
     loop = GenerationLoop(corpus, ledger, options, price)
-    executor = Executor(backend, corpus.spec.backend, ledger, loop.guard)
-    submitter = ImmediateSubmitter(ledger, backend, executor, corpus.spec.backend.concurrency)
+    executors = StageExecutors(corpus, backends, ledger, loop.guard)
+    concurrency = corpus.spec.backend.concurrency
+    submitter = ImmediateSubmitter(ledger, backends.default, executors, concurrency)
     return await loop.run(submitter)
 
 
@@ -122,23 +138,13 @@ def price_for(corpus: Corpus) -> ModelPrice | None:
     return resolve_price(corpus.spec.prices, backend.provider, backend.model)[0]
 
 
-def make_run_backend(corpus: Corpus) -> Any:
-    from sdf_corpus.generate.backends import make_backend
-
-    spec = corpus.spec
-    prices = spec_table(spec.prices)
-    return make_backend(
-        spec.backend.provider,
-        spec.backend.model,
-        api_base=spec.backend.api_base,
-        timeout=spec.backend.timeout,
-        prices=prices or None,
-        local_options={"n_ctx": spec.backend.n_ctx, "seed": spec.seed},
-    )
+def make_run_backend(corpus: Corpus) -> RunBackends:
+    """A backend per provider and model of the run (one unless stages name others)."""
+    return make_run_backends(corpus)
 
 
 async def run_backend(
-    corpus: Corpus, ledger: Store, backend: Any, options: RunOptions
+    corpus: Corpus, ledger: Store, backend: RunBackends, options: RunOptions
 ) -> GenerateResult:
     try:
         return await run_generation(corpus, ledger, backend, options, price_for(corpus))

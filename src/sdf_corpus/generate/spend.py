@@ -47,16 +47,17 @@ class CostGuard:
         self.limit, self.spent, self.price, self.batch = limit, spent, price, batch
         self.reserved = 0.0
 
-    def worst_case(self, request: Request) -> float:
-        return worst_case_cost(self.price, request, batch=self.batch)
+    def worst_case(self, request: Request, price: ModelPrice | None = None) -> float:
+        """`price`: the request's own model's (a stage on another model), else the run's."""
+        return worst_case_cost(price or self.price, request, batch=self.batch)
 
     def room_for(self, amount: float) -> bool:
         """Whether `amount` more in flight keeps the worst case within the limit."""
         return self.limit is None or self.spent + self.reserved + amount <= self.limit
 
-    def reserve(self, request: Request) -> float:
+    def reserve(self, request: Request, price: ModelPrice | None = None) -> float:
         """Hold the request's worst case; BudgetError if it does not fit."""
-        estimate = self.worst_case(request)
+        estimate = self.worst_case(request, price)
         if not self.room_for(estimate):
             raise BudgetError(
                 f"stopping before --max-cost {self.limit:.2f} USD would be crossed "

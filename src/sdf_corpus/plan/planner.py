@@ -45,6 +45,7 @@ __all__ = [
     "budget_allocation",
     "genre_targets",
     "iter_jobs",
+    "plan_fingerprint",
     "sample_job",
 ]
 
@@ -185,15 +186,30 @@ class _Rotations:
         return author.id if author else "", list(author.roles) if author else [], audience
 
 
-def _fingerprints(corpus: Corpus) -> dict[str, str]:
+# What a job id leaves out: everything that shapes only the requests of its stages
+# (prompts, injections, the rewrite and reasoning switches, which stage is the
+# output, how a chat is assembled, the model). Those key each stage's output instead
+# (chain.stage_key), so the rewrite switched off, or a new rewrite model, keeps
+# the job and its drafts.
+_STAGE_FIELDS = frozenset({"stages", "rewrite", "injection", "reasoning", "local", "output"})
+_STAGE_FIELDS |= {"messages"}
+
+
+def plan_fingerprint(corpus: Corpus, genre: str) -> str:
+    """Hash of what shapes a genre's jobs themselves: its draws (attributes, length,
+    personas used, who it is about), the constitution, personas and subject."""
+    g = corpus.genres[genre]
+    drawn = {k: v for k, v in g.model_dump(mode="json").items() if k not in _STAGE_FIELDS}
+    return hashlib.blake2b(
+        json.dumps(drawn, sort_keys=True).encode(), digest_size=16
+    ).hexdigest() + _shared(corpus)
+
+
+def _shared(corpus: Corpus) -> str:
     spec = corpus.spec
-    shared = hashlib.blake2b(
+    return hashlib.blake2b(
         (
             corpus.constitution.text
-            + "\x00"
-            + spec.backend.provider
-            + "\x00"
-            + spec.backend.model
             + "\x00"
             + json.dumps(corpus.personas.model_dump(), sort_keys=True)
             # The subject and the names to avoid are rendered into the prompts.
@@ -203,7 +219,10 @@ def _fingerprints(corpus: Corpus) -> dict[str, str]:
         ).encode(),
         digest_size=16,
     ).hexdigest()
-    return {name: g.fingerprint() + shared for name, g in corpus.genres.items()}
+
+
+def _fingerprints(corpus: Corpus) -> dict[str, str]:
+    return {name: plan_fingerprint(corpus, name) for name in corpus.genres}
 
 
 def iter_jobs(

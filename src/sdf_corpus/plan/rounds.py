@@ -18,6 +18,7 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Literal
 
+from sdf_corpus.plan.chains import adopt_legacy_ids, refresh_chains
 from sdf_corpus.plan.job import Job
 from sdf_corpus.plan.planner import budget_allocation, genre_targets, iter_jobs
 from sdf_corpus.plan.shard import Shard
@@ -53,6 +54,10 @@ def sync_plan(
     _record_run_facts(corpus, store)
     # Round 0 as computed here, not as read back: the plan flows down, not round trip.
     rounds = [(0, first), *((r, c) for r, c in recorded if r > 0)]
+    # Stage keys (plan/chains.py): an old ledger's jobs move to their new ids once,
+    # and a genre whose stages changed has its finished jobs walked again.
+    adopt_legacy_ids(corpus, store, _all_jobs(corpus, rounds))
+    refresh_chains(corpus, store)
     jobs = _all_jobs(corpus, rounds)
     if shard is not None:
         jobs = (job for job in jobs if shard.owns(job.id))

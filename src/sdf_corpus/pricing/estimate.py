@@ -38,6 +38,7 @@ from sdf_corpus.pricing.prices import MIN_CACHE_CHARS, ModelPrice, cost_usd
 from sdf_corpus.prompts import job_context
 from sdf_corpus.spec.genres import Stage
 from sdf_corpus.spec.load import Corpus
+from sdf_corpus.targets import Target, batch_supported, default_target, stage_target
 
 __all__ = ["Estimate", "StageEstimate", "estimate_cost", "format_estimate", "resolve_price"]
 
@@ -60,6 +61,7 @@ class StageEstimate:
     output_tokens: float = 0.0
     cost_usd: float | None = None
     batch_cost_usd: float | None = None
+    model: str = ""  # the stage's own model when the spec names one (backend.stages)
 
     def price(self, price: ModelPrice | None, batch_ok: bool) -> None:
         if price is None:
@@ -75,6 +77,7 @@ class StageEstimate:
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"genre": self.genre, "stage": self.stage, "requests": self.requests}
+        out["model"] = self.model
         for key in ("input_tokens", "cache_write_tokens", "cache_read_tokens", "output_tokens"):
             out[key] = round(getattr(self, key))
         out["cost_usd"] = _round(self.cost_usd)
@@ -92,6 +95,8 @@ class Estimate:
     spread: float = SPREAD
     # genre -> why its shared prefix is sent uncached (so no "cached prefix" claim for it)
     not_cached: dict[str, str] = field(default_factory=dict)
+    # model -> its price, for lines on another model than the run's (backend.stages)
+    line_prices: dict[str, ModelPrice] = field(default_factory=dict)
 
     def assumptions(self) -> list[str]:
         """ASSUMPTIONS, with the caching line saying what this estimate actually assumed."""
@@ -109,10 +114,33 @@ class Estimate:
         return out
 
     def extend(self, lines: Sequence[StageEstimate]) -> None:
-        """Add stages priced elsewhere (e.g. a judge pass) to the same totals."""
+        """Add stages priced elsewhere (e.g. a judge pass) to the same totals; a line
+        already priced at its own model (backend.stages) keeps that price."""
         for line in lines:
-            line.price(self.price, self.batch_available)
+            if not line.model:
+                line.model = self.model
+                line.price(self.price, self.batch_available)
             self.lines.append(line)
+
+    def by_model(self) -> list[dict[str, Any]]:
+        """Spend per stage and model, summed over genres: where a stage mix puts the money."""
+        groups: dict[tuple[str, str], list[StageEstimate]] = {}
+        for line in self.lines:
+            groups.setdefault((line.stage, line.model or self.model), []).append(line)
+        out = []
+        for (stage, model), lines in groups.items():
+            costs = [x.cost_usd for x in lines]
+            batch = [x.batch_cost_usd for x in lines]
+            out.append(
+                {
+                    "stage": stage,
+                    "model": model,
+                    "requests": sum(x.requests for x in lines),
+                    "cost_usd": None if None in costs else _round(sum(c or 0 for c in costs)),
+                    "batch_cost_usd": None if None in batch else _round(sum(b or 0 for b in batch)),
+                }
+            )
+        return out
 
     def total(self, key: str) -> float | None:
         values = [getattr(line, key) for line in self.lines]
@@ -122,18 +150,21 @@ class Estimate:
         """Upper figure for batch mode: batch caching is best-effort, every read may miss."""
         if self.price is None or not self.batch_available:
             return None
-        tokens = {
-            k: sum(getattr(x, k) for x in self.lines)
-            for k in ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
-        }
-        return cost_usd(
-            self.price,
-            round(tokens["input_tokens"]),
-            round(tokens["output_tokens"]),
-            0,
-            round(tokens["cache_read_tokens"] + tokens["cache_write_tokens"]),
-            batch=True,
-        )
+        total = 0.0
+        for x in self.lines:
+            if x.batch_cost_usd is None:
+                return None
+            # A line's cache share at its model's full input rate: what no hit costs.
+            price = self.line_prices.get(x.model, self.price)
+            total += cost_usd(
+                price,
+                round(x.input_tokens),
+                round(x.output_tokens),
+                0,
+                round(x.cache_read_tokens + x.cache_write_tokens),
+                batch=True,
+            )
+        return total
 
     def as_dict(self) -> dict[str, Any]:
         totals: dict[str, Any] = {"requests": sum(x.requests for x in self.lines)}
@@ -143,6 +174,7 @@ class Estimate:
             totals[key] = _round(self.total(key))
         totals["batch_no_cache_hits_usd"] = _round(self.batch_without_cache_hits())
         return {
+            "by_stage_model": self.by_model(),
             "model": self.model,
             "price_source": self.price_source,
             "price_per_mtok": None
@@ -190,10 +222,12 @@ def estimate_cost(
     counts: Mapping[str, int] | None = None,
 ) -> Estimate:
     """Tokens and cost per genre and stage for the planned jobs (see module doc);
-    `counts` (jobs per genre) replaces the budget's allocation, as for probe sets."""
+    `counts` (jobs per genre) replaces the budget's allocation, as for probe sets.
+    Each stage is priced at its own model (`backend.stages`), immediate and batch."""
     price, source = resolve_price(corpus)
     provider = corpus.spec.backend.provider
-    estimate = Estimate(corpus.spec.backend.model, price, source, provider == "anthropic")
+    model = corpus.spec.backend.model
+    estimate = Estimate(model, price, source, batch_supported(provider, model))
     if counts is None:
         counts = budget_allocation(corpus).jobs
     for genre, n in counts.items():
@@ -203,8 +237,22 @@ def estimate_cost(
         lines = _genre_lines(corpus, genre, stages, n)
         if not any(line.cache_write_tokens or line.cache_read_tokens for line in lines):
             estimate.not_cached[genre] = _why_not_cached(provider)
+        for line in lines:
+            _price_line(corpus, estimate, line)
         estimate.extend(lines)
     return estimate
+
+
+def _price_line(corpus: Corpus, estimate: Estimate, line: StageEstimate) -> None:
+    """Price a stage that runs on its own model at that model's rates."""
+    target = stage_target(corpus.spec, line.genre, line.stage)
+    if target == default_target(corpus.spec):
+        return
+    price, _ = pricing.resolve_price(corpus.spec.prices, target.provider, target.model)
+    line.model = target.model
+    if price is not None:
+        estimate.line_prices[target.model] = price
+    line.price(price, batch_supported(target.provider, target.model))
 
 
 def _why_not_cached(provider: str) -> str:
@@ -224,6 +272,7 @@ def _genre_lines(
     contexts = [job_context(corpus, job) for job in samples]
     lines: list[StageEstimate] = []
     prefixes: set[str] = set()  # a constitution naming the subject gives cast jobs their own
+    written: set[Target] = set()  # a prompt cache is per model: each writes its own
     for stage in stages:
         plain = prefix = 0.0
         for job, context in zip(samples, contexts, strict=True):
@@ -236,13 +285,15 @@ def _genre_lines(
         for context in contexts:
             context["stages"][stage.name] = _placeholder(stage, out_tokens)
         line = StageEstimate(genre, stage.name, n, output_tokens=n * out_tokens)
-        cached = provider == "anthropic" and prefix >= MIN_CACHE_CHARS
+        target = stage_target(corpus.spec, genre, stage.name)
+        cached = target.provider == "anthropic" and prefix >= MIN_CACHE_CHARS
         if not cached:
             plain += prefix
         line.input_tokens = n * plain / CHARS_PER_TOKEN
         if cached:
-            # the genre's first request (per distinct prefix) writes it
-            writes = len(prefixes) if not lines else 0
+            # the genre's first request (per distinct prefix) on each model writes it
+            writes = len(prefixes) if target not in written else 0
+            written.add(target)
             line.cache_write_tokens = writes * prefix / CHARS_PER_TOKEN
             line.cache_read_tokens = (n - writes) * prefix / CHARS_PER_TOKEN
         lines.append(line)
@@ -272,6 +323,7 @@ def format_estimate(estimate: Estimate, max_cost: float | None = None) -> str:
         (
             "genre",
             "stage",
+            "model",
             "requests",
             "input",
             "cache write",
@@ -286,6 +338,7 @@ def format_estimate(estimate: Estimate, max_cost: float | None = None) -> str:
             (
                 x.genre,
                 x.stage,
+                x.model or estimate.model,
                 f"{x.requests:,}",
                 f"{x.input_tokens:,.0f}",
                 f"{x.cache_write_tokens:,.0f}",
@@ -300,6 +353,7 @@ def format_estimate(estimate: Estimate, max_cost: float | None = None) -> str:
         (
             "TOTAL",
             "",
+            "",
             f"{d['requests']:,}",
             f"{d['input_tokens']:,}",
             f"{d['cache_write_tokens']:,}",
@@ -312,8 +366,8 @@ def format_estimate(estimate: Estimate, max_cost: float | None = None) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     out = []
     for n, row in enumerate(rows):
-        cells = [row[0].ljust(widths[0]), row[1].ljust(widths[1])]
-        cells += [c.rjust(w) for c, w in zip(row[2:], widths[2:], strict=True)]
+        cells = [row[i].ljust(widths[i]) for i in range(3)]
+        cells += [c.rjust(w) for c, w in zip(row[3:], widths[3:], strict=True)]
         out.append("  ".join(cells))
         if n in (0, len(rows) - 2):
             out.append("  ".join("-" * w for w in widths))
@@ -321,11 +375,26 @@ def format_estimate(estimate: Estimate, max_cost: float | None = None) -> str:
         f"prices: {estimate.model} from {estimate.price_source}; "
         f"estimate claims +-{estimate.spread:.0%}"
     )
+    out.extend(_by_model_lines(estimate))
     if d["batch_no_cache_hits_usd"] is not None:
         out.append(f"batch with no cache hits at all: {_usd(d['batch_no_cache_hits_usd'])}")
     out.extend(f"  assumes {a}" for a in estimate.assumptions()[:-1])
     out.extend(_max_cost_notes(estimate, max_cost))
     return "\n".join(out)
+
+
+def _by_model_lines(estimate: Estimate) -> list[str]:
+    """Spend per stage and model, when stages run on more than one model."""
+    rows = estimate.by_model()
+    if len({r["model"] for r in rows}) < 2:
+        return []
+    out = ["spend per stage and model (immediate / batch):"]
+    for r in rows:
+        out.append(
+            f"  {r['stage']:<12} {r['model']:<28} {r['requests']:>9,} requests  "
+            f"{_usd(r['cost_usd'])} / {_usd(r['batch_cost_usd'])}"
+        )
+    return out
 
 
 def _max_cost_notes(estimate: Estimate, max_cost: float | None) -> list[str]:

@@ -19,7 +19,9 @@ from typing import Any
 __all__ = [
     "ANTHROPIC_PRICES",
     "BATCH_DISCOUNT",
+    "DEFAULT_PRICES",
     "MIN_CACHE_CHARS",
+    "OPENAI_PRICES",
     "ModelPrice",
     "base_model_id",
     "cost_usd",
@@ -78,6 +80,22 @@ ANTHROPIC_PRICES: dict[str, ModelPrice] = {
     "claude-3-5-haiku": ModelPrice(0.80, 4.0, 0.08, 1.0),
 }
 
+# Source: OpenAI's API pricing page (developers.openai.com/api/docs/pricing), standard
+# tier, short context, as quoted on 2026-06-04 by tokenmix.ai ("OpenAI API Cost 2026")
+# and in June 2026 by morphllm.com ("OpenAI API pricing"); gpt-5-mini as listed by
+# openrouter.ai. Not read from OpenAI's page itself (no browsing here): check it before
+# budgeting. OpenAI bills no cache write premium (cache_write = input); cached input
+# is 10% of input; the Batch API halves every token class (BATCH_DISCOUNT).
+OPENAI_PRICES: dict[str, ModelPrice] = {
+    "gpt-5.5": ModelPrice(5.0, 30.0, 0.50, 5.0),
+    "gpt-5.4": ModelPrice(2.50, 15.0, 0.25, 2.50),
+    "gpt-5.4-mini": ModelPrice(0.75, 4.50, 0.075, 0.75),
+    "gpt-5.4-nano": ModelPrice(0.20, 1.25, 0.02, 0.20),
+    "gpt-5-mini": ModelPrice(0.25, 2.0, 0.025, 0.25),
+}
+# Our own table, before any client library's: what backends cost calls from by default.
+DEFAULT_PRICES: dict[str, ModelPrice] = {**ANTHROPIC_PRICES, **OPENAI_PRICES}
+
 # Dated snapshots ("claude-sonnet-4-5-20250929") and "-latest" aliases price as
 # their family; "[1m]" context variants and provider prefixes are dropped too.
 _SUFFIX = re.compile(r"(-\d{8}|-latest|\[1m\])$")
@@ -95,7 +113,7 @@ def base_model_id(model: str) -> str:
 
 def lookup_price(model: str, table: Mapping[str, ModelPrice] | None = None) -> ModelPrice | None:
     """The price row for `model`, tolerating date suffixes; None when unknown."""
-    prices = ANTHROPIC_PRICES if table is None else table
+    prices = DEFAULT_PRICES if table is None else table
     if model in prices:
         return prices[model]
     name = base_model_id(model)
@@ -136,7 +154,8 @@ def resolve_price(
     prices: Mapping[str, Any], provider: str, model: str
 ) -> tuple[ModelPrice | None, str]:
     """The spec's `prices:`, else free for the local model, else our Anthropic table
-    (anthropic provider), else litellm's bundled cost map; with where it came from."""
+    (anthropic provider) or OpenAI table (litellm), else litellm's bundled cost map;
+    with where it came from."""
     table = spec_table(prices)
     if table and (price := lookup_price(model, table)) is not None:
         return price, "spec prices"
@@ -144,6 +163,8 @@ def resolve_price(
         return ModelPrice(0.0, 0.0, 0.0, 0.0), "local model (free)"
     if provider == "anthropic" and (price := lookup_price(model)) is not None:
         return price, "sdf-corpus Anthropic table (pricing/prices.py)"
+    if provider == "litellm" and (price := lookup_price(model, OPENAI_PRICES)) is not None:
+        return price, "sdf-corpus OpenAI table (pricing/prices.py)"
     price = _litellm_price(model)
     return (price, "litellm model_cost") if price else (None, "unknown (add it under `prices:`)")
 

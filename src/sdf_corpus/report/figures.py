@@ -268,9 +268,26 @@ def spend_section(ledger: LedgerFacts | None) -> dict[str, Any] | None:
         "by_stage": group("stage"),
         "by_model": group("model"),
         "by_genre": group("genre"),
+        "by_stage_model": by_stage_model(ledger.spend_rows),
+        # Documents that stop short of a stage their jobs ran: the same drafts as the
+        # build with that stage (rewrite: false after a build with the rewrite).
+        "reused_chains": ledger.reused_chains,
         "rows": ledger.spend_rows,
         "note": "by_* tables count successful requests; totals count every attempt",
     }
+
+
+def by_stage_model(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Requests and spend per (stage, model): where a stage mix (backend.stages) spent."""
+    acc: dict[tuple[str, str], Counter[str]] = {}
+    for row in rows:
+        c = acc.setdefault((str(row["stage"]), str(row["model"])), Counter())
+        c["requests"] += row["requests"] or 0
+        c["cost_usd"] += row["cost_usd"] or 0
+    return [
+        {"stage": s, "model": m, "requests": int(c["requests"]), "cost_usd": float(c["cost_usd"])}
+        for (s, m), c in sorted(acc.items())
+    ]
 
 
 def diversity_section(scan: ShardScan, files: RunFiles) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from sdf_corpus.errors import InputError
 from sdf_corpus.io import shown
 from sdf_corpus.report.ideapool import IdeaPoolFigures, pool_from_rows
 from sdf_corpus.runfolder import RunFolder, read_json, read_manifest
-from sdf_corpus.store import Store
+from sdf_corpus.store import Store, stages_held
 
 __all__ = [
     "LedgerFacts",
@@ -69,6 +69,7 @@ class LedgerFacts:
     spend_rows: list[dict[str, Any]] = field(default_factory=list)
     jobs_by_genre: dict[str, dict[str, int]] = field(default_factory=dict)
     failed_examples: list[dict[str, str]] = field(default_factory=list)
+    reused_chains: list[dict[str, Any]] = field(default_factory=list)
     clean: dict[str, Any] = field(default_factory=dict)  # the spec's `clean:` section
     idea_pool: IdeaPoolFigures = field(default_factory=IdeaPoolFigures)
 
@@ -97,11 +98,24 @@ def read_ledger(run_dir: Path) -> LedgerFacts | None:
             failed_examples=[
                 {**row, "error": row["error"][:EXAMPLE_CHARS]} for row in ledger.failed_examples()
             ],
+            reused_chains=reused_chains(ledger),
             clean=dict(spec.get("clean") or {}) if isinstance(spec, dict) else {},
             idea_pool=_idea_pool(ledger),
         )
     finally:
         ledger.close()
+
+
+def reused_chains(ledger: Store) -> list[dict[str, Any]]:
+    """Genres whose documents stop short of stages their jobs also ran (the rewrite
+    switched off after a build with it): those documents are the very drafts the
+    other build rewrote, so the two corpora differ by that stage alone."""
+    chains = ledger.meta_json("stage_chains", {})
+    out = []
+    for genre, stage, jobs in stages_held(ledger):
+        if isinstance(chains, dict) and genre in chains and stage not in chains[genre]:
+            out.append({"genre": genre, "left_out": stage, "documents": jobs})
+    return out
 
 
 def _idea_pool(ledger: Store) -> IdeaPoolFigures:

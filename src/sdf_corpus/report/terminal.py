@@ -110,7 +110,28 @@ def _spend_lines(spend: dict[str, Any] | None) -> list[str]:
     return [
         f"spend: ${t['cost_usd']:.4f} over {count(t['requests'], 'request')}; "
         f"{t['input_tokens']:,} in / {t['output_tokens']:,} out tokens; cache read "
-        f"{t['cache_read_tokens']:,} / write {t['cache_write_tokens']:,}"
+        f"{t['cache_read_tokens']:,} / write {t['cache_write_tokens']:,}",
+        *_stage_model_lines(spend.get("by_stage_model") or []),
+        *_reuse_lines(spend.get("reused_chains") or []),
+    ]
+
+
+def _reuse_lines(rows: list[dict[str, Any]]) -> list[str]:
+    return [
+        f"  {r['genre']}: {count(r['documents'], 'document')} without the {r['left_out']} "
+        f"stage are the very drafts a build with {r['left_out']} used (nothing re-sent)"
+        for r in rows
+    ]
+
+
+def _stage_model_lines(rows: list[dict[str, Any]]) -> list[str]:
+    """Spend per stage and model, shown when stages ran on more than one model."""
+    if len({r["model"] for r in rows}) < 2:
+        return []
+    return [
+        f"  {r['stage']} on {r['model']}: ${r['cost_usd']:.4f} over "
+        f"{count(r['requests'], 'request')}"
+        for r in rows
     ]
 
 

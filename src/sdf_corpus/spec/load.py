@@ -23,6 +23,7 @@ from sdf_corpus.spec.constitution import Constitution, load_constitution
 from sdf_corpus.spec.genres import Genre, _first_error, load_genre
 from sdf_corpus.spec.models import CorpusSpec
 from sdf_corpus.spec.personas import PersonaLibrary, load_personas
+from sdf_corpus.targets import check_stage_entries
 
 __all__ = ["Corpus", "apply_override", "load_corpus"]
 
@@ -79,6 +80,7 @@ def load_corpus(path: Path, overrides: list[str] | None = None, out: Path | None
         genres[genre.name] = _with_overrides(genre, spec.genre_overrides.get(genre.name), path)
     genre_paths = {name: loaded_from[name] for name in genres}
     _check_cross_refs(spec, genres, path)
+    check_stage_entries(spec, genres, path)
     personas = load_personas(
         _persona_files(spec.personas, path), spec.excluded_names, spec.subject.names()
     )
@@ -229,7 +231,9 @@ def _with_overrides(genre: Genre, update: dict[str, Any] | None, spec_path: Path
         "local",
         "about",
         "subject_share",
+        "stages",  # which model each stage runs on: read by sdf_corpus.targets, not the genre
     }
+    update = {k: v for k, v in update.items() if k != "stages"}
     unknown = set(update) - allowed
     if unknown:
         raise SpecError(

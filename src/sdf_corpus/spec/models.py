@@ -15,7 +15,15 @@ from sdf_corpus.clean.config import CleanConfig
 from sdf_corpus.judge.config import JudgeSpec
 from sdf_corpus.probes.config import ProbesSpec
 
-__all__ = ["BackendSpec", "BatchSpec", "BudgetSpec", "CorpusSpec", "PriceSpec", "SubjectSpec"]
+__all__ = [
+    "BackendSpec",
+    "BatchSpec",
+    "BudgetSpec",
+    "CorpusSpec",
+    "PriceSpec",
+    "StageBackendSpec",
+    "SubjectSpec",
+]
 
 
 class _Strict(BaseModel):
@@ -23,7 +31,8 @@ class _Strict(BaseModel):
 
 
 class BatchSpec(_Strict):
-    """Message Batches settings (`generate --batch`, anthropic only)."""
+    """Batch settings (`generate --batch`); each provider's own caps apply too (OpenAI's
+    50,000 requests and 200 MB per file), whichever is smaller."""
 
     max_requests: int = Field(100_000, ge=1, le=100_000, description="requests per batch (API cap)")
     max_bytes: int = Field(
@@ -31,6 +40,19 @@ class BatchSpec(_Strict):
     )
     poll_initial: float = Field(30.0, gt=0, le=3600, description="first poll delay, seconds")
     poll_max: float = Field(300.0, gt=0, le=3600, description="longest poll delay, seconds")
+
+
+class StageBackendSpec(_Strict):
+    """Which model one stage runs on (`backend.stages.<STAGE>`, or per genre
+    `genre_overrides.<GENRE>.stages.<STAGE>`); what is left out comes from `backend`."""
+
+    model: str = Field("", description="provider model id for this stage; empty: backend.model")
+    provider: Literal["anthropic", "litellm"] | None = Field(
+        None, description="provider for this stage; default: backend.provider"
+    )
+    api_base: str | None = Field(
+        None, description="provider URL; default: backend.api_base when the provider is the same"
+    )
 
 
 class BackendSpec(_Strict):
@@ -65,6 +87,11 @@ class BackendSpec(_Strict):
     )
     n_ctx: int = Field(2048, ge=256, le=131072, description="local only: context window")
     batch: BatchSpec = Field(default_factory=BatchSpec)
+    stages: dict[str, StageBackendSpec] = Field(
+        default_factory=dict,
+        description="a model (and provider) per stage name, e.g. {idea: {model: small}}; "
+        "stages without an entry use backend.model",
+    )
 
 
 class BudgetSpec(_Strict):

@@ -8,6 +8,7 @@ No other module opens a connection or writes SQL; they call the typed queries he
     batches.py   `BatchBook`: the Message Batches intents and their requests
     budget.py    the closed budget loop: a genre's pending front, waves, measures
     judge.py     `JudgeStore`: judgements keyed by the rubric's hash
+    stagekeys.py `StageKeys`: stage outputs found by key, history, reopening a changed chain
     merge.py     folding a `--shard` ledger into the run's (ATTACH + copies)
 
 WAL mode; every finished stage is committed in the same transaction as the
@@ -30,6 +31,7 @@ from sdf_corpus.store.jobs import JobQueries, StageOutput, StageRecord
 from sdf_corpus.store.judge import JudgeStore
 from sdf_corpus.store.reports import ReportQueries, Totals
 from sdf_corpus.store.schema import LATEST
+from sdf_corpus.store.stagekeys import StageKeys, stages_held
 
 __all__ = [
     "LATEST",
@@ -37,11 +39,13 @@ __all__ = [
     "BatchRow",
     "JudgeStore",
     "RequestRow",
+    "StageKeys",
     "StageOutput",
     "StageRecord",
     "Store",
     "Totals",
     "read_meta",
+    "stages_held",
 ]
 
 

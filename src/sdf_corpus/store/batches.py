@@ -32,6 +32,7 @@ class RequestRow:
     attempt: int
     prefill: str
     result: str | None = None
+    key: str | None = None  # chain.stage_key of the request: what its answer is stored under
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +43,14 @@ class BatchRow:
     requests: int
     worst_cost_usd: float
     created_at: float
+    provider: str = "anthropic"
+    model: str = ""  # '' for batches created before the column (the run's default model)
+
+    @property
+    def token(self) -> str:
+        """What the batch's metadata carries (where the API keeps metadata) so that a
+        re-run finds the batch this intent made: unique to the intent, in any ledger."""
+        return f"sdf-{self.seq}-{round(self.created_at * 1000)}"
 
 
 class BatchBook:
@@ -54,20 +63,28 @@ class BatchBook:
         return self.ledger.db
 
     # -- submitting -----------------------------------------------------------------------
-    def open_intent(self, rows: Sequence[RequestRow], size: int, worst_cost: float) -> int:
+    def open_intent(
+        self,
+        rows: Sequence[RequestRow],
+        size: int,
+        worst_cost: float,
+        provider: str = "anthropic",
+        model: str = "",
+    ) -> BatchRow:
+        now = time.time()
         with self.ledger.transaction():
             cur = self.db.execute(
-                "INSERT INTO batches (status, requests, bytes, worst_cost_usd, created_at) "
-                "VALUES ('creating', ?, ?, ?, ?)",
-                (len(rows), size, worst_cost, time.time()),
+                "INSERT INTO batches (status, requests, bytes, worst_cost_usd, created_at, "
+                "provider, model) VALUES ('creating', ?, ?, ?, ?, ?, ?)",
+                (len(rows), size, worst_cost, now, provider, model),
             )
             seq = int(cur.lastrowid or 0)
             self.db.executemany(
-                "INSERT INTO batch_requests (custom_id, seq, job_id, stage, attempt, prefill) "
-                "VALUES (?,?,?,?,?,?)",
-                [(r.custom_id, seq, r.job_id, r.stage, r.attempt, r.prefill) for r in rows],
+                "INSERT INTO batch_requests (custom_id, seq, job_id, stage, attempt, prefill, key) "
+                "VALUES (?,?,?,?,?,?,?)",
+                [(r.custom_id, seq, r.job_id, r.stage, r.attempt, r.prefill, r.key) for r in rows],
             )
-        return seq
+        return BatchRow(seq, None, "creating", len(rows), worst_cost, now, provider, model)
 
     def attach(self, seq: int, batch_id: str) -> None:
         self.db.execute(
@@ -93,7 +110,8 @@ class BatchBook:
     def batches(self, *statuses: str) -> list[BatchRow]:
         marks = ",".join("?" * len(statuses))
         rows = self.db.execute(
-            "SELECT seq, id, status, requests, worst_cost_usd, created_at FROM batches "
+            "SELECT seq, id, status, requests, worst_cost_usd, created_at, provider, model "
+            "FROM batches "
             f"WHERE status IN ({marks}) ORDER BY seq",
             statuses,
         ).fetchall()
@@ -104,7 +122,7 @@ class BatchBook:
 
     def requests(self, seq: int) -> dict[str, RequestRow]:
         rows = self.db.execute(
-            "SELECT custom_id, job_id, stage, attempt, prefill, result FROM batch_requests "
+            "SELECT custom_id, job_id, stage, attempt, prefill, result, key FROM batch_requests "
             "WHERE seq=?",
             (seq,),
         )
@@ -152,7 +170,7 @@ class BatchBook:
 
     def unanswered(self, seq: int) -> list[RequestRow]:
         rows = self.db.execute(
-            "SELECT custom_id, job_id, stage, attempt, prefill, result FROM batch_requests "
+            "SELECT custom_id, job_id, stage, attempt, prefill, result, key FROM batch_requests "
             "WHERE seq=? AND result IS NULL",
             (seq,),
         )

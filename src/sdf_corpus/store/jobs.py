@@ -32,6 +32,7 @@ class StageOutput:
     model: str
     backend: str
     created_at: float
+    key: str | None = None  # what shaped it (chain.stage_key); None: written before keys
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,11 +44,20 @@ class StageRecord:
     completion: Completion
     started: float
     final: bool
+    backend: str = ""  # the provider that answered, when not the run's one
+    key: str | None = None  # chain.stage_key of the request answered
 
 
 _UPSERT_JOB = (
     "INSERT INTO jobs (id, idx, round, genre, principle_id, ai_id, payload) "
     "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET active=1, idx=excluded.idx"
+)
+# Move a job's current output of a stage into stage_history when a different one
+# takes its place (its key is not the new one's).
+_DISPLACE = (
+    "INSERT OR IGNORE INTO stage_history SELECT key, job_id, stage, text, stop_reason, "
+    "input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost_usd, model, "
+    "backend, created_at FROM outputs WHERE job_id=? AND stage=? AND key IS NOT NULL AND key!=?"
 )
 _NOT_IN_FLIGHT = (
     "AND NOT EXISTS (SELECT 1 FROM batch_requests r WHERE r.job_id=j.id AND r.result IS NULL)"
@@ -191,7 +201,7 @@ class JobQueries:
 
     def outputs(self, job_id: str) -> dict[str, StageOutput]:
         rows = self.db.execute(
-            "SELECT stage, text, stop_reason, model, backend, created_at "
+            "SELECT stage, text, stop_reason, model, backend, created_at, key "
             "FROM outputs WHERE job_id=?",
             (job_id,),
         )
@@ -200,8 +210,8 @@ class JobQueries:
     def done_jobs(self) -> Iterator[tuple[Job, dict[str, StageOutput]]]:
         """Finished jobs of the current plan in plan order, with their stage outputs."""
         cur = self.db.execute(
-            "SELECT j.payload, o.stage, o.text, o.stop_reason, o.model, o.backend, o.created_at "
-            "FROM jobs j JOIN outputs o ON o.job_id = j.id "
+            "SELECT j.payload, o.stage, o.text, o.stop_reason, o.model, o.backend, o.created_at, "
+            "o.key FROM jobs j JOIN outputs o ON o.job_id = j.id "
             "WHERE j.active=1 AND j.status='done' ORDER BY j.idx, o.created_at"
         )
         current: Job | None = None
@@ -234,6 +244,7 @@ class JobQueries:
         *,
         final: bool,
         batch_custom_id: str | None = None,
+        key: str | None = None,
     ) -> None:
         """Commit one finished stage (and, if it was the last, the job) in one transaction.
 
@@ -241,7 +252,9 @@ class JobQueries:
         the same transaction so re-reading a batch's results never pays twice."""
         with self.transaction(immediate=True):
             self._write_stage(
-                StageRecord(job, stage, completion, started, final), backend, batch_custom_id
+                StageRecord(job, stage, completion, started, final, key=key),
+                backend,
+                batch_custom_id,
             )
 
     def record_stages(self, records: Sequence[StageRecord], backend: str) -> None:
@@ -275,16 +288,19 @@ class JobQueries:
 
     def _write_stage(self, record: StageRecord, backend: str, batch_custom_id: str | None) -> None:
         now, c, job = time.time(), record.completion, record.job
+        # The answer this one replaces (a changed stage) stays findable by its key.
+        self.db.execute(_DISPLACE, (job.id, record.stage, record.key or ""))
         self.db.execute(
-            "INSERT OR REPLACE INTO outputs VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            "INSERT OR REPLACE INTO outputs VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 job.id,
                 record.stage,
                 c.text,
                 c.stop_reason,
                 *_usage(c),
-                backend,
+                record.backend or backend,
                 now,
+                record.key,
             ),
         )
         self.insert_paid_attempt(job.id, record.stage, record.started, now, c)

@@ -20,7 +20,7 @@ __all__ = ["Folded", "fold", "foreign_jobs", "open_batches"]
 
 _OUTPUT_COLS = (
     "job_id, stage, text, stop_reason, input_tokens, output_tokens, cache_read_tokens, "
-    "cache_write_tokens, cost_usd, model, backend, created_at"
+    "cache_write_tokens, cost_usd, model, backend, created_at, key"
 )
 _ATTEMPT_COLS = (
     "job_id, stage, started_at, finished_at, outcome, error_class, error_message, status, "

@@ -9,13 +9,15 @@ Tables
     outputs   one row per finished stage: text, stop reason, usage, cost
     attempts  every request made: outcome ok|retry|failed|unparsed, error class and
               message (never a key), usage and cost
-    batches   one row per Message Batch we meant to create (`generate --batch`):
-              provider id (NULL until create returned), status
+    batches   one row per batch we meant to create (`generate --batch`): the API
+              (provider, model), its id (NULL until create returned), status
               creating|in_progress|ended|collected|orphaned, size, worst-case cost
     batch_requests
               one row per request in a batch: deterministic custom id (job id,
               stage, attempt), the batch's local seq, and the result once read
               (succeeded|errored|expired|canceled|missing|lost)
+    stage_history
+              stage outputs a changed stage displaced from `outputs`, by key
     judgements
               one row per (document, rubric hash): scores and justifications, or
               why the document stayed unjudged
@@ -75,11 +77,32 @@ _V1 = (
     created_at REAL NOT NULL, PRIMARY KEY (doc_id, rubric))""",
 )
 
+# Version 2: stage outputs addressed by what shapes them (sdf_corpus.chain.stage_key).
+# `outputs.key` is the key of the row a job's chain holds now; a row a changed stage
+# displaced moves to `stage_history` (found again by its key when the stage changes
+# back); a batch request remembers the key its answer is for. A ledger that already
+# holds jobs was planned with the old job ids (which hashed every prompt and the
+# model): `adopt_ids` asks the next plan sync to rename them (plan/legacy.py).
+_V2 = (
+    "ALTER TABLE outputs ADD COLUMN key TEXT",
+    "ALTER TABLE batch_requests ADD COLUMN key TEXT",
+    # Which API a batch went to: a build may batch stages on two providers.
+    "ALTER TABLE batches ADD COLUMN provider TEXT NOT NULL DEFAULT 'anthropic'",
+    "ALTER TABLE batches ADD COLUMN model TEXT NOT NULL DEFAULT ''",
+    """CREATE TABLE IF NOT EXISTS stage_history (
+    key TEXT PRIMARY KEY, job_id TEXT NOT NULL, stage TEXT NOT NULL, text TEXT NOT NULL,
+    stop_reason TEXT NOT NULL, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL,
+    cache_read_tokens INTEGER NOT NULL, cache_write_tokens INTEGER NOT NULL,
+    cost_usd REAL NOT NULL, model TEXT NOT NULL, backend TEXT NOT NULL,
+    created_at REAL NOT NULL)""",
+    "INSERT OR REPLACE INTO meta SELECT 'adopt_ids', '1' WHERE EXISTS (SELECT 1 FROM jobs)",
+)
+
 # Tables every ledger has had since the first release: a read-only open checks
 # them, since it cannot create them (a writer's migration does).
 REQUIRED = frozenset({"meta", "rounds", "jobs", "outputs", "attempts"})
 # MIGRATIONS[i] takes a ledger from version i to version i + 1.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1,)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2)
 LATEST = len(MIGRATIONS)
 
 

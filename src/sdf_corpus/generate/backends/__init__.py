@@ -6,6 +6,7 @@ never loads the anthropic SDK, litellm or llama.cpp.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,10 @@ __all__ = [
 ]
 
 PROVIDERS = ("anthropic", "litellm", "local")
+
+# Before any backend module imports litellm (this package's __init__ runs first):
+# otherwise litellm fetches its cost map from the network at import time.
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 
 def make_backend(

@@ -7,6 +7,7 @@ values and SDK exceptions into our `ProviderError`s (keys scrubbed).
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -17,7 +18,14 @@ import anthropic
 import httpx
 
 from sdf_corpus.errors import AmbiguousCreateError, KeyMissingError, ProviderError
-from sdf_corpus.generate.backends.anthropic import KEY_VARIABLE, map_anthropic_error
+from sdf_corpus.generate.backends.anthropic import (
+    KEY_VARIABLE,
+    build_params,
+    map_anthropic_error,
+    message_completion,
+)
+from sdf_corpus.pricing.prices import ModelPrice
+from sdf_corpus.sampling import Completion, Request
 
 __all__ = ["BatchClient", "BatchEntry", "BatchResult", "BatchStatus"]
 
@@ -34,6 +42,7 @@ class BatchStatus:
     processing_status: str  # in_progress | canceling | ended
     created_at: float
     requests: int
+    token: str = ""  # our intent's token, where the API keeps metadata (OpenAI's does)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +88,9 @@ def _never_sent(exc: Exception) -> bool:
 
 
 class BatchClient:
+    name = "anthropic"
+    limits = (100_000, 256_000_000)  # requests, JSON bytes per batch
+
     def __init__(self, api_base: str | None = None, timeout: float = 120.0) -> None:
         key = os.environ.get(KEY_VARIABLE, "").strip()
         if not key:
@@ -97,7 +109,22 @@ class BatchClient:
     def endpoint(self) -> str:
         return str(self._client.base_url)
 
-    async def create(self, entries: Sequence[BatchEntry]) -> BatchStatus:
+    def params(self, model: str, request: Request) -> dict[str, Any]:
+        return build_params(model, request)
+
+    def line(self, entry: BatchEntry) -> bytes:
+        """The entry as the create body carries it (for the size limit)."""
+        return (json.dumps({"custom_id": entry.custom_id, "params": entry.params}) + ",").encode()
+
+    def completion(
+        self, model: str, price: ModelPrice | None, prefill: str, message: Any
+    ) -> Completion:
+        return message_completion(model, price, prefill, message, batch=True)
+
+    async def discard(self, batch_id: str) -> None:
+        """Nothing to tidy: Message Batches keep no uploaded files."""
+
+    async def create(self, entries: Sequence[BatchEntry], token: str = "") -> BatchStatus:
         requests: Any = [{"custom_id": e.custom_id, "params": e.params} for e in entries]
         try:
             # Never retried by the SDK: a retry after a lost answer could create a twin.

@@ -31,7 +31,7 @@ from sdf_corpus.generate.backends._common import (
 from sdf_corpus.pricing.prices import ModelPrice, cost_usd, lookup_price
 from sdf_corpus.sampling import Completion, Request
 
-__all__ = ["LitellmBackend"]
+__all__ = ["LitellmBackend", "chat_body", "map_litellm_error", "usage_counts"]
 
 litellm.suppress_debug_info = True
 
@@ -81,6 +81,34 @@ def _check_keys(model: str, api_base: str | None) -> None:
         )
 
 
+def chat_body(model: str, request: Request) -> dict[str, Any]:
+    """The OpenAI chat completions body for one Request (also an OpenAI batch line's body)."""
+    prompt = join_prompt(request.cache_prefix, request.prompt)
+    if request.prefill:
+        # Few OpenAI-style servers continue a trailing assistant turn; ask instead.
+        prompt = prefill_instruction(prompt, request.prefill)
+    messages: list[dict[str, str]] = []
+    if request.system:
+        messages.append({"role": "system", "content": request.system})
+    messages.append({"role": "user", "content": prompt})
+    body: dict[str, Any] = {
+        "model": model,
+        "messages": messages,
+        "max_tokens": request.max_tokens,
+        "temperature": request.temperature,
+    }
+    if request.top_p is not None:
+        body["top_p"] = request.top_p
+    if request.stop:
+        body["stop"] = list(request.stop)
+    return body
+
+
+def usage_counts(usage: Any) -> dict[str, int]:
+    """Token counts with input EXCLUDING cached tokens, as Anthropic reports it."""
+    return _usage_counts(usage)
+
+
 class LitellmBackend:
     name = "litellm"
 
@@ -110,27 +138,8 @@ class LitellmBackend:
         return f"LitellmBackend(model={self.model!r}, api_base={self.api_base!r})"
 
     def _params(self, request: Request) -> dict[str, Any]:
-        prompt = join_prompt(request.cache_prefix, request.prompt)
-        if request.prefill:
-            # Few OpenAI-style servers continue a trailing assistant turn; ask instead.
-            prompt = prefill_instruction(prompt, request.prefill)
-        messages: list[dict[str, str]] = []
-        if request.system:
-            messages.append({"role": "system", "content": request.system})
-        messages.append({"role": "user", "content": prompt})
-        params: dict[str, Any] = {
-            "model": self.model,
-            "messages": messages,
-            "max_tokens": request.max_tokens,
-            "temperature": request.temperature,
-            "timeout": self.timeout,
-            "num_retries": 0,
-            "max_retries": 0,
-        }
-        if request.top_p is not None:
-            params["top_p"] = request.top_p
-        if request.stop:
-            params["stop"] = list(request.stop)
+        params = chat_body(self.model, request)
+        params.update({"timeout": self.timeout, "num_retries": 0, "max_retries": 0})
         if self.api_base:
             params["api_base"] = self.api_base
         if self._api_key:
