@@ -11,6 +11,11 @@ Goal: 100M tokens in under 15 minutes and under 4 GiB on 2 cores.
 
     .venv/bin/python benchmarks/bench_scale.py                    # 10M, 30M, 100M
     .venv/bin/python benchmarks/bench_scale.py --tokens 10M 30M   # smaller
+    .venv/bin/python benchmarks/bench_scale.py --tokens 350M --semantic-compare
+
+`--semantic-compare` runs clean twice per point, `--no-semantic` then `--semantic`, and
+prints what the semantic step adds to wall time, CPU and peak memory (goal at 350M
+tokens: at most +20 % wall time and +600 MiB).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import PYTHON, check, machine, run_measured
@@ -82,6 +88,11 @@ def main() -> None:
         default=[],
         help="passed to sdf-corpus clean --set",
     )
+    ap.add_argument(
+        "--semantic-compare",
+        action="store_true",
+        help="per point, clean without and with the semantic step (same run)",
+    )
     args = ap.parse_args()
     points = sorted(parse_tokens(t) for t in args.tokens)
     print(f"machine: {machine()}")
@@ -103,27 +114,20 @@ def main() -> None:
             print(f"corpus: generated {size:.2f} GiB of JSONL in {time.perf_counter() - t:.0f} s")
         sets = [a for s in args.overrides for a in ("--set", s)]
         rows = []
+        modes = [["--no-semantic"], ["--semantic"]] if args.semantic_compare else [[]]
         for point in points:
             shards, docs = plan[point]
-            out = tmp / f"out-{point}"
-            m = run_measured(
-                [
-                    PYTHON,
-                    "-m",
-                    "sdf_corpus",
-                    "clean",
-                    *map(str, shards),
-                    "--out",
-                    str(out),
-                    "--no-progress",
-                    *sets,
-                ]
-            )
-            check(m, f"clean {point:,} tokens")
-            stats = json.loads((out / "clean_stats.json").read_text())
-            shutil.rmtree(out)
-            rows.append((point, docs, stats, m))
-            print(f"  {point:>12,} tokens done in {m.wall_s:.0f} s", flush=True)
+            for mode in modes:
+                out = tmp / f"out-{point}"
+                cmd = [PYTHON, "-m", "sdf_corpus", "clean", *map(str, shards), "--out", str(out)]
+                m = run_measured([*cmd, "--no-progress", *sets, *mode])
+                check(m, f"clean {point:,} tokens {' '.join(mode)}")
+                stats = json.loads((out / "clean_stats.json").read_text())
+                shutil.rmtree(out)
+                rows.append((point, docs, stats, m))
+                print(
+                    f"  {point:>12,} tokens {' '.join(mode)} done in {m.wall_s:.0f} s", flush=True
+                )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print(
@@ -145,6 +149,22 @@ def main() -> None:
         "include the worker processes; wall time also depends on other load on the machine)"
     )
     print("last run's stage timings_s:", json.dumps(rows[-1][2]["timings_s"]))
+    if args.semantic_compare:
+        print_semantic(rows)
+
+
+def print_semantic(rows: list[tuple[int, int, dict[str, Any], Any]]) -> None:
+    """What the semantic step added at each point: (without, with) pairs of runs."""
+    print(f"\n{'tokens':>12} {'wall +%':>8} {'CPU +%':>7} {'peak RSS +MiB':>13} {'semantic s':>10}")
+    for (_, _, stats, off), (_, _, on_stats, on) in zip(rows[::2], rows[1::2], strict=True):
+        dropped = on_stats["dropped"]["by_stage"].get("semantic_dedup", {})
+        print(
+            f"{stats['input']['tokens']:>12,} {100 * (on.wall_s / off.wall_s - 1):>8.1f} "
+            f"{100 * (on.cpu_s / off.cpu_s - 1):>7.1f} {on.maxrss_mib - off.maxrss_mib:>13.0f} "
+            f"{on_stats['timings_s'].get('semantic_dedup', 0):>10.1f}  "
+            f"dropped: {json.dumps(dropped)}"
+        )
+    print("(goal at 350M tokens: wall +20 % or less, peak RSS +600 MiB or less)")
 
 
 def seed_key(seed: int, points: list[int]) -> str:

@@ -8,6 +8,12 @@ instead of `tokenizers/`); pointing `cache_dir` at the package's own folder find
 
 `Embedder.embed(texts)` returns one float32 row per text, L2-normalised, so a dot product
 is the cosine. An empty text gets a zero row (cosine 0 with everything).
+
+`Embedder.word_vectors(words)` is the fast path beside it: the model is static (a text's
+vector is the mean of its tokens' rows), so a caller that already has a text's words can
+build its vector from one row per distinct word, looked up once, instead of tokenising
+every text again. The clean stage's semantic step does this (`clean/semantic_words.py`):
+wordllama's own `embed()` does ~460k tokens/s on one core, too slow for 350M tokens.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ __all__ = ["DIM", "Embedder", "load_embedder"]
 
 DIM = 256
 MODEL = "wordllama l2_supercat 256"
+_MAX_WORDS = 1 << 18  # remembered words' token ids: ~100 bytes each
 
 
 class Embedder:
@@ -36,6 +43,48 @@ class Embedder:
 
     def __init__(self, model: Any) -> None:
         self._model = model
+        self._table: npt.NDArray[np.float32] = np.ascontiguousarray(
+            model.embedding, dtype=np.float32
+        )
+        from tokenizers import Tokenizer  # wordllama's own dependency, loaded with it
+
+        tokenizer = Tokenizer.from_str(model.tokenizer.to_str())
+        tokenizer.no_padding()  # one word at a time: padding would only be cut off again
+        self._tokenizer = tokenizer
+        self._pieces: dict[str, tuple[int, ...]] = {}
+
+    def word_vectors(self, words: Sequence[str]) -> npt.NDArray[np.float32]:
+        """Per word, the mean of its tokens' rows as the model tokenises it after a space
+        (its rows inside running text), not normalised; a word with no token gets zeros.
+        Token ids are remembered per word (up to `_MAX_WORDS`, then forgotten at once)."""
+        out = np.zeros((len(words), self.dim), dtype=np.float32)
+        if not words:
+            return out
+        pieces = self._token_ids(words)
+        lens = np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces))
+        flat = np.fromiter((t for p in pieces for t in p), dtype=np.int64, count=int(lens.sum()))
+        # Token j of every word that has one, added row-block by row-block: a word has a
+        # few tokens, so this is a few gathers (np.add.reduceat over rows is 10x slower).
+        starts = np.zeros(len(pieces), dtype=np.int64)
+        np.cumsum(lens[:-1], out=starts[1:])
+        for j in range(int(lens.max(initial=0))):
+            has = np.flatnonzero(lens > j)
+            out[has] += self._table[flat[starts[has] + j]]
+        nonzero = lens > 0
+        out[nonzero] /= lens[nonzero, None].astype(np.float32)
+        return out
+
+    def _token_ids(self, words: Sequence[str]) -> list[tuple[int, ...]]:
+        known = self._pieces
+        new = [w for w in dict.fromkeys(words) if w not in known]
+        if new:
+            if len(known) + len(new) > _MAX_WORDS:
+                known.clear()  # bounded memory; the ids are recomputed when asked again
+            encoded = self._tokenizer.encode_batch(new, add_special_tokens=False)
+            vocab = self._table.shape[0]
+            for word, enc in zip(new, encoded, strict=True):
+                known[word] = tuple(i for i in enc.ids if 0 <= i < vocab)
+        return [known[w] for w in words]
 
     def embed(self, texts: Sequence[str], batch_size: int = 256) -> npt.NDArray[np.float32]:
         if not texts:

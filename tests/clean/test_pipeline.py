@@ -44,8 +44,10 @@ def corpus() -> tuple[list[Document], dict[str, tuple[str, str]]]:
     near = near_duplicate(docs[2].text, 0.95, rng)
     assert shingle_jaccard(near, docs[2].text) > 0.9
     plant("near-95", near, "near_dedup", "near_duplicate")
+    # MinHash keeps it (Jaccard 0.3 < 0.8), but every word left in it is d3's (the
+    # planted edits are fresh non-words): the semantic step drops it as d3 told again.
     far = near_duplicate(docs[3].text, 0.3, rng)
-    docs.append(Document(id="near-30", text=far, genre="blog"))  # kept at threshold 0.8
+    plant("near-30", far, "semantic_dedup", "semantic_duplicate")
     plant(
         "french",
         "Le matin, la boulangère ouvre sa boutique avant le lever du soleil. " * 8,
@@ -81,6 +83,7 @@ def test_planted_drops_have_stage_and_reason(cleaned: Any) -> None:
     rejected = read_rejected(out)
     assert {k: (v["stage"], v["reason"]) for k, v in rejected.items()} == expected
     assert rejected["near-95"]["duplicate_of"] == "d2"
+    assert rejected["near-30"]["duplicate_of"] == "d3"
     assert stats.input_docs == len(docs)
     assert stats.kept_docs == len(docs) - len(expected)
     assert stats.dropped_by_reason()["exact_duplicate"] == 2

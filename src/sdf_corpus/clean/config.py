@@ -16,6 +16,7 @@ __all__ = [
     "DecontaminationConfig",
     "DedupConfig",
     "FilterConfig",
+    "SemanticConfig",
     "ShardConfig",
 ]
 
@@ -58,6 +59,52 @@ class DedupConfig(BaseModel):
                 f"({self.bands} * {self.rows} > {self.num_perm})"
             )
         return self
+
+
+class SemanticConfig(BaseModel):
+    """Semantic near-duplicates: the same story told again in other words (docs/clean.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = Field(
+        default=True,
+        description="Drop a document that retells one already kept in its genre "
+        "(`sdf-corpus clean` turns it off unless --semantic or this key asks for it).",
+    )
+    threshold: float = Field(
+        default=0.55,
+        ge=0.0,
+        le=1.0,
+        description="Cosine of the name-insensitive word vectors at or above which two "
+        "documents may be the same story (calibrated on real prose, docs/clean.md).",
+    )
+    margin: float = Field(
+        default=0.15,
+        ge=0.0,
+        le=1.0,
+        description="... by which that cosine must also exceed each one's background: its "
+        "cosine with its `background_rank`-th nearest document of the genre.",
+    )
+    background_rank: int = Field(
+        default=30,
+        ge=1,
+        le=1000,
+        description="Which nearest neighbour sets a document's background (a story told "
+        "more often than this in one genre counts as the genre's common ground).",
+    )
+    min_word_overlap: float = Field(
+        default=0.27,
+        ge=0.0,
+        le=1.0,
+        description="... and the Jaccard similarity of their distinct words (names left "
+        "out) they must also reach.",
+    )
+    exact_max_docs: int = Field(
+        default=20_000,
+        ge=0,
+        description="A genre with at most this many documents is searched exactly; a "
+        "larger one through an inverted-file index (clean/neighbours.py).",
+    )
 
 
 class FilterConfig(BaseModel):
@@ -216,6 +263,7 @@ class CleanConfig(BaseModel):
         "`subject`): never excluded, and dropped from documents about a cast character.",
     )
     dedup: DedupConfig = Field(default_factory=lambda: DedupConfig())
+    semantic: SemanticConfig = Field(default_factory=lambda: SemanticConfig())
     filters: FilterConfig = Field(default_factory=lambda: FilterConfig())
     shard: ShardConfig = Field(default_factory=lambda: ShardConfig())
     decontamination: DecontaminationConfig = Field(default_factory=lambda: DecontaminationConfig())

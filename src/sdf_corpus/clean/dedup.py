@@ -172,7 +172,10 @@ class NearDedup:
                 hit.append(doc_id)
 
     def close(self) -> None:
+        """Free the index (the cluster counts stay): the semantic step decides after it."""
         self._sets.close()
+        self._bands = []
+        self._signatures = {}
 
     def cluster_sizes(self) -> Counter[int]:
         """Cluster size (kept document + its duplicates) -> number of clusters."""

@@ -1,4 +1,4 @@
-"""The clean stage: filters -> exact dedup -> near dedup -> shards, in one streaming pass.
+"""The clean stage: filters -> exact dedup -> near dedup -> semantic dedup -> shards.
 
 Filters run first (cheap ones first, see `filters.FILTER_ORDER`) so dedup never
 spends time on documents that would be dropped anyway, and so a trimmed
@@ -7,7 +7,11 @@ and near dedup in batches of `dedup.batch_size`; within and across batches the
 first document in input order is kept. The per-document work (token count,
 filters, digest, MinHash signature) runs in `clean.workers`, in a pool of
 `config.workers` processes over chunks; this module consumes the chunks in
-input order, so the outputs are the same for any number of workers.
+input order, so the outputs are the same for any number of workers. The
+semantic step (`clean.semantic`) holds what passes near dedup in a temporary
+file and decides when the input ends: it compares each document with its whole
+genre, in an order of its own, so its verdicts depend on neither the input
+order nor the workers.
 Everything is written to a staging folder inside `out_dir` and swapped into
 place at the end, so a failed or interrupted run leaves the previous outputs
 untouched and a re-run leaves no stale shards.
@@ -26,7 +30,7 @@ from tqdm import tqdm
 
 from sdf_corpus.clean.config import CleanConfig
 from sdf_corpus.clean.dedup import ExactDedup, NearDedup
-from sdf_corpus.clean.minhash import U32
+from sdf_corpus.clean.semantic import SemanticDedup
 from sdf_corpus.clean.startup import skip_pandas_probe
 from sdf_corpus.clean.stats import CleanStats
 from sdf_corpus.clean.tokens import make_counter
@@ -97,10 +101,14 @@ class _Run:
             load_index(decont.files, decont.ngram, decont.text_fields, decont.ignore)
         self.exact = ExactDedup()
         self.near = NearDedup(config.dedup)
+        self.semantic: SemanticDedup | None = None
+        if config.semantic.enabled:
+            from sdf_corpus.embed import load_embedder
+
+            load_embedder()  # a missing model fails before any output; workers inherit it
+            self.semantic = SemanticDedup(config.semantic)
         self.stats = CleanStats()
-        self.batch: list[Document] = []
-        self.batch_sigs: list[U32 | None] = []
-        self.batch_sets: list[bytes | None] = []
+        self.batch: list[Prepared] = []
         self.by_genre: dict[str, Counter[str]] = {}
         self.by_principle: dict[str, Counter[str]] = {}
         self.shards: ShardWriter | None = None
@@ -132,6 +140,8 @@ class _Run:
             bar.update(len(prepared))
             bar.set_postfix(tokens=self.stats.input_tokens, kept=self.stats.kept_docs)
         self._flush_batch()  # near dedup decides in batches: the last one settles `kept`
+        self.near.close()  # its index is done with: the semantic step's memory replaces it
+        self._release_held()
         bar.set_postfix(tokens=self.stats.input_tokens, kept=self.stats.kept_docs)
         bar.close()
 
@@ -167,31 +177,44 @@ class _Run:
         if duplicate:
             self._reject(doc, "exact_dedup", "exact_duplicate")
             return
-        self.batch.append(doc)
-        self.batch_sigs.append(item.signature)
-        self.batch_sets.append(item.shingles)
+        self.batch.append(item)
         if len(self.batch) >= self.config.dedup.batch_size:
             self._flush_batch()
 
     def _flush_batch(self) -> None:
         batch, self.batch = self.batch, []
-        sigs, self.batch_sigs = self.batch_sigs, []
-        sets, self.batch_sets = self.batch_sets, []
         if not batch:
             return
         matches: list[tuple[str, float] | None] = [None] * len(batch)
         if self.config.dedup.near:
             t = time.perf_counter()
-            matches = self.near.process_signatures([d.id for d in batch], sigs, sets)
+            ids = [p.doc.id for p in batch]
+            sigs = [p.signature for p in batch]
+            matches = self.near.process_signatures(ids, sigs, [p.shingles for p in batch])
             self.stats.timings["near_dedup"] += time.perf_counter() - t
         t = time.perf_counter()
-        for doc, match in zip(batch, matches, strict=False):
+        for item, match in zip(batch, matches, strict=False):
+            if match is not None:
+                detail = {"jaccard": round(match[1], 4)}
+                self._reject(item.doc, "near_dedup", "near_duplicate", detail, match[0])
+            elif self.semantic is not None:
+                assert item.vector is not None, "the semantic step needs every vector"
+                self.semantic.hold(item.doc, item.vector, item.words, item.digest)
+            else:
+                self._keep(item.doc)
+        self.stats.timings["write"] += time.perf_counter() - t
+
+    def _release_held(self) -> None:
+        """The semantic step's verdicts, and its held documents to shards or rejected/."""
+        if self.semantic is None:
+            return
+        t = time.perf_counter()
+        for doc, match in self.semantic.release():
             if match is None:
                 self._keep(doc)
             else:
-                detail = {"jaccard": round(match[1], 4)}
-                self._reject(doc, "near_dedup", "near_duplicate", detail, match[0])
-        self.stats.timings["write"] += time.perf_counter() - t
+                self._reject(doc, "semantic_dedup", "semantic_duplicate", match[1], match[0])
+        self.stats.timings["semantic_dedup"] += time.perf_counter() - t
 
     def _keep(self, doc: Document) -> None:
         assert self.shards is not None
@@ -225,12 +248,16 @@ class _Run:
         self.stats.timings["write"] += time.perf_counter() - t
         self.stats.cluster_sizes = self.near.cluster_sizes()
         self.near.close()
+        if self.semantic is not None:
+            self.semantic.close()
         return shards
 
     def abort(self) -> None:
         """Release open files after an error (no-op after a clean close)."""
         if self.rejected is not None:
             self.rejected.abort()
+        if self.semantic is not None:
+            self.semantic.close()
 
 
 def _manifest(run: _Run, shards: list[ShardInfo], spec_hash: str) -> dict[str, Any]:
@@ -250,4 +277,5 @@ def _manifest(run: _Run, shards: list[ShardInfo], spec_hash: str) -> dict[str, A
         "by_genre": table(run.by_genre),
         "by_principle": table(run.by_principle),
         "dedup": run.config.dedup.model_dump(),
+        "semantic": run.config.semantic.model_dump(),
     }

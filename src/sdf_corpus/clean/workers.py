@@ -38,9 +38,11 @@ from sdf_corpus.clean.filters.contamination import adopt_index, load_index
 from sdf_corpus.clean.filters.language import LanguageFilter
 from sdf_corpus.clean.minhash import U32, MinHasher
 from sdf_corpus.clean.normalize import NormalisedBatch
+from sdf_corpus.clean.semantic_words import F32, content_features
 from sdf_corpus.clean.stats import CleanStats
 from sdf_corpus.clean.tokens import TokenCounter, make_counter
 from sdf_corpus.document import Document
+from sdf_corpus.embed import Embedder, load_embedder
 
 __all__ = ["CHUNK_DOCS", "Prepared", "Preparer", "prepare_chunks", "resolve_workers"]
 
@@ -61,6 +63,8 @@ class Prepared:
     digest: bytes = b""
     signature: U32 | None = None
     shingles: bytes | None = None  # shingle hashes, for exact verification of candidates
+    vector: F32 | None = None  # the semantic step's unit vector (clean/semantic_words.py)
+    words: bytes = b""  # ... and its word hashes
 
 
 class Preparer:
@@ -74,6 +78,7 @@ class Preparer:
         self.filters: list[Filter] = build_filters(config, self.counter, genre_lengths)
         d = config.dedup
         self.hasher = MinHasher(d.num_perm, d.ngram, d.seed) if d.near else None
+        self.embedder: Embedder | None = load_embedder() if config.semantic.enabled else None
 
     def prepare(self, docs: list[Document]) -> tuple[list[Prepared], CleanStats]:
         """The chunk's documents in order, and the chunk's timings and language counts."""
@@ -94,6 +99,12 @@ class Preparer:
                 p.signature = np.ascontiguousarray(sig)
                 p.shingles = shingle_set
             stats.timings["near_dedup"] += time.perf_counter() - t
+        if self.embedder is not None and kept:
+            t = time.perf_counter()
+            vectors, sets = content_features([p.doc.text for p in kept], self.embedder)
+            for p, vector, words in zip(kept, vectors, sets, strict=True):
+                p.vector, p.words = vector, words
+            stats.timings["semantic_dedup"] += time.perf_counter() - t
         for f in self.filters:
             if isinstance(f, LanguageFilter):
                 stats.langdetect_calls += f.langdetect_calls
@@ -172,9 +183,11 @@ def _init_worker(
 
 
 # What a worker sends back per document: input tokens, n_tokens, the text if a
-# filter rewrote it (else None), quality, drop, digest, shingles.
-_Row = tuple[int, int, str | None, dict[str, Any], tuple[str, str, Any] | None, bytes, bytes | None]
-_Slim = tuple[list[_Row], U32 | None, CleanStats]
+# filter rewrote it (else None), quality, drop, digest, shingles, semantic words.
+_Row = tuple[
+    int, int, str | None, dict[str, Any], tuple[str, str, Any] | None, bytes, bytes | None, bytes
+]
+_Slim = tuple[list[_Row], U32 | None, F32 | None, CleanStats]
 
 
 def _prepare_in_worker(docs: list[Document]) -> _Slim:
@@ -196,26 +209,35 @@ def _prepare_in_worker(docs: list[Document]) -> _Slim:
             p.drop,
             p.digest,
             p.shingles,
+            p.words,
         )
         for p, text in zip(out, texts, strict=True)
     ]
     signed = [p.signature for p in out if p.signature is not None]
-    return rows, (np.stack(signed) if signed else None), stats
+    embedded = [p.vector for p in out if p.vector is not None]
+    return (
+        rows,
+        np.stack(signed) if signed else None,
+        np.stack(embedded) if embedded else None,
+        stats,
+    )
 
 
 def _unslim(docs: list[Document], slim: _Slim) -> tuple[list[Prepared], CleanStats]:
     """The parent's side of `_prepare_in_worker`: its own documents, updated."""
-    rows, sigs, stats = slim
+    rows, sigs, vectors, stats = slim
     out: list[Prepared] = []
     signed = iter(sigs if sigs is not None else ())
-    for doc, (input_tokens, n_tokens, text, quality, drop, digest, shingles) in zip(
+    embedded = iter(vectors if vectors is not None else ())
+    for doc, (input_tokens, n_tokens, text, quality, drop, digest, shingles, words) in zip(
         docs, rows, strict=True
     ):
         doc.n_tokens, doc.quality = n_tokens, quality
         if text is not None:
             doc.text = text
         sig = next(signed) if drop is None and sigs is not None else None
-        out.append(Prepared(doc, input_tokens, drop, digest, sig, shingles))
+        vector = next(embedded) if drop is None and vectors is not None else None
+        out.append(Prepared(doc, input_tokens, drop, digest, sig, shingles, vector, words))
     return out, stats
 
 

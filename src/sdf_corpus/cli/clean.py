@@ -30,6 +30,19 @@ def load_clean_config(config: Path | None, overrides: tuple[str, ...]) -> CleanC
         raise SpecError(where, _first_error(exc)) from None
 
 
+def external_semantic(settings: CleanConfig, flag: bool | None) -> CleanConfig:
+    """The semantic step for text from elsewhere: what --semantic/--no-semantic says, else
+    what the settings say explicitly, else off. Its defaults were calibrated on generated
+    stories; on other text (reference prose, forum threads on one subject) documents on a
+    shared subject can pass them, and dropping a user's own documents needs asking for."""
+    chosen = "semantic" in settings.model_fields_set and (
+        "enabled" in settings.semantic.model_fields_set
+    )
+    enabled = flag if flag is not None else (settings.semantic.enabled if chosen else False)
+    semantic = settings.semantic.model_copy(update={"enabled": enabled})
+    return settings.model_copy(update={"semantic": semantic})
+
+
 @click.command(cls=OneLineErrors)
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
 @click.option(
@@ -59,6 +72,12 @@ def load_clean_config(config: Path | None, overrides: tuple[str, ...]) -> CleanC
     help="Drop documents sharing long n-grams with these evaluation items: a probe-set "
     "folder or a JSONL/Parquet file (repeatable; adds to decontamination.files).",
 )
+@click.option(
+    "--semantic/--no-semantic",
+    default=None,
+    help="Drop documents that retell one already kept in their genre (semantic.* "
+    "settings). Default: off for text from elsewhere, unless the settings turn it on.",
+)
 @click.option("--no-progress", is_flag=True)
 @user_errors
 def clean(
@@ -67,6 +86,7 @@ def clean(
     config: Path | None,
     overrides: tuple[str, ...],
     eval_paths: tuple[Path, ...],
+    semantic: bool | None,
     no_progress: bool,
 ) -> None:
     """Deduplicate, filter and shard any JSONL/Parquet collection with a `text` column."""
@@ -76,7 +96,7 @@ def clean(
 
     for path in inputs:
         require_file(path, "an input file (JSONL, JSONL.gz or Parquet)")
-    settings = load_clean_config(config, overrides)
+    settings = external_semantic(load_clean_config(config, overrides), semantic)
     check_output_dir(out)
     if eval_paths:
         decont = settings.decontamination
