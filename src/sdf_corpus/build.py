@@ -8,10 +8,12 @@ a function of `sdf_corpus.pipeline`; planning rounds are `sdf_corpus.plan.rounds
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
+from sdf_corpus.budget.reserve import hold_budget, needs_more, with_reserve
 from sdf_corpus.errors import InputError
-from sdf_corpus.generate.runner import RunOptions
+from sdf_corpus.generate.runner import GenerateResult, RunOptions
 from sdf_corpus.outcome import BuildResult
 from sdf_corpus.pipeline import clean_run, generate, judge_and_apply, open_ledger
 from sdf_corpus.plan.planner import budget_allocation, genre_targets
@@ -36,6 +38,8 @@ def build(
     mix (or `budget.max_rounds` is reached, a round succeeds at nothing, or
     --max-cost stops it). A provider that keeps refusing raises ProviderStoppedError."""
     result = BuildResult(budget_tokens=corpus.spec.budget.tokens)
+    # Jobs are sent while each genre's kept tokens fall short (sdf_corpus.budget).
+    options = dataclasses.replace(options, budget=True)
     targets = genre_targets(corpus)
     result.unplanned = [g for g, n in budget_allocation(corpus).jobs.items() if n == 0]
     store = open_ledger(corpus)
@@ -54,22 +58,42 @@ def build(
             if not _postprocess(corpus, store, options, result):
                 return result
             result.rounds += 1
-            kept = read_manifest(RunFolder(corpus.run_dir)).get("by_genre", {})
-            result.standings = standings(targets, kept, store.done_by_genre())
-            if gen.stopped != "complete":
-                result.stopped = gen.stopped
-                return result
-            if gen.jobs_failed and not gen.jobs_done:
-                # Another round would only repeat the failures (and their cost).
-                result.stopped = "no_success"
-                return result
-            step = plan_top_up(corpus, store, result.standings)
-            if step == "max_rounds":
-                result.stopped = "max_rounds"
-            if step != "planned":
+            if not _top_up(corpus, store, result, gen, targets):
                 return result
     finally:
         store.close()
+
+
+def _top_up(
+    corpus: Corpus,
+    store: Store,
+    result: BuildResult,
+    gen: GenerateResult,
+    targets: dict[str, int],
+) -> bool:
+    """Record where the round left the corpus; plan another round if it is worth it."""
+    manifest = read_manifest(RunFolder(corpus.run_dir))
+    reserve = manifest.get("reserve", {}).get("totals", {})
+    result.reserve_tokens = int(reserve.get("tokens", 0))
+    result.reserve_documents = int(reserve.get("documents", 0))
+    result.waves = len(json.loads(store.get_meta("waves") or "[]"))
+    done = store.done_by_genre()
+    result.standings = standings(targets, manifest.get("by_genre", {}), done)
+    if gen.stopped != "complete":
+        result.stopped = gen.stopped
+        return False
+    if gen.jobs_failed and not gen.jobs_done:
+        # Another round would only repeat the failures (and their cost).
+        result.stopped = "no_success"
+        return False
+    # The reserve counts: a genre it covers needs no top-up round.
+    held = standings(targets, with_reserve(manifest), done)
+    if not needs_more(held, corpus.spec.budget.tokens, result.unplanned):
+        return False
+    step = plan_top_up(corpus, store, held)
+    if step == "max_rounds":
+        result.stopped = "max_rounds"
+    return step == "planned"
 
 
 def _postprocess(corpus: Corpus, store: Store, options: RunOptions, result: BuildResult) -> bool:
@@ -86,19 +110,20 @@ def _postprocess(corpus: Corpus, store: Store, options: RunOptions, result: Buil
         result.postprocessed = False
         return True
     undone = _judge_undone(corpus)
-    stats = clean_run(corpus, progress=options.progress, store=store)
-    result.kept_tokens, result.kept_documents = int(stats.kept_tokens), int(stats.kept_docs)
+    clean_run(corpus, progress=options.progress, store=store)
     if undone:
         result.notes.append(undone)
     complete = True
     if corpus.spec.judge.enabled:
         judged = judge_and_apply(corpus, options, store)
         result.judge = judged
-        result.kept_tokens, result.kept_documents = _kept(corpus)
         complete = judged.stopped == "complete" and judged.failed == 0
         if judged.stopped != "complete":
             result.stopped = judged.stopped
+            result.kept_tokens, result.kept_documents = _kept(corpus)
             return False
+    hold_budget(corpus, store)  # the shards at the budget, the surplus in the reserve
+    result.kept_tokens, result.kept_documents = _kept(corpus)
     if complete:  # a judge request that failed is retried next time, so no fingerprint
         store.set_meta("postprocessed", fingerprint)
     return True

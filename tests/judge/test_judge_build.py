@@ -63,7 +63,8 @@ def judged_spec(
     backend = anthropic_backend(fake_provider.url, retry_base_delay=0.01, retry_max_delay=0.1)
     return write_spec(
         backend=backend,
-        budget={"tokens": 9000, "max_rounds": 1},
+        # Two rounds: the budget loop sees the judge's drops only once a clean measured them.
+        budget={"tokens": 9000, "max_rounds": 2},
         judge={"enabled": True, "min_scores": {"reasoning": 3}},
     )
 

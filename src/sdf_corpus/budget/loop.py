@@ -1,0 +1,179 @@
+"""The closed budget loop: one door in for a generation loop.
+
+The plan is a deterministic order of jobs per genre (`plan.planner`); a build
+takes jobs from the front of it. `BudgetLoop` decides, each time a sender is
+free, which genre's next job to send: the genre furthest under its target whose
+projection (`gate.BudgetGate`) is still short. When a genre has sent the front
+of its plan and still needs tokens, a wave adds the jobs its need asks for at
+its measured yield (`plan.rounds.extend_plan`); `release` is the seam where a
+wave's jobs are handed to whatever must prepare them (the idea pool). Each
+finished job's kept tokens are estimated as it lands (`yields.KeepEstimator`),
+so the provider stays saturated while the loop decides: there is no stop to
+clean and no restart between waves.
+
+A `--shard I/N` slice (its own ledger) steers by its share of every target,
+1/N (job ids hash evenly into slices), and never extends the plan: the merged
+run's build does, if the slices together fell short. A `--workers` process
+steers by its share the same way, and does extend it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+
+from sdf_corpus.budget.gate import BudgetGate
+from sdf_corpus.budget.yields import KeepEstimator, ever_measured, measured_meters
+from sdf_corpus.plan.job import Job
+from sdf_corpus.plan.planner import budget_allocation, expected_tokens, genre_targets
+from sdf_corpus.plan.rounds import extend_plan
+from sdf_corpus.plan.shard import Shard
+from sdf_corpus.spec.load import Corpus
+from sdf_corpus.store import Store
+
+__all__ = ["BATCH_FIRST_SHARE", "CAP_FACTOR", "BudgetLoop", "Release"]
+
+# No genre sends more than this multiple of what its target needs at the planner's
+# expectation in one loop (the top-up's cap): a yield near zero cannot spend without end.
+CAP_FACTOR = 4.0
+_PAGE = 256
+BATCH_FIRST_SHARE = 0.5
+# Running a finished document through the filters costs ~2 ms of CPU (~1,700 tokens;
+# benchmarks/bench_budget.py): once a genre has SAMPLE_AFTER measured jobs, one
+# finished job in SAMPLE_EVERY is filtered and the others count its measured yield,
+# so the estimate's CPU stays small beside the requests' own at high throughput.
+SAMPLE_AFTER = 64
+SAMPLE_EVERY = 8
+
+Release = Callable[[list[Job]], None]
+
+
+class _Front:
+    """A genre's pending jobs of the plan, from the front, a page at a time."""
+
+    def __init__(self, store: Store, genre: str, owns: Callable[[str], bool]) -> None:
+        self.store, self.genre, self.owns = store, genre, owns
+        self.after = -1
+        self.buffer: deque[Job] = deque()
+
+    def pop(self) -> Job | None:
+        if not self.buffer:
+            page = self.store.pending_of_genre(self.genre, self.after, _PAGE)
+            if page:
+                self.after = page[-1][0]
+            self.buffer.extend(job for _, job in page if self.owns(job.id))
+        return self.buffer.popleft() if self.buffer else None
+
+
+class BudgetLoop:
+    def __init__(
+        self,
+        corpus: Corpus,
+        store: Store,
+        *,
+        worker: Shard | None = None,
+        plan_slice: Shard | None = None,
+        release: Release | None = None,
+    ) -> None:
+        self.corpus, self.store = corpus, store
+        self.worker, self.release = worker, release
+        self.extends = plan_slice is None
+        parts = (worker.count if worker else 1) * (plan_slice.count if plan_slice else 1)
+        # A genre the plan gives no job (a fraction of one document) is not sent for.
+        planned = budget_allocation(corpus).jobs
+        # The judge drops documents the streaming estimate cannot see: until a clean has
+        # measured it on this run, aim the expected drop rate higher (the reserve keeps
+        # any surplus); afterwards the measured figures carry its drops.
+        margin = 1.0
+        if corpus.spec.judge.enabled and not ever_measured(store):
+            margin = 1.0 / (1.0 - corpus.spec.budget.expected_drop_rate)
+        targets = {
+            g: (t * margin / parts if planned.get(g, 0) else 0.0)
+            for g, t in genre_targets(corpus).items()
+        }
+        prior = {g: expected_tokens(corpus, g) for g in targets}
+        caps = {g: math.ceil(CAP_FACTOR * targets[g] / max(1.0, prior[g])) + 1 for g in targets}
+        self.estimator = KeepEstimator(corpus)
+        meters = measured_meters(corpus, store, self.estimator, worker)
+        self.gate = BudgetGate(targets, prior, caps, meters)
+        owns = worker.owns if worker is not None else (lambda _id: True)
+        self.fronts = {g: _Front(store, g, owns) for g in targets}
+        self.changed = asyncio.Event()
+        self.waves = 0
+
+    # -- choosing what to send ------------------------------------------------------------
+    def pick(self) -> Job | None:
+        """The next job to send, admitted to the gate; None when no genre needs one."""
+        for genre in self.gate.neediest():
+            job = self._next_of(genre)
+            if job is not None and self.gate.admit(job.id, genre):
+                return job
+        return None
+
+    def _next_of(self, genre: str) -> Job | None:
+        """The genre's next job not yet in flight (a batch may have taken the front
+        already), or the first of a new wave."""
+        while (job := self.fronts[genre].pop()) is not None:
+            if job.id not in self.gate.in_flight:
+                return job
+        return self._wave(genre)
+
+    async def next(self, halted: Callable[[], bool]) -> Job | None:
+        """The next job to send; waits while none is needed but answers are still due
+        (one may be dropped and call for another); None when the loop is done."""
+        while not halted():
+            job = self.pick()
+            if job is not None:
+                return job
+            if not self.gate.in_flight:
+                return None
+            self.changed.clear()
+            await self.changed.wait()
+        return None
+
+    def gated(self, jobs: Iterable[Job]) -> Iterator[Job]:
+        """The jobs a batch may carry: those in flight, and the rest while their genre
+        still needs one, then waves for the genres still short. A genre with nothing
+        measured yet sends half its expected need (`BATCH_FIRST_SHARE`)."""
+        self.gate.first_share = BATCH_FIRST_SHARE
+        for job in jobs:
+            if job.id in self.gate.in_flight or (
+                self.gate.wants(job.genre) and self.gate.admit(job.id, job.genre)
+            ):
+                yield job
+        while (extra := self.pick()) is not None:
+            yield extra
+
+    def _wave(self, genre: str) -> Job | None:
+        """Extend the plan for a genre that sent its whole front and still needs more."""
+        # A genre with no finished job has nothing measured: its jobs may all be failing
+        # (a refused request, say), and more of them would only repeat the failures.
+        if not self.extends or not self.gate.meters[genre].done:
+            return None
+        n = min(self.gate.jobs_needed(genre), self.gate.caps[genre] - self.gate.sent.get(genre, 0))
+        if n <= 0:
+            return None
+        parts = self.worker.count if self.worker is not None else 1
+        jobs = extend_plan(self.corpus, self.store, {genre: n * parts}, self.worker)
+        self.waves += 1
+        if self.release is not None:
+            self.release(jobs)
+        return self.fronts[genre].pop()  # the front reads them from the ledger, in order
+
+    # -- what came back -------------------------------------------------------------------
+    def finished(self, job: Job, ok: bool) -> None:
+        """A job ended (ok: its last stage is committed); its kept tokens are estimated."""
+        kept = None
+        done = self.gate.meters[job.genre].done
+        if ok and done >= SAMPLE_AFTER and done % SAMPLE_EVERY:
+            kept = round(self.gate.yield_of(job.genre))
+        elif ok:
+            kept = self.estimator.kept_tokens([(job, self.store.outputs(job.id))])[0]
+        self.gate.finished(job.id, job.genre, kept)
+        self.changed.set()
+
+    def wake(self) -> None:
+        """Let waiting senders see that the loop halted."""
+        self.changed.set()
