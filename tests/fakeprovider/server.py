@@ -15,6 +15,10 @@ answers any other model id with 404 not_found_error, `provider.api_keys = {...}`
 answers any other key with 401. `provider.limit = RateLimit(...)` (limits.py)
 enforces a hard rate limit and sends the rate-limit headers on every answer.
 
+`provider.retold(share)` switches the answers to the "retold plots" mode (retold.py):
+idea lists offer a few shared plots in a share of their items, and every draft re-tells
+its idea's plot in fresh words; it returns the log of which plot each answer carries.
+
 Fault kinds: "429", "529", "500", "400", "slow", "truncate", "malformed", and the
 account-level refusals "401" (authentication), "402" (billing), "403" (permission),
 "404" (not found: an unknown model id).
@@ -40,6 +44,7 @@ from fakeprovider.batches import FakeBatches
 from fakeprovider.gate import gate
 from fakeprovider.limits import RateLimit
 from fakeprovider.openai_batches import FakeOpenAIBatches
+from fakeprovider.retold import Retold, RetoldLog
 from fakeprovider.text import block_texts, default_text, user_prompt
 
 __all__ = ["FAULT_KINDS", "FakeProvider", "Responder"]
@@ -240,6 +245,12 @@ class FakeProvider:
     def count(self) -> int:
         with self._lock:
             return self._count
+
+    def retold(self, share: float = 0.5) -> RetoldLog:
+        """Answer in the "retold plots" mode from now on; the log of its plots."""
+        responder = Retold(share)
+        self.responder = responder
+        return responder.log
 
     def random_faults(self, rate: float, kinds: tuple[str, ...], seed: int = 0) -> None:
         """From now on each request gets a fault of a random kind with probability `rate`."""
@@ -498,8 +509,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--latency", type=float, default=0.0, help="seconds per request")
+    parser.add_argument(
+        "--retold",
+        type=float,
+        default=None,
+        metavar="SHARE",
+        help="retold plots mode: this share of idea items offers one of six shared plots",
+    )
     args = parser.parse_args(argv)
     provider = FakeProvider(latency=args.latency, host=args.host, port=args.port).start()
+    if args.retold is not None:
+        provider.retold(args.retold)
     print(provider.url, flush=True)
     try:
         while True:
