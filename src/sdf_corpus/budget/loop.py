@@ -133,6 +133,17 @@ class BudgetLoop:
             await self.changed.wait()
         return None
 
+    def likely(self, jobs: Iterable[Job]) -> Iterator[Job]:
+        """The pending jobs the loop expects to send, in order: per genre, as many as its
+        need at its yield so far. What the idea pool fills before sending (a genre the
+        shards and reserve already cover asks for no idea); a wave's jobs are filled when
+        the wave is made."""
+        room = {g: self.gate.jobs_needed(g) for g in self.fronts}
+        for job in jobs:
+            if room.get(job.genre, 0) > 0:
+                room[job.genre] -= 1
+                yield job
+
     def gated(self, jobs: Iterable[Job]) -> Iterator[Job]:
         """The jobs a batch may carry: those in flight, and the rest while their genre
         still needs one, then waves for the genres still short. A genre with nothing

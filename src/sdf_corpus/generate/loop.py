@@ -280,6 +280,12 @@ class GenerationLoop:
         shard = self.options.shard
         return pending if shard is None else (job for job in pending if shard.owns(job.id))
 
+    def pooled(self, pending: Iterable[Job]) -> Iterable[Job]:
+        """The pending jobs whose ideas the pool fills before sending: those this process
+        owns, and under the budget loop only those it expects to send."""
+        mine = self.owned(pending)
+        return mine if self.budget is None else self.budget.likely(mine)
+
     def jobs(self, pending: Iterable[Job]) -> Iterable[Job]:
         """The pending jobs this process owns, less those the idea pool still owes an
         idea (they wait for a later run), while the budget loop wants them."""

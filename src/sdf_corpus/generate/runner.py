@@ -164,7 +164,7 @@ async def fill_ideas(
         pool = await fill_pool(
             loop.corpus,
             ledger,
-            loop.owned(ledger.pending_jobs()) if jobs is None else jobs,
+            loop.pooled(ledger.pending_jobs()) if jobs is None else jobs,
             caller,
             concurrency=loop.corpus.spec.backend.concurrency,
         )
