@@ -12,7 +12,7 @@ import pytest
 
 from fakeprovider.backend import anthropic_backend
 from fakeprovider.server import FakeProvider
-from fakeprovider.text import idea_list, prose
+from fakeprovider.text import idea_list, list_length, pool_list, prose
 from runfiles import ledger_rows, shard_rows
 
 __all__ = ["ledger_rows", "shard_rows"]
@@ -80,6 +80,8 @@ def transcript(prompt: str, reasoning: bool) -> str:
 
 def recipe_responder(prompt: str, body: dict[str, Any]) -> str:
     """Stage-appropriate text for the recipes' genres; the default elsewhere."""
+    if "Brief 1:" in prompt:  # an idea pool request: one distinct idea per brief
+        return pool_list(prompt, list_length(prompt))
     if "Propose 5 scenarios" in prompt:
         return idea_list(prompt, 5)
     if "Write the full transcript of" in prompt:
