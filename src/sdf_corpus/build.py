@@ -11,7 +11,8 @@ from __future__ import annotations
 import dataclasses
 import json
 
-from sdf_corpus.budget.reserve import hold_budget, needs_more, with_reserve
+from sdf_corpus.budget.loop import extend_open
+from sdf_corpus.budget.reserve import hold_budget, needs_more, open_genres, with_reserve
 from sdf_corpus.errors import InputError
 from sdf_corpus.generate.runner import GenerateResult, RunOptions
 from sdf_corpus.outcome import BuildResult
@@ -23,7 +24,12 @@ from sdf_corpus.runfolder import RunFolder, read_clean_stats, read_manifest
 from sdf_corpus.spec.load import Corpus
 from sdf_corpus.store import Store
 
-__all__ = ["BuildResult", "build"]
+__all__ = ["FILL_PASSES", "BuildResult", "build"]
+
+# Passes after a round's first that send what the cut in plan order still lacks (a
+# genre whose walk found no document to stop at: semantic or judge drops the streaming
+# estimate missed, a gap a --workers process left); they add no planning round.
+FILL_PASSES = 4
 
 
 def build(
@@ -43,25 +49,42 @@ def build(
     targets = genre_targets(corpus)
     result.unplanned = [g for g, n in budget_allocation(corpus).jobs.items() if n == 0]
     store = open_ledger(corpus)
+    fills = 0
     try:
         while True:
-            first = result.rounds == 0
+            first = result.rounds == 0 and fills == 0
             gen = generate(
                 corpus,
                 options,
                 retry_failed=retry_failed and first,
                 batch=batch,
-                workers=workers,
+                # A fill pass runs in one process: --workers processes do not extend
+                # the plan (the waves and the pool's requests for them stay in order).
+                workers=workers if fills == 0 else 1,
                 store=store,
             )
             result.generate.append(gen)
             if not _postprocess(corpus, store, options, result):
                 return result
+            if fills < FILL_PASSES and _fill_again(store, gen, result, first=fills == 0):
+                fills += 1
+                if batch:  # a batch pass does not extend the plan itself
+                    extend_open(corpus, store, set(open_genres(store)) - set(result.unplanned))
+                continue
+            fills = 0
             result.rounds += 1
             if not _top_up(corpus, store, result, gen, targets):
                 return result
     finally:
         store.close()
+
+
+def _fill_again(store: Store, gen: GenerateResult, result: BuildResult, *, first: bool) -> bool:
+    """Whether the cut left a genre open (`budget.select`) and another pass may close
+    it: the pass before finished and, unless it was the round's first, sent something."""
+    if gen.stopped != "complete" or not (first or gen.jobs_done or gen.jobs_failed):
+        return False
+    return bool(set(open_genres(store)) - set(result.unplanned))
 
 
 def _top_up(

@@ -11,10 +11,20 @@ finished job's kept tokens are estimated as it lands (`yields.KeepEstimator`),
 so the provider stays saturated while the loop decides: there is no stop to
 clean and no restart between waves.
 
+What the shards keep is cut after the clean in plan order (`select`), so the
+loop only has to send a contiguous front of each genre's plan that reaches past
+its target: it aims half a document past it (the cut needs a document to stop
+at), and a pending job in front of the genre's last finished one (a gap another
+`--workers` process left, or a resume) is sent whatever the projection says.
+Waves have a fixed size per genre (half its first-round jobs), so the plan a
+build extends to, and the ideas the pool gives its jobs, do not depend on the
+order answers arrived in.
+
 A `--shard I/N` slice (its own ledger) steers by its share of every target,
 1/N (job ids hash evenly into slices), and never extends the plan: the merged
 run's build does, if the slices together fell short. A `--workers` process
-steers by its share the same way, and does extend it.
+steers by its share the same way and does not extend it either: the build's
+next pass, in one process, sends the gaps and the waves.
 """
 
 from __future__ import annotations
@@ -33,7 +43,7 @@ from sdf_corpus.plan.shard import Shard
 from sdf_corpus.spec.load import Corpus
 from sdf_corpus.store import Store
 
-__all__ = ["BATCH_FIRST_SHARE", "CAP_FACTOR", "BudgetLoop", "Release"]
+__all__ = ["BATCH_FIRST_SHARE", "CAP_FACTOR", "BudgetLoop", "Release", "extend_open", "wave_size"]
 
 # No genre sends more than this multiple of what its target needs at the planner's
 # expectation in one loop (the top-up's cap): a yield near zero cannot spend without end.
@@ -50,21 +60,40 @@ SAMPLE_EVERY = 8
 Release = Callable[[list[Job]], None]
 
 
+def wave_size(corpus: Corpus, genre: str) -> int:
+    """Jobs one wave adds to a genre: half its first-round jobs (at least one). A fixed
+    size, not the need at the yield so far: which jobs a wave holds (and the pool's
+    requests for them) must not depend on when answers arrived."""
+    return max(1, math.ceil(budget_allocation(corpus).jobs.get(genre, 0) / 2))
+
+
+def extend_open(corpus: Corpus, store: Store, genres: Iterable[str]) -> list[Job]:
+    """A wave for each of `genres` that has no pending job left (the build's, between
+    passes, for a batch or --workers pass, which do not extend the plan themselves)."""
+    waiting = store.pending_by_genre()
+    counts = {g: wave_size(corpus, g) for g in sorted(genres) if not waiting.get(g, 0)}
+    return extend_plan(corpus, store, counts) if counts else []
+
+
 class _Front:
     """A genre's pending jobs of the plan, from the front, a page at a time."""
 
     def __init__(self, store: Store, genre: str, owns: Callable[[str], bool]) -> None:
         self.store, self.genre, self.owns = store, genre, owns
         self.after = -1
-        self.buffer: deque[Job] = deque()
+        self.buffer: deque[tuple[int, Job]] = deque()
 
-    def pop(self) -> Job | None:
+    def peek(self) -> int | None:
+        """The plan index of the next pending job (None: the plan's end)."""
         if not self.buffer:
             page = self.store.pending_of_genre(self.genre, self.after, _PAGE)
             if page:
                 self.after = page[-1][0]
-            self.buffer.extend(job for _, job in page if self.owns(job.id))
-        return self.buffer.popleft() if self.buffer else None
+            self.buffer.extend((idx, job) for idx, job in page if self.owns(job.id))
+        return self.buffer[0][0] if self.buffer else None
+
+    def pop(self) -> Job | None:
+        return self.buffer.popleft()[1] if self.peek() is not None else None
 
 
 class BudgetLoop:
@@ -76,10 +105,11 @@ class BudgetLoop:
         worker: Shard | None = None,
         plan_slice: Shard | None = None,
         release: Release | None = None,
+        extends: bool = True,
     ) -> None:
         self.corpus, self.store = corpus, store
         self.worker, self.release = worker, release
-        self.extends = plan_slice is None
+        self.extends = extends and plan_slice is None and worker is None
         parts = (worker.count if worker else 1) * (plan_slice.count if plan_slice else 1)
         # A genre the plan gives no job (a fraction of one document) is not sent for.
         planned = budget_allocation(corpus).jobs
@@ -89,11 +119,15 @@ class BudgetLoop:
         margin = 1.0
         if corpus.spec.judge.enabled and not ever_measured(store):
             margin = 1.0 / (1.0 - corpus.spec.budget.expected_drop_rate)
+        prior = {g: expected_tokens(corpus, g) for g in genre_targets(corpus)}
+        # Half a document past the target: the cut after the clean walks the genre's
+        # documents in plan order and stops at the first that does not fit.
         targets = {
-            g: (t * margin / parts if planned.get(g, 0) else 0.0)
+            g: ((t * margin + prior[g] / 2) / parts if planned.get(g, 0) else 0.0)
             for g, t in genre_targets(corpus).items()
         }
-        prior = {g: expected_tokens(corpus, g) for g in targets}
+        self.wave_size = {g: wave_size(corpus, g) for g in targets}
+        self.last_done = store.last_done_by_genre()
         caps = {g: math.ceil(CAP_FACTOR * targets[g] / max(1.0, prior[g])) + 1 for g in targets}
         self.estimator = KeepEstimator(corpus)
         meters = measured_meters(corpus, store, self.estimator, worker)
@@ -105,7 +139,14 @@ class BudgetLoop:
 
     # -- choosing what to send ------------------------------------------------------------
     def pick(self) -> Job | None:
-        """The next job to send, admitted to the gate; None when no genre needs one."""
+        """The next job to send, admitted to the gate; None when no genre needs one.
+        A gap in a genre's front is sent first, wanted or not."""
+        for genre, front in self.fronts.items():
+            at = front.peek()
+            if at is not None and at < self.last_done.get(genre, -1):
+                job = front.pop()
+                if job is not None and self.gate.admit(job.id, genre):
+                    return job
         for genre in self.gate.neediest():
             job = self._next_of(genre)
             if job is not None and self.gate.admit(job.id, genre):
@@ -133,17 +174,6 @@ class BudgetLoop:
             await self.changed.wait()
         return None
 
-    def likely(self, jobs: Iterable[Job]) -> Iterator[Job]:
-        """The pending jobs the loop expects to send, in order: per genre, as many as its
-        need at its yield so far. What the idea pool fills before sending (a genre the
-        shards and reserve already cover asks for no idea); a wave's jobs are filled when
-        the wave is made."""
-        room = {g: self.gate.jobs_needed(g) for g in self.fronts}
-        for job in jobs:
-            if room.get(job.genre, 0) > 0:
-                room[job.genre] -= 1
-                yield job
-
     def gated(self, jobs: Iterable[Job]) -> Iterator[Job]:
         """The jobs a batch may carry: those in flight, and the rest while their genre
         still needs one, then waves for the genres still short. A genre with nothing
@@ -163,11 +193,9 @@ class BudgetLoop:
         # (a refused request, say), and more of them would only repeat the failures.
         if not self.extends or not self.gate.meters[genre].done:
             return None
-        n = min(self.gate.jobs_needed(genre), self.gate.caps[genre] - self.gate.sent.get(genre, 0))
-        if n <= 0:
+        if self.gate.sent.get(genre, 0) >= self.gate.caps[genre]:
             return None
-        parts = self.worker.count if self.worker is not None else 1
-        jobs = extend_plan(self.corpus, self.store, {genre: n * parts}, self.worker)
+        jobs = extend_plan(self.corpus, self.store, {genre: self.wave_size[genre]})
         self.waves += 1
         if self.release is not None:
             self.release(jobs)

@@ -11,11 +11,12 @@ is sent.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sdf_corpus.budget.bounds import GENRE_TOLERANCE, TOTAL_TOLERANCE, short
-from sdf_corpus.budget.select import Candidate, hold_target
+from sdf_corpus.budget.select import Candidate, Gap, select
 from sdf_corpus.budget.yields import record_measured
 from sdf_corpus.plan.planner import genre_targets
 from sdf_corpus.plan.topup import Standing
@@ -24,16 +25,21 @@ from sdf_corpus.runfolder.reserve import move_to_reserve, shard_tokens
 from sdf_corpus.spec.load import Corpus
 from sdf_corpus.store import Store
 
-__all__ = ["hold_budget", "needs_more", "with_reserve"]
+__all__ = ["OPEN_KEY", "hold_budget", "needs_more", "open_genres", "with_reserve"]
+
+# Ledger meta: the genres the last cut left open (no document to stop at: send more).
+OPEN_KEY = "budget_open"
 
 
 def hold_budget(corpus: Corpus, store: Store) -> dict[str, Any]:
     """Move what the shards hold beyond the budget to the reserve; returns the
-    manifest's `reserve` entry."""
+    manifest's `reserve` entry. The genres left open are recorded (`open_genres`)."""
     run = RunFolder(corpus.run_dir)
-    docs = [Candidate(i, g, int(n)) for i, g, n in shard_tokens(run)]
-    ids = hold_target(docs, genre_targets(corpus), corpus.spec.budget.tokens)
-    manifest = move_to_reserve(run, ids)
+    rows = {i: (g, int(n)) for i, g, n in shard_tokens(run)}
+    docs = list(_plan_order(store.plan_states(), rows))
+    chosen = select(docs, genre_targets(corpus), corpus.spec.budget.tokens)
+    store.set_meta(OPEN_KEY, json.dumps(sorted(chosen.open)))
+    manifest = move_to_reserve(run, chosen.reserve)
     reserve = manifest["reserve"]
     stats = read_clean_stats(run)
     if stats is not None:  # written with the manifest by the clean stage
@@ -43,6 +49,26 @@ def hold_budget(corpus: Corpus, store: Store) -> dict[str, Any]:
     kept = {g: v["tokens"] for g, v in with_reserve(manifest).items()}
     record_measured(store, kept)
     return dict(reserve)
+
+
+def open_genres(store: Store) -> list[str]:
+    """The genres the last cut found no document to stop at (`select.Selection.open`)."""
+    return [str(g) for g in json.loads(store.get_meta(OPEN_KEY) or "[]")]
+
+
+def _plan_order(
+    states: Iterable[tuple[str, str, str]], rows: Mapping[str, tuple[str, int]]
+) -> Iterable[Candidate | Gap]:
+    """The shards' documents in plan order, with a `Gap` for each job not sent yet;
+    documents of no planned job (user text) after them."""
+    seen: set[str] = set()
+    for job_id, genre, status in states:
+        if status == "pending":
+            yield Gap(genre)
+        elif job_id in rows:
+            seen.add(job_id)
+            yield Candidate(job_id, *rows[job_id])
+    yield from (Candidate(i, g, n) for i, (g, n) in rows.items() if i not in seen)
 
 
 def with_reserve(manifest: dict[str, Any]) -> dict[str, dict[str, int]]:

@@ -16,10 +16,12 @@ calibrated on real prose):
 Order: the decision needs every document of a genre, so the documents that reach this
 step are held in an unlinked temporary file (memory holds their vectors, not their
 texts) and decided when the input ends. Within a genre they are visited in a canonical
-order, by normalised-text digest then id, and each is dropped if it repeats a document
-kept before it in that order; so the kept set does not depend on the input order or the
-number of workers. The held documents are then released in input order: shards come out
-in the same order as without this step.
+order, and each is dropped if it repeats a document kept before it in that order; so the
+kept set does not depend on the input order or the number of workers. The order is the
+plan's for generated documents (`Document.plan_position`: the earliest of two repeats is
+kept, as exact and MinHash dedup do, so the budget's cut in plan order is stable), then
+normalised-text digest and id for text that has no plan position. The held documents
+are then released in input order: shards come out in the same order as without this step.
 
 Neighbours: every document's `background_rank + 1` nearest in its genre
 (`clean.neighbours`: exact up to `exact_max_docs`, an inverted-file search beyond). A
@@ -116,7 +118,7 @@ class SemanticDedup:
         if len(self._rows) >= 4096:
             self._stack()
         self._group.append(self._groups.setdefault(doc.genre or "", len(self._groups)))
-        self._keys.append((digest, doc.id))
+        self._keys.append((_rank(doc, digest), doc.id))
 
     def _stack(self) -> None:
         if self._rows:
@@ -198,6 +200,13 @@ class SemanticDedup:
     def close(self) -> None:
         self._docs.close()
         self._sets.close()
+
+
+def _rank(doc: Document, digest: bytes) -> bytes:
+    """The canonical order's key: plan position first, else the text's digest."""
+    if doc.plan_position is not None:
+        return b"\x00" + doc.plan_position.to_bytes(8, "big")
+    return b"\x01" + digest
 
 
 def _overlap(a: bytes, b: bytes) -> float:

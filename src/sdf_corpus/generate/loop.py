@@ -269,6 +269,9 @@ class GenerationLoop:
                 ledger,
                 worker=options.shard,
                 plan_slice=options.plan_slice,
+                # A batch cannot ask the pool for a wave's ideas before sending: the
+                # build extends the plan between passes instead (sdf_corpus.build).
+                extends=not batch,
                 release=self._unfilled.extend,
             )
             if options.budget
@@ -281,10 +284,10 @@ class GenerationLoop:
         return pending if shard is None else (job for job in pending if shard.owns(job.id))
 
     def pooled(self, pending: Iterable[Job]) -> Iterable[Job]:
-        """The pending jobs whose ideas the pool fills before sending: those this process
-        owns, and under the budget loop only those it expects to send."""
-        mine = self.owned(pending)
-        return mine if self.budget is None else self.budget.likely(mine)
+        """The pending jobs whose ideas the pool fills before sending: every one this
+        process owns, also under the budget loop (one request serves many briefs, and
+        the ideas a job gets must not depend on how many of them the loop will send)."""
+        return self.owned(pending)
 
     def jobs(self, pending: Iterable[Job]) -> Iterable[Job]:
         """The pending jobs this process owns, less those the idea pool still owes an

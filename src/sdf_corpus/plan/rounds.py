@@ -101,7 +101,15 @@ def extend_plan(
         round_no = max((r for r, _ in rounds), default=0) + 1
         store.add_round(round_no, dict(counts))
         store.set_meta("waves", json.dumps([*_waves(store), round_no]))
-        jobs = iter_jobs(corpus, counts, round_no=round_no, start_index=index, done_per_genre=done)
+        first = sum(n for r, c in rounds if r == 0 for g, n in c.items() if g in corpus.genres)
+        jobs = iter_jobs(
+            corpus,
+            counts,
+            round_no=round_no,
+            start_index=index,
+            done_per_genre=done,
+            after_first=first,
+        )
         mine = [job for job in jobs if shard is None or shard.owns(job.id)]
         store.add_jobs(mine)
     return mine
@@ -114,11 +122,18 @@ def _waves(store: Store) -> list[int]:
 def _all_jobs(corpus: Corpus, rounds: Sequence[tuple[int, Mapping[str, int]]]) -> Iterator[Job]:
     done: dict[str, int] = {}
     index = 0
+    first: int | None = None  # the first round's size: later rounds index by (genre, k)
     for round_no, recorded in rounds:
         counts = {g: n for g, n in recorded.items() if g in corpus.genres}
         yield from iter_jobs(
-            corpus, counts, round_no=round_no, start_index=index, done_per_genre=dict(done)
+            corpus,
+            counts,
+            round_no=round_no,
+            start_index=index,
+            done_per_genre=dict(done),
+            after_first=first,
         )
+        first = sum(counts.values()) if first is None else first
         for g, n in counts.items():
             done[g] = done.get(g, 0) + n
         index += sum(counts.values())

@@ -43,6 +43,25 @@ class BudgetQueries:
         )
         return [(str(i), str(g)) for i, g in rows]
 
+    def last_done_by_genre(self) -> dict[str, int]:
+        """Per genre, the plan index of its last finished job of the current plan."""
+        rows = self.db.execute(
+            "SELECT genre, MAX(idx) FROM jobs WHERE active=1 AND status='done' GROUP BY genre"
+        )
+        return {str(g): int(i) for g, i in rows}
+
+    def plan_states(self) -> list[tuple[str, str, str]]:
+        """(job id, genre, status) of every job of the current plan, in plan order."""
+        rows = self.db.execute("SELECT id, genre, status FROM jobs WHERE active=1 ORDER BY idx")
+        return [(str(i), str(g), str(s)) for i, g, s in rows]
+
+    def pending_by_genre(self) -> dict[str, int]:
+        """Pending jobs of the current plan per genre."""
+        rows = self.db.execute(
+            "SELECT genre, COUNT(*) FROM jobs WHERE active=1 AND status='pending' GROUP BY genre"
+        )
+        return {str(g): int(n) for g, n in rows}
+
     def planned_by_genre(self) -> dict[str, int]:
         """Jobs of the current plan per genre, whatever their status."""
         rows = self.db.execute("SELECT genre, COUNT(*) FROM jobs WHERE active=1 GROUP BY genre")
