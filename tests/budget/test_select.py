@@ -7,7 +7,7 @@ import random
 import pytest
 
 from sdf_corpus.budget.bounds import GENRE_TOLERANCE, TOTAL_TOLERANCE, within
-from sdf_corpus.budget.select import Candidate, hold_target
+from sdf_corpus.budget.select import Candidate, Gap, hold_target, select
 
 
 def _docs(seed: int, genres: dict[str, int]) -> list[Candidate]:
@@ -56,3 +56,41 @@ def test_a_short_total_takes_from_the_reserve_without_overshooting() -> None:
     docs = [Candidate(f"a-{k}", "a", 400) for k in range(5)]
     reserve = hold_target(docs, {"a": 1000}, 1000)
     assert len(reserve) == 2  # 3 x 400 = 1200: within one document of 1000
+
+
+def test_documents_sent_beyond_the_cut_change_nothing_in_the_shards() -> None:
+    """However many extra jobs a run sent (--workers, --batch, a resume), the shards are
+    the same: the extras go to the reserve."""
+    rng = random.Random(5)
+    docs = [Candidate(f"{g}-{k}", g, rng.randint(100, 700)) for g in "ab" for k in range(40)]
+    targets = {"a": 3000, "b": 5000}
+    cut = select(docs, targets, 8000)
+    kept = {d.id for d in docs} - cut.reserve
+    assert not cut.open
+    last = {g: max(int(i.split("-")[1]) for i in kept if i.startswith(g)) for g in "ab"}
+    for extra in (2, 5):
+        fewer = [d for d in docs if int(d.id.split("-")[1]) <= last[d.genre] + extra]
+        again = select(fewer, targets, 8000)
+        assert {d.id for d in fewer} - again.reserve == kept
+        assert not again.open
+
+
+def test_a_gap_in_plan_order_ends_the_genre_and_leaves_it_open() -> None:
+    """A job in front not finished yet (another --workers process's): what lies beyond
+    it waits in the reserve, and the genre is open until the gap is sent."""
+    docs: list[Candidate | Gap] = [Candidate(f"x-{k}", "x", 100) for k in range(3)]
+    docs += [Gap("x"), *(Candidate(f"x-{k}", "x", 100) for k in range(4, 9))]
+    cut = select(docs, {"x": 500}, 500)
+    assert cut.reserve == {f"x-{k}" for k in range(4, 9)}
+    assert cut.open == {"x"}
+
+
+def test_a_genre_that_ran_out_before_a_document_that_does_not_fit_is_open() -> None:
+    docs = [Candidate(f"x-{k}", "x", 100) for k in range(4)]
+    assert select(docs, {"x": 500}, 500).open == {"x"}
+    assert (
+        select(
+            [*docs, Candidate("x-4", "x", 100), Candidate("x-5", "x", 100)], {"x": 500}, 500
+        ).open
+        == set()
+    )
