@@ -15,6 +15,7 @@ through `loop.finished`, `loop.paid` and `loop.halt`.
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -263,6 +264,7 @@ class GenerationLoop:
         # immediate submitter's runner; None: nothing to fill, or a --workers process).
         self.fill_wave: Callable[[list[Job]], Awaitable[frozenset[str]]] | None = None
         self._unfilled: list[Job] = []
+        self._filling = asyncio.Lock()
         self.budget = (
             BudgetLoop(
                 corpus,
@@ -300,9 +302,13 @@ class GenerationLoop:
         """The next job to send: the budget loop's choice, or the next pending one."""
         if self.budget is not None:
             while (job := await self.budget.next(lambda: self.halted)) is not None:
-                if self._unfilled and self.fill_wave is not None:
-                    wave, self._unfilled[:] = list(self._unfilled), []
-                    self.held = self.held | await self.fill_wave(wave)
+                # Every sender waits while a wave's ideas are asked for: the one that made
+                # the wave holds the lock (taken without a yield), so no other sender can
+                # send one of its jobs before the pool has given it an idea.
+                async with self._filling:
+                    if self._unfilled and self.fill_wave is not None:
+                        wave, self._unfilled[:] = list(self._unfilled), []
+                        self.held = self.held | await self.fill_wave(wave)
                 if job.id not in self.held:
                     return job
                 self.budget.finished(job, False)  # owed an idea: it waits for a later run

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -22,7 +23,13 @@ from sdf_corpus.runfolder.meta import read_manifest
 from sdf_corpus.runfolder.paths import RESERVE_DIR, RunFolder
 from sdf_corpus.runfolder.rows import open_shard, read_shard
 
-__all__ = ["move_to_reserve", "shard_tokens"]
+__all__ = ["move_to_reserve", "reserve_files", "shard_tokens"]
+
+
+def reserve_files(run: RunFolder) -> list[Path]:
+    """The reserve's files the manifest lists, in shard order."""
+    listed = read_manifest(run).get("reserve", {}).get("files", [])
+    return [run.reserve_dir / str(f["file"]) for f in listed]
 
 
 def shard_tokens(run: RunFolder) -> Iterator[tuple[str, str, int]]:
