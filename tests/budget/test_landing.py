@@ -19,8 +19,9 @@ from click.testing import CliRunner, Result
 
 from fakeprovider.lengths import scaled
 from fakeprovider.server import FakeProvider
-from runfiles import ledger_rows
+from runfiles import kept_rows, ledger_rows
 from sdf_corpus.budget.bounds import GENRE_TOLERANCE, TOTAL_TOLERANCE, within
+from sdf_corpus.budget.select import Candidate, select
 from sdf_corpus.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
@@ -86,29 +87,41 @@ def test_demo_lands_on_its_budget_against_a_writer_that_misses_the_length(
 def test_a_larger_budget_takes_the_reserve_before_sending_anything(
     fake_provider: FakeProvider, tmp_path: Path
 ) -> None:
+    """The loop itself keeps little beyond the cut (about half a document per genre, and
+    what was in flight when it stopped), so the 30k run first sends its whole plan
+    (`generate` does, against a writer of 2.5x the length): a reserve worth a raise."""
     fake_provider.responder = scaled(2.5)
     run = tmp_path / "run"
+    generate = ["generate", *build_args(fake_provider, run, 30_000)[1:]]
+    sent = CliRunner(env={"ANTHROPIC_API_KEY": KEY}).invoke(main, generate)
+    assert sent.exit_code == 0, sent.output + sent.stderr
     assert build(fake_provider, run, 30_000).exit_code == 0
     manifest = assert_lands(run, 30_000)
     assert manifest["reserve"]["totals"]["tokens"] > 0
-    # The largest budget (up to 40k) whose every genre target the shards and reserve cover,
-    # with a document to spare: the cut in plan order stops at the first that does not fit.
-    weights = json.loads(ledger_rows(run, "SELECT value FROM meta WHERE key='weights'")[0][0])
-    total_w = sum(weights.values())
-    held = {g: v["tokens"] for g, v in manifest["by_genre"].items()}
-    docs = {g: v["docs"] for g, v in manifest["by_genre"].items()}
-    for g, v in manifest["reserve"]["by_genre"].items():
-        held[g] = held.get(g, 0) + v["tokens"]
-        docs[g] = docs.get(g, 0) + v["docs"]
-    spare = {g: held[g] - held[g] / docs[g] for g in held}
-    covered = min(int(spare.get(g, 0) * total_w / w) for g, w in weights.items())
-    raised = min(40_000, covered)
+    raised = _covered(run, 40_000)
     assert raised > 30_000 * 1.02  # the reserve is worth a real raise
     sent = fake_provider.count
     result = build(fake_provider, run, raised)
     assert result.exit_code == 0, result.output + result.stderr
     assert fake_provider.count == sent  # no request: the reserve covered the raise
     assert_lands(run, raised)
+
+
+def _covered(run: Path, upto: int) -> int:
+    """The largest budget up to `upto` (in steps of 500) whose every genre the run's
+    documents (shards and reserve) cover: each genre's walk in plan order finds a document
+    past its target, so the cut is final (`budget.select`)."""
+    weights = json.loads(ledger_rows(run, "SELECT value FROM meta WHERE key='weights'")[0][0])
+    total = sum(weights.values())
+    order = dict(ledger_rows(run, "SELECT id, idx FROM jobs WHERE active=1"))
+    rows = sorted(kept_rows(run), key=lambda r: order[r["id"]])
+    docs = [Candidate(r["id"], r["genre"], int(r["n_tokens"])) for r in rows]
+    best = 0
+    for budget in range(30_000, upto + 1, 500):
+        targets = {g: round(budget * w / total) for g, w in weights.items()}
+        if not select(docs, targets, budget).open:
+            best = budget
+    return best
 
 
 @pytest.mark.parametrize("extra", [["--workers", "2"], ["--batch"]], ids=["workers", "batch"])

@@ -142,8 +142,7 @@ class BudgetLoop:
         """The next job to send, admitted to the gate; None when no genre needs one.
         A gap in a genre's front is sent first, wanted or not."""
         for genre, front in self.fronts.items():
-            at = front.peek()
-            if at is not None and at < self.last_done.get(genre, -1):
+            if self._gap(genre):
                 job = front.pop()
                 if job is not None and self.gate.admit(job.id, genre):
                     return job
@@ -173,6 +172,20 @@ class BudgetLoop:
             self.changed.clear()
             await self.changed.wait()
         return None
+
+    def likely(self, jobs: Iterable[Job]) -> Iterator[Job]:
+        """The pending jobs the idea pool fills before sending: every one of a genre that
+        still needs a job or has a gap in its front, none of a genre the shards and
+        reserve already cover (a raise the reserve covers asks for nothing). A genre's
+        jobs all or none: its pool requests are then the ones a run that sends its whole
+        plan asks (a `--shard` slice, a `generate` before a resume), so the ideas its
+        jobs get do not depend on how many of them the loop will send."""
+        needy = {g for g in self.fronts if self.gate.wants(g) or self._gap(g)}
+        return (job for job in jobs if job.genre in needy)
+
+    def _gap(self, genre: str) -> bool:
+        at = self.fronts[genre].peek()
+        return at is not None and at < self.last_done.get(genre, -1)
 
     def gated(self, jobs: Iterable[Job]) -> Iterator[Job]:
         """The jobs a batch may carry: those in flight, and the rest while their genre

@@ -286,10 +286,10 @@ class GenerationLoop:
         return pending if shard is None else (job for job in pending if shard.owns(job.id))
 
     def pooled(self, pending: Iterable[Job]) -> Iterable[Job]:
-        """The pending jobs whose ideas the pool fills before sending: every one this
-        process owns, also under the budget loop (one request serves many briefs, and
-        the ideas a job gets must not depend on how many of them the loop will send)."""
-        return self.owned(pending)
+        """The pending jobs whose ideas the pool fills before sending: those this process
+        owns, and under the budget loop those of the genres it may send for."""
+        mine = self.owned(pending)
+        return mine if self.budget is None else self.budget.likely(mine)
 
     def jobs(self, pending: Iterable[Job]) -> Iterable[Job]:
         """The pending jobs this process owns, less those the idea pool still owes an
