@@ -4,8 +4,8 @@ The plan is a deterministic order of jobs per genre (`plan.planner`); a build
 takes jobs from the front of it. `BudgetLoop` decides, each time a sender is
 free, which genre's next job to send: the genre furthest under its target whose
 projection (`gate.BudgetGate`) is still short. When a genre has sent the front
-of its plan and still needs tokens, a wave adds the jobs its need asks for at
-its measured yield (`plan.rounds.extend_plan`); `release` is the seam where a
+of its plan and still needs tokens, a wave adds a fixed number of jobs
+(`wave_size`, `plan.rounds.extend_plan`); `release` is the seam where a
 wave's jobs are handed to whatever must prepare them (the idea pool). Each
 finished job's kept tokens are estimated as it lands (`yields.KeepEstimator`),
 so the provider stays saturated while the loop decides: there is no stop to
