@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from click.testing import CliRunner, Result
 
 from fakeprovider.lengths import scaled
 from fakeprovider.server import FakeProvider
-from runfiles import kept_rows, ledger_rows
+from runfiles import kept_rows, ledger_rows, shard_rows
 from sdf_corpus.budget.bounds import GENRE_TOLERANCE, TOTAL_TOLERANCE, within
 from sdf_corpus.budget.select import Candidate, select
 from sdf_corpus.cli import main
@@ -124,21 +125,43 @@ def _covered(run: Path, upto: int) -> int:
     return best
 
 
+def shard_ids(run: Path) -> set[str]:
+    return {str(r["id"]) for r in shard_rows(run)}
+
+
+@pytest.fixture(scope="module")
+def one_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[set[str]]:
+    """What one plain build at 30k against the short writer with junk keeps in its
+    shards: the documents every other way of building must keep."""
+    fake = FakeProvider().start()
+    fake.responder = scaled(0.5, junk=0.2)
+    try:
+        run = tmp_path_factory.mktemp("one") / "run"
+        result = build(fake, run, 30_000)
+        assert result.exit_code == 0, result.output + result.stderr
+        assert_lands(run, 30_000)
+        yield shard_ids(run)
+    finally:
+        fake.stop()
+
+
 @pytest.mark.parametrize("extra", [["--workers", "2"], ["--batch"]], ids=["workers", "batch"])
 def test_workers_and_batches_land_within_the_bounds(
-    fake_provider: FakeProvider, tmp_path: Path, extra: list[str]
+    fake_provider: FakeProvider, tmp_path: Path, extra: list[str], one_process: set[str]
 ) -> None:
+    """And keep the same documents as one process: the cut is made in plan order."""
     fake_provider.responder = scaled(0.5, junk=0.2)
     result = build(fake_provider, tmp_path / "run", 30_000, *extra)
     assert result.exit_code == 0, result.output + result.stderr
     assert_lands(tmp_path / "run", 30_000)
+    assert shard_ids(tmp_path / "run") == one_process
     if extra == ["--batch"]:  # the first batch carries half the expected need, the next
         # ones what the earlier returned asks for
         assert ledger_rows(tmp_path / "run", "SELECT COUNT(*) FROM batches")[0][0] >= 2
 
 
 def test_a_build_killed_mid_way_resumes_within_the_bounds(
-    fake_provider: FakeProvider, tmp_path: Path
+    fake_provider: FakeProvider, tmp_path: Path, one_process: set[str]
 ) -> None:
     fake_provider.latency = 0.05
     fake_provider.responder = scaled(0.5, junk=0.2)
@@ -159,6 +182,7 @@ def test_a_build_killed_mid_way_resumes_within_the_bounds(
         run, "SELECT COUNT(*), COUNT(DISTINCT job_id||'/'||stage) FROM outputs"
     )[0]
     assert total == distinct  # every stage stored once: nothing was paid twice
+    assert shard_ids(run) == one_process  # the same documents as a build never killed
 
 
 def test_slices_then_merge_then_build_land_within_the_bounds(
