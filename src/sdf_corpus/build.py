@@ -11,8 +11,9 @@ from __future__ import annotations
 import dataclasses
 import json
 
+from sdf_corpus.budget.cut import open_genres
 from sdf_corpus.budget.loop import extend_open
-from sdf_corpus.budget.reserve import hold_budget, needs_more, open_genres, with_reserve
+from sdf_corpus.budget.reserve import hold_budget, needs_more, with_reserve
 from sdf_corpus.errors import InputError
 from sdf_corpus.generate.runner import GenerateResult, RunOptions
 from sdf_corpus.outcome import BuildResult

@@ -140,6 +140,9 @@ def one_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[set[str]]:
         result = build(fake, run, 30_000)
         assert result.exit_code == 0, result.output + result.stderr
         assert_lands(run, 30_000)
+        sent = fake.count
+        again = build(fake, run, 30_000)  # a finished build run again does no work
+        assert again.exit_code == 0 and fake.count == sent, again.output + again.stderr
         yield shard_ids(run)
     finally:
         fake.stop()

@@ -34,6 +34,7 @@ import math
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 
+from sdf_corpus.budget.cut import closed_genres
 from sdf_corpus.budget.gate import BudgetGate
 from sdf_corpus.budget.yields import KeepEstimator, ever_measured, measured_meters
 from sdf_corpus.plan.job import Job
@@ -122,8 +123,14 @@ class BudgetLoop:
         prior = {g: expected_tokens(corpus, g) for g in genre_targets(corpus)}
         # Half a document past the target: the cut after the clean walks the genre's
         # documents in plan order and stops at the first that does not fit.
+        # A genre the last cut closed (same spec, no job finished since) needs nothing.
+        closed = closed_genres(corpus, store) or set()
         targets = {
-            g: ((t * margin + prior[g] / 2) / parts if planned.get(g, 0) else 0.0)
+            g: (
+                (t * margin + prior[g] / 2) / parts
+                if planned.get(g, 0) and g not in closed
+                else 0.0
+            )
             for g, t in genre_targets(corpus).items()
         }
         self.wave_size = {g: wave_size(corpus, g) for g in targets}

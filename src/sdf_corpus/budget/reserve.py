@@ -11,11 +11,11 @@ is sent.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sdf_corpus.budget.bounds import GENRE_TOLERANCE, TOTAL_TOLERANCE, short
+from sdf_corpus.budget.cut import record_open
 from sdf_corpus.budget.select import Candidate, Gap, select
 from sdf_corpus.budget.yields import record_measured
 from sdf_corpus.plan.planner import genre_targets
@@ -25,20 +25,17 @@ from sdf_corpus.runfolder.reserve import move_to_reserve, shard_tokens
 from sdf_corpus.spec.load import Corpus
 from sdf_corpus.store import Store
 
-__all__ = ["OPEN_KEY", "hold_budget", "needs_more", "open_genres", "with_reserve"]
-
-# Ledger meta: the genres the last cut left open (no document to stop at: send more).
-OPEN_KEY = "budget_open"
+__all__ = ["hold_budget", "needs_more", "with_reserve"]
 
 
 def hold_budget(corpus: Corpus, store: Store) -> dict[str, Any]:
     """Move what the shards hold beyond the budget to the reserve; returns the
-    manifest's `reserve` entry. The genres left open are recorded (`open_genres`)."""
+    manifest's `reserve` entry. The genres left open are recorded (`cut.record_open`)."""
     run = RunFolder(corpus.run_dir)
     rows = {i: (g, int(n)) for i, g, n in shard_tokens(run)}
     docs = list(_plan_order(store.plan_states(), rows))
     chosen = select(docs, genre_targets(corpus), corpus.spec.budget.tokens)
-    store.set_meta(OPEN_KEY, json.dumps(sorted(chosen.open)))
+    record_open(corpus, store, chosen.open)
     manifest = move_to_reserve(run, chosen.reserve)
     reserve = manifest["reserve"]
     stats = read_clean_stats(run)
@@ -49,11 +46,6 @@ def hold_budget(corpus: Corpus, store: Store) -> dict[str, Any]:
     kept = {g: v["tokens"] for g, v in with_reserve(manifest).items()}
     record_measured(store, kept)
     return dict(reserve)
-
-
-def open_genres(store: Store) -> list[str]:
-    """The genres the last cut found no document to stop at (`select.Selection.open`)."""
-    return [str(g) for g in json.loads(store.get_meta(OPEN_KEY) or "[]")]
 
 
 def _plan_order(
