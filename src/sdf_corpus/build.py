@@ -56,7 +56,7 @@ def build(
             first = result.rounds == 0 and fills == 0
             gen = generate(
                 corpus,
-                options,
+                dataclasses.replace(options, fill=fills > 0),
                 retry_failed=retry_failed and first,
                 batch=batch,
                 # A fill pass runs in one process: --workers processes do not extend
@@ -82,8 +82,11 @@ def build(
 
 def _fill_again(store: Store, gen: GenerateResult, result: BuildResult, *, first: bool) -> bool:
     """Whether the cut left a genre open (`budget.select`) and another pass may close
-    it: the pass before finished and, unless it was the round's first, sent something."""
-    if gen.stopped != "complete" or not (first or gen.jobs_done or gen.jobs_failed):
+    it: the pass before finished, succeeded at some job unless all it tried failed, and,
+    unless it was the round's first, finished a job."""
+    if gen.stopped != "complete" or not (first or gen.jobs_done):
+        return False
+    if gen.jobs_failed and not gen.jobs_done:  # another pass would repeat the failures
         return False
     return bool(set(open_genres(store)) - set(result.unplanned))
 

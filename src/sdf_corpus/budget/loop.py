@@ -107,6 +107,7 @@ class BudgetLoop:
         plan_slice: Shard | None = None,
         release: Release | None = None,
         extends: bool = True,
+        fill: bool = False,
     ) -> None:
         self.corpus, self.store = corpus, store
         self.worker, self.release = worker, release
@@ -136,6 +137,9 @@ class BudgetLoop:
         self.wave_size = {g: wave_size(corpus, g) for g in targets}
         self.last_done = store.last_done_by_genre()
         caps = {g: math.ceil(CAP_FACTOR * targets[g] / max(1.0, prior[g])) + 1 for g in targets}
+        if fill:  # a fill pass: the gaps and one wave at most
+            gaps = store.gaps_by_genre()
+            caps = {g: gaps.get(g, 0) + self.wave_size[g] for g in targets}
         self.estimator = KeepEstimator(corpus)
         meters = measured_meters(corpus, store, self.estimator, worker)
         self.gate = BudgetGate(targets, prior, caps, meters)

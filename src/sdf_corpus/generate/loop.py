@@ -69,6 +69,9 @@ class RunOptions:
     # budget loop, sdf_corpus.budget), not every pending job: what `build` does.
     budget: bool = False
     plan_slice: Shard | None = None  # this ledger is slice I/N of the plan (--shard)
+    # A build's fill pass (sdf_corpus.build): each genre sends at most its gaps and one
+    # wave, so a genre whose answers the clean keeps dropping cannot spend without end.
+    fill: bool = False
 
 
 @dataclass(frozen=True)
@@ -274,6 +277,7 @@ class GenerationLoop:
                 # A batch cannot ask the pool for a wave's ideas before sending: the
                 # build extends the plan between passes instead (sdf_corpus.build).
                 extends=not batch,
+                fill=options.fill,
                 release=self._unfilled.extend,
             )
             if options.budget

@@ -50,6 +50,15 @@ class BudgetQueries:
         )
         return {str(g): int(i) for g, i in rows}
 
+    def gaps_by_genre(self) -> dict[str, int]:
+        """Per genre, its pending jobs in front of its last finished one."""
+        rows = self.db.execute(
+            "SELECT j.genre, COUNT(*) FROM jobs j WHERE j.active=1 AND j.status='pending' "
+            "AND j.idx < (SELECT MAX(d.idx) FROM jobs d WHERE d.active=1 AND d.status='done' "
+            "AND d.genre=j.genre) GROUP BY j.genre"
+        )
+        return {str(g): int(n) for g, n in rows}
+
     def plan_states(self) -> list[tuple[str, str, str]]:
         """(job id, genre, status) of every job of the current plan, in plan order."""
         rows = self.db.execute("SELECT id, genre, status FROM jobs WHERE active=1 ORDER BY idx")
