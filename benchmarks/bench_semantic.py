@@ -5,14 +5,18 @@ found once per chunk, one model row per distinct word) against the model's own
 `Embedder.embed()` (wordllama tokenises every text), on the same documents in one
 process, tokens per second (approx-words-v1 tokens).
 
-Calibration: the original stories of tests/data/semantic_calibration/ (20 stories told
-three times each in other words and names, 12 near misses in the same setting) through
-`clean` with the default settings: rewordings merged, false merges; and by pairs, how
-many pairs of one story pass all three tests and how many pairs of different stories
-are kept apart; beside it, what one threshold on `Embedder.embed()` cosines does (the
-peers' way: distilabel's EmbeddingDedup and PersonaHub use 0.9).
+Calibration: the original stories of tests/data/semantic_calibration/ through `clean`
+with the default settings: the short set (20 stories told three times each in other
+words and names, 12 near misses in the same setting; 80-150 words), the long set (5
+stories told three times, 5 different stories in the same setting with the same AI
+name; 315-390 words), both in one genre, and this repository's own prose in 30 pieces
+of 500 words (different texts on one subject: every merge there is false). Then, by
+pairs, how many pairs of one story pass all three tests and how many pairs of different
+stories are kept apart; beside it, what one threshold on `Embedder.embed()` cosines does
+(the peers' way: distilabel's EmbeddingDedup and PersonaHub use 0.9). `--sweep` runs the
+settings around the defaults on every set: how they were chosen (docs/clean.md).
 
-    .venv/bin/python benchmarks/bench_semantic.py
+    .venv/bin/python benchmarks/bench_semantic.py [--sweep]
 """
 
 from __future__ import annotations
@@ -26,19 +30,22 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine
 from _corpus import jsonl_corpus
 
 from sdf_corpus.clean.config import CleanConfig, SemanticConfig
-from sdf_corpus.clean.minhash import exact_jaccard
 from sdf_corpus.clean.neighbours import nearest
 from sdf_corpus.clean.pipeline import clean
+from sdf_corpus.clean.semantic import background_rank
+from sdf_corpus.clean.semantic_common import GenreWordCounts, content_overlap
 from sdf_corpus.clean.semantic_words import content_features
 from sdf_corpus.clean.tokens import ApproxCounter
+from sdf_corpus.document import Document
 from sdf_corpus.embed import load_embedder
-from semantic_calibration import calibration_documents, score
+from semantic_calibration import LONG, SHORT, calibration_documents, repo_prose_pieces, score
 
 
 def throughput(n_docs: int) -> None:
@@ -62,49 +69,153 @@ def throughput(n_docs: int) -> None:
         print(f"  {name:<34} {rates[name]:>12,.0f} tokens/s CPU ({n_docs} docs, {tokens:,} tokens)")
     ours, theirs, best = rates.values()
     print(f"  ratio: {ours / theirs:.1f}x ({ours / best:.1f}x against the sorted batches)")
+    _common_words_cost(content_features(texts, embedder)[1], tokens, ours)
+
+
+def _common_words_cost(sets: list[bytes], tokens: int, vectors_rate: float) -> None:
+    """What counting each genre's common words adds: `SemanticDedup.hold` counts every
+    held document's word set once (in the main process), and the verdict asks for one
+    genre's common words once. Repeated over the sets to time more than a blink."""
+    repeats = 20
+    t = time.process_time()
+    for _ in range(repeats):
+        counts = GenreWordCounts()
+        for words in sets:
+            counts.add(0, words)
+        counts.common(0, len(sets), SemanticConfig().common_share, 5)
+    rate = repeats * tokens / (time.process_time() - t)
+    print(
+        f"  {'common-word counts (per genre)':<34} {rate:>12,.0f} tokens/s CPU "
+        f"({rate / vectors_rate:.0f}x the vectors' rate: +{vectors_rate / rate:.1%} on them)"
+    )
+
+
+def _clean(docs: list[Document], semantic: dict[str, float]) -> tuple[set[str], list[dict]]:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "out"
+        config = CleanConfig.model_validate({"workers": 1, "semantic": semantic})
+        clean(iter(docs), out, config, progress=False)
+        kept = set(pq.read_table(out / "shards", columns=["id"]).column("id").to_pylist())
+        rejected = [json.loads(line) for line in (out / "rejected" / "rejected.jsonl").open()]
+    return kept, rejected
+
+
+def _measure(semantic: dict[str, float]) -> dict[str, str]:
+    """Rewordings merged and false merges on each calibration set, and false merges
+    among the repository's own prose (30 pieces of 500 words, no retellings)."""
+    out = {}
+    for name, files in (("short", (SHORT,)), ("long", (LONG,)), ("both", (SHORT, LONG))):
+        docs, story = calibration_documents(*files)
+        kept, rejected = _clean(docs, semantic)
+        s = score(story, kept, rejected)
+        out[name] = f"{s.merged}/{s.rewordings} merged, {s.false_merges} false"
+    _, rejected = _clean(repo_prose_pieces()[:30], semantic)
+    merged = sum(r["reason"] == "semantic_duplicate" for r in rejected)
+    out["prose"] = f"{merged}/30 false"
+    return out
 
 
 def calibration() -> None:
-    docs, story = calibration_documents()
     cfg = SemanticConfig()
-    with tempfile.TemporaryDirectory() as tmp:
-        clean(iter(docs), Path(tmp) / "out", CleanConfig(workers=1), progress=False)
-        out = Path(tmp) / "out"
-        import pyarrow.parquet as pq
-
-        kept = set(pq.read_table(out / "shards", columns=["id"]).column("id").to_pylist())
-        rejected = [json.loads(line) for line in (out / "rejected" / "rejected.jsonl").open()]
-    s = score(story, kept, rejected)
     print(
-        f"  clean, defaults (threshold {cfg.threshold}, margin {cfg.margin} over the "
-        f"{cfg.background_rank}th neighbour, word overlap {cfg.min_word_overlap}): "
-        f"{s.merged} of {s.rewordings} rewordings merged, {s.false_merges} false merges, "
-        f"{s.stories_kept} of {s.stories} stories kept"
+        f"  defaults: cosine >= {cfg.threshold}, margin {cfg.margin} over the "
+        f"{cfg.background_rank}th neighbour (the median one in a genre of fewer than "
+        f"{2 * cfg.background_rank + 1}), overlap >= {cfg.min_word_overlap} of the words "
+        f"used by at most {cfg.common_share:.0%} of the genre (or fewer than "
+        f"{cfg.common_min_docs} documents)"
     )
+    for name, figure in _measure({}).items():
+        print(f"  clean, defaults, {_SETS[name]}: {figure}")
+    docs, story = calibration_documents()
     same, apart = _pairs(docs, story, cfg)
-    print(f"  pairs of one story passing all three tests: {same[0]} of {same[1]}")
-    print(f"  pairs of different stories kept apart: {apart[0]} of {apart[1]}")
+    print(f"  pairs of one story passing all three tests (short + long): {same[0]} of {same[1]}")
+    print(f"  pairs of different stories kept apart (short + long): {apart[0]} of {apart[1]}")
     _single_threshold(docs, story)
+    separation()
+
+
+def separation() -> None:
+    """Which word overlap separates best, among the pairs the cosine and margin tests let
+    through: the plain Jaccard, the Jaccard without the genre's common words (the step's),
+    and a Jaccard weighted by log(N/df) instead."""
+    cfg = SemanticConfig()
+    docs, story = calibration_documents()
+    prose = repo_prose_pieces()[:30]
+    rows = {name: ([], []) for name in ("plain", "common words out", "idf-weighted")}
+    for group, labels in ((docs, story), (prose, {d.id: d.id for d in prose})):
+        vectors, sets = content_features([d.text for d in group], load_embedder())
+        k = background_rank(cfg.background_rank, len(group))
+        _, sim = nearest(vectors.astype(np.float16), k + 1, 10**6)
+        low = vectors.astype(np.float16).astype(np.float32)
+        cos = low @ low.T
+        counts = GenreWordCounts()
+        df: dict[int, int] = {}
+        for words in sets:
+            counts.add(0, words)
+            for h in set(np.frombuffer(words, dtype=np.uint32).tolist()):
+                df[h] = df.get(h, 0) + 1
+        common = counts.common(0, len(group), cfg.common_share, cfg.common_min_docs)
+        n = len(group)
+        for i, j in itertools.combinations(range(n), 2):
+            floor = max(sim[i, k], sim[j, k])
+            if cos[i, j] < cfg.threshold or cos[i, j] - floor < cfg.margin:
+                continue
+            a = set(np.frombuffer(sets[i], dtype=np.uint32).tolist())
+            b = set(np.frombuffer(sets[j], dtype=np.uint32).tolist())
+            idf = {h: max(0.0, float(np.log(n / df[h]))) for h in a | b}
+            values = (
+                len(a & b) / len(a | b),
+                content_overlap(sets[i], sets[j], common),
+                sum(idf[h] for h in a & b) / max(1e-9, sum(idf.values())),
+            )
+            same = labels[group[i].id] == labels[group[j].id]
+            for name, value in zip(rows, values, strict=True):
+                rows[name][0 if same else 1].append(value)
+    for name, (same, different) in rows.items():
+        print(
+            f"  {name:<17} one story: 10th percentile {np.quantile(same, 0.1):.3f}; "
+            f"different texts: max {max(different):.3f} "
+            f"({len(same)} one-story pairs, {len(different)} different, short + long + prose)"
+        )
+
+
+_SETS = {
+    "short": "short set (20 stories x 3, 12 near misses; 80-150 words)",
+    "long": "long set (5 stories x 3, 5 same-setting stories; 315-390 words)",
+    "both": "both sets in one genre",
+    "prose": "this repository's prose, 30 x 500 words",
+}
+
+
+def sweep() -> None:
+    """The settings around the defaults, each through `clean` on every set."""
+    for share in (0.1, 0.15, 0.2, 0.3, 1.0):
+        for overlap in (0.1, 0.11, 0.12, 0.13, 0.14, 0.15, 0.16, 0.18, 0.27):
+            got = _measure({"common_share": share, "min_word_overlap": overlap})
+            print(f"  common_share {share:<4} overlap {overlap:<5}", "; ".join(got.values()))
 
 
 def _pairs(
-    docs: list, story: dict[str, str], cfg: SemanticConfig
+    docs: list[Document], story: dict[str, str], cfg: SemanticConfig
 ) -> tuple[tuple[int, int], tuple[int, int]]:
+    """Every pair of one genre through the three tests, as `clean` applies them."""
     vectors, sets = content_features([d.text for d in docs], load_embedder())
-    k = min(cfg.background_rank, len(docs) - 1)
+    k = background_rank(cfg.background_rank, len(docs))
     _, sim = nearest(vectors.astype(np.float16), k + 1, 10**6)
     background = sim[:, k]  # k-th other (slot 0 is the document itself)
-    cos = (
-        vectors.astype(np.float16).astype(np.float32)
-        @ vectors.astype(np.float16).astype(np.float32).T
-    )
+    counts = GenreWordCounts()
+    for words in sets:
+        counts.add(0, words)
+    common = counts.common(0, len(docs), cfg.common_share, cfg.common_min_docs)
+    low = vectors.astype(np.float16).astype(np.float32)
+    cos = low @ low.T
     same = [0, 0]
     apart = [0, 0]
     for i, j in itertools.combinations(range(len(docs)), 2):
         merge = (
             cos[i, j] >= cfg.threshold
             and cos[i, j] - max(background[i], background[j]) >= cfg.margin
-            and exact_jaccard(sets[i], sets[j]) >= cfg.min_word_overlap
+            and content_overlap(sets[i], sets[j], common) >= cfg.min_word_overlap
         )
         if story[docs[i].id] == story[docs[j].id]:
             same[0] += merge
@@ -115,7 +226,7 @@ def _pairs(
     return (same[0], same[1]), (apart[0], apart[1])
 
 
-def _single_threshold(docs: list, story: dict[str, str]) -> None:
+def _single_threshold(docs: list[Document], story: dict[str, str]) -> None:
     v = load_embedder().embed([d.text for d in docs])
     cos = v @ v.T
     groups = np.array([story[d.id] for d in docs])
@@ -133,12 +244,16 @@ def _single_threshold(docs: list, story: dict[str, str]) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--docs", type=int, default=2000, help="documents for the throughput test")
+    ap.add_argument("--sweep", action="store_true", help="also the settings around the defaults")
     args = ap.parse_args()
     print(f"machine: {machine()}")
     print("throughput (one process):")
     throughput(args.docs)
     print("calibration on real prose (tests/data/semantic_calibration):")
     calibration()
+    if args.sweep:
+        print("settings sweep (short; long; both; repository prose):")
+        sweep()
 
 
 if __name__ == "__main__":

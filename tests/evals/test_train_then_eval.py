@@ -30,35 +30,23 @@ datasets = pytest.importorskip("datasets")
 
 # The handoff tests' build (a run made through the fake provider), tokenizer and model.
 from handoff.conftest import built_run  # noqa: E402, F401
-from handoff.test_trainers import _changed, _tiny_model, gemma_tokenizer  # noqa: E402, F401
+from handoff.tiny_gemma import (  # noqa: E402
+    advice_conversations,
+    changed,
+    gemma_tokenizer,  # noqa: F401 - the fixture, used by name
+    sft_trainer,
+    tiny_model,
+)
 
 
 def _train_one_step(run: Path, tmp_path: Path, tokenizer: Any, base: Path, tuned: Path) -> None:
-    out = tmp_path / "chat.jsonl"
-    result = CliRunner().invoke(
-        main, ["export", str(run), "--format", "jsonl-messages", "--out", str(out)]
-    )
-    assert result.exit_code == 0, result.output
-    ds = datasets.load_dataset("json", data_files=str(out), split="train")
-    # Gemma's template has no tool role: train on the advice conversations.
-    ds = ds.filter(lambda r: r["genre"] == "difficult_advice").select_columns(["messages"])
-    model = _tiny_model(len(tokenizer))
+    ds = advice_conversations(run, tmp_path)
+    model = tiny_model(len(tokenizer))
     model.save_pretrained(base)
     tokenizer.save_pretrained(base)
     before = {n: p.detach().clone() for n, p in model.named_parameters()}
-    args = trl.SFTConfig(
-        output_dir=str(tmp_path / "sft"),
-        max_steps=1,
-        per_device_train_batch_size=2,
-        max_length=256,
-        learning_rate=1e-2,
-        report_to=[],
-        save_strategy="no",
-        use_cpu=True,
-        dataloader_num_workers=0,
-    )
-    trainer = trl.SFTTrainer(model=model, args=args, train_dataset=ds, processing_class=tokenizer)
-    assert trainer.train().global_step == 1 and _changed(model, before)
+    trainer = sft_trainer(model, ds, tokenizer, tmp_path / "sft")
+    assert trainer.train().global_step == 1 and changed(model, before)
     trainer.save_model(str(tuned))
     tokenizer.save_pretrained(tuned)
 

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from fakeprovider.gate import account_refusal
+from fakeprovider.outcomes import OutcomeQueue
 
 if TYPE_CHECKING:
     from fakeprovider.server import FakeProvider
@@ -91,7 +92,7 @@ class FakeBatches:
         self.rng = random.Random(0)
         self._lock = threading.Lock()
         self._batches: dict[str, _Batch] = {}
-        self._outcomes: deque[_Outcome] = deque()
+        self._outcomes: OutcomeQueue[_Outcome] = OutcomeQueue()
         self._created: list[dict[str, Any]] = []
         self._serial = 0
         self._create_faults: deque[int] = deque()
@@ -109,10 +110,7 @@ class FakeBatches:
         """The next `count` processed requests (or the one with `custom_id`) get `kind`."""
         if kind not in _RESULT_KINDS:
             raise ValueError(f"unknown result kind {kind!r}; choose from {_RESULT_KINDS}")
-        with self._lock:
-            self._outcomes.extend(
-                _Outcome(kind, error_type, message, custom_id) for _ in range(count)
-            )
+        self._outcomes.add(_Outcome(kind, error_type, message, custom_id) for _ in range(count))
 
     def fail_create(self, status: int, count: int = 1) -> None:
         """The next `count` creates are refused with HTTP `status` (as the real API
@@ -244,7 +242,7 @@ class FakeBatches:
 
     def _answer(self, entry: dict[str, Any]) -> dict[str, Any]:
         cid = entry["custom_id"]
-        outcome = self._take_outcome(cid)
+        outcome = self._outcomes.take(cid)
         if outcome is not None:
             result: dict[str, Any] = {"type": outcome.kind}
             if outcome.kind == "errored":
@@ -266,18 +264,6 @@ class FakeBatches:
             }
         message = self.provider.anthropic_message(params)
         return {"custom_id": cid, "result": {"type": "succeeded", "message": message}}
-
-    def _take_outcome(self, custom_id: str) -> _Outcome | None:
-        with self._lock:
-            for outcome in self._outcomes:
-                if outcome.custom_id == custom_id:
-                    self._outcomes.remove(outcome)
-                    return outcome
-            for outcome in self._outcomes:
-                if outcome.custom_id is None:
-                    self._outcomes.remove(outcome)
-                    return outcome
-        return None
 
     @staticmethod
     def _cancelled(entry: dict[str, Any]) -> dict[str, Any]:

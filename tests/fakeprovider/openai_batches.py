@@ -29,6 +29,8 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from fakeprovider.outcomes import OutcomeQueue
+
 if TYPE_CHECKING:
     from fakeprovider.server import FakeProvider
 
@@ -83,7 +85,7 @@ class FakeOpenAIBatches:
         self.deleted: list[str] = []
         self._lock = threading.Lock()
         self._batches: dict[str, _Batch] = {}
-        self._outcomes: deque[_Outcome] = deque()
+        self._outcomes: OutcomeQueue[_Outcome] = OutcomeQueue()
         self._create_faults: deque[int] = deque()
         self._created: list[dict[str, Any]] = []
         self._serial = 0
@@ -100,8 +102,7 @@ class FakeOpenAIBatches:
     ) -> None:
         if kind not in ("errored", "expired"):
             raise ValueError(f"unknown result kind {kind!r}; choose errored or expired")
-        with self._lock:
-            self._outcomes.extend(_Outcome(kind, status, code, custom_id) for _ in range(count))
+        self._outcomes.add(_Outcome(kind, status, code, custom_id) for _ in range(count))
 
     def fail_create(self, status: int, count: int = 1) -> None:
         if status not in _CREATE_FAULTS:
@@ -284,7 +285,7 @@ class FakeOpenAIBatches:
 
     def _answer(self, line: dict[str, Any]) -> dict[str, Any]:
         cid = line["custom_id"]
-        outcome = self._take(cid)
+        outcome = self._outcomes.take(cid)
         base: dict[str, Any] = {"id": f"batch_req_{time.time_ns()}", "custom_id": cid}
         if outcome is not None and outcome.kind == "expired":
             error = {"code": "batch_expired", "message": "This request could not be executed"}
@@ -301,18 +302,6 @@ class FakeOpenAIBatches:
             "response": {"status_code": 200, "request_id": "req", "body": body},
             "error": None,
         }
-
-    def _take(self, custom_id: str) -> _Outcome | None:
-        with self._lock:
-            for outcome in self._outcomes:
-                if outcome.custom_id == custom_id:
-                    self._outcomes.remove(outcome)
-                    return outcome
-            for outcome in self._outcomes:
-                if outcome.custom_id is None:
-                    self._outcomes.remove(outcome)
-                    return outcome
-        return None
 
     def _view(self, batch: _Batch) -> dict[str, Any]:
         counts = batch.counts or {"total": len(batch.lines), "completed": 0, "failed": 0}

@@ -5,13 +5,9 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import os
 import random
 import re
-import signal
 import subprocess
-import sys
-import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +18,7 @@ from click.testing import CliRunner
 
 from fakeprovider.server import FakeProvider
 from fakeprovider.text import prose
+from killing import kill_when, start_cli
 from sdf_corpus.cli import main
 from sdf_corpus.errors import AmbiguousCreateError
 from sdf_corpus.generate.backends.anthropic_batches import BatchClient
@@ -292,13 +289,8 @@ def test_create_without_answer_is_resubmitted_only_when_no_batch_exists(
 
 
 def _start(spec: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "ANTHROPIC_API_KEY": DUMMY_KEY}
-    return subprocess.Popen(
-        [sys.executable, "-m", "sdf_corpus", "generate", str(spec), "--batch", "--no-progress"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    keys = {"ANTHROPIC_API_KEY": DUMMY_KEY}
+    return start_cli("generate", str(spec), "--batch", "--no-progress", env=keys)
 
 
 @pytest.mark.parametrize("seed", [1, 2])
@@ -309,13 +301,11 @@ def test_sigkill_after_a_batch_is_created_then_resume_submits_nothing_twice(
     spec = _batch_spec(fake_spec, max_requests=3)
     rng = random.Random(seed)
     proc = _start(spec)
-    deadline = time.time() + 60
-    while fake_provider.batches.count == 0 and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.005)
-    time.sleep(rng.uniform(0.0, 0.05))
-    assert proc.poll() is None, proc.communicate()[1].decode()
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=30)
+    pause = rng.uniform(0.0, 0.05)
+    killed = kill_when(
+        proc, lambda: fake_provider.batches.count > 0, within=60, pause=pause, poll=0.005
+    )
+    assert killed, proc.communicate()[1].decode()
     before = fake_provider.batches.count
     assert before >= 1
     fake_provider.batches.delay = 0.05

@@ -4,11 +4,9 @@ every planned stage exactly once and pay at most for the requests in flight."""
 from __future__ import annotations
 
 import functools
-import os
 import random
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from fakeprovider.server import FakeProvider
+from killing import kill_when, start_cli
 
 from .conftest import DUMMY_KEY, ledger_rows
 from .test_generate import _planned_requests
@@ -32,13 +31,13 @@ CONCURRENCY = 4
 
 
 def _start(spec: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "ANTHROPIC_API_KEY": DUMMY_KEY}
-    return subprocess.Popen(
-        [sys.executable, "-m", "sdf_corpus", "generate", str(spec), "--no-progress"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    return start_cli("generate", str(spec), "--no-progress", env={"ANTHROPIC_API_KEY": DUMMY_KEY})
+
+
+def _spending(fake: FakeProvider) -> Callable[[], bool]:
+    """True once the fake has served a request more than it had at this call."""
+    since = fake.count
+    return lambda: fake.count != since
 
 
 @pytest.mark.parametrize("seed", [1, 2])
@@ -55,15 +54,8 @@ def test_sigkill_at_random_points_then_resume(
     for _ in range(3):
         proc = _start(spec)
         # wait until it is really spending, then kill it somewhere in the middle
-        deadline = time.time() + 30
-        start_count = fake_provider.count
-        while fake_provider.count == start_count and time.time() < deadline and proc.poll() is None:
-            time.sleep(0.02)
-        time.sleep(rng.uniform(0.05, 0.6))
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGKILL)
-            kills += 1
-        proc.wait(timeout=30)
+        pause = rng.uniform(0.05, 0.6)
+        kills += kill_when(proc, _spending(fake_provider), within=30, pause=pause, poll=0.02)
     assert kills >= 1
     final = _start(spec)
     _, err = final.communicate(timeout=300)

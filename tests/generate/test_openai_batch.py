@@ -4,13 +4,9 @@ litellm's Files + Batches API against the fake provider's OpenAI endpoints."""
 from __future__ import annotations
 
 import json
-import os
 import random
 import re
-import signal
 import subprocess
-import sys
-import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from fakeprovider.server import FakeProvider
+from killing import kill_when, start_cli
 from runfiles import shard_rows
 from sdf_corpus.cli import main
 from sdf_corpus.generate.backends.openai_batches import LitellmBatchClient
@@ -187,13 +184,8 @@ def test_a_mixed_build_batches_ideas_on_openai_and_the_rest_on_anthropic(
 
 
 def _start(spec: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "OPENAI_API_KEY": DUMMY_KEY, "ANTHROPIC_API_KEY": DUMMY_KEY}
-    return subprocess.Popen(
-        [sys.executable, "-m", "sdf_corpus", "generate", str(spec), "--batch", "--no-progress"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    keys = {"OPENAI_API_KEY": DUMMY_KEY, "ANTHROPIC_API_KEY": DUMMY_KEY}
+    return start_cli("generate", str(spec), "--batch", "--no-progress", env=keys)
 
 
 @pytest.mark.parametrize("seed", [1, 2])
@@ -203,15 +195,10 @@ def test_sigkill_while_a_batch_is_in_flight_then_resume_adopts_it(
     fake_provider.openai_batches.hold = True
     spec = _spec(fake_spec, batch={"max_requests": 3})
     proc = _start(spec)
-    deadline = time.time() + 60
-    created = fake_provider.openai_batches.created
-    while not created and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.005)
-        created = fake_provider.openai_batches.created
-    time.sleep(random.Random(seed).uniform(0.0, 0.05))
-    assert proc.poll() is None, proc.communicate()[1].decode()
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=30)
+    pause = random.Random(seed).uniform(0.0, 0.05)
+    batches = fake_provider.openai_batches
+    killed = kill_when(proc, lambda: bool(batches.created), within=60, pause=pause, poll=0.005)
+    assert killed, proc.communicate()[1].decode()
     assert fake_provider.openai_batches.created
     fake_provider.openai_batches.release()
     final = _start(spec)

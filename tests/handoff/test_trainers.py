@@ -18,76 +18,34 @@ transformers = pytest.importorskip("transformers")
 trl = pytest.importorskip("trl")
 pytest.importorskip("datatrove")
 
-
-@pytest.fixture(scope="module")
-def gemma_tokenizer(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    from sdf_corpus.handoff.tokenizer import resolve_tokenizer
-
-    resolved = resolve_tokenizer("gemma")  # converts the GGUF's tokenizer once, then cached
-    tok = transformers.PreTrainedTokenizerFast(tokenizer_file=str(resolved.path))
-    tok.eos_token, tok.pad_token, tok.bos_token = "<eos>", "<pad>", "<bos>"
-    template = Path(trl.__file__).parent / "chat_templates" / "gemma3_training.jinja"
-    tok.chat_template = template.read_text()
-    return tok
-
-
-def _tiny_model(vocab_size: int) -> Any:
-    config = transformers.Gemma3TextConfig(
-        vocab_size=vocab_size,
-        hidden_size=16,
-        intermediate_size=32,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        num_key_value_heads=1,
-        head_dim=8,
-        max_position_embeddings=1024,
-        sliding_window=64,
-    )
-    torch.manual_seed(0)
-    return transformers.Gemma3ForCausalLM(config)
-
-
-def _changed(model: Any, before: dict[str, Any]) -> bool:
-    return any(not torch.equal(p, before[n]) for n, p in model.named_parameters())
+from handoff.tiny_gemma import (  # noqa: E402 - after the skips
+    advice_conversations,
+    changed,
+    gemma_tokenizer,  # noqa: F401 - the fixture, used by name
+    sft_trainer,
+    tiny_model,
+)
 
 
 def test_sft_trainer_takes_a_step_on_the_chat_export(
-    built_run: Path, tmp_path: Path, gemma_tokenizer: Any
+    built_run: Path,
+    tmp_path: Path,
+    gemma_tokenizer: Any,  # noqa: F811 - the imported fixture
 ) -> None:
-    import datasets
-
-    out = tmp_path / "chat.jsonl"
-    result = CliRunner().invoke(
-        main, ["export", str(built_run), "--format", "jsonl-messages", "--out", str(out)]
-    )
-    assert result.exit_code == 0, result.output
-    ds = datasets.load_dataset("json", data_files=str(out), split="train")
-    # Gemma's template has no tool role: train on the advice conversations.
-    ds = ds.filter(lambda r: r["genre"] == "difficult_advice").select_columns(["messages"])
+    ds = advice_conversations(built_run, tmp_path)
     assert len(ds) >= 2
-    model = _tiny_model(len(gemma_tokenizer))
+    model = tiny_model(len(gemma_tokenizer))
     before = {n: p.detach().clone() for n, p in model.named_parameters()}
-    args = trl.SFTConfig(
-        output_dir=str(tmp_path / "sft"),
-        max_steps=1,
-        per_device_train_batch_size=2,
-        max_length=256,
-        learning_rate=1e-2,
-        report_to=[],
-        save_strategy="no",
-        use_cpu=True,
-        dataloader_num_workers=0,
-    )
-    trainer = trl.SFTTrainer(
-        model=model, args=args, train_dataset=ds, processing_class=gemma_tokenizer
-    )
+    trainer = sft_trainer(model, ds, gemma_tokenizer, tmp_path / "sft")
     output = trainer.train()
     assert output.global_step == 1 and torch.isfinite(torch.tensor(output.training_loss))
-    assert _changed(model, before)
+    assert changed(model, before)
 
 
 def test_causal_lm_step_on_the_tokens_export(
-    built_run: Path, tmp_path: Path, gemma_tokenizer: Any
+    built_run: Path,
+    tmp_path: Path,
+    gemma_tokenizer: Any,  # noqa: F811 - the imported fixture
 ) -> None:
     from datatrove.utils.dataset import DatatroveFolderDataset
 
@@ -107,10 +65,10 @@ def test_causal_lm_step_on_the_tokens_export(
     first = data[0]["input_ids"]
     text = gemma_tokenizer.decode(first[:8])
     assert text.startswith("<DOCTAG>")
-    model = _tiny_model(len(gemma_tokenizer))
+    model = tiny_model(len(gemma_tokenizer))
     before = {n: p.detach().clone() for n, p in model.named_parameters()}
     batch = torch.stack([data[i]["input_ids"] for i in range(min(2, len(data)))]).long()
     loss = model(input_ids=batch, labels=batch).loss
     loss.backward()
     torch.optim.SGD(model.parameters(), lr=0.1).step()
-    assert torch.isfinite(loss) and _changed(model, before)
+    assert torch.isfinite(loss) and changed(model, before)

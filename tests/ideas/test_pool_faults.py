@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import os
 import random
-import signal
 import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +21,7 @@ from click.testing import CliRunner
 
 from fakeprovider.retold import RetoldLog
 from fakeprovider.server import FakeProvider
+from killing import kill_when, start_cli
 from runfiles import ledger_rows, shard_rows
 from sdf_corpus.cli import main
 
@@ -201,13 +199,13 @@ def test_batch_keeps_the_same_documents(
 
 
 def _start(spec: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "ANTHROPIC_API_KEY": DUMMY_KEY}
-    return subprocess.Popen(
-        [sys.executable, "-m", "sdf_corpus", "generate", str(spec), "--no-progress"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    return start_cli("generate", str(spec), "--no-progress", env={"ANTHROPIC_API_KEY": DUMMY_KEY})
+
+
+def _asking(retold: RetoldLog) -> Callable[[], bool]:
+    """True once the fake has been asked for an idea list more than at this call."""
+    asked = len(retold.idea_lists())
+    return lambda: len(retold.idea_lists()) != asked
 
 
 def test_kill_9_during_pool_requests_then_resume(
@@ -223,17 +221,7 @@ def test_kill_9_during_pool_requests_then_resume(
     kills, during_pool = 0, 0
     for _ in range(3):
         proc = _start(spec)
-        asked = len(retold.idea_lists())
-        deadline = time.time() + 60
-        while len(retold.idea_lists()) == asked and time.time() < deadline:
-            if proc.poll() is not None:
-                break
-            time.sleep(0.01)
-        time.sleep(rng.uniform(0.0, 0.2))
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGKILL)
-            kills += 1
-        proc.wait(timeout=30)
+        kills += kill_when(proc, _asking(retold), within=60, pause=rng.uniform(0.0, 0.2))
         committed = ledger_rows(run, "SELECT COUNT(*) FROM pool_requests")[0][0]
         during_pool += committed < len(retold.idea_lists()) or not _pool_done(run)
     assert kills >= 1 and during_pool >= 1  # a kill landed while the pool was filling

@@ -4,12 +4,7 @@ twice, give no two jobs of a cell the same idea, and give the same ideas however
 
 from __future__ import annotations
 
-import os
-import signal
 import sqlite3
-import subprocess
-import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,6 +12,7 @@ from click.testing import CliRunner
 
 from fakeprovider.server import FakeProvider
 from generate.conftest import DUMMY_KEY
+from killing import kill_when, start_cli
 from runfiles import ledger_rows
 from sdf_corpus.cli import main
 
@@ -59,6 +55,16 @@ def _assert_pool_sound(run: Path) -> None:
     assert paid == ledger_rows(run, "SELECT COUNT(*) FROM pool_requests")[0][0]
 
 
+def _committed(run: Path) -> list[tuple[str]]:
+    """The pool requests the ledger holds so far (none before it exists and is migrated)."""
+    if not (run / "ledger.sqlite").exists():
+        return []
+    try:
+        return ledger_rows(run, "SELECT id FROM pool_requests")
+    except sqlite3.OperationalError:  # not migrated yet
+        return []
+
+
 def test_sigkill_during_the_pool_then_resume_asks_nothing_committed_again(
     fake_spec: Callable[..., Path], fake_provider: FakeProvider
 ) -> None:
@@ -67,23 +73,10 @@ def test_sigkill_during_the_pool_then_resume_asks_nothing_committed_again(
         backend={"concurrency": 2}, budget={"tokens": 40000, "max_rounds": 1}, ideas=_POOL
     )
     run = spec.parent / "run"
-    env = {**os.environ, "ANTHROPIC_API_KEY": DUMMY_KEY}
-    command = [sys.executable, "-m", "sdf_corpus", "generate", str(spec), "--no-progress"]
-    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.time() + 60
-    committed: list[tuple[str]] = []
-    while time.time() < deadline and proc.poll() is None:
-        if (run / "ledger.sqlite").exists():
-            try:
-                committed = ledger_rows(run, "SELECT id FROM pool_requests")
-            except sqlite3.OperationalError:  # not migrated yet
-                committed = []
-            if committed:
-                break
-        time.sleep(0.02)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=30)
-    assert committed, "the pool never committed a request before the kill"
+    proc = start_cli("generate", str(spec), "--no-progress", env={"ANTHROPIC_API_KEY": DUMMY_KEY})
+    killed = kill_when(proc, lambda: bool(_committed(run)), within=60, poll=0.02)
+    assert killed, proc.communicate()[1].decode()
+    assert _committed(run), "the pool never committed a request before the kill"
     before = {r[0] for r in ledger_rows(run, "SELECT id FROM pool_requests")}
     assert ledger_rows(run, "SELECT COUNT(*) FROM jobs WHERE status='done'")[0][0] == 0
     sends_before = len(_pool_sends(fake_provider))

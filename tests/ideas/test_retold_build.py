@@ -85,11 +85,6 @@ def test_keeps_at_most_one_document_per_shared_plot_per_genre(built: Built) -> N
     assert not repeats, f"plots kept more than once in a genre: {repeats}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue28-semantic: the default settings merge different texts of build length "
-    "(calibrated on 80-150-word pieces); tests/clean/test_semantic_long_prose.py",
-)
 def test_never_merges_two_different_plots(built: Built) -> None:
     texts = _texts(built.run)
     drops = _semantic_drops(built.run)

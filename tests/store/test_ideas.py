@@ -67,6 +67,9 @@ def test_a_pool_request_is_committed_whole(tmp_path: Path) -> None:
         "job4": 0,
     }
     assert book.held("g/*/subject") == [("pool-1:1", "A lighthouse keeper's logbook.")]
+    # held matches the cell exactly; held_like takes the pattern's wildcards
+    assert book.held_like("g/%/subject") == book.held("g/*/subject")
+    assert book.held("g/%/subject") == [] and book.held_like("x/%") == []
     assert book.nears(["job2"]) == ["pool-1:1"] and book.committed("pool-1")
     assert book.without_idea(["job1", "job2"]) == {"job2"}
     figures = book.figures()
@@ -75,6 +78,24 @@ def test_a_pool_request_is_committed_whole(tmp_path: Path) -> None:
     with pytest.raises(sqlite3.IntegrityError):
         _commit(book)
     assert store.db.execute("SELECT COUNT(*) FROM attempts").fetchone()[0] == 1
+    store.close()
+
+
+def test_job_id_lists_longer_than_one_statement_binds_are_read_and_set_aside_whole(
+    tmp_path: Path,
+) -> None:
+    store = Store(tmp_path / "ledger.sqlite")
+    store.sync_jobs([stub_job(n) for n in range(1, 1201)])
+    book = IdeaBook(store)
+    _commit(book)
+    ids = [f"job{n}" for n in range(1, 1201)]
+    asks = book.asks(ids)
+    assert len(asks) == 1200 and sum(asks.values()) == 3
+    assert book.without_idea(ids) == set(ids) - {"job1"}
+    assert book.ideas_of(ids) == {"job1": "A lighthouse keeper's logbook."}
+    assert book.set_aside(ids[1:], "no distinct idea") == 1199
+    pending = store.db.execute("SELECT COUNT(*) FROM jobs WHERE status='pending'").fetchone()[0]
+    assert pending == 1
     store.close()
 
 

@@ -90,14 +90,28 @@ class SemanticConfig(BaseModel):
         ge=1,
         le=1000,
         description="Which nearest neighbour sets a document's background (a story told "
-        "more often than this in one genre counts as the genre's common ground).",
+        "more often than this in one genre counts as the genre's common ground); in a "
+        "genre of fewer than 2 x this + 1 documents, the median neighbour.",
     )
     min_word_overlap: float = Field(
-        default=0.27,
+        default=0.13,
         ge=0.0,
         le=1.0,
-        description="... and the Jaccard similarity of their distinct words (names left "
-        "out) they must also reach.",
+        description="... and the Jaccard similarity of their distinct words (names and "
+        "the genre's common words left out) they must also reach.",
+    )
+    common_share: float = Field(
+        default=0.15,
+        ge=0.0,
+        le=1.0,
+        description="A word used by more than this share of a genre's documents is common "
+        "there and left out of the word overlap ...",
+    )
+    common_min_docs: int = Field(
+        default=5,
+        ge=1,
+        description="... when at least this many documents use it (a story told a few "
+        "times in a small genre keeps its own words).",
     )
     exact_max_docs: int = Field(
         default=20_000,

@@ -5,13 +5,17 @@ another order) shares almost no 5-gram and passes both. This step compares what 
 is about: its name-insensitive word vector and its word set (`semantic_words`).
 
 Two documents are the same story when all three hold (docs/clean.md has how they were
-calibrated on real prose):
+calibrated on real prose, short and long):
 - their cosine is at least `threshold`;
 - it exceeds each one's *background* by `margin`: a document's background is its cosine
-  with its `background_rank`-th nearest document of the genre. Texts drawn from one pool
-  of words or sentences (a genre's common vocabulary, a test fake) are all close to each
-  other, so no pair of them stands out; a retelling stands out from the rest;
-- their distinct words (names left out) overlap by `min_word_overlap` (Jaccard).
+  with its `background_rank`-th nearest document of the genre, or its median neighbour
+  in a genre too small for that rank (fewer than 2 x rank + 1 documents: there the rank
+  would be the farthest document, which any two texts on the genre's subject beat).
+  Texts drawn from one pool of words or sentences (a genre's common vocabulary, a test
+  fake) are all close to each other, so no pair of them stands out; a retelling stands
+  out from the rest;
+- their distinct words (names left out), less the words common in the genre
+  (`semantic_common`), overlap by `min_word_overlap` (Jaccard).
 
 Order: the decision needs every document of a genre, so the documents that reach this
 step are held in an unlinked temporary file (memory holds their vectors, not their
@@ -23,7 +27,7 @@ kept, as exact and MinHash dedup do, so the budget's cut in plan order is stable
 normalised-text digest and id for text that has no plan position. The held documents
 are then released in input order: shards come out in the same order as without this step.
 
-Neighbours: every document's `background_rank + 1` nearest in its genre
+Neighbours: every document's background rank + 1 nearest in its genre
 (`clean.neighbours`: exact up to `exact_max_docs`, an inverted-file search beyond). A
 pair that can merge is always among them: it must beat the background.
 """
@@ -41,11 +45,11 @@ import numpy as np
 import numpy.typing as npt
 
 from sdf_corpus.clean.config import SemanticConfig
-from sdf_corpus.clean.minhash import exact_jaccard
 from sdf_corpus.clean.neighbours import nearest
+from sdf_corpus.clean.semantic_common import GenreWordCounts, Mask, content_overlap
 from sdf_corpus.document import Document
 
-__all__ = ["SemanticDedup", "SemanticMatch"]
+__all__ = ["SemanticDedup", "SemanticMatch", "background_rank"]
 
 F32 = npt.NDArray[np.float32]
 I64 = npt.NDArray[np.int64]
@@ -107,6 +111,7 @@ class SemanticDedup:
         self._groups: dict[str, int] = {}
         self._group = array("i")
         self._keys: list[tuple[bytes, str]] = []
+        self._counts = GenreWordCounts()
 
     def __len__(self) -> int:
         return len(self._docs)
@@ -117,7 +122,9 @@ class SemanticDedup:
         self._rows.append(vector)
         if len(self._rows) >= 4096:
             self._stack()
-        self._group.append(self._groups.setdefault(doc.genre or "", len(self._groups)))
+        group = self._groups.setdefault(doc.genre or "", len(self._groups))
+        self._group.append(group)
+        self._counts.add(group, words)
         self._keys.append((_rank(doc, digest), doc.id))
 
     def _stack(self) -> None:
@@ -160,16 +167,24 @@ class SemanticDedup:
         self, members: I64, vectors: npt.NDArray[np.float16]
     ) -> dict[int, SemanticMatch]:
         n = members.size
+        group = self._group[int(members[0])]
+        common = self._counts.common(group, n, self.cfg.common_share, self.cfg.common_min_docs)
+        self._counts.drop(group)
         if n < 2:
             return {}
-        k = min(self.cfg.background_rank, n - 1)
+        k = background_rank(self.cfg.background_rank, n)
         nbr, sim = nearest(vectors, k + 1, self.cfg.exact_max_docs)
         nbr, sim = _without_self(nbr, sim, k)
         background = sim[:, k - 1]
-        return self._greedy(members, nbr, sim, background)
+        return self._greedy(members, nbr, sim, background, common)
 
     def _greedy(
-        self, members: I64, nbr: npt.NDArray[np.int32], sim: F32, background: F32
+        self,
+        members: I64,
+        nbr: npt.NDArray[np.int32],
+        sim: F32,
+        background: F32,
+        common: Mask,
     ) -> dict[int, SemanticMatch]:
         """Canonical order: a document repeats the first neighbour (most similar first)
         that was kept before it and passes all three tests; otherwise it is kept."""
@@ -185,7 +200,7 @@ class SemanticDedup:
                 other = int(nbr[r, col])
                 if not kept[other]:
                     continue
-                overlap = _overlap(words, self._sets.get(int(members[other])))
+                overlap = content_overlap(words, self._sets.get(int(members[other])), common)
                 if overlap >= cfg.min_word_overlap:
                     kept[r] = False
                     detail = {
@@ -209,8 +224,10 @@ def _rank(doc: Document, digest: bytes) -> bytes:
     return b"\x01" + digest
 
 
-def _overlap(a: bytes, b: bytes) -> float:
-    return exact_jaccard(a, b) if a and b else 0.0
+def background_rank(rank: int, docs: int) -> int:
+    """Which neighbour sets the background in a genre of `docs` documents: `rank`, or the
+    median neighbour where the genre is too small for it (at least the nearest)."""
+    return max(1, min(rank, (docs - 1) // 2))
 
 
 def _without_self(

@@ -25,7 +25,7 @@ from tqdm import tqdm
 
 from sdf_corpus.budget.loop import BudgetLoop
 from sdf_corpus.chain import build_request, parse_output, stage_key, stages_for
-from sdf_corpus.errors import ProviderStoppedError
+from sdf_corpus.errors import BudgetError, ProviderStoppedError
 from sdf_corpus.generate.spend import CostGuard
 from sdf_corpus.ideas.cells import kept_pool_key, pooled_stage
 from sdf_corpus.plan.job import Job
@@ -338,16 +338,17 @@ class GenerationLoop:
     def error(self, kind: str) -> None:
         self.errors[kind] = self.errors.get(kind, 0) + 1
 
-    def halt(self, why: Stopped | ProviderStoppedError) -> None:
+    def halt(self, why: Stopped | ProviderStoppedError | BudgetError) -> None:
         """Stop submitting; what is in flight still commits. A provider stop outranks
-        a spend stop (it is raised, exit 5); otherwise the first reason stands."""
+        a spend stop (it is raised, exit 5); otherwise the first reason stands. A
+        BudgetError (a request that would cross max_cost) is the spend stop."""
         self.halted = True
         if self.budget is not None:
             self.budget.wake()
         if isinstance(why, ProviderStoppedError):
             self.stopped_by = self.stopped_by or why
         elif self.stopped == "complete":
-            self.stopped = why
+            self.stopped = "max_cost" if isinstance(why, BudgetError) else why
 
     async def run(self, submitter: Submitter) -> GenerateResult:
         try:

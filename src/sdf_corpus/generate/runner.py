@@ -76,10 +76,7 @@ class ImmediateSubmitter:
                 return
             try:
                 ok = await self._run_job(loop, job)
-            except BudgetError:
-                loop.halt("max_cost")
-                return
-            except ProviderStoppedError as exc:
+            except (BudgetError, ProviderStoppedError) as exc:
                 loop.halt(exc)
                 return
             loop.finished(ok, job=job)
@@ -168,10 +165,7 @@ async def fill_ideas(
             caller,
             concurrency=loop.corpus.spec.backend.concurrency,
         )
-    except BudgetError:
-        loop.halt("max_cost")
-        return
-    except ProviderStoppedError as exc:
+    except (BudgetError, ProviderStoppedError) as exc:
         loop.halt(exc)
         return
     loop.held = pool.held_back

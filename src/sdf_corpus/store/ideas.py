@@ -8,9 +8,11 @@ request in flight, and a re-run finds every brief of a committed request answere
 
 from __future__ import annotations
 
+import sqlite3
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from sdf_corpus.sampling import Completion
 from sdf_corpus.store.jobs import _DISPLACE, JobQueries
@@ -21,6 +23,8 @@ __all__ = ["POOL_BACKEND", "POOL_STAGE", "IdeaBook", "IdeaRow", "PoolCommit", "P
 # beside the genres' own stages); an idea the pool gave a job has this as its backend.
 POOL_STAGE = "idea_pool"
 POOL_BACKEND = "idea_pool"
+# Job ids bound in one statement: SQLite caps a statement's parameters (999 before 3.32).
+_CHUNK = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,19 +73,18 @@ class IdeaBook:
 
     def held(self, cell: str) -> list[tuple[str, str]]:
         """(reference, text) of the cell's kept ideas, oldest first."""
-        rows = self.ledger.db.execute(
-            "SELECT request_id || ':' || item, text FROM pool_ideas "
-            "WHERE cell=? AND verdict='kept' ORDER BY created_at, request_id, item",
-            (cell,),
-        )
-        return [(str(ref), str(text)) for ref, text in rows]
+        return self._held("cell=?", cell)
 
     def held_like(self, pattern: str) -> list[tuple[str, str]]:
         """(reference, text) of the kept ideas of every cell matching a LIKE pattern."""
+        return self._held("cell LIKE ?", pattern)
+
+    def _held(self, match: Literal["cell=?", "cell LIKE ?"], cell: str) -> list[tuple[str, str]]:
+        # `match` is one of two fixed conditions, never caller text: safe to format in.
         rows = self.ledger.db.execute(
             "SELECT request_id || ':' || item, text FROM pool_ideas "
-            "WHERE cell LIKE ? AND verdict='kept' ORDER BY created_at, request_id, item",
-            (pattern,),
+            f"WHERE {match} AND verdict='kept' ORDER BY created_at, request_id, item",
+            (cell,),
         )
         return [(str(ref), str(text)) for ref, text in rows]
 
@@ -89,60 +92,38 @@ class IdeaBook:
         """How often each job's brief was sent in a committed request (0 if never)."""
         ids = list(job_ids)
         out = dict.fromkeys(ids, 0)
-        for chunk in _chunks(ids):
-            marks = ",".join("?" * len(chunk))
-            rows = self.ledger.db.execute(
-                f"SELECT job_id, COUNT(*) FROM pool_ideas WHERE job_id IN ({marks}) "
-                "GROUP BY job_id",
-                chunk,
-            )
+        sql = "SELECT job_id, COUNT(*) FROM pool_ideas WHERE job_id IN ({ids}) GROUP BY job_id"
+        for rows in self._per_chunk(sql, ids):
             out.update({str(j): int(n) for j, n in rows})
         return out
 
     def nears(self, job_ids: Iterable[str]) -> list[str]:
         """The held ideas these jobs' dropped ideas were too close to, newest first."""
-        ids = list(job_ids)
-        out: list[str] = []
-        for chunk in _chunks(ids):
-            marks = ",".join("?" * len(chunk))
-            rows = self.ledger.db.execute(
-                f"SELECT near FROM pool_ideas WHERE near IS NOT NULL AND job_id IN ({marks}) "
-                "ORDER BY created_at DESC, request_id, item",
-                chunk,
-            )
-            out.extend(str(r[0]) for r in rows)
-        return out
+        sql = (
+            "SELECT near FROM pool_ideas WHERE near IS NOT NULL AND job_id IN ({ids}) "
+            "ORDER BY created_at DESC, request_id, item"
+        )
+        return [str(r[0]) for rows in self._per_chunk(sql, list(job_ids)) for r in rows]
 
     def without_idea(self, job_ids: Iterable[str]) -> set[str]:
         """The jobs among `job_ids` the pool has kept no idea for yet. A job's own idea
         output (asked with the pool off) does not count: with the pool on, every idea
         of a cell comes from the pool, checked against the others."""
         ids = list(job_ids)
-        have: set[str] = set()
-        for chunk in _chunks(ids):
-            marks = ",".join("?" * len(chunk))
-            rows = self.ledger.db.execute(
-                f"SELECT job_id FROM pool_ideas WHERE verdict='kept' AND job_id IN ({marks})",
-                chunk,
-            )
-            have.update(str(r[0]) for r in rows)
+        sql = "SELECT job_id FROM pool_ideas WHERE verdict='kept' AND job_id IN ({ids})"
+        have = {str(r[0]) for rows in self._per_chunk(sql, ids) for r in rows}
         return set(ids) - have
 
     def set_aside(self, job_ids: Iterable[str], why: str) -> int:
         """Jobs whose cell gave them no distinct idea in `ideas.max_asks` asks: status
         `pool_exhausted`, never run nor asked again (docs/genres.md, "A saturated cell")."""
-        ids = list(job_ids)
-        n = 0
+        sql = (
+            "UPDATE jobs SET status='pool_exhausted', error=?, updated_at=? "
+            "WHERE status='pending' AND id IN ({ids})"
+        )
         with self.ledger.transaction(immediate=True):
-            for chunk in _chunks(ids):
-                marks = ",".join("?" * len(chunk))
-                cur = self.ledger.db.execute(
-                    "UPDATE jobs SET status='pool_exhausted', error=?, updated_at=? "
-                    f"WHERE status='pending' AND id IN ({marks})",
-                    (why, time.time(), *chunk),
-                )
-                n += cur.rowcount
-        return n
+            cursors = self._per_chunk(sql, list(job_ids), why, time.time())
+            return sum(cur.rowcount for cur in cursors)
 
     def kept_idea(self, job_id: str) -> tuple[str, int, str] | None:
         """(request id, item, text) of the idea the pool kept for the job, if any."""
@@ -223,19 +204,14 @@ class IdeaBook:
 
     def ideas_of(self, job_ids: Iterable[str]) -> dict[str, str]:
         """The pool idea kept for each of these jobs (tests and the report read them)."""
-        ids = list(job_ids)
-        out: dict[str, str] = {}
-        for chunk in _chunks(ids):
+        sql = "SELECT job_id, text FROM pool_ideas WHERE verdict='kept' AND job_id IN ({ids})"
+        rows = self._per_chunk(sql, list(job_ids))
+        return {str(j): str(t) for chunk in rows for j, t in chunk}
+
+    def _per_chunk(self, sql: str, ids: list[str], *head: object) -> Iterator[sqlite3.Cursor]:
+        """`sql` run once per chunk of `ids`: `{ids}` in it becomes the chunk's placeholders,
+        bound after the `head` parameters. SQLite caps the parameters of one statement."""
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
             marks = ",".join("?" * len(chunk))
-            rows = self.ledger.db.execute(
-                f"SELECT job_id, text FROM pool_ideas WHERE verdict='kept' AND job_id IN ({marks})",
-                chunk,
-            )
-            out.update({str(j): str(t) for j, t in rows})
-        return out
-
-
-def _chunks(ids: list[str], size: int = 500) -> Iterable[list[str]]:
-    # SQLite caps the number of bound parameters of one statement.
-    for start in range(0, len(ids), size):
-        yield ids[start : start + size]
+            yield self.ledger.db.execute(sql.format(ids=marks), (*head, *chunk))

@@ -12,18 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 from sdf_corpus.errors import SpecError
 from sdf_corpus.generate.backends.base import Backend
-from sdf_corpus.sampling import Completion, Request
 
 if TYPE_CHECKING:
     from sdf_corpus.pricing.prices import ModelPrice
 
-__all__ = [
-    "PROVIDERS",
-    "Backend",
-    "Completion",
-    "Request",
-    "make_backend",
-]
+__all__ = ["PROVIDERS", "Backend", "make_backend"]
 
 PROVIDERS = ("anthropic", "litellm", "local")
 
