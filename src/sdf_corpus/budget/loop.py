@@ -76,6 +76,29 @@ def extend_open(corpus: Corpus, store: Store, genres: Iterable[str]) -> list[Job
     return extend_plan(corpus, store, counts) if counts else []
 
 
+def _aims(corpus: Corpus, store: Store, parts: int) -> tuple[dict[str, float], dict[str, float]]:
+    """What this process steers each genre to (its 1/parts share), and the planner's
+    expected kept tokens per job."""
+    # A genre the plan gives no job (a fraction of one document) is not sent for, nor
+    # one the last cut closed (same spec, no job finished since).
+    planned = budget_allocation(corpus).jobs
+    closed = closed_genres(corpus, store) or set()
+    # The judge drops documents the streaming estimate cannot see: until a clean has
+    # measured it on this run, aim the expected drop rate higher (the reserve keeps
+    # any surplus); afterwards the measured figures carry its drops.
+    margin = 1.0
+    if corpus.spec.judge.enabled and not ever_measured(store):
+        margin = 1.0 / (1.0 - corpus.spec.budget.expected_drop_rate)
+    prior = {g: expected_tokens(corpus, g) for g in genre_targets(corpus)}
+    # Half a document past the target: the cut after the clean walks the genre's
+    # documents in plan order and stops at the first that does not fit.
+    targets = {
+        g: (t * margin + prior[g] / 2) / parts if planned.get(g, 0) and g not in closed else 0.0
+        for g, t in genre_targets(corpus).items()
+    }
+    return targets, prior
+
+
 class _Front:
     """A genre's pending jobs of the plan, from the front, a page at a time."""
 
@@ -113,27 +136,7 @@ class BudgetLoop:
         self.worker, self.release = worker, release
         self.extends = extends and plan_slice is None and worker is None
         parts = (worker.count if worker else 1) * (plan_slice.count if plan_slice else 1)
-        # A genre the plan gives no job (a fraction of one document) is not sent for.
-        planned = budget_allocation(corpus).jobs
-        # The judge drops documents the streaming estimate cannot see: until a clean has
-        # measured it on this run, aim the expected drop rate higher (the reserve keeps
-        # any surplus); afterwards the measured figures carry its drops.
-        margin = 1.0
-        if corpus.spec.judge.enabled and not ever_measured(store):
-            margin = 1.0 / (1.0 - corpus.spec.budget.expected_drop_rate)
-        prior = {g: expected_tokens(corpus, g) for g in genre_targets(corpus)}
-        # Half a document past the target: the cut after the clean walks the genre's
-        # documents in plan order and stops at the first that does not fit.
-        # A genre the last cut closed (same spec, no job finished since) needs nothing.
-        closed = closed_genres(corpus, store) or set()
-        targets = {
-            g: (
-                (t * margin + prior[g] / 2) / parts
-                if planned.get(g, 0) and g not in closed
-                else 0.0
-            )
-            for g, t in genre_targets(corpus).items()
-        }
+        targets, prior = _aims(corpus, store, parts)
         self.wave_size = {g: wave_size(corpus, g) for g in targets}
         self.last_done = store.last_done_by_genre()
         caps = {g: math.ceil(CAP_FACTOR * targets[g] / max(1.0, prior[g])) + 1 for g in targets}
