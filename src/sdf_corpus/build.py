@@ -69,6 +69,7 @@ def build(
                 return result
             if fills < FILL_PASSES and _fill_again(store, gen, result, first=fills == 0):
                 fills += 1
+                result.fill_passes += 1
                 if batch:  # a batch pass does not extend the plan itself
                     extend_open(corpus, store, set(open_genres(store)) - set(result.unplanned))
                 continue

@@ -44,6 +44,7 @@ class BuildResult:
     reserve_tokens: int = 0  # kept beyond the budget, in the run's reserve
     reserve_documents: int = 0
     waves: int = 0  # plan extensions the closed budget loop made (all rounds)
+    fill_passes: int = 0  # passes that sent what the cut in plan order still lacked
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -59,6 +60,7 @@ class BuildResult:
             "reserve_tokens": self.reserve_tokens,
             "reserve_documents": self.reserve_documents,
             "waves": self.waves,
+            "fill_passes": self.fill_passes,
         }
 
     @property
@@ -141,7 +143,8 @@ def explain(corpus: Corpus, result: BuildResult) -> list[str]:
     lines = [
         f"outcome: {result.kept_documents:,} documents, {result.kept_tokens:,} of "
         f"{budget:,} budget tokens ({share:.0%}, kept/asked {share:.3f}) after "
-        f"{result.rounds} round(s) and {result.waves} wave(s); reserve "
+        f"{result.rounds} round(s), {result.waves} wave(s) and {result.fill_passes} fill "
+        "pass(es); reserve "
         f"{result.reserve_documents:,} documents, {result.reserve_tokens:,} tokens."
     ]
     if result.kept_documents == 0:
