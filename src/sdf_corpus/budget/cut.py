@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from sdf_corpus.spec.load import Corpus
 from sdf_corpus.store import Store
 
-__all__ = ["OPEN_KEY", "closed_genres", "open_genres", "record_open"]
+__all__ = ["OPEN_KEY", "closed_genres", "open_genres", "open_now", "record_open"]
 
 OPEN_KEY = "budget_open"
 
@@ -36,11 +36,21 @@ def open_genres(store: Store) -> list[str]:
     return [str(g) for g in listed] if isinstance(listed, list) else []
 
 
+def _current(corpus: Corpus, store: Store) -> bool:
+    found = _recorded(store)
+    return found.get("spec") == corpus.spec_hash() and found.get("outputs") == list(
+        store.outputs_fingerprint()
+    )
+
+
 def closed_genres(corpus: Corpus, store: Store) -> set[str] | None:
     """The genres the last cut closed, if it was made from this spec and these outputs
     (None: a changed spec, say a raised budget, or a job finished since)."""
-    found = _recorded(store)
-    current = found.get("spec") == corpus.spec_hash() and found.get("outputs") == list(
-        store.outputs_fingerprint()
-    )
-    return set(corpus.genres) - set(open_genres(store)) if current else None
+    return set(corpus.genres) - set(open_genres(store)) if _current(corpus, store) else None
+
+
+def open_now(corpus: Corpus, store: Store) -> set[str]:
+    """The genres the last cut left open, if it was made from this spec and these
+    outputs: each needs at least one more document whatever its projection says (all
+    its documents fit under the target, none is left to stop at)."""
+    return set(open_genres(store)) if _current(corpus, store) else set()

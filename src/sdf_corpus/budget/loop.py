@@ -34,7 +34,7 @@ import math
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 
-from sdf_corpus.budget.cut import closed_genres
+from sdf_corpus.budget.cut import closed_genres, open_now
 from sdf_corpus.budget.gate import BudgetGate
 from sdf_corpus.budget.yields import KeepEstimator, ever_measured, measured_meters
 from sdf_corpus.plan.job import Job
@@ -145,6 +145,8 @@ class BudgetLoop:
             caps = {g: gaps.get(g, 0) + self.wave_size[g] for g in targets}
         self.estimator = KeepEstimator(corpus)
         meters = measured_meters(corpus, store, self.estimator, worker)
+        for g in open_now(corpus, store) & {g for g, t in targets.items() if t > 0}:
+            targets[g] = max(targets[g], meters[g].kept + 1.0)  # one more document at least
         self.gate = BudgetGate(targets, prior, caps, meters)
         owns = worker.owns if worker is not None else (lambda _id: True)
         self.fronts = {g: _Front(store, g, owns) for g in targets}
