@@ -145,7 +145,7 @@ def separation() -> None:
     for group, labels in ((docs, story), (prose, {d.id: d.id for d in prose})):
         vectors, sets = content_features([d.text for d in group], load_embedder())
         k = background_rank(cfg.background_rank, len(group))
-        _, sim = nearest(vectors.astype(np.float16), k + 1, 10**6)
+        _, sim = nearest(vectors.astype(np.float16), k, 10**6)  # the k nearest others
         low = vectors.astype(np.float16).astype(np.float32)
         cos = low @ low.T
         counts = GenreWordCounts()
@@ -157,7 +157,7 @@ def separation() -> None:
         common = counts.common(0, len(group), cfg.common_share, cfg.common_min_docs)
         n = len(group)
         for i, j in itertools.combinations(range(n), 2):
-            floor = max(sim[i, k], sim[j, k])
+            floor = max(sim[i, k - 1], sim[j, k - 1])
             if cos[i, j] < cfg.threshold or cos[i, j] - floor < cfg.margin:
                 continue
             a = set(np.frombuffer(sets[i], dtype=np.uint32).tolist())
@@ -201,8 +201,8 @@ def _pairs(
     """Every pair of one genre through the three tests, as `clean` applies them."""
     vectors, sets = content_features([d.text for d in docs], load_embedder())
     k = background_rank(cfg.background_rank, len(docs))
-    _, sim = nearest(vectors.astype(np.float16), k + 1, 10**6)
-    background = sim[:, k]  # k-th other (slot 0 is the document itself)
+    _, sim = nearest(vectors.astype(np.float16), k, 10**6)
+    background = sim[:, k - 1]  # the k-th other document
     counts = GenreWordCounts()
     for words in sets:
         counts.add(0, words)

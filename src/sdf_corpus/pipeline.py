@@ -22,6 +22,7 @@ from sdf_corpus.generate.loop import combine
 from sdf_corpus.generate.runner import (
     GenerateResult,
     RunOptions,
+    fill_pool_batched,
     fill_pool_only,
     make_run_backend,
     price_for,
@@ -109,9 +110,10 @@ def generate(
         backend = make_run_backend(corpus)  # raises KeyMissingError before any request
         if not batch and workers == 1:
             return asyncio.run(run_backend(corpus, ledger, backend, options))
-        # The idea pool first, in this one process: immediate requests (one per many jobs),
-        # and one owner per cell whatever the worker count.
-        pool = asyncio.run(fill_pool_only(corpus, ledger, backend, options))
+        # The idea pool first, in this one process (one request per many jobs; --batch: as
+        # batches), and one owner per cell whatever the worker count.
+        fill = fill_pool_batched if batch else fill_pool_only  # --batch: at the batch price
+        pool = asyncio.run(fill(corpus, ledger, backend, options))
         if pool.stopped != "complete":
             return pool
         if batch:

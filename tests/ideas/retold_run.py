@@ -10,6 +10,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from fakeprovider.backend import anthropic_backend
@@ -145,3 +146,22 @@ def _offered(log: RetoldLog, idea: str) -> str | None:
             if re.sub(r"^\s*\d+[.)]\s*", "", line).strip() == idea.strip():
                 return plot
     return None
+
+
+def assert_batch_priced(run: Path, model: str = "claude-haiku-4-5") -> None:
+    """Every pool request's cost is its usage at our table's batch price (half of the
+    immediate price), not the immediate one nor zero."""
+    from sdf_corpus.pricing.prices import cost_usd, lookup_price
+
+    price = lookup_price(model)
+    assert price is not None
+    rows = _ledger_ids(
+        run,
+        "SELECT input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost_usd "
+        "FROM attempts WHERE stage='idea_pool' AND outcome='ok'",
+    )
+    assert rows
+    for inp, out, read, write, cost in rows:
+        assert cost > 0
+        assert cost == pytest.approx(cost_usd(price, inp, out, read, write, batch=True))
+        assert cost == pytest.approx(cost_usd(price, inp, out, read, write) / 2)

@@ -249,3 +249,65 @@ def test_a_pool_idea_is_keyed_by_its_own_identity(corpus: Corpus, tmp_path: Path
         assert stage is not None and stage.name != "idea"  # the pool's idea was read back
     # the same text under another request is another idea (another key)
     assert pool_key("r1", 1, "x") != pool_key("r2", 1, "x") != pool_key("r1", 2, "x")
+
+
+_CLOCK = "A clockmaker in Bruges {verb} the cracked tower clock the night before the winter fair."
+_VERBS = ("mends", "repairs", "fixes", "restores", "patches")
+
+
+def _too_close(request: Request, n: int) -> str:
+    """The first request keeps one clock idea; every later answer is another wording of
+    it (too close, never an exact repeat): a brief asked alone, again and again."""
+    if n == 2:
+        return "\n".join(f"{i}. {_CLOCK.format(verb=_VERBS[i - 1])}" for i in (1, 2))
+    asked = request.prompt.count("clock the night before")
+    return f"1. {_CLOCK.format(verb=_VERBS[min(asked + 1, len(_VERBS) - 1)])}"
+
+
+def _one_cell(corpus: Corpus, tmp: Path) -> tuple[Store, list[Job]]:
+    store, planned = _ledger(corpus, tmp, len(corpus.constitution.principles) + 1)
+    jobs = [j for j in planned if cell_of(j) == cell_of(planned[0])]
+    assert len(jobs) == 2
+    return store, jobs
+
+
+def test_a_re_ask_shows_the_refused_idea_so_its_prompt_differs(
+    write_spec: Callable[..., Path], tmp_path: Path
+) -> None:
+    corpus = load_corpus(write_spec(genres=["blog_post"], ideas={"per_request": 4, "max_asks": 3}))
+    store, jobs = _one_cell(corpus, tmp_path)
+    caller = Scripted(_too_close)
+    result = _fill(corpus, store, jobs, caller)
+    verdicts = [v for (v,) in store.db.execute("SELECT verdict FROM pool_ideas ORDER BY rowid")]
+    assert verdicts == ["kept", "too_close", "too_close", "too_close"]
+    assert result.exhausted and len(caller.sent) == 3
+    refused = [
+        t for (t,) in store.db.execute("SELECT text FROM pool_ideas WHERE verdict='too_close'")
+    ]
+    second, third = caller.sent[1].prompt, caller.sent[2].prompt
+    # each re-ask (the brief alone) names the ideas it was refused for, so none repeats
+    assert f"- {refused[0]}" in second and f"- {refused[1]}" in third
+    assert f"- {refused[1]}" not in second and second != third
+    assert len({r.custom_id for r in caller.sent}) == 3
+
+
+def test_a_resumed_fill_sends_the_same_re_ask_and_never_a_committed_one(
+    write_spec: Callable[..., Path], tmp_path: Path
+) -> None:
+    corpus = load_corpus(write_spec(genres=["blog_post"], ideas={"per_request": 4, "max_asks": 3}))
+    whole_store, jobs = _one_cell(corpus, tmp_path / "whole")
+    whole = Scripted(_too_close)
+    _fill(corpus, whole_store, jobs, whole)
+
+    store, jobs = _one_cell(corpus, tmp_path / "cut")
+    cut = Scripted(_too_close, fail=lambda n: BudgetError("cap") if n == 3 else None)
+    with pytest.raises(BudgetError):
+        _fill(corpus, store, jobs, cut)
+    committed = {r for (r,) in store.db.execute("SELECT id FROM pool_requests")}
+    resumed = Scripted(_too_close)
+    _fill(corpus, store, jobs, resumed)
+    assert {r.custom_id for r in resumed.sent}.isdisjoint(committed)
+    # given the ledger, the resumed re-ask is the one the uninterrupted run sent
+    assert [(r.custom_id, r.prompt) for r in resumed.sent] == [
+        (r.custom_id, r.prompt) for r in whole.sent[2:]
+    ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import random
 import subprocess
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from sdf_corpus.cli import main
 
 from .retold_run import (
     REPO,
+    assert_batch_priced,
     assert_cells_distinct,
     assert_paid_once,
     small_constitution,
@@ -49,10 +51,17 @@ def _cli(*args: str) -> tuple[int, str]:
     return result.exit_code, result.stdout + result.stderr
 
 
-def _spec(write_spec: Callable[..., Path], url: str, folder: Path, **backend: Any) -> Path:
+def _spec(
+    write_spec: Callable[..., Path],
+    url: str,
+    folder: Path,
+    ideas: dict[str, Any] | None = None,
+    **backend: Any,
+) -> Path:
     """Two genres on two principles: about 35 jobs, so each cell's pool serves many."""
     return write_spec(
         constitution=str(small_constitution(folder)),
+        ideas=ideas or {},
         genres=["blog_post", "news_article"],
         budget={"tokens": 32000, "max_rounds": 1},
         backend={
@@ -188,18 +197,113 @@ def test_batch_keeps_the_same_documents(
     fake_provider: FakeProvider,
     tmp_path: Path,
 ) -> None:
-    spec = _spec(_writer(tmp_path), fake_provider.url, tmp_path, batch=FAST_POLL)
+    # One request of a cell per batch round: each sees the one before it, as an immediate
+    # build's requests do, so the same ideas and documents (the default width is tested
+    # against a --batch build of its own: test_kill_9_during_a_pool_batch_...).
+    width_1 = {"batch_width": 1}
+    spec = _spec(_writer(tmp_path), fake_provider.url, tmp_path, width_1, batch=FAST_POLL)
     code, out = _cli("build", str(spec), "--batch", "--no-progress")
     assert code in DONE, out[-2000:]
     run = tmp_path / "run"
     assert fake_provider.batches.created  # the stages went through Message Batches
+    # the pool's list requests too, each once, at the batch price; nothing immediate
+    assert fake_provider.count == 0
+    committed = {r for (r,) in ledger_rows(run, "SELECT id FROM pool_requests")}
+    pooled = _pool_sends(fake_provider)
+    assert committed and set(pooled) == committed and set(pooled.values()) == {1}
+    assert_batch_priced(run)
     assert_paid_once(run, retold)
     assert _kept(run) == baseline[1]
+    assert _pool_ideas(run) == _pool_ideas(baseline[0])  # the same requests, the same ideas
     assert_cells_distinct(run, retold)
 
 
-def _start(spec: Path) -> subprocess.Popen[bytes]:
-    return start_cli("generate", str(spec), "--no-progress", env={"ANTHROPIC_API_KEY": DUMMY_KEY})
+def _batched(fake: FakeProvider) -> list[str]:
+    return [cid for batch in fake.batches.created for cid in batch["custom_ids"]]
+
+
+def _batch_created(fake: FakeProvider) -> Callable[[], bool]:
+    """True once the fake has created a batch more than at this call."""
+    out = len(_batched(fake))
+    return lambda: len(_batched(fake)) != out
+
+
+def _pool_sends(fake: FakeProvider) -> Counter[str]:
+    """How often each pool request went out (a later attempt's custom id is the request's
+    id with "-N" after it)."""
+    return Counter("-".join(c.split("-")[:2]) for c in _batched(fake) if c.startswith("pool-"))
+
+
+def _pool_ideas(run: Path) -> list[tuple[Any, ...]]:
+    return ledger_rows(
+        run, "SELECT request_id, item, job_id, text, verdict FROM pool_ideas ORDER BY 1, 2"
+    )
+
+
+def test_kill_9_during_a_pool_batch_then_resume_pays_nothing_twice(
+    baseline: tuple[Path, list[str], RetoldLog],
+    retold: RetoldLog,
+    fake_provider: FakeProvider,
+    tmp_path: Path,
+) -> None:
+    """A kill while the pool's batch (a round of several requests per cell) is out: the
+    next run adopts that batch (the same requests, given the same ledger) and reads its
+    answers; nothing is sent twice, and the run keeps what an unbroken --batch build keeps."""
+    whole = _whole_batch_build(tmp_path / "whole")
+    fake_provider.batches.delay = 1.0
+    spec = _spec(_writer(tmp_path), fake_provider.url, tmp_path, batch=FAST_POLL)
+    run = tmp_path / "run"
+    rng, kills, mid_batch = random.Random(5), 0, 0
+    for _ in range(2):
+        proc = _start(spec, "--batch")
+        kills += kill_when(
+            proc, _batch_created(fake_provider), within=60, pause=rng.uniform(0.0, 0.3)
+        )
+        mid_batch += bool(
+            ledger_rows(
+                run,
+                "SELECT COUNT(*) FROM batch_requests WHERE stage='idea_pool' AND result IS NULL",
+            )[0][0]
+        )
+    assert kills >= 1 and mid_batch >= 1  # a kill landed while a pool batch was out
+    fake_provider.batches.delay = 0.05
+    code, out = _cli("build", str(spec), "--batch", "--no-progress")
+    assert code in DONE, out[-2000:]
+    pooled = _pool_sends(fake_provider)
+    assert pooled and set(pooled.values()) == {1}  # no pool request sent twice
+    assert fake_provider.count == 0
+    assert_paid_once(run, retold)  # every answered list is committed: none lost, none twice
+    assert_batch_priced(run)
+    assert _kept(run) == _kept(whole)
+    assert _pool_ideas(run) == _pool_ideas(whole)
+    assert_cells_distinct(run, retold)
+
+
+def _whole_batch_build(folder: Path) -> Path:
+    """An unbroken `--batch` build on a fake of its own (its answers are seeded by the
+    request, so any fake gives the same): what a killed and resumed one must keep."""
+    folder.mkdir()
+    fake = FakeProvider().start()
+    try:
+        fake.retold(share=0.5)
+        spec = _spec(_writer(folder), fake.url, folder, batch=FAST_POLL)
+        code, out = _cli("build", str(spec), "--batch", "--no-progress")
+        assert code in DONE, out[-2000:]
+        widths = ledger_rows(
+            folder / "run",
+            "SELECT r.seq, p.cell, COUNT(*) FROM pool_requests p JOIN batch_requests r "
+            "ON r.key = p.id GROUP BY 1, 2",
+        )
+        assert max(n for *_, n in widths) >= 2  # a round carried several of a cell's requests
+    finally:
+        fake.stop()
+    return folder / "run"
+
+
+def _start(spec: Path, *options: str) -> subprocess.Popen[bytes]:
+    return start_cli(
+        "generate", str(spec), "--no-progress", *options, env={"ANTHROPIC_API_KEY": DUMMY_KEY}
+    )
 
 
 def _asking(retold: RetoldLog) -> Callable[[], bool]:

@@ -128,7 +128,7 @@ def test_max_cost_stops_inside_the_pool_and_a_larger_cap_finishes(
     )
 
 
-def test_batch_fills_the_pool_first_and_batches_no_idea_stage(
+def test_batch_fills_the_pool_first_in_batches_and_batches_no_idea_stage(
     fake_spec: Callable[..., Path], fake_provider: FakeProvider
 ) -> None:
     spec = fake_spec(
@@ -138,10 +138,13 @@ def test_batch_fills_the_pool_first_and_batches_no_idea_stage(
     assert code == 0, err
     run = spec.parent / "run"
     _assert_pool_sound(run)
-    batched = [e["custom_id"] for b in fake_provider.batches.created for e in b["entries"]]
+    batches = [[e["custom_id"] for e in b["entries"]] for b in fake_provider.batches.created]
+    batched = [cid for batch in batches for cid in batch]
     assert batched and not any("-idea-" in cid for cid in batched)
+    assert fake_provider.count == 0  # the pool's list requests went out as batches too
+    assert all(cid.startswith("pool-") for cid in batches[0])  # before any job's stage
     stages = ledger_rows(run, "SELECT DISTINCT stage FROM batch_requests")
-    assert {s for (s,) in stages} == {"draft", "rewrite"}
+    assert {s for (s,) in stages} == {"idea_pool", "draft", "rewrite"}
 
 
 def test_shards_own_whole_pool_groups_and_merge_keeps_both(

@@ -65,3 +65,29 @@ def test_the_local_backend_has_no_pool(write_spec: Callable[..., Path]) -> None:
     assert result.exit_code == 0, result.output
     assert "idea pool: not used (the local backend" in result.output
     assert "(pool)" not in result.output
+
+
+def test_the_pool_is_priced_at_the_batch_rate_for_batch_mode(
+    write_spec: Callable[..., Path],
+) -> None:
+    """`--batch` sends the pool's requests as batches too: their batch price is half of
+    the immediate one, token class by token class, and the comparison shows it."""
+    corpus = load_corpus(write_spec(budget={"tokens": 400_000}))
+    pooled, own = estimate_cost(corpus), estimate_cost(corpus, pool=False)
+    lines = [x for x in pooled.lines if x.stage == "idea (pool)"]
+    assert lines
+    for line in lines:
+        assert line.cost_usd is not None and line.cost_usd > 0
+        assert line.batch_cost_usd == pytest.approx(line.cost_usd / 2)
+    with_pool, without = compare(corpus, pooled, own)
+    assert with_pool.idea_cost_usd is not None
+    assert with_pool.idea_batch_usd == pytest.approx(with_pool.idea_cost_usd / 2)
+    assert with_pool.idea_batch_usd == pytest.approx(sum(x.batch_cost_usd or 0 for x in lines))
+    figures = with_pool.as_dict()
+    assert figures["idea_batch_usd_per_kept_mtok"] == pytest.approx(
+        figures["idea_usd_per_kept_mtok"] / 2, rel=1e-3
+    )
+    assert without.total_batch_usd is not None and with_pool.total_batch_usd is not None
+    assert with_pool.total_batch_usd < without.total_batch_usd
+    result = CliRunner().invoke(main, ["plan", str(write_spec()), "--estimate"])
+    assert "batch: idea" in result.output

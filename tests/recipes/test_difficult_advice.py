@@ -83,7 +83,7 @@ def _variant(
 def test_rewrite_off_skips_only_the_rewrite_and_keeps_the_answer(
     recipe_spec: Callable[..., Path], fake_provider: FakeProvider
 ) -> None:
-    full_run, full = _variant(recipe_spec, fake_provider, "full")
+    full_run, _ = _variant(recipe_spec, fake_provider, "full")
     run, ablated = _variant(recipe_spec, fake_provider, "no_rewrite", rewrite=False)
     assert "rewrite" not in {stage for stage, _, _ in ablated}
     # Every other request unchanged, job by job: the budget loop may send the two variants

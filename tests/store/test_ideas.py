@@ -133,3 +133,62 @@ def test_the_report_reads_the_pool_per_genre_and_principle(tmp_path: Path) -> No
         {"genre": "blog_post", "principle_id": "x", "asked": 1, "kept": 0, "dropped_too_close": 0},
     ]
     store.close()
+
+
+def test_a_batched_pool_request_is_answered_in_its_commit(tmp_path: Path) -> None:
+    """Under `--batch`: in flight until the commit that holds its ideas marks it answered;
+    its batch is the pool's, which the jobs' batch runner leaves alone."""
+    from sdf_corpus.store import BatchBook, RequestRow
+
+    store = Store(tmp_path / "ledger.sqlite")
+    store.sync_jobs([stub_job(n) for n in (1, 2, 3)])
+    book, batches = IdeaBook(store), BatchBook(store)
+    pool = batches.open_intent(
+        [RequestRow("pool-1", "job1", "idea_pool", 1, "", key="pool-1")], 1, 0
+    )
+    jobs = batches.open_intent([RequestRow("job2-draft-1", "job2", "draft", 1, "", key="k")], 1, 0)
+    batches.attach(pool.seq, "b-pool")
+    batches.attach(jobs.seq, "b-jobs")
+    assert [b.id for b in batches.batches("in_progress", pool=True)] == ["b-pool"]
+    assert [b.id for b in batches.batches("in_progress", pool=False)] == ["b-jobs"]
+    assert len(batches.batches("in_progress")) == 2
+    assert book.in_flight() == {"pool-1": ("pool-1", pool.seq)} and book.batch_tries("pool-1") == 1
+    _commit(book)
+    assert book.in_flight() == {} and batches.unanswered(pool.seq) == []
+    store.close()
+
+
+def test_refused_ideas_are_read_back_newest_first(tmp_path: Path) -> None:
+    store = Store(tmp_path / "ledger.sqlite")
+    store.sync_jobs([stub_job(n) for n in (1, 2, 3)])
+    book = IdeaBook(store)
+    _commit(book, "pool-1")
+    assert book.refused(["job2"]) == ["A lighthouse keeper's logbook!"]
+    assert book.refused(["job1", "job3"]) == []  # kept and missing are not refusals
+    store.close()
+
+
+def _pool(rid: str, job: str, text: str) -> PoolCommit:
+    completion = Completion("1. ...", "end", 900, 120, cost_usd=0.004, model="m")
+    rows = [IdeaRow(1, job, text, "kept")]
+    return PoolCommit(rid, "g/*/subject", "blog_post", "idea", job, completion, time.time(), rows)
+
+
+def test_a_round_of_pool_requests_is_committed_together_in_its_order(tmp_path: Path) -> None:
+    """A --batch round commits its requests in one transaction: a kill (here: a request
+    already in the ledger) leaves none of them; and each reads back in the order judged,
+    whatever its request id sorts as (a resumed fill rebuilds the cell in that order)."""
+    store = Store(tmp_path / "ledger.sqlite")
+    store.sync_jobs([stub_job(n) for n in (1, 2, 3)])
+    book = IdeaBook(store)
+    book.commit(_pool("pool-a", "job1", "A ferry timetable."))
+    with pytest.raises(sqlite3.IntegrityError):
+        book.commit(_pool("pool-z", "job2", "A beekeeper's ledger."), _pool("pool-a", "job3", "x"))
+    assert not book.committed("pool-z")
+    assert store.db.execute("SELECT COUNT(*) FROM attempts").fetchone()[0] == 1
+    book.commit(
+        _pool("pool-z", "job2", "A beekeeper's ledger."), _pool("pool-b", "job3", "A relay race.")
+    )
+    assert [ref for ref, _ in book.held("g/*/subject")] == ["pool-a:1", "pool-z:1", "pool-b:1"]
+    book.commit()  # an empty round (every request failed or was refused) writes nothing
+    assert store.db.execute("SELECT COUNT(*) FROM attempts").fetchone()[0] == 3

@@ -106,7 +106,7 @@ class _Run:
             from sdf_corpus.embed import load_embedder
 
             load_embedder()  # a missing model fails before any output; workers inherit it
-            self.semantic = SemanticDedup(config.semantic)
+            self.semantic = SemanticDedup(config.semantic, resolve_workers(config.workers))
         self.stats = CleanStats()
         self.batch: list[Prepared] = []
         self.by_genre: dict[str, Counter[str]] = {}

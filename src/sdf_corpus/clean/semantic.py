@@ -18,18 +18,26 @@ calibrated on real prose, short and long):
   (`semantic_common`), overlap by `min_word_overlap` (Jaccard).
 
 Order: the decision needs every document of a genre, so the documents that reach this
-step are held in an unlinked temporary file (memory holds their vectors, not their
-texts) and decided when the input ends. Within a genre they are visited in a canonical
-order, and each is dropped if it repeats a document kept before it in that order; so the
-kept set does not depend on the input order or the number of workers. The order is the
-plan's for generated documents (`Document.plan_position`: the earliest of two repeats is
-kept, as exact and MinHash dedup do, so the budget's cut in plan order is stable), then
-normalised-text digest and id for text that has no plan position. The held documents
-are then released in input order: shards come out in the same order as without this step.
+step are held in unlinked temporary files (memory holds per document its float16 vector,
+its 16-byte digest and three file offsets; not its text, id or words) and decided when
+the input ends. Within a genre they are visited in a canonical order, and each is dropped
+if it repeats a document kept before it in that order; so the kept set does not depend on
+the input order or the number of workers. The order is the plan's for generated documents
+(`Document.plan_position`: the earliest of two repeats is kept, as exact and MinHash
+dedup do, so the budget's cut in plan order is stable), then normalised-text digest and
+id for text that has no plan position. The
+held documents are then released in input order: shards come out in the same order as
+without this step.
 
-Neighbours: every document's background rank + 1 nearest in its genre
-(`clean.neighbours`: exact up to `exact_max_docs`, an inverted-file search beyond). A
-pair that can merge is always among them: it must beat the background.
+Search: one scan of each genre (`clean.neighbours`: exact up to `exact_max_docs`, an
+inverted-file search beyond) that keeps, per block of similarities, each document's
+background and only the pairs that pass the cosine and margin tests against the earlier
+document's own background; no neighbour list per document. A pair that can merge is
+always among a document's background-rank nearest: it must beat the background. The
+word overlap is then read from disk for those few pairs only, against the genre's common
+words (counted as documents are held, `GenreWordCounts`). A genre is one slice of the
+canonical order, so another per-genre statistic is one more pass over `_sets` for the
+genre's members before its search (`_decide_group`).
 """
 
 from __future__ import annotations
@@ -40,12 +48,13 @@ import pickle
 import tempfile
 from array import array
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
 from sdf_corpus.clean.config import SemanticConfig
-from sdf_corpus.clean.neighbours import nearest
+from sdf_corpus.clean.neighbours import plan_blocks, scan, top_values
 from sdf_corpus.clean.semantic_common import GenreWordCounts, Mask, content_overlap
 from sdf_corpus.document import Document
 
@@ -99,33 +108,54 @@ class _Spill:
         self._file.close()
 
 
+@dataclass(frozen=True)
+class _Pairs:
+    """Pairs that can merge, by canonical rank within a genre: `later` repeats `earlier`."""
+
+    later: I64
+    earlier: I64
+    cosine: F32
+
+
+_DIGEST = 16  # bytes of the normalised-text digest (xxh3-128, clean/normalize.py)
+# Each search thread holds a block's columns and a few 8 MiB arrays (~50-70 MiB): more
+# threads than this would grow the peak with the machine's core count.
+_MAX_THREADS = 4
+
+
 class SemanticDedup:
     """Holds the documents that passed exact and near dedup; `release` decides."""
 
-    def __init__(self, cfg: SemanticConfig) -> None:
+    def __init__(self, cfg: SemanticConfig, threads: int = 1) -> None:
         self.cfg = cfg
+        self.threads = max(1, min(threads, _MAX_THREADS))
         self._docs = _Spill("sdf-semantic-docs-")
         self._sets = _Spill("sdf-semantic-words-")
+        self._ids = _Spill("sdf-semantic-ids-")
         self._rows: list[F32] = []
         self._blocks: list[npt.NDArray[np.float16]] = []
         self._groups: dict[str, int] = {}
         self._group = array("i")
-        self._keys: list[tuple[bytes, str]] = []
+        self._digests = bytearray()
+        self._positions = array("q")  # plan position, -1 for text that has none
         self._counts = GenreWordCounts()
 
     def __len__(self) -> int:
         return len(self._docs)
 
     def hold(self, doc: Document, vector: F32, words: bytes, digest: bytes) -> None:
+        assert len(digest) == _DIGEST, "the semantic step orders by the 16-byte text digest"
         self._docs.add(pickle.dumps(doc, protocol=pickle.HIGHEST_PROTOCOL))
         self._sets.add(words)
+        self._ids.add(doc.id.encode("utf-8"))
         self._rows.append(vector)
         if len(self._rows) >= 4096:
             self._stack()
         group = self._groups.setdefault(doc.genre or "", len(self._groups))
         self._group.append(group)
         self._counts.add(group, words)
-        self._keys.append((_rank(doc, digest), doc.id))
+        self._digests += digest
+        self._positions.append(-1 if doc.plan_position is None else doc.plan_position)
 
     def _stack(self) -> None:
         if self._rows:
@@ -144,10 +174,7 @@ class SemanticDedup:
         if not self._blocks:
             return {}
         groups = np.frombuffer(self._group, dtype=np.int32)
-        keys = self._keys
-        order = np.asarray(
-            sorted(range(len(keys)), key=lambda i: (int(groups[i]), keys[i])), dtype=np.int64
-        )
+        order = self._canonical_order(groups)
         # One copy in canonical order, each held block freed once moved: a genre is a slice.
         rank = np.empty_like(order)
         rank[order] = np.arange(order.size)
@@ -163,6 +190,24 @@ class SemanticDedup:
             out.update(self._decide_group(order[lo:hi], vectors[lo:hi]))
         return out
 
+    def _canonical_order(self, groups: npt.NDArray[np.int32]) -> I64:
+        """Held positions by (genre, plan position, digest, id), documents without a plan
+        position after those with one: digests are compared as big-endian halves, and
+        only documents of one key (exact dedup off) read their ids."""
+        halves = np.frombuffer(self._digests, dtype=">u8").reshape(-1, 2)
+        plan = np.frombuffer(self._positions, dtype=np.int64)
+        unplaced = (plan < 0).astype(np.uint64)
+        at = np.maximum(plan, 0).astype(np.uint64)
+        order = np.lexsort((halves[:, 1], halves[:, 0], at, unplaced, groups)).astype(np.int64)
+        keys = np.column_stack(
+            [groups[order].astype(np.uint64), unplaced[order], at[order], halves[order]]
+        )
+        same = np.flatnonzero((keys[1:] == keys[:-1]).all(axis=1))
+        for lo, hi in _runs(same):
+            run = order[lo : hi + 1]
+            order[lo : hi + 1] = sorted(run.tolist(), key=lambda i: self._ids.get(i))
+        return order
+
     def _decide_group(
         self, members: I64, vectors: npt.NDArray[np.float16]
     ) -> dict[int, SemanticMatch]:
@@ -173,55 +218,72 @@ class SemanticDedup:
         if n < 2:
             return {}
         k = background_rank(self.cfg.background_rank, n)
-        nbr, sim = nearest(vectors, k + 1, self.cfg.exact_max_docs)
-        nbr, sim = _without_self(nbr, sim, k)
-        background = sim[:, k - 1]
-        return self._greedy(members, nbr, sim, background, common)
+        background, pairs = self._search(vectors, k)
+        return self._greedy(members, background, pairs, common)
+
+    def _search(self, vectors: npt.NDArray[np.float16], k: int) -> tuple[F32, _Pairs]:
+        """Every row's background, and the pairs (a row and an earlier row among its `k`
+        nearest) whose cosine passes the threshold and the margin over the later row's
+        background; the margin over the earlier row's background is checked after."""
+        cfg = self.cfg
+        background = np.full(vectors.shape[0], -np.inf, dtype=np.float32)
+        found: list[tuple[I64, I64, F32]] = []
+
+        def visit(rows: I64, cols: I64, s: F32) -> None:
+            bg = _background(top_values(s, k))
+            background[rows] = bg
+            mask = (s >= cfg.threshold) & (s - bg[:, None] >= cfg.margin)
+            mask &= cols[None, :] < rows[:, None]
+            r, c = np.nonzero(mask)
+            if r.size:
+                r, c = _within_rank(s, bg, r, c, k)
+                found.append((rows[r], cols[c], s[r, c]))
+
+        scan(vectors, plan_blocks(vectors, cfg.exact_max_docs), visit, self.threads)
+        if not found:
+            empty = np.zeros(0, dtype=np.int64)
+            return background, _Pairs(empty, empty, np.zeros(0, dtype=np.float32))
+        later, earlier, cosine = (np.concatenate(parts) for parts in zip(*found, strict=True))
+        return background, _Pairs(later, earlier, cosine)
 
     def _greedy(
-        self,
-        members: I64,
-        nbr: npt.NDArray[np.int32],
-        sim: F32,
-        background: F32,
-        common: Mask,
+        self, members: I64, background: F32, pairs: _Pairs, common: Mask
     ) -> dict[int, SemanticMatch]:
-        """Canonical order: a document repeats the first neighbour (most similar first)
-        that was kept before it and passes all three tests; otherwise it is kept."""
+        """Canonical order: a document repeats the first candidate (most similar first,
+        then the earliest) that was kept before it and passes all three tests; otherwise
+        it is kept."""
         cfg = self.cfg
-        rank = np.arange(members.size)[:, None]
-        floor = np.maximum(background[:, None], background[np.maximum(nbr, 0)])
-        possible = (nbr >= 0) & (nbr < rank) & (sim >= cfg.threshold) & (sim - floor >= cfg.margin)
+        floor = np.maximum(background[pairs.later], background[pairs.earlier])
+        ok = pairs.cosine - floor >= cfg.margin
+        later, earlier, cosine, floor = (
+            pairs.later[ok],
+            pairs.earlier[ok],
+            pairs.cosine[ok],
+            floor[ok],
+        )
+        order = np.lexsort((earlier, -cosine, later))
         kept = np.ones(members.size, dtype=bool)
         out: dict[int, SemanticMatch] = {}
-        for r in np.flatnonzero(possible.any(axis=1)).tolist():
+        for i in order.tolist():
+            r, other = int(later[i]), int(earlier[i])
+            if not kept[r] or not kept[other]:
+                continue  # r is decided already, or `other` was itself dropped
             words = self._sets.get(int(members[r]))
-            for col in np.flatnonzero(possible[r]).tolist():
-                other = int(nbr[r, col])
-                if not kept[other]:
-                    continue
-                overlap = content_overlap(words, self._sets.get(int(members[other])), common)
-                if overlap >= cfg.min_word_overlap:
-                    kept[r] = False
-                    detail = {
-                        "cosine": round(float(sim[r, col]), 4),
-                        "background": round(float(floor[r, col]), 4),
-                        "word_overlap": round(overlap, 4),
-                    }
-                    out[int(members[r])] = (self._keys[int(members[other])][1], detail)
-                    break
+            overlap = content_overlap(words, self._sets.get(int(members[other])), common)
+            if overlap >= cfg.min_word_overlap:
+                kept[r] = False
+                detail = {
+                    "cosine": round(float(cosine[i]), 4),
+                    "background": round(float(floor[i]), 4),
+                    "word_overlap": round(overlap, 4),
+                }
+                out[int(members[r])] = (self._ids.get(int(members[other])).decode(), detail)
         return out
 
     def close(self) -> None:
         self._docs.close()
         self._sets.close()
-
-
-def _rank(doc: Document, digest: bytes) -> bytes:
-    """The canonical order's key: plan position first, else the text's digest."""
-    if doc.plan_position is not None:
-        return b"\x00" + doc.plan_position.to_bytes(8, "big")
-    return b"\x01" + digest
+        self._ids.close()
 
 
 def background_rank(rank: int, docs: int) -> int:
@@ -230,13 +292,34 @@ def background_rank(rank: int, docs: int) -> int:
     return max(1, min(rank, (docs - 1) // 2))
 
 
-def _without_self(
-    nbr: npt.NDArray[np.int32], sim: F32, k: int
-) -> tuple[npt.NDArray[np.int32], F32]:
-    """The `k` nearest other rows (a row's own slot moved last, then cut off)."""
-    own = nbr == np.arange(nbr.shape[0], dtype=np.int32)[:, None]
-    # the column each row drops: its own, else the last; small indices, not an argsort
-    drop = np.where(own.any(axis=1), own.argmax(axis=1), nbr.shape[1] - 1).astype(np.int16)
-    cols = np.arange(k, dtype=np.int16)[None, :]
-    take = cols + (cols >= drop[:, None])
-    return np.take_along_axis(nbr, take, axis=1), np.take_along_axis(sim, take, axis=1)
+def _background(top: F32) -> F32:
+    """A document's background from its nearest documents' cosines (largest first): the
+    last, at the background rank."""
+    return np.ascontiguousarray(top[:, -1])
+
+
+def _within_rank(s: F32, bg: F32, r: I64, c: I64, k: int) -> tuple[I64, I64]:
+    """Drop the candidates that tie the background but fall outside a row's `k` nearest
+    (ties by column, as a neighbour list orders them). Only a margin of 0 lets a
+    candidate tie the background, so this is a rare path."""
+    tie = s[r, c] == bg[r]
+    if not tie.any():
+        return r, c
+    keep = np.ones(r.size, dtype=bool)
+    for i in np.flatnonzero(tie).tolist():
+        row = s[r[i]]
+        room = k - int(np.count_nonzero(row > bg[r[i]]))
+        keep[i] = int(c[i]) in set(np.flatnonzero(row == bg[r[i]])[: max(room, 0)].tolist())
+    return r[keep], c[keep]
+
+
+def _runs(same: I64) -> Iterator[tuple[int, int]]:
+    """(first, last) positions of each run of equal neighbours; `same[i]` marks that
+    position `same[i]` equals the next one."""
+    if same.size == 0:
+        return
+    breaks = np.flatnonzero(np.diff(same) > 1)
+    firsts = [0, *(breaks + 1).tolist()]
+    lasts = [*breaks.tolist(), same.size - 1]
+    for a, b in zip(firsts, lasts, strict=True):
+        yield int(same[a]), int(same[b]) + 1

@@ -35,10 +35,17 @@ from sdf_corpus.errors import (
     AmbiguousCreateError,
     PermanentError,
     ProviderError,
-    RetryableError,
 )
 from sdf_corpus.generate.backends.anthropic_batches import BatchEntry, BatchResult
-from sdf_corpus.generate.batch_clients import BatchAPI, make_batch_clients
+from sdf_corpus.generate.batch_clients import (
+    BatchAPI,
+    adopt_orphan,
+    create_batch,
+    make_batch_clients,
+    make_breakers,
+    result_error,
+    retry_error,
+)
 from sdf_corpus.generate.breaker import CircuitBreaker, account_refusal
 from sdf_corpus.generate.loop import GenerateResult, GenerationLoop, RunOptions, final_stage
 from sdf_corpus.generate.runner import fill_ideas
@@ -52,25 +59,7 @@ from sdf_corpus.targets import Target, default_target, stage_target
 __all__ = ["BatchSubmitter", "custom_id", "run_batch_generation"]
 
 _CUSTOM_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
-# Error types the API gives for a request that will never succeed as sent.
-_PERMANENT = {
-    "invalid_request_error",
-    "authentication_error",
-    "permission_error",
-    "not_found_error",
-    "request_too_large",
-}
-# Statuses of the immediate API for the same error types, for the circuit breaker.
-_STATUS = {
-    "invalid_request_error": 400,
-    "authentication_error": 401,
-    "billing_error": 402,
-    "permission_error": 403,
-    "not_found_error": 404,
-}
 _ENVELOPE_BYTES = 64  # '{"requests":[...]}' and separators
-# An intent's batch may carry a provider timestamp a little before our own clock.
-_CLOCK_SLACK = 300.0
 
 
 def custom_id(job_id: str, stage: str, attempt: int) -> str:
@@ -106,16 +95,7 @@ class BatchSubmitter:
         self.max_attempts = spec.max_attempts
         self.limits = spec.batch
         self.prices = {t: price if t == self.default else target_price(corpus, t) for t in clients}
-        # A breaker per provider and model: a bad key for one API stops the run naming it.
-        self.breakers = {
-            t: CircuitBreaker(
-                spec.breaker_threshold,
-                provider=c.name,
-                endpoint=c.endpoint,
-                connect_grace=spec.connect_grace,
-            )
-            for t, c in clients.items()
-        }
+        self.breakers = make_breakers(corpus, clients)
         self.requests = 0
 
     def _target_of(self, batch: BatchRow) -> Target:
@@ -133,7 +113,7 @@ class BatchSubmitter:
         while True:
             if changed and not loop.halted:
                 await self._submit_ready()
-            flight = self.book.batches("in_progress", "ended")
+            flight = self.book.batches("in_progress", "ended", pool=False)
             if not flight:
                 break
             changed = await self._poll(flight)
@@ -144,7 +124,10 @@ class BatchSubmitter:
                 delay = min(delay * 1.5, self.limits.poll_max)
 
     def _reserved(self) -> float:
-        return sum(b.worst_cost_usd for b in self.book.batches("in_progress", "ended", "creating"))
+        return sum(
+            b.worst_cost_usd
+            for b in self.book.batches("in_progress", "ended", "creating", pool=False)
+        )
 
     # -- submitting -----------------------------------------------------------------------
     async def _submit_ready(self) -> None:
@@ -207,36 +190,25 @@ class BatchSubmitter:
 
     async def _submit(self, chunk: _Chunk) -> None:
         target = chunk.target
-        client, breaker = self.clients[target], self.breakers[target]
-        for attempt in range(1, self.max_attempts + 1):
-            intent = self.book.open_intent(
-                chunk.rows, chunk.size, chunk.worst, target.provider, target.model
+        try:
+            status = await create_batch(
+                self.book,
+                self.clients[target],
+                self.breakers[target],
+                target,
+                chunk.rows,
+                chunk.entries,
+                size=chunk.size,
+                worst=chunk.worst,
+                max_attempts=self.max_attempts,
+                wait=self.limits.poll_initial,
             )
-            seq = intent.seq
-            try:
-                status = await client.create(chunk.entries, token=intent.token)
-            except AmbiguousCreateError:
-                # The batch may exist: keep the intent for _resolve_orphans (next run)
-                # and submit nothing more, rather than risk paying twice.
-                self.loop.halt("ambiguous_create")
-                self._say("batch create got no answer; re-run to adopt or resubmit it")
-                return
-            except RetryableError as exc:
-                self.book.drop_intent(seq)
-                breaker.failure(exc)  # raises ProviderStoppedError when it must stop
-                if attempt == self.max_attempts:
-                    breaker.gave_up(exc)
-                    raise
-                await asyncio.sleep(max(exc.retry_after or 0.0, self.limits.poll_initial))
-                continue
-            except ProviderError as exc:
-                self.book.drop_intent(seq)
-                # A refused create refuses every request it carries.
-                breaker.failure(exc, count=len(chunk.rows))
-                raise
-            break
-        breaker.success()
-        self.book.attach(seq, status.id)
+        except AmbiguousCreateError:
+            # The batch may exist: keep the intent for _resolve_orphans (next run)
+            # and submit nothing more, rather than risk paying twice.
+            self.loop.halt("ambiguous_create")
+            self._say("batch create got no answer; re-run to adopt or resubmit it")
+            return
         self.requests += len(chunk.rows)
         self._say(
             f"batch {status.id} ({target.label()}): {len(chunk.rows)} requests, "
@@ -245,28 +217,11 @@ class BatchSubmitter:
         )
 
     async def _resolve_orphans(self) -> None:
-        """An intent without a batch id: adopt the batch create made, if it exists.
-
-        Where the API keeps metadata (OpenAI) the batch carries the intent's token and
-        is found by it; Anthropic's is the unclaimed batch of the same size created
-        closest to the intent."""
-        for row in self.book.batches("creating"):
-            known = self.book.known_ids()
-            client = self.clients[self._target_of(row)]
-            recent = await client.recent(row.created_at - _CLOCK_SLACK)
-            fits = [b for b in recent if b.id not in known and b.token == row.token]
-            if not fits:
-                fits = [
-                    b
-                    for b in recent
-                    if b.id not in known and not b.token and b.requests == row.requests
-                ]
-            if fits:
-                best = min(fits, key=lambda b: abs(b.created_at - row.created_at))
-                self.book.attach(row.seq, best.id)
-                self._say(f"adopted batch {best.id} created before the last run stopped")
-            else:
-                self.book.orphan_lost(row.seq)
+        """An intent without a batch id: adopt the batch create made, if it exists."""
+        for row in self.book.batches("creating", pool=False):
+            adopted = await adopt_orphan(self.book, self.clients[self._target_of(row)], row)
+            if adopted is not None:
+                self._say(f"adopted batch {adopted} created before the last run stopped")
 
     # -- polling and collecting -------------------------------------------------------------
     async def _poll(self, flight: list[BatchRow]) -> bool:
@@ -336,16 +291,8 @@ class BatchSubmitter:
     def _record_failure(
         self, job: Job, row: RequestRow, result: BatchResult, breaker: CircuitBreaker
     ) -> None:
-        permanent = result.type == "errored" and result.error_type in _PERMANENT
-        message = (
-            f"batch {result.type}: {result.error_type} {result.error_message}".strip()
-            if result.type == "errored"
-            else f"batch request {result.type}"
-        )
-        status = _STATUS.get(result.error_type or "") if result.type == "errored" else None
-        error: ProviderError = (
-            PermanentError(message, status=status) if permanent else _BatchRetry(message)
-        )
+        error, permanent = result_error(result)
+        message = str(error)
         give_up = permanent or row.attempt >= self.max_attempts
         # An account-level refusal says nothing about the job: it stays pending.
         fails_job = give_up and account_refusal(error) is None
@@ -366,7 +313,7 @@ class BatchSubmitter:
             self._tick(ok=False, job=job)
 
     def _fail(self, job: Job, stage: str, why: str) -> None:
-        self.ledger.fail_job(job, stage, _BatchRetry(why))
+        self.ledger.fail_job(job, stage, retry_error(why))
         self._tick(ok=False, job=job)
 
     def _tick(self, ok: bool, job: Job) -> None:
@@ -377,10 +324,6 @@ class BatchSubmitter:
 
     def _say(self, text: str) -> None:
         self.loop.progress.say(text)
-
-
-class _BatchRetry(ProviderError):
-    """A batch request that may succeed if sent again (errored, expired, canceled)."""
 
 
 async def run_batch_generation(

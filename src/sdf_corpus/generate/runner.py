@@ -36,6 +36,7 @@ __all__ = [
     "ImmediateSubmitter",
     "RunOptions",
     "fill_ideas",
+    "fill_pool_batched",
     "fill_pool_only",
     "make_run_backend",
     "price_for",
@@ -149,6 +150,7 @@ async def fill_ideas(
     ledger: Store,
     caller: CallerFor | None,
     jobs: Iterable[Job] | None = None,
+    concurrency: int | None = None,
 ) -> None:
     """The idea pool for the loop's pending jobs; a stop (--max-cost, a provider that
     refuses) halts the loop, and the jobs still owed an idea wait for a later run.
@@ -163,7 +165,7 @@ async def fill_ideas(
             ledger,
             loop.pooled(ledger.pending_jobs()) if jobs is None else jobs,
             caller,
-            concurrency=loop.corpus.spec.backend.concurrency,
+            concurrency=concurrency or loop.corpus.spec.backend.concurrency,
         )
     except (BudgetError, ProviderStoppedError) as exc:
         loop.halt(exc)
@@ -211,6 +213,46 @@ async def fill_pool_only(
         requests=executors.requests,
         spent_usd=loop.guard.spent,
         stopped=loop.stopped,
+        errors=dict(loop.errors),
+    )
+
+
+async def fill_pool_batched(
+    corpus: Corpus, ledger: Store, backends: RunBackends, options: RunOptions
+) -> GenerateResult:
+    """`fill_pool_only` through the batch APIs (`--batch`): the same pool requests, in
+    rounds of batches, at the batch price (ideas/batched.py)."""
+    from sdf_corpus.generate.batch_clients import make_batch_clients
+    from sdf_corpus.ideas.batched import PoolBatches
+
+    await backends.aclose()  # nothing goes out immediately
+    price = price_for(corpus)
+    quiet = dataclasses.replace(options, progress=False)
+    loop = GenerationLoop(corpus, ledger, quiet, price, batch=True)
+    clients = make_batch_clients(corpus)  # a missing key raises before anything is sent
+    pool = PoolBatches(corpus, ledger, clients, loop.guard, loop.progress.say)
+    try:
+        await pool.start()
+        # Every cell's next request in one round: no cap below the batch's own.
+        await fill_ideas(
+            loop, ledger, pool, concurrency=corpus.spec.backend.batch.max_requests
+        )
+        if loop.stopped_by is None:
+            await pool.finish()
+    finally:
+        for client in clients.values():
+            await client.aclose()
+    if pool.error is not None:  # what ended the pool's batches, as the jobs' batches say it
+        pool.error.args = (f"batch request failed: {pool.error}",)
+        raise pool.error
+    ambiguous = pool.ambiguous  # the intent waits for the next run to adopt (exit 4)
+    if loop.stopped_by is not None and not ambiguous:
+        raise loop.stopped_by
+    return GenerateResult(
+        jobs_failed=loop.failed,
+        requests=pool.requests,
+        spent_usd=loop.guard.spent,
+        stopped="ambiguous_create" if ambiguous else loop.stopped,
         errors=dict(loop.errors),
     )
 

@@ -40,3 +40,10 @@ class IdeasSpec(BaseModel):
         description="times a brief is asked before its job is set aside (pool_exhausted: its "
         "cell is saturated)",
     )
+    batch_width: int = Field(
+        8,
+        ge=1,
+        le=1000,
+        description="under --batch, a cell's requests going out together in one round (each "
+        "shows the taken ideas of the round's start; answers judged in request order)",
+    )

@@ -1,8 +1,11 @@
 """Filling cells' ideas: list requests that each serve many jobs, one idea per brief.
 
-Per cell, requests go one after another (each must see what the previous one kept, both
-to check against and to show as taken); cells run side by side, as many requests in
-flight as the backend allows. A cell's waiting jobs are taken in plan (index) order, so
+Per cell, requests go in rounds: each round's requests are built from one ledger state
+(what the cell holds, shown as taken), sent together, and their answers checked in request
+order and committed in one transaction. Immediately a round is one request (each sees
+what the previous one kept); under `--batch` it is `ideas.batch_width` requests, since each
+round costs a batch turnaround. Cells run side by side, as many requests in flight as the
+backend allows. A cell's waiting jobs are taken in plan (index) order, so
 what is asked and kept depends only on the ledger and the answers. Each answered request
 is committed with its attempt, its ideas and the kept ideas as the jobs' idea outputs in
 one transaction (`store/ideas.py`); a brief whose idea was dropped (a repeat, too close,
@@ -86,12 +89,17 @@ async def fill_pool(
     caller: CallerFor | None,
     *,
     concurrency: int = 16,
+    width: int | None = None,
 ) -> PoolResult:
     """Ensure a pool idea for each of `jobs` that needs one (the one door in).
 
     Callable per wave of jobs. `caller=None` sends nothing: it only says which jobs are
     still owed an idea (a `--workers` process, whose parent filled the pool). Raises
-    BudgetError or ProviderStoppedError once the in-flight requests are committed."""
+    BudgetError or ProviderStoppedError once the in-flight requests are committed.
+
+    `width`: requests of one cell sent together per round; by default `ideas.batch_width`
+    when the caller sends batches (`batched`: ideas/batched.py), else 1 (an immediate
+    build keeps each request seeing the one before it)."""
     if not pool_applies(corpus):
         return PoolResult()
     groups, exhausted = _waiting(corpus, ledger, jobs)
@@ -101,7 +109,9 @@ async def fill_pool(
     for group in groups:  # a template that cannot be rendered fails before anything is sent
         first = ledger.job(group.waiting()[0])
         pool_request(corpus, group.stage, [first], [])
-    filler = _Filler(corpus, ledger, caller, load_embedder(), concurrency)
+    if width is None:
+        width = corpus.spec.ideas.batch_width if getattr(caller, "batched", False) else 1
+    filler = _Filler(corpus, ledger, caller, load_embedder(), concurrency, max(1, width))
     await asyncio.gather(*(filler.fill(group) for group in groups))
     if filler.stop is not None:
         raise filler.stop
@@ -146,15 +156,34 @@ def _saturated(cell: str, asks: int) -> str:
 _REFUSED = object()
 
 
+@dataclass(frozen=True)
+class _Ask:
+    """One pool request, built at its round's start: `request.custom_id` is its id."""
+
+    key: str  # its cell, or its group for a remainder request
+    ids: list[str]
+    batch: list[Job]
+    cells: list[str]
+    request: Request
+
+
 class _Filler:
     """Requests for the groups, side by side; within a group, first every cell's full
-    requests (cells side by side), then the cells' remainders together, one at a time."""
+    requests (cells side by side), then the cells' remainders together: each in rounds of
+    `width` requests."""
 
     def __init__(
-        self, corpus: Corpus, ledger: Store, caller: CallerFor, embedder: Embedder, concurrency: int
+        self,
+        corpus: Corpus,
+        ledger: Store,
+        caller: CallerFor,
+        embedder: Embedder,
+        concurrency: int,
+        width: int,
     ) -> None:
         self.corpus, self.ledger, self.caller, self.embedder = corpus, ledger, caller, embedder
         self.spec = corpus.spec.ideas
+        self.width = width  # requests of one cell (or group) per round
         self.book = IdeaBook(ledger)
         self.gate = asyncio.Semaphore(max(1, concurrency))
         self.stop: BudgetError | ProviderStoppedError | None = None
@@ -172,13 +201,17 @@ class _Filler:
         while group.waiting() and self.stop is None:
             # The remainders in plan order: each cell's own order is kept.
             by_index = sorted(group.waiting(), key=group.index.__getitem__)
-            if not await self._request(group, group.key, by_index[:size]):
+            span = by_index[: self.width * size]
+            chunks = [span[i : i + size] for i in range(0, len(span), size)]
+            if not await self._round(group, group.key, chunks):
                 return
 
     async def _full(self, group: _Group, cell: _Cell) -> None:
         size = self.spec.per_request
         while len(cell.waiting) >= size and self.stop is None:
-            if not await self._request(group, cell.key, cell.waiting[:size]):
+            count = min(self.width, len(cell.waiting) // size)
+            chunks = [cell.waiting[i * size : (i + 1) * size] for i in range(count)]
+            if not await self._round(group, cell.key, chunks):
                 return
 
     def _ideas(self, cell: str) -> CellIdeas:
@@ -186,33 +219,59 @@ class _Filler:
             self.cells[cell] = CellIdeas(self.book.held(cell), self.embedder, self.spec.threshold)
         return self.cells[cell]
 
-    async def _request(self, group: _Group, key: str, ids: list[str]) -> bool:
-        """One request for these briefs, committed; False when the group must stop."""
+    def _prepare(self, group: _Group, key: str, ids: list[str]) -> _Ask:
+        """A request for these briefs, showing what their cells hold now."""
         batch = [self.ledger.job(j) for j in ids]
         cells = [cell_of(job) for job in batch]
-        taken = self._taken(cells, self.book.nears(ids))
+        taken = self._taken(cells, self.book.nears(ids), self.book.refused(ids))
         request = pool_request(self.corpus, group.stage, batch, taken)
         rid = request_id(key, request, self.book.asks(ids))
-        caller = self.caller(batch[0].genre, group.stage.name)
-        answer = await self._send(caller, ids[0], dataclasses.replace(request, custom_id=rid))
-        if isinstance(answer, ProviderError):
-            self._fail(group, batch, answer)
-            return True
-        if answer is _REFUSED:
-            # Asked again, so the executor's breaker sees the refusals it would have seen
-            # from the jobs' own requests and stops the run naming the setting (exit 5);
-            # bounded in case it never does.
-            group.refusals += 1
-            return group.refusals <= self.corpus.spec.backend.breaker_threshold
-        if not isinstance(answer, tuple):
-            return False
-        group.refusals = 0
-        completion, started = answer
-        rows = self._judge(group, rid, ids, cells, parse_items(completion.text, len(ids)))
-        genre, stage = batch[0].genre, group.stage.name
-        self.book.commit(PoolCommit(rid, key, genre, stage, ids[0], completion, started, rows))
-        self._tally(group, rows)
-        return True
+        return _Ask(key, ids, batch, cells, dataclasses.replace(request, custom_id=rid))
+
+    async def _round(self, group: _Group, key: str, chunks: Sequence[list[str]]) -> bool:
+        """One request per chunk of briefs, all built from the same ledger state and sent
+        together; the answers judged in request order and committed in one transaction,
+        so a kill leaves the round's start (same request ids: its batch is adopted) or its
+        end. False when the group must stop."""
+        asks = [self._prepare(group, key, ids) for ids in chunks]
+        answers = await asyncio.gather(*(self._ask(group, ask) for ask in asks))
+        go, commits, failed = True, [], []
+        for ask, answer in zip(asks, answers, strict=True):
+            if isinstance(answer, ProviderError):
+                failed.append((ask, answer))
+            elif answer is _REFUSED:
+                # Asked again, so the executor's breaker sees the refusals it would have
+                # seen from the jobs' own requests and stops the run naming the setting
+                # (exit 5); bounded in case it never does.
+                group.refusals += 1
+                go = go and group.refusals <= self.corpus.spec.backend.breaker_threshold
+            elif isinstance(answer, tuple):
+                group.refusals = 0
+                commits.append(self._answered(group, ask, *answer))
+            else:
+                go = False
+        self.book.commit(*commits)
+        for commit in commits:
+            self._tally(group, commit.ideas)
+        for ask, error in failed:
+            self._fail(group, ask.batch, error)
+        return go
+
+    async def _ask(
+        self, group: _Group, ask: _Ask
+    ) -> tuple[Completion, float] | ProviderError | object | None:
+        caller = self.caller(ask.batch[0].genre, group.stage.name)
+        return await self._send(caller, ask.ids[0], ask.request)
+
+    def _answered(
+        self, group: _Group, ask: _Ask, completion: Completion, started: float
+    ) -> PoolCommit:
+        rid = ask.request.custom_id
+        rows = self._judge(
+            group, rid, ask.ids, ask.cells, parse_items(completion.text, len(ask.ids))
+        )
+        genre, stage = ask.batch[0].genre, group.stage.name
+        return PoolCommit(rid, ask.key, genre, stage, ask.ids[0], completion, started, rows)
 
     def _judge(
         self,
@@ -246,15 +305,24 @@ class _Filler:
             self.texts[group.key] = {normalise(text): ref for ref, text in held}
         return self.texts[group.key]
 
-    def _taken(self, cells: Sequence[str], near: Sequence[str]) -> list[str]:
-        """Summaries of what the request's cells hold, shared out among them."""
+    def _taken(
+        self, cells: Sequence[str], near: Sequence[str], refused: Sequence[str]
+    ) -> list[str]:
+        """Summaries to show as taken: first the ideas these briefs were refused for (so a
+        re-ask is not the very prompt that gave them), then what the request's cells hold,
+        shared out among them; each text once, at most `ideas.show_taken`."""
         distinct = list(dict.fromkeys(cells))
         limit = self.spec.show_taken
         share = -(-limit // len(distinct)) if limit else 0
-        lines: list[str] = []
+        held: list[str] = []
         for cell in distinct:
-            lines += [summary(t) for t in self._ideas(cell).steering(near, share)]
-        return lines[:limit]
+            held += [summary(t) for t in self._ideas(cell).steering(near, share)]
+        # A refused repeat is shown in the words its cell holds it in.
+        spelt = {normalise(line): line for line in held}
+        shown: dict[str, str] = {}
+        for line in [*(summary(t) for t in refused), *held]:
+            shown.setdefault(normalise(line), spelt.get(normalise(line), line))
+        return list(shown.values())[:limit]
 
     async def _send(
         self, caller: Caller, payer: str, request: Request

@@ -10,6 +10,7 @@ assumed to be asked again (an idea dropped as a repeat, or missing from the answ
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,6 +87,10 @@ class PoolFigures:
     idea_cost_usd: float | None
     total_cost_usd: float | None
     kept_tokens: int
+    # The same at the batch discount (`--batch` sends the pool's requests as batches too);
+    # None where a stage's model has no batch API.
+    idea_batch_usd: float | None = None
+    total_batch_usd: float | None = None
 
     def per_kept_mtok(self, value: float | None) -> float | None:
         return None if value is None or not self.kept_tokens else value / self.kept_tokens * 1e6
@@ -103,6 +108,9 @@ class PoolFigures:
             "idea_usd_per_kept_mtok": _round(self.per_kept_mtok(self.idea_cost_usd)),
             "total_cost_usd": _round(self.total_cost_usd),
             "total_usd_per_kept_mtok": _round(self.per_kept_mtok(self.total_cost_usd)),
+            "idea_batch_usd": _round(self.idea_batch_usd),
+            "idea_batch_usd_per_kept_mtok": _round(self.per_kept_mtok(self.idea_batch_usd)),
+            "total_batch_usd_per_kept_mtok": _round(self.per_kept_mtok(self.total_batch_usd)),
         }
 
 
@@ -126,20 +134,34 @@ def _side(
 ) -> PoolFigures:
     """The figures of an estimate's idea lines (`idea_stages`: (genre, line stage))."""
     ideas = [x for x in lines if (x.genre, x.stage) in idea_stages]
-    costs = [x.cost_usd for x in ideas]
-    every = [x.cost_usd for x in lines]
     return PoolFigures(
         label=label,
         idea_requests=sum(x.requests for x in ideas),
         idea_output_tokens=sum(x.output_tokens for x in ideas),
-        idea_cost_usd=None if None in costs else float(sum(c for c in costs if c is not None)),
-        total_cost_usd=None if None in every else float(sum(c for c in every if c is not None)),
+        idea_cost_usd=_sum(x.cost_usd for x in ideas),
+        total_cost_usd=_sum(x.cost_usd for x in lines),
         kept_tokens=kept,
+        idea_batch_usd=_sum(x.batch_cost_usd for x in ideas),
+        total_batch_usd=_sum(x.batch_cost_usd for x in lines),
     )
 
 
+def _sum(costs: Iterable[float | None]) -> float | None:
+    """The total, or None when any part has no price."""
+    values = list(costs)
+    return None if None in values else float(sum(c for c in values if c is not None))
+
+
 def format_comparison(sides: list[PoolFigures]) -> str:
-    head = ("", "idea requests", "idea output tok", "idea $/kept Mtok", "total $/kept Mtok")
+    head = (
+        "",
+        "idea requests",
+        "idea output tok",
+        "idea $/kept Mtok",
+        "total $/kept Mtok",
+        "batch: idea",
+        "batch: total",
+    )
     rows = [head]
     for side in sides:
         rows.append(
@@ -149,10 +171,15 @@ def format_comparison(sides: list[PoolFigures]) -> str:
                 f"{side.idea_output_tokens:,.0f}",
                 _usd(side.per_kept_mtok(side.idea_cost_usd)),
                 _usd(side.per_kept_mtok(side.total_cost_usd)),
+                _usd(side.per_kept_mtok(side.idea_batch_usd)),
+                _usd(side.per_kept_mtok(side.total_batch_usd)),
             )
         )
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
-    out = ["idea stage with and without the pool (immediate prices, per million kept tokens):"]
+    out = [
+        "idea stage with and without the pool (per million kept tokens; immediate prices, "
+        "then with --batch, where the pool's requests are batched too):"
+    ]
     for row in rows:
         cells = [row[0].ljust(widths[0])]
         cells += [c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)]

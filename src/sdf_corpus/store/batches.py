@@ -19,9 +19,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from sdf_corpus.plan.job import Job
+from sdf_corpus.store.ideas import POOL_STAGE
 from sdf_corpus.store.jobs import JobQueries
 
 __all__ = ["BatchBook", "BatchRow", "RequestRow"]
+
+_HAS_POOL = "EXISTS (SELECT 1 FROM batch_requests r WHERE r.seq = b.seq AND r.stage = ?)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,13 +110,16 @@ class BatchBook:
             )
 
     # -- reading --------------------------------------------------------------------------
-    def batches(self, *statuses: str) -> list[BatchRow]:
+    def batches(self, *statuses: str, pool: bool | None = None) -> list[BatchRow]:
+        """Batches in these statuses; `pool`: only those carrying the idea pool's list
+        requests (True) or only the jobs' stages (False): each has its own runner."""
         marks = ",".join("?" * len(statuses))
+        which = "" if pool is None else ("AND " if pool else "AND NOT ") + _HAS_POOL
         rows = self.db.execute(
             "SELECT seq, id, status, requests, worst_cost_usd, created_at, provider, model "
-            "FROM batches "
-            f"WHERE status IN ({marks}) ORDER BY seq",
-            statuses,
+            "FROM batches b "
+            f"WHERE status IN ({marks}) {which} ORDER BY seq",
+            (*statuses, *((POOL_STAGE,) if pool is not None else ())),
         ).fetchall()
         return [BatchRow(*r) for r in rows]
 
@@ -121,9 +127,10 @@ class BatchBook:
         return {r[0] for r in self.db.execute("SELECT id FROM batches WHERE id IS NOT NULL")}
 
     def requests(self, seq: int) -> dict[str, RequestRow]:
+        """The batch's requests in the order they were put in it."""
         rows = self.db.execute(
             "SELECT custom_id, job_id, stage, attempt, prefill, result, key FROM batch_requests "
-            "WHERE seq=?",
+            "WHERE seq=? ORDER BY rowid",
             (seq,),
         )
         return {r[0]: RequestRow(*r) for r in rows}

@@ -8,6 +8,7 @@ request in flight, and a re-run finds every brief of a committed request answere
 
 from __future__ import annotations
 
+import math
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -105,6 +106,22 @@ class IdeaBook:
         )
         return [str(r[0]) for rows in self._per_chunk(sql, list(job_ids)) for r in rows]
 
+    def refused(self, job_ids: Iterable[str]) -> list[str]:
+        """Texts of these jobs' ideas dropped as a repeat or too close, newest first: what
+        a re-ask shows as taken, so it is not the same prompt (and the same answer) again."""
+        sql = (
+            "SELECT created_at, request_id, item, text FROM pool_ideas "
+            "WHERE verdict IN ('duplicate', 'too_close') AND job_id IN ({ids})"
+        )
+        found = [
+            (float(t), str(r), int(i), str(x))
+            for rows in self._per_chunk(sql, list(job_ids))
+            for t, r, i, x in rows
+        ]
+        # Newest first; ties (one request's ideas) in brief order, whatever the chunking.
+        found.sort(key=lambda row: (-row[0], row[1], row[2]))
+        return [text for *_, text in found]
+
     def without_idea(self, job_ids: Iterable[str]) -> set[str]:
         """The jobs among `job_ids` the pool has kept no idea for yet. A job's own idea
         output (asked with the pool off) does not count: with the pool on, every idea
@@ -140,45 +157,94 @@ class IdeaBook:
         ).fetchone()
         return row is not None
 
-    def commit(self, pool: PoolCommit) -> None:
-        """The request, its attempt, every idea and each kept idea as its job's output:
-        all in one transaction, or none of it."""
-        now, c = time.time(), pool.completion
+    def commit(self, *pools: PoolCommit) -> None:
+        """Each request, its attempt, every idea and each kept idea as its job's output:
+        all of them in one transaction, or none of it (a round of requests commits
+        together: ideas/fill.py). `created_at` rises with each request, so a cell's held
+        ideas read back in the order they were judged."""
+        if not pools:
+            return
+        now = time.time()
+        with self.ledger.transaction(immediate=True):
+            for pool in pools:
+                self._insert(pool, now)
+                now = math.nextafter(max(now, time.time()), math.inf)
+
+    def _insert(self, pool: PoolCommit, now: float) -> None:
+        c = pool.completion
         db = self.ledger.db
         kept = [row for row in pool.ideas if row.verdict == "kept"]
+        self.ledger.insert_paid_attempt(pool.payer, POOL_STAGE, pool.started, now, c)
+        db.execute(
+            "INSERT INTO pool_requests VALUES (?,?,?,?,?,?,?)",
+            (pool.request_id, pool.cell, pool.genre, len(pool.ideas), len(kept), c.model, now),
+        )
+        db.executemany(
+            "INSERT INTO pool_ideas VALUES (?,?,?,?,?,?,?,?,?)",
+            [
+                (
+                    pool.request_id,
+                    r.item,
+                    r.cell or pool.cell,
+                    r.job_id,
+                    r.text,
+                    r.verdict,
+                    r.near,
+                    r.cosine,
+                    now,
+                )
+                for r in pool.ideas
+            ],
+        )
+        # Sent in a batch (`--batch`): its request is answered in the same commit, so a
+        # re-run neither adopts the batch's answer again nor asks for it.
+        db.execute(
+            "UPDATE batch_requests SET result='succeeded' "
+            "WHERE key=? AND stage=? AND result IS NULL",
+            (pool.request_id, POOL_STAGE),
+        )
+        # A job's own idea (asked with the pool off) stays findable by its key.
+        db.executemany(_DISPLACE, [(r.job_id, pool.stage, r.key) for r in kept])
+        db.executemany(
+            "INSERT OR REPLACE INTO outputs (job_id, stage, text, stop_reason, input_tokens, "
+            "output_tokens, cache_read_tokens, cache_write_tokens, cost_usd, model, "
+            "backend, created_at, key) VALUES (?,?,?,?,0,0,0,0,0,?,?,?,?)",
+            [
+                (r.job_id, pool.stage, r.text, "pool", c.model, POOL_BACKEND, now, r.key)
+                for r in kept
+            ],
+        )
+
+    # -- the pool through a batch API (ideas/batched.py) --------------------------------------
+    def batch_tries(self, request_id: str) -> int:
+        """How often the pool request was put in a batch (its attempts, lost ones included)."""
+        row = self.ledger.db.execute(
+            "SELECT COUNT(*) FROM batch_requests WHERE key=? AND stage=?",
+            (request_id, POOL_STAGE),
+        ).fetchone()
+        return int(row[0])
+
+    def in_flight(self) -> dict[str, tuple[str, int]]:
+        """Pool requests sent in a batch that is not collected and not yet answered in the
+        ledger: request id -> (custom id, batch seq). A re-run waits for these answers
+        instead of sending the request again."""
+        rows = self.ledger.db.execute(
+            "SELECT r.key, r.custom_id, r.seq FROM batch_requests r JOIN batches b "
+            "ON b.seq = r.seq WHERE r.stage=? AND r.result IS NULL "
+            "AND b.status IN ('in_progress', 'ended') ORDER BY r.seq",
+            (POOL_STAGE,),
+        )
+        return {str(key): (str(cid), int(seq)) for key, cid, seq in rows}
+
+    def record_unclaimed(
+        self, payer: str, custom_id: str, started: float, completion: Completion
+    ) -> None:
+        """An answer in an adopted batch that this run's pool no longer asks for (the spec
+        or the plan changed in between): paid for, so its cost is on the ledger."""
         with self.ledger.transaction(immediate=True):
-            self.ledger.insert_paid_attempt(pool.payer, POOL_STAGE, pool.started, now, c)
-            db.execute(
-                "INSERT INTO pool_requests VALUES (?,?,?,?,?,?,?)",
-                (pool.request_id, pool.cell, pool.genre, len(pool.ideas), len(kept), c.model, now),
-            )
-            db.executemany(
-                "INSERT INTO pool_ideas VALUES (?,?,?,?,?,?,?,?,?)",
-                [
-                    (
-                        pool.request_id,
-                        r.item,
-                        r.cell or pool.cell,
-                        r.job_id,
-                        r.text,
-                        r.verdict,
-                        r.near,
-                        r.cosine,
-                        now,
-                    )
-                    for r in pool.ideas
-                ],
-            )
-            # A job's own idea (asked with the pool off) stays findable by its key.
-            db.executemany(_DISPLACE, [(r.job_id, pool.stage, r.key) for r in kept])
-            db.executemany(
-                "INSERT OR REPLACE INTO outputs (job_id, stage, text, stop_reason, input_tokens, "
-                "output_tokens, cache_read_tokens, cache_write_tokens, cost_usd, model, "
-                "backend, created_at, key) VALUES (?,?,?,?,0,0,0,0,0,?,?,?,?)",
-                [
-                    (r.job_id, pool.stage, r.text, "pool", c.model, POOL_BACKEND, now, r.key)
-                    for r in kept
-                ],
+            self.ledger.insert_paid_attempt(payer, POOL_STAGE, started, time.time(), completion)
+            self.ledger.db.execute(
+                "UPDATE batch_requests SET result='unused' WHERE custom_id=?", (custom_id,)
             )
 
     def figures(self, genre: str | None = None) -> PoolFigures:
