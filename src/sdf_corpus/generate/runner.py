@@ -234,9 +234,7 @@ async def fill_pool_batched(
     try:
         await pool.start()
         # Every cell's next request in one round: no cap below the batch's own.
-        await fill_ideas(
-            loop, ledger, pool, concurrency=corpus.spec.backend.batch.max_requests
-        )
+        await fill_ideas(loop, ledger, pool, concurrency=corpus.spec.backend.batch.max_requests)
         if loop.stopped_by is None:
             await pool.finish()
     finally:
