@@ -25,6 +25,14 @@ def shard_rows(run_dir: Path) -> list[dict[str, Any]]:
     return list(iter_rows(RunFolder(run_dir).shards()))
 
 
+def kept_rows(run_dir: Path) -> list[dict[str, Any]]:
+    """Every document the clean stage kept: the shards' rows, then the reserve's (the
+    budget's surplus, moved out of the shards)."""
+    run = RunFolder(run_dir)
+    reserve = sorted(run.reserve_dir.glob("reserve-*.parquet")) if run.reserve_dir.is_dir() else []
+    return [*iter_rows(run.shards()), *iter_rows(reserve)]
+
+
 def stub_job(n: int) -> Job:
     """A minimal planned job (`job{n}`, a blog post about the subject) for ledger tests."""
     return Job(

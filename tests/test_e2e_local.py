@@ -62,14 +62,16 @@ def _assert_outcome(result: Result, run: Path, genres: list[str]) -> dict[str, A
     kept_docs, kept_tokens = manifest["totals"]["documents"], manifest["totals"]["tokens"]
     reserve = manifest.get("reserve", {}).get("totals", {"documents": 0, "tokens": 0})
     # Every generated document is kept, held in reserve or dropped with a reason.
-    assert stats["input"]["docs"] == len(genres)  # one job of each genre, one round
-    assert kept_docs + reserve["documents"] + stats["dropped"]["docs"] == len(genres)
+    # At least one job of each genre; the closed loop sends more while a genre is short.
+    assert stats["input"]["docs"] >= len(genres)
+    generated = stats["input"]["docs"]
+    assert kept_docs + reserve["documents"] + stats["dropped"]["docs"] == generated
     rows = sum(pq.read_metadata(run / "shards" / s["file"]).num_rows for s in manifest["shards"])
     assert rows == kept_docs
     assert sum(g["docs"] for g in manifest["by_genre"].values()) == kept_docs
     assert sum(g["tokens"] for g in manifest["by_genre"].values()) == kept_tokens
     # The rules: empty, short of the budget by more than its bound, or a planned genre
-    # (each has one job here) with no document exits 6; anything else exits 0.
+    # (each has a job here) with no document exits 6; anything else exits 0.
     one = kept_tokens / kept_docs if kept_docs else 0.0
     missing = [g for g in genres if manifest["by_genre"].get(g, {}).get("docs", 0) == 0]
     is_short = kept_docs == 0 or short(kept_tokens, BUDGET, TOTAL_TOLERANCE, one)
@@ -114,7 +116,7 @@ def test_first_person_genres_build_offline_on_the_local_model(tmp_path: Path) ->
     rejected = run / "rejected" / "rejected.jsonl"
     if rejected.exists():
         rows += [json.loads(line) for line in rejected.read_text().splitlines()]
-    assert sorted(row["genre"] for row in rows) == sorted(genres)
+    assert {row["genre"] for row in rows} == set(genres)
     for row in rows:
         assert row["attributes"]["about"] == "subject"
         if row["genre"] == "first_person_chat":

@@ -8,10 +8,14 @@ a function of `sdf_corpus.pipeline`; planning rounds are `sdf_corpus.plan.rounds
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
+from sdf_corpus.budget.cut import open_genres
+from sdf_corpus.budget.loop import extend_open
+from sdf_corpus.budget.reserve import hold_budget, needs_more, with_reserve
 from sdf_corpus.errors import InputError
-from sdf_corpus.generate.runner import RunOptions
+from sdf_corpus.generate.runner import GenerateResult, RunOptions
 from sdf_corpus.outcome import BuildResult
 from sdf_corpus.pipeline import clean_run, generate, judge_and_apply, open_ledger
 from sdf_corpus.plan.planner import budget_allocation, genre_targets
@@ -21,7 +25,12 @@ from sdf_corpus.runfolder import RunFolder, read_clean_stats, read_manifest
 from sdf_corpus.spec.load import Corpus
 from sdf_corpus.store import Store
 
-__all__ = ["BuildResult", "build"]
+__all__ = ["FILL_PASSES", "BuildResult", "build"]
+
+# Passes after a round's first that send what the cut in plan order still lacks (a
+# genre whose walk found no document to stop at: semantic or judge drops the streaming
+# estimate missed, a gap a --workers process left); they add no planning round.
+FILL_PASSES = 4
 
 
 def build(
@@ -36,40 +45,83 @@ def build(
     mix (or `budget.max_rounds` is reached, a round succeeds at nothing, or
     --max-cost stops it). A provider that keeps refusing raises ProviderStoppedError."""
     result = BuildResult(budget_tokens=corpus.spec.budget.tokens)
+    # Jobs are sent while each genre's kept tokens fall short (sdf_corpus.budget).
+    options = dataclasses.replace(options, budget=True)
     targets = genre_targets(corpus)
     result.unplanned = [g for g, n in budget_allocation(corpus).jobs.items() if n == 0]
     store = open_ledger(corpus)
+    fills = 0
     try:
         while True:
-            first = result.rounds == 0
+            first = result.rounds == 0 and fills == 0
             gen = generate(
                 corpus,
-                options,
+                dataclasses.replace(options, fill=fills > 0),
                 retry_failed=retry_failed and first,
                 batch=batch,
-                workers=workers,
+                # A fill pass runs in one process: --workers processes do not extend
+                # the plan (the waves and the pool's requests for them stay in order).
+                workers=workers if fills == 0 else 1,
                 store=store,
             )
             result.generate.append(gen)
             if not _postprocess(corpus, store, options, result):
                 return result
+            if fills < FILL_PASSES and _fill_again(store, gen, result, first=fills == 0):
+                fills += 1
+                result.fill_passes += 1
+                if batch:  # a batch pass does not extend the plan itself
+                    extend_open(corpus, store, set(open_genres(store)) - set(result.unplanned))
+                continue
+            fills = 0
             result.rounds += 1
-            kept = read_manifest(RunFolder(corpus.run_dir)).get("by_genre", {})
-            result.standings = standings(targets, kept, store.done_by_genre())
-            if gen.stopped != "complete":
-                result.stopped = gen.stopped
-                return result
-            if gen.jobs_failed and not gen.jobs_done:
-                # Another round would only repeat the failures (and their cost).
-                result.stopped = "no_success"
-                return result
-            step = plan_top_up(corpus, store, result.standings)
-            if step == "max_rounds":
-                result.stopped = "max_rounds"
-            if step != "planned":
+            if not _top_up(corpus, store, result, gen, targets):
                 return result
     finally:
         store.close()
+
+
+def _fill_again(store: Store, gen: GenerateResult, result: BuildResult, *, first: bool) -> bool:
+    """Whether the cut left a genre open (`budget.select`) and another pass may close
+    it: the pass before finished, succeeded at some job unless all it tried failed, and,
+    unless it was the round's first, finished a job."""
+    if gen.stopped != "complete" or not (first or gen.jobs_done):
+        return False
+    if gen.jobs_failed and not gen.jobs_done:  # another pass would repeat the failures
+        return False
+    return bool(set(open_genres(store)) - set(result.unplanned))
+
+
+def _top_up(
+    corpus: Corpus,
+    store: Store,
+    result: BuildResult,
+    gen: GenerateResult,
+    targets: dict[str, int],
+) -> bool:
+    """Record where the round left the corpus; plan another round if it is worth it."""
+    manifest = read_manifest(RunFolder(corpus.run_dir))
+    reserve = manifest.get("reserve", {}).get("totals", {})
+    result.reserve_tokens = int(reserve.get("tokens", 0))
+    result.reserve_documents = int(reserve.get("documents", 0))
+    result.waves = len(json.loads(store.get_meta("waves") or "[]"))
+    done = store.done_by_genre()
+    result.standings = standings(targets, manifest.get("by_genre", {}), done)
+    if gen.stopped != "complete":
+        result.stopped = gen.stopped
+        return False
+    if gen.jobs_failed and not gen.jobs_done:
+        # Another round would only repeat the failures (and their cost).
+        result.stopped = "no_success"
+        return False
+    # The reserve counts: a genre it covers needs no top-up round.
+    held = standings(targets, with_reserve(manifest), done)
+    if not needs_more(held, corpus.spec.budget.tokens, result.unplanned):
+        return False
+    step = plan_top_up(corpus, store, held)
+    if step == "max_rounds":
+        result.stopped = "max_rounds"
+    return step == "planned"
 
 
 def _postprocess(corpus: Corpus, store: Store, options: RunOptions, result: BuildResult) -> bool:
@@ -86,19 +138,20 @@ def _postprocess(corpus: Corpus, store: Store, options: RunOptions, result: Buil
         result.postprocessed = False
         return True
     undone = _judge_undone(corpus)
-    stats = clean_run(corpus, progress=options.progress, store=store)
-    result.kept_tokens, result.kept_documents = int(stats.kept_tokens), int(stats.kept_docs)
+    clean_run(corpus, progress=options.progress, store=store)
     if undone:
         result.notes.append(undone)
     complete = True
     if corpus.spec.judge.enabled:
         judged = judge_and_apply(corpus, options, store)
         result.judge = judged
-        result.kept_tokens, result.kept_documents = _kept(corpus)
         complete = judged.stopped == "complete" and judged.failed == 0
         if judged.stopped != "complete":
             result.stopped = judged.stopped
+            result.kept_tokens, result.kept_documents = _kept(corpus)
             return False
+    hold_budget(corpus, store)  # the shards at the budget, the surplus in the reserve
+    result.kept_tokens, result.kept_documents = _kept(corpus)
     if complete:  # a judge request that failed is retried next time, so no fingerprint
         store.set_meta("postprocessed", fingerprint)
     return True

@@ -37,6 +37,10 @@ class Document:
     created_at: str = ""  # ISO 8601 UTC
     truncated: bool = False  # generation stopped at max_tokens
     metadata: dict[str, Any] = field(default_factory=dict)  # extra columns carried along
+    # The job's plan index (generated only; not a shard column): the clean stage's dedup
+    # keeps the earliest of two repeats in plan order, so a document sent beyond what
+    # the budget's cut keeps never changes which documents before it survive.
+    plan_position: int | None = None
 
     @property
     def generated(self) -> bool:

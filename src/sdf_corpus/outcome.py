@@ -41,6 +41,10 @@ class BuildResult:
     # Genres whose target is too small for one document: the plan gives them no job
     # (and says so), so ending without a document of them is no miss.
     unplanned: list[str] = field(default_factory=list)
+    reserve_tokens: int = 0  # kept beyond the budget, in the run's reserve
+    reserve_documents: int = 0
+    waves: int = 0  # plan extensions the closed budget loop made (all rounds)
+    fill_passes: int = 0  # passes that sent what the cut in plan order still lacked
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -53,6 +57,10 @@ class BuildResult:
             "judge_requests": self.judge.requests if self.judge else 0,
             "cleaned": self.postprocessed,
             "spent_usd": self.generate[-1].spent_usd if self.generate else 0.0,
+            "reserve_tokens": self.reserve_tokens,
+            "reserve_documents": self.reserve_documents,
+            "waves": self.waves,
+            "fill_passes": self.fill_passes,
         }
 
     @property
@@ -134,7 +142,10 @@ def explain(corpus: Corpus, result: BuildResult) -> list[str]:
     share = result.kept_tokens / budget if budget else 0.0
     lines = [
         f"outcome: {result.kept_documents:,} documents, {result.kept_tokens:,} of "
-        f"{budget:,} budget tokens ({share:.0%}) after {result.rounds} round(s)."
+        f"{budget:,} budget tokens ({share:.0%}, kept/asked {share:.3f}) after "
+        f"{result.rounds} round(s), {result.waves} wave(s) and {result.fill_passes} fill "
+        "pass(es); reserve "
+        f"{result.reserve_documents:,} documents, {result.reserve_tokens:,} tokens."
     ]
     if result.kept_documents == 0:
         lines.append(f"  The corpus is empty: {_stop_reason(corpus, result)}{_drops(corpus)}.")

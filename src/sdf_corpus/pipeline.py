@@ -9,10 +9,12 @@ opens its own otherwise. Planning rounds live in `sdf_corpus.plan.rounds`.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from sdf_corpus.budget.settings import LENGTH_BAND_SLACK, clean_config, genre_lengths
 from sdf_corpus.document import Document
 from sdf_corpus.errors import SpecError
 from sdf_corpus.generate.assemble import to_document
@@ -32,9 +34,13 @@ from sdf_corpus.runfolder import RunFolder
 from sdf_corpus.spec.load import Corpus
 from sdf_corpus.store import Store
 
+# The clean settings of a corpus live with the budget loop, which estimates what the
+# clean stage will keep while generating; named here too, where they always were.
 __all__ = [
+    "LENGTH_BAND_SLACK",
     "clean_run",
     "generate",
+    "genre_lengths",
     "judge_and_apply",
     "open_ledger",
     "run_documents",
@@ -93,6 +99,10 @@ def generate(
     `workers`: that many processes over disjoint slices of the jobs, one ledger.
     `store`: the run's open ledger, if the caller holds it (never with `shard`)."""
     _check_generate_options(corpus, batch, workers)
+    # A plan sized by count is always sent whole (the closed loop is for budgets).
+    options = dataclasses.replace(
+        options, budget=options.budget and counts is None, plan_slice=shard
+    )
     with _held(corpus, store, shard) as ledger:
         sync_plan(corpus, ledger, counts, shard=shard)
         if retry_failed:
@@ -146,42 +156,15 @@ def run_documents(corpus: Corpus, ledger: Store) -> Iterator[Document]:
         yield to_document(corpus, job, outputs)
 
 
-# The clean stage keeps a generated document whose length is within the genre's band
-# widened by these factors (docs/clean.md): real documents stray past a band that was
-# only a target in the prompt, so only what is far outside it is dropped.
-LENGTH_BAND_SLACK = (0.5, 2.0)
-
-
-def genre_lengths(corpus: Corpus) -> dict[str, tuple[int, int]]:
-    """Length bounds the clean stage enforces; the local base model writes short openings."""
-    out = {}
-    for name, genre in corpus.genres.items():
-        lo, hi = genre.length["min"], genre.length["max"]
-        if corpus.spec.backend.provider == "local" and genre.local is not None:
-            lo, hi = min(lo, max(30, genre.local.max_tokens // 6)), max(hi, genre.local.max_tokens)
-        out[name] = (int(lo * LENGTH_BAND_SLACK[0]), int(hi * LENGTH_BAND_SLACK[1]))
-    return out
-
-
 def clean_run(corpus: Corpus, *, progress: bool = True, store: Store | None = None) -> Any:
     """Dedup, filter and shard the run's finished documents (`clean.pipeline.clean`)."""
     from sdf_corpus.clean.pipeline import clean
 
-    cfg = corpus.spec.clean
-    if corpus.spec.excluded_names and cfg.excluded_names != corpus.spec.excluded_names:
-        cfg = cfg.model_copy(update={"excluded_names": corpus.spec.excluded_names})
-    cfg = cfg.model_copy(update={"subject_names": corpus.spec.subject.names()})
-    if cfg.decontamination.files:  # the constitution is quoted on both sides on purpose
-        decont = cfg.decontamination
-        ignore = [*decont.ignore, corpus.spec.constitution]
-        cfg = cfg.model_copy(
-            update={"decontamination": decont.model_copy(update={"ignore": ignore})}
-        )
     with _held(corpus, store) as ledger:
         return clean(
             run_documents(corpus, ledger),
             corpus.run_dir,
-            cfg,
+            clean_config(corpus),
             genre_lengths=genre_lengths(corpus),
             spec_hash=corpus.spec_hash(),
             progress=progress,

@@ -3,6 +3,7 @@ the verdicts depend on neither the input order nor the workers."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 from pathlib import Path
@@ -188,3 +189,21 @@ def test_report_plots_keep_one_telling_per_plot_and_genre(tmp_path: Path) -> Non
     told = {(genre[i], plot[i]) for i in kept}
     assert len(told) == len(kept)  # at most one telling of a plot per genre
     assert {p for g, p in told if g == "story"} == {f"{p:02d}" for p in range(12)}
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_generated_documents_keep_the_earliest_telling_in_plan_order(
+    tmp_path: Path, seed: int
+) -> None:
+    """With plan positions (a build's documents), a retelling repeats one that comes
+    before it in the plan, whatever the texts' digests: the budget's cut in plan order
+    then never loses a kept document to one sent after it."""
+    docs, _ = calibration_documents()
+    order = list(range(len(docs)))
+    random.Random(seed).shuffle(order)
+    placed = [dataclasses.replace(d, plan_position=p) for d, p in zip(docs, order, strict=True)]
+    position = {d.id: d.plan_position for d in placed}
+    _, rejected = _run(tmp_path, placed)
+    verdicts = _verdicts(rejected)
+    assert verdicts
+    assert all(position[kept] < position[dropped] for dropped, kept in verdicts.items())

@@ -369,7 +369,15 @@ def test_build_batch_runs_end_to_end_and_a_rerun_spends_nothing(
     # one round (max_rounds 1) may end short of the budget: exit 6, saying why
     assert result.exit_code in (0, 6), result.stderr
     first = result.exit_code
-    _assert_all_done_once(spec, fake_provider)
+    # The closed budget loop sends what the budget needs (waves included), each stage once.
+    run = spec.parent / "run"
+    assert ("failed",) not in ledger_rows(run, "SELECT DISTINCT status FROM jobs")
+    total, distinct = ledger_rows(
+        run, "SELECT COUNT(*), COUNT(DISTINCT job_id||'/'||stage) FROM outputs"
+    )[0]
+    assert total == distinct > 0
+    submitted = _submitted(fake_provider)
+    assert len(submitted) == len(set(submitted)), "a custom_id was submitted twice"
     assert '"requests"' in result.stdout
     before = fake_provider.batches.count
     result = CliRunner().invoke(main, ["build", str(spec), "--no-progress", "--batch"])

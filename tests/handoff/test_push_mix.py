@@ -97,7 +97,9 @@ def _real_corpus(path: Path, n_docs: int, seed: int) -> Path:
     return path
 
 
-@pytest.mark.parametrize(("ratio", "share", "n_real"), [("1:1", 0.5, 80), ("1:99", 0.01, 5000)])
+# Enough real text that the synthetic side is the scarcer one (kept whole) and the real
+# side is cut at the granularity of its short documents.
+@pytest.mark.parametrize(("ratio", "share", "n_real"), [("1:1", 0.5, 80), ("1:99", 0.01, 7000)])
 def test_mix_realises_the_ratio(
     built_run: Path, tmp_path: Path, ratio: str, share: float, n_real: int
 ) -> None:

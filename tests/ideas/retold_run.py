@@ -15,7 +15,7 @@ import yaml
 
 from fakeprovider.backend import anthropic_backend
 from fakeprovider.retold import RetoldLog
-from runfiles import ledger_rows, shard_rows
+from runfiles import kept_rows, ledger_rows
 
 __all__ = [
     "assert_cells_distinct",
@@ -65,8 +65,9 @@ def rejected(run: Path) -> list[dict[str, Any]]:
 
 
 def kept_plots(run: Path, log: RetoldLog) -> dict[str, tuple[str, str | None]]:
-    """Kept document id -> (genre, plot id)."""
-    return {row["id"]: (row["genre"], log.plot_of(row["text"])) for row in shard_rows(run)}
+    """Kept document id -> (genre, plot id): every document the clean stage kept, in the
+    shards or in the budget's reserve."""
+    return {row["id"]: (row["genre"], log.plot_of(row["text"])) for row in kept_rows(run)}
 
 
 def _ledger_ids(run: Path, sql: str) -> list[tuple[Any, ...]]:

@@ -23,7 +23,7 @@ from click.testing import CliRunner
 
 from fakeprovider.retold import RetoldLog
 from fakeprovider.server import FakeProvider
-from runfiles import ledger_rows, shard_rows
+from runfiles import kept_rows, ledger_rows
 from sdf_corpus.cli import main
 
 from .retold_run import assert_pool_sound, demo_spec, ideas_used, kept_plots, rejected
@@ -64,7 +64,7 @@ def _semantic_drops(run: Path) -> list[dict[str, Any]]:
 def _texts(run: Path) -> dict[str, str]:
     """Every document's text, kept or dropped, by id."""
     out = {r["id"]: r["text"] for r in rejected(run)}
-    out.update({r["id"]: r["text"] for r in shard_rows(run)})
+    out.update({r["id"]: r["text"] for r in kept_rows(run)})
     return out
 
 

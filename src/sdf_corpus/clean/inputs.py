@@ -24,7 +24,9 @@ from sdf_corpus.shards import entries_to_dict, quality_from_native
 
 __all__ = ["read_documents"]
 
-_FIELDS = {f.name for f in fields(Document)} - {"metadata"}
+# A plan position is the generation's own: a column of that name in a user's file is
+# carried as an extra column, not taken as an order.
+_FIELDS = {f.name for f in fields(Document)} - {"metadata", "plan_position"}
 _JSON_FIELDS = {"messages", "tools", "attributes", "quality"}
 _BATCH_ROWS = 1000
 _WHAT = "an input file (JSONL, JSONL.gz or Parquet)"

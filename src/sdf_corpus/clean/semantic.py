@@ -20,9 +20,12 @@ calibrated on real prose, short and long):
 Order: the decision needs every document of a genre, so the documents that reach this
 step are held in unlinked temporary files (memory holds per document its float16 vector,
 its 16-byte digest and three file offsets; not its text, id or words) and decided when
-the input ends. Within a genre they are visited in a canonical order, by normalised-text
-digest then id, and each is dropped if it repeats a document kept before it in that
-order; so the kept set does not depend on the input order or the number of workers. The
+the input ends. Within a genre they are visited in a canonical order, and each is dropped
+if it repeats a document kept before it in that order; so the kept set does not depend on
+the input order or the number of workers. The order is the plan's for generated documents
+(`Document.plan_position`: the earliest of two repeats is kept, as exact and MinHash
+dedup do, so the budget's cut in plan order is stable), then normalised-text digest and
+id for text that has no plan position. The
 held documents are then released in input order: shards come out in the same order as
 without this step.
 
@@ -134,6 +137,7 @@ class SemanticDedup:
         self._groups: dict[str, int] = {}
         self._group = array("i")
         self._digests = bytearray()
+        self._positions = array("q")  # plan position, -1 for text that has none
         self._counts = GenreWordCounts()
 
     def __len__(self) -> int:
@@ -151,6 +155,7 @@ class SemanticDedup:
         self._group.append(group)
         self._counts.add(group, words)
         self._digests += digest
+        self._positions.append(-1 if doc.plan_position is None else doc.plan_position)
 
     def _stack(self) -> None:
         if self._rows:
@@ -186,11 +191,17 @@ class SemanticDedup:
         return out
 
     def _canonical_order(self, groups: npt.NDArray[np.int32]) -> I64:
-        """Held positions by (genre, digest, id): digests are compared as big-endian
-        halves, and only documents of one digest (exact dedup off) read their ids."""
+        """Held positions by (genre, plan position, digest, id), documents without a plan
+        position after those with one: digests are compared as big-endian halves, and
+        only documents of one key (exact dedup off) read their ids."""
         halves = np.frombuffer(self._digests, dtype=">u8").reshape(-1, 2)
-        order = np.lexsort((halves[:, 1], halves[:, 0], groups)).astype(np.int64)
-        keys = np.column_stack([groups[order].astype(np.uint64), halves[order]])
+        plan = np.frombuffer(self._positions, dtype=np.int64)
+        unplaced = (plan < 0).astype(np.uint64)
+        at = np.maximum(plan, 0).astype(np.uint64)
+        order = np.lexsort((halves[:, 1], halves[:, 0], at, unplaced, groups)).astype(np.int64)
+        keys = np.column_stack(
+            [groups[order].astype(np.uint64), unplaced[order], at[order], halves[order]]
+        )
         same = np.flatnonzero((keys[1:] == keys[:-1]).all(axis=1))
         for lo, hi in _runs(same):
             run = order[lo : hi + 1]

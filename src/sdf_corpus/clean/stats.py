@@ -33,6 +33,9 @@ class CleanStats:
     cluster_sizes: Counter[int] = field(default_factory=Counter)  # size -> clusters
     langdetect_calls: int = 0
     lang_prescreened: int = 0
+    # Kept documents beyond the budget, moved to the run's reserve (sdf_corpus.budget).
+    reserve_docs: int = 0
+    reserve_tokens: int = 0
     timings: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
 
     def drop(self, stage: str, reason: str, tokens: int) -> None:
@@ -67,6 +70,7 @@ class CleanStats:
                 "tokens": sum(self.dropped_tokens.values()),
                 "by_stage": by_stage,
             },
+            "reserve": {"docs": self.reserve_docs, "tokens": self.reserve_tokens},
             "trimmed": dict(sorted(self.trimmed.items())),
             "near_dup_cluster_sizes": {str(k): v for k, v in sorted(self.cluster_sizes.items())},
             "language": {
@@ -84,6 +88,13 @@ class CleanStats:
         self.kept_docs -= docs
         self.kept_tokens -= tokens
 
+    def to_reserve(self, docs: int, tokens: int) -> None:
+        """Move kept documents to the reserve (the budget holds the shards at its target)."""
+        self.reserve_docs += docs
+        self.reserve_tokens += tokens
+        self.kept_docs -= docs
+        self.kept_tokens -= tokens
+
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> CleanStats:
         """The stats a `to_json()` wrote (clean_stats.json), back as an object."""
@@ -98,6 +109,8 @@ class CleanStats:
             ),
             langdetect_calls=int(data.get("language", {}).get("langdetect_calls", 0)),
             lang_prescreened=int(data.get("language", {}).get("prescreened", 0)),
+            reserve_docs=int(data.get("reserve", {}).get("docs", 0)),
+            reserve_tokens=int(data.get("reserve", {}).get("tokens", 0)),
             timings=defaultdict(float, data.get("timings_s", {})),
         )
         for stage, reasons in data["dropped"]["by_stage"].items():

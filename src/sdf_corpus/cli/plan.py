@@ -78,6 +78,9 @@ def plan(
     )
     click.echo(format_table(summary))
     click.echo(pool_note(corpus))
+    from sdf_corpus.budget.notes import plan_notes
+
+    click.echo("\n".join(plan_notes(corpus)))
     if cost is not None:
         from sdf_corpus.pricing.estimate import format_estimate
         from sdf_corpus.pricing.pool import format_comparison

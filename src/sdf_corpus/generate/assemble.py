@@ -32,6 +32,7 @@ def to_document(corpus: Corpus, job: Job, outputs: dict[str, StageOutput]) -> Do
     text = render_messages(messages) if messages else final.text.strip()
     return Document(
         id=job.id,
+        plan_position=job.index,
         text=text,
         genre=job.genre,
         format=genre.format,

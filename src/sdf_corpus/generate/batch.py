@@ -175,7 +175,7 @@ class BatchSubmitter:
         if stage is None:
             # Every stage found under its key (a chain changed back, rewrite off): done.
             walk.finish_from_ledger()
-            self._tick(ok=True)
+            self._tick(ok=True, job=job)
             return None
         attempt = self.book.attempts(job.id, stage.name) + 1
         if attempt > self.max_attempts:
@@ -284,7 +284,7 @@ class BatchSubmitter:
             self.loop.guard.settle(0.0, completion.cost_usd)
             self.loop.paid(completion)
             if final:
-                self._tick(ok=True)
+                self._tick(ok=True, job=job)
             return
         self._record_failure(job, row, result, breaker)
 
@@ -310,17 +310,17 @@ class BatchSubmitter:
         breaker.failure(error)  # after the commit: what was answered stays answered
         self.loop.error(result.type)
         if give_up:
-            self._tick(ok=False)
+            self._tick(ok=False, job=job)
 
     def _fail(self, job: Job, stage: str, why: str) -> None:
         self.ledger.fail_job(job, stage, retry_error(why))
-        self._tick(ok=False)
+        self._tick(ok=False, job=job)
 
-    def _tick(self, ok: bool) -> None:
+    def _tick(self, ok: bool, job: Job) -> None:
         extra = ""
         if self.loop.progress.enabled:
             extra = f"{len(self.book.batches('in_progress'))} batches in flight"
-        self.loop.finished(ok, extra)
+        self.loop.finished(ok, extra, job=job)
 
     def _say(self, text: str) -> None:
         self.loop.progress.say(text)

@@ -15,13 +15,15 @@ through `loop.finished`, `loop.paid` and `loop.halt`.
 
 from __future__ import annotations
 
+import asyncio
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from tqdm import tqdm
 
+from sdf_corpus.budget.loop import BudgetLoop
 from sdf_corpus.chain import build_request, parse_output, stage_key, stages_for
 from sdf_corpus.errors import BudgetError, ProviderStoppedError
 from sdf_corpus.generate.spend import CostGuard
@@ -63,6 +65,13 @@ class RunOptions:
     progress: bool = True
     shard: Shard | None = None  # run only the pending jobs of this slice (a --workers process)
     fill_pool: bool = True  # False: a --workers process, whose parent filled the idea pool
+    # Send jobs while each genre's kept tokens fall short of its target (the closed
+    # budget loop, sdf_corpus.budget), not every pending job: what `build` does.
+    budget: bool = False
+    plan_slice: Shard | None = None  # this ledger is slice I/N of the plan (--shard)
+    # A build's fill pass (sdf_corpus.build): each genre sends at most its gaps and one
+    # wave, so a genre whose answers the clean keeps dropping cannot spend without end.
+    fill: bool = False
 
 
 @dataclass(frozen=True)
@@ -254,16 +263,61 @@ class GenerationLoop:
         self.stopped_by: ProviderStoppedError | None = None
         self.halted = False
         self.held: frozenset[str] = frozenset()  # jobs still owed an idea by the pool
+        # A wave's new jobs get their ideas from the pool before any is sent (set by the
+        # immediate submitter's runner; None: nothing to fill, or a --workers process).
+        self.fill_wave: Callable[[list[Job]], Awaitable[frozenset[str]]] | None = None
+        self._unfilled: list[Job] = []
+        self._filling = asyncio.Lock()
+        self.budget = (
+            BudgetLoop(
+                corpus,
+                ledger,
+                worker=options.shard,
+                plan_slice=options.plan_slice,
+                # A batch cannot ask the pool for a wave's ideas before sending: the
+                # build extends the plan between passes instead (sdf_corpus.build).
+                extends=not batch,
+                fill=options.fill,
+                release=self._unfilled.extend,
+            )
+            if options.budget
+            else None
+        )
+
+    def owned(self, pending: Iterable[Job]) -> Iterable[Job]:
+        """The pending jobs this process owns (all, unless it is a --workers slice)."""
+        shard = self.options.shard
+        return pending if shard is None else (job for job in pending if shard.owns(job.id))
+
+    def pooled(self, pending: Iterable[Job]) -> Iterable[Job]:
+        """The pending jobs whose ideas the pool fills before sending: those this process
+        owns, and under the budget loop those of the genres it may send for."""
+        mine = self.owned(pending)
+        return mine if self.budget is None else self.budget.likely(mine)
 
     def jobs(self, pending: Iterable[Job]) -> Iterable[Job]:
-        """The pending jobs this process owns (all, unless it is a --workers slice), less
-        those the idea pool still owes an idea (they wait for a later run)."""
-        shard, held = self.options.shard, self.held
-        return (
-            job
-            for job in pending
-            if (shard is None or shard.owns(job.id)) and (not held or job.id not in held)
-        )
+        """The pending jobs this process owns, less those the idea pool still owes an
+        idea (they wait for a later run), while the budget loop wants them."""
+        held = self.held
+        mine = (job for job in self.owned(pending) if not held or job.id not in held)
+        return mine if self.budget is None else self.budget.gated(mine)
+
+    async def next_job(self, pending: Iterator[Job]) -> Job | None:
+        """The next job to send: the budget loop's choice, or the next pending one."""
+        if self.budget is not None:
+            while (job := await self.budget.next(lambda: self.halted)) is not None:
+                # Every sender waits while a wave's ideas are asked for: the one that made
+                # the wave holds the lock (taken without a yield), so no other sender can
+                # send one of its jobs before the pool has given it an idea.
+                async with self._filling:
+                    if self._unfilled and self.fill_wave is not None:
+                        wave, self._unfilled[:] = list(self._unfilled), []
+                        self.held = self.held | await self.fill_wave(wave)
+                if job.id not in self.held:
+                    return job
+                self.budget.finished(job, False)  # owed an idea: it waits for a later run
+            return None
+        return next(pending, None)
 
     def walk(self, job: Job, done: Mapping[str, StageOutput]) -> StageWalk:
         return StageWalk(self.corpus, job, done, self.ledger)
@@ -272,7 +326,9 @@ class GenerationLoop:
         """A committed answer; its cost is already in the guard."""
         self.tokens_out += completion.output_tokens
 
-    def finished(self, ok: bool, extra: str = "") -> None:
+    def finished(self, ok: bool, extra: str = "", job: Job | None = None) -> None:
+        if self.budget is not None and job is not None:
+            self.budget.finished(job, ok)
         if ok:
             self.done += 1
         else:
@@ -287,6 +343,8 @@ class GenerationLoop:
         a spend stop (it is raised, exit 5); otherwise the first reason stands. A
         BudgetError (a request that would cross max_cost) is the spend stop."""
         self.halted = True
+        if self.budget is not None:
+            self.budget.wake()
         if isinstance(why, ProviderStoppedError):
             self.stopped_by = self.stopped_by or why
         elif self.stopped == "complete":

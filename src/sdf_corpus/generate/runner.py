@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from sdf_corpus.errors import BudgetError, ProviderError, ProviderStoppedError
 from sdf_corpus.generate.backends.base import Backend
@@ -62,7 +62,8 @@ class ImmediateSubmitter:
         return self.executors.requests
 
     async def run(self, loop: GenerationLoop) -> None:
-        jobs = iter(loop.jobs(self.ledger.pending_jobs()))
+        # With the budget loop on, it chooses each job (loop.next_job); else plan order.
+        jobs = iter(loop.jobs(self.ledger.pending_jobs()) if loop.budget is None else ())
         self._commits = CommitQueue(self.ledger.path, self.backend.name)
         try:
             await asyncio.gather(*(self._worker(loop, jobs) for _ in range(self.concurrency)))
@@ -71,7 +72,7 @@ class ImmediateSubmitter:
 
     async def _worker(self, loop: GenerationLoop, jobs: Iterator[Job]) -> None:
         while not loop.halted:
-            job = next(jobs, None)
+            job = await loop.next_job(jobs)
             if job is None:
                 return
             try:
@@ -79,7 +80,7 @@ class ImmediateSubmitter:
             except (BudgetError, ProviderStoppedError) as exc:
                 loop.halt(exc)
                 return
-            loop.finished(ok)
+            loop.finished(ok, job=job)
 
     async def _run_job(self, loop: GenerationLoop, job: Job) -> bool:
         walk = loop.walk(job, self.ledger.outputs(job.id))
@@ -131,25 +132,38 @@ async def run_generation(
     loop = GenerationLoop(corpus, ledger, options, price)
     executors = StageExecutors(corpus, backends, ledger, loop.guard)
     await fill_ideas(loop, ledger, executors.for_pool if options.fill_pool else None)
+    if options.fill_pool:
+
+        async def fill_wave(jobs: list[Job]) -> frozenset[str]:
+            held = loop.held
+            await fill_ideas(loop, ledger, executors.for_pool, jobs)
+            return held | loop.held
+
+        loop.fill_wave = fill_wave
     concurrency = corpus.spec.backend.concurrency
     submitter = ImmediateSubmitter(ledger, backends.default, executors, concurrency)
     return await loop.run(submitter)
 
 
 async def fill_ideas(
-    loop: GenerationLoop, ledger: Store, caller: CallerFor | None, concurrency: int | None = None
+    loop: GenerationLoop,
+    ledger: Store,
+    caller: CallerFor | None,
+    jobs: Iterable[Job] | None = None,
+    concurrency: int | None = None,
 ) -> None:
     """The idea pool for the loop's pending jobs; a stop (--max-cost, a provider that
     refuses) halts the loop, and the jobs still owed an idea wait for a later run.
     `caller` gives the executor of a genre's idea stage (its own model, limits and breaker);
-    None sends nothing (a --workers process: its parent filled the pool)."""
+    None sends nothing (a --workers process: its parent filled the pool). `jobs`: only
+    these (a budget wave's new jobs), instead of every pending job the loop owns."""
     from sdf_corpus.ideas.fill import fill_pool
 
     try:
         pool = await fill_pool(
             loop.corpus,
             ledger,
-            loop.jobs(ledger.pending_jobs()),
+            loop.pooled(ledger.pending_jobs()) if jobs is None else jobs,
             caller,
             concurrency=concurrency or loop.corpus.spec.backend.concurrency,
         )
@@ -220,7 +234,7 @@ async def fill_pool_batched(
     try:
         await pool.start()
         # Every cell's next request in one round: no cap below the batch's own.
-        await fill_ideas(loop, ledger, pool, corpus.spec.backend.batch.max_requests)
+        await fill_ideas(loop, ledger, pool, concurrency=corpus.spec.backend.batch.max_requests)
         if loop.stopped_by is None:
             await pool.finish()
     finally:

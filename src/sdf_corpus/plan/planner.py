@@ -232,9 +232,16 @@ def iter_jobs(
     round_no: int = 0,
     start_index: int = 0,
     done_per_genre: Mapping[str, int] | None = None,
+    after_first: int | None = None,
 ) -> Iterator[Job]:
-    """Yield the jobs of one round in plan order (genre by genre)."""
+    """Yield the jobs of one round in plan order (genre by genre).
+
+    `after_first` (the first round's job count): a later round's job k of a genre gets
+    the plan index `after_first + k * G + g` (G genres, g this one's place), whatever
+    rounds or waves it came in, so the plan's order beyond the first round does not
+    depend on how a build happened to extend it (`--workers`, `--batch`, a resume)."""
     spec = corpus.spec
+    places = {name: i for i, name in enumerate(corpus.genres)}
     principles = corpus.constitution.principles
     rotations = _Rotations(corpus)
     fingerprints = _fingerprints(corpus)
@@ -264,7 +271,8 @@ def iter_jobs(
                 "seed": seed,
                 "target_tokens": rng.randint(lo, hi),
             }
-            yield Job(id=job_id(fields, fingerprints[name]), index=index, round=round_no, **fields)
+            at = index if after_first is None else after_first + k * len(places) + places[name]
+            yield Job(id=job_id(fields, fingerprints[name]), index=at, round=round_no, **fields)
             index += 1
 
 

@@ -5,6 +5,11 @@ it asked for, so the same jobs are derived again from the spec on resume. Each
 round continues every genre's job numbers where the rounds before it stopped,
 and the plan index runs on across rounds. `budget.max_rounds` counts the rounds
 since the spec last changed, so a rebuild after an edit tops up again.
+
+A wave (`extend_plan`) is a round the closed budget loop adds from inside the
+generation loop when a genre has used the front of its plan and still needs
+tokens (`sdf_corpus.budget`); waves are recorded like rounds (so the same jobs
+are derived again on resume) but do not count against `budget.max_rounds`.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from sdf_corpus.spec.load import Corpus
 from sdf_corpus.spec.personas import SUBJECT_ID
 from sdf_corpus.store import Store
 
-__all__ = ["TopUp", "plan_top_up", "sync_plan"]
+__all__ = ["TopUp", "extend_plan", "plan_top_up", "sync_plan"]
 
 TopUp = Literal["planned", "enough", "max_rounds"]
 
@@ -70,20 +75,65 @@ def plan_top_up(corpus: Corpus, store: Store, rows: list[Standing]) -> TopUp:
         return "enough"
     rounds = store.rounds()
     first = int(store.get_meta("rounds_from") or 1)
-    if 1 + sum(1 for r, _ in rounds if r >= first) >= corpus.spec.budget.max_rounds:
+    waves = set(_waves(store))
+    used = sum(1 for r, _ in rounds if r >= first and r not in waves)
+    if 1 + used >= corpus.spec.budget.max_rounds:
         return "max_rounds"
     store.add_round(max(r for r, _ in rounds) + 1, counts)
     return "planned"
 
 
+def extend_plan(
+    corpus: Corpus, store: Store, counts: Mapping[str, int], shard: Shard | None = None
+) -> list[Job]:
+    """Add one wave of `counts` jobs per genre at the end of the plan, in one
+    transaction (several --workers may extend at once); returns the new jobs this
+    process owns (all, or `shard`'s slice), already pending in the ledger."""
+    with store.transaction(immediate=True):
+        rounds = [(r, c) for r, c in store.rounds()]
+        done: dict[str, int] = {}
+        index = 0
+        for _, recorded in rounds:
+            for g, n in recorded.items():
+                if g in corpus.genres:
+                    done[g] = done.get(g, 0) + n
+                    index += n
+        round_no = max((r for r, _ in rounds), default=0) + 1
+        store.add_round(round_no, dict(counts))
+        store.set_meta("waves", json.dumps([*_waves(store), round_no]))
+        first = sum(n for r, c in rounds if r == 0 for g, n in c.items() if g in corpus.genres)
+        jobs = iter_jobs(
+            corpus,
+            counts,
+            round_no=round_no,
+            start_index=index,
+            done_per_genre=done,
+            after_first=first,
+        )
+        mine = [job for job in jobs if shard is None or shard.owns(job.id)]
+        store.add_jobs(mine)
+    return mine
+
+
+def _waves(store: Store) -> list[int]:
+    return [int(r) for r in json.loads(store.get_meta("waves") or "[]")]
+
+
 def _all_jobs(corpus: Corpus, rounds: Sequence[tuple[int, Mapping[str, int]]]) -> Iterator[Job]:
     done: dict[str, int] = {}
     index = 0
+    first: int | None = None  # the first round's size: later rounds index by (genre, k)
     for round_no, recorded in rounds:
         counts = {g: n for g, n in recorded.items() if g in corpus.genres}
         yield from iter_jobs(
-            corpus, counts, round_no=round_no, start_index=index, done_per_genre=dict(done)
+            corpus,
+            counts,
+            round_no=round_no,
+            start_index=index,
+            done_per_genre=dict(done),
+            after_first=first,
         )
+        first = sum(counts.values()) if first is None else first
         for g, n in counts.items():
             done[g] = done.get(g, 0) + n
         index += sum(counts.values())

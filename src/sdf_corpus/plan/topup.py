@@ -2,8 +2,9 @@
 
 After a round is cleaned (and judged), every genre stands somewhere against its
 target (budget x weight / sum of weights). A genre is short when it kept less
-than its target while the corpus as a whole is short, or when it is more than
-`MIX_TOLERANCE` under its target even though the total was reached. A short
+than its target while the corpus as a whole is short, or when it is under its
+target by more than its bound (5 % or one document, `budget.bounds`) even though
+the total was reached. A short
 genre gets ceil(shortfall / yield) new jobs, where yield is what its own done
 jobs kept on average; a genre whose jobs all were dropped (or that has none
 done yet) falls back to the planner's expectation, halved, so it is not starved
@@ -17,12 +18,13 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from sdf_corpus.budget.bounds import GENRE_TOLERANCE, short
 from sdf_corpus.plan.planner import expected_tokens
 from sdf_corpus.spec.load import Corpus
 
 __all__ = ["MIX_TOLERANCE", "Standing", "short_genres", "size_top_up", "standings"]
 
-# The share under its target a genre may end without a top-up when the total is met.
+# The share under its target past which the summary names a genre (`outcome.explain`).
 MIX_TOLERANCE = 0.10
 # No genre's top-up exceeds this multiple of what its target alone would need
 # at the planner's expectation: a yield near zero must not plan thousands of jobs.
@@ -40,6 +42,11 @@ class Standing:
     @property
     def shortfall(self) -> int:
         return max(0, self.target - self.kept_tokens)
+
+    @property
+    def mean(self) -> float:
+        """The mean kept document (the bounds' "one document")."""
+        return self.kept_tokens / self.kept_docs if self.kept_docs else 0.0
 
     @property
     def relative(self) -> float:
@@ -69,7 +76,12 @@ def short_genres(rows: list[Standing], budget: int) -> list[Standing]:
     total = sum(r.kept_tokens for r in rows)
     if total < budget:
         return [r for r in rows if r.shortfall > 0 or (r.target > 0 and r.kept_docs == 0)]
-    return [r for r in rows if r.target > 0 and r.kept_tokens < r.target * (1 - MIX_TOLERANCE)]
+    return [
+        r
+        for r in rows
+        if r.target > 0
+        and (r.kept_docs == 0 or short(r.kept_tokens, r.target, GENRE_TOLERANCE, r.mean))
+    ]
 
 
 def size_top_up(corpus: Corpus, rows: list[Standing], budget: int) -> dict[str, int]:

@@ -56,6 +56,9 @@ def build_report(
     report = sections(files, ledger, scan, name_threshold)
     report["judge"] = judge_figures(files.shards)
     report["semantic"] = watch.section() if watch else None
+    from sdf_corpus.report.budget import budget_figures
+
+    report["budget"] = budget_figures(files.run_dir)
     return report
 
 

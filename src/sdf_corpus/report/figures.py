@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from sdf_corpus.budget.bounds import TOTAL_TOLERANCE
 from sdf_corpus.report.diversity import distinct_n, repeated_phrases
 from sdf_corpus.report.scan import ShardScan
 from sdf_corpus.report.sources import EXAMPLE_CHARS, LedgerFacts, RunFiles
@@ -62,8 +63,11 @@ def mix_section(scan: ShardScan, ledger: LedgerFacts | None) -> dict[str, Any]:
         "total_variation_distance": tvd,
         "has_targets": bool(targets),
         # Jobs planned but not generated (e.g. a budget raise that was interrupted): the
-        # shards cannot meet the target until a build finishes them.
-        "pending_jobs": sum(j.get("pending", 0) for j in jobs.values()),
+        # shards cannot meet the target until a build finishes them. The closed budget
+        # loop leaves the jobs it did not need pending: only a short corpus waits on them.
+        "pending_jobs": sum(j.get("pending", 0) for j in jobs.values())
+        if total_actual < total_target * (1 - TOTAL_TOLERANCE)
+        else 0,
     }
 
 

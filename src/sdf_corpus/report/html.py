@@ -39,6 +39,7 @@ nav a{margin-right:12px;color:#3b6ea8;text-decoration:none}
 """
 
 
+from sdf_corpus.report.budget import budget_html  # noqa: E402
 from sdf_corpus.report.judge import judge_html  # noqa: E402
 from sdf_corpus.report.semantic_html import semantic_html  # noqa: E402
 from sdf_corpus.report.subject import subject_html  # noqa: E402
@@ -364,6 +365,7 @@ def _samples(samples: dict[str, list[dict[str, Any]]]) -> str:
 _NAV = (
     ("overview", "Overview"),
     ("mix", "Mix"),
+    ("budget", "Budget"),
     ("coverage", "Coverage"),
     ("subject", "Subject"),
     ("names", "Names"),
@@ -381,6 +383,7 @@ def render_html(r: dict[str, Any]) -> str:
     parts = {
         "overview": _overview(r),
         "mix": _mix(r["mix"]),
+        "budget": budget_html(r.get("budget")),
         "coverage": _coverage(r["coverage"]),
         "subject": subject_html(r.get("subject")),
         "names": _names(r["names"]),

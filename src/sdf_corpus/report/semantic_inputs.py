@@ -23,7 +23,9 @@ from sdf_corpus.report.semantic import (
     semantic_section,
 )
 from sdf_corpus.report.sources import LedgerFacts, RunFiles
-from sdf_corpus.runfolder import iter_rejected
+from sdf_corpus.runfolder import RunFolder, iter_rejected
+from sdf_corpus.runfolder.reserve import reserve_files
+from sdf_corpus.runfolder.rows import iter_rows
 
 __all__ = [
     "FirstLines",
@@ -134,6 +136,7 @@ class MeaningPass:
         embedder: Embedder | None = None,
     ) -> None:
         self._embedder = embedder or load_embedder()
+        self._run = RunFolder(files.run_dir)
         by_genre = files.manifest.get("by_genre", {})
         genre_docs = {g: int(v.get("docs", 0)) for g, v in by_genre.items() if isinstance(v, dict)}
         self.sample = SemanticSample(embed_with(self._embedder, limits), genre_docs, limits)
@@ -147,6 +150,10 @@ class MeaningPass:
         return (self.sample.add, self.lines.add)
 
     def section(self) -> dict[str, Any]:
+        if set(self.lines.wanted) - set(self.lines.found):
+            # A kept document the budget moved to the reserve is still the one repeated.
+            for row in iter_rows(reserve_files(self._run), columns=["id", "text", "format"]):
+                self.lines.add(row)
         return semantic_section(
             self.sample,
             self.clean_settings,

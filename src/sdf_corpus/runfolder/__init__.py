@@ -3,6 +3,7 @@
     RUN/ledger.sqlite        the store (opened by the store module; named here)
     RUN/shards/shard-NNNNN.parquet
     RUN/rejected/rejected.jsonl
+    RUN/reserve/reserve-NNNNN.parquet   kept beyond the budget; a larger one takes it first
     RUN/clean_stats.json
     RUN/manifest.json        written last: its presence means the folder is complete
     RUN/report.json, report.html, README.md
@@ -13,6 +14,7 @@
   (~0.3 s), so it loads on first use: `runfolder.iter_rows` works, and code
   inside sdf-corpus imports `sdf_corpus.runfolder.rows` for its types.
 - `rejected`: writing and reading rejected rows.
+- `reserve`: moving kept documents beyond the budget out of the shards.
 - `meta`: manifest.json and clean_stats.json (as a typed `CleanStats`).
 
 Every stage and command reads and writes a run folder through these, so no

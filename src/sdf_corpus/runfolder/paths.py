@@ -23,6 +23,7 @@ __all__ = [
     "REJECTED_DIR",
     "REPORT_HTML",
     "REPORT_JSON",
+    "RESERVE_DIR",
     "SHARDS_DIR",
     "RunFolder",
     "shard_file_name",
@@ -33,6 +34,7 @@ LEDGER = "ledger.sqlite"  # the store module opens it; the run folder only names
 SHARDS_DIR = "shards"
 REJECTED_DIR = "rejected"
 REJECTED = "rejected.jsonl"
+RESERVE_DIR = "reserve"  # kept documents beyond the budget (sdf_corpus.budget)
 MANIFEST = "manifest.json"
 CLEAN_STATS = "clean_stats.json"
 REPORT_JSON = "report.json"
@@ -77,6 +79,10 @@ class RunFolder:
     @property
     def rejected_dir(self) -> Path:
         return self.root / REJECTED_DIR
+
+    @property
+    def reserve_dir(self) -> Path:
+        return self.root / RESERVE_DIR
 
     @property
     def rejected(self) -> Path:

@@ -6,6 +6,7 @@ No other module opens a connection or writes SQL; they call the typed queries he
     jobs.py      meta, planning rounds, jobs, stage outputs, attempts; transactions
     reports.py   totals, spend, errors, progress: read-only figures
     batches.py   `BatchBook`: the Message Batches intents and their requests
+    budget.py    the closed budget loop: a genre's pending front, waves, measures
     judge.py     `JudgeStore`: judgements keyed by the rubric's hash
     ideas.py     `IdeaBook`: the idea pool's requests, ideas and verdicts
     stagekeys.py `StageKeys`: stage outputs found by key, history, reopening a changed chain
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from sdf_corpus.store.batches import BatchBook, BatchRow, RequestRow
+from sdf_corpus.store.budget import BudgetQueries
 from sdf_corpus.store.ideas import IdeaBook
 from sdf_corpus.store.jobs import JobQueries, StageOutput, StageRecord
 from sdf_corpus.store.judge import JudgeStore
@@ -50,7 +52,7 @@ __all__ = [
 ]
 
 
-class Store(JobQueries, ReportQueries):
+class Store(JobQueries, ReportQueries, BudgetQueries):
     """One connection to a run's ledger with every query the stages need.
 
     `Store(path)` creates or migrates the file; `Store(path, readonly=True)` only

@@ -120,6 +120,11 @@ class LocalBackend:
         # One model instance, one generation at a time: llama.cpp contexts are
         # not thread-safe, and a second model copy would double the memory.
         self._lock = asyncio.Lock()
+        # The same, held by the thread itself: a request whose awaiting task was cancelled
+        # (a timeout, a halted loop) leaves its thread decoding, and neither the next
+        # request nor closing the model may touch the context until it ends (freeing the
+        # model under a running decode crashed the process: a segmentation fault).
+        self._busy = threading.Lock()
 
     def __repr__(self) -> str:
         return f"LocalBackend(model_path={str(self.model_path)!r})"
@@ -131,6 +136,10 @@ class LocalBackend:
     async def aclose(self) -> None:
         close = getattr(self._llama, "close", None)
         if close is not None:
+            await asyncio.to_thread(self._close_when_idle, close)
+
+    def _close_when_idle(self, close: Any) -> None:
+        with self._busy:
             close()
 
     def _generate(self, request: Request) -> Completion:
@@ -151,7 +160,8 @@ class LocalBackend:
             "top_p": request.top_p if request.top_p is not None else 0.95,
         }
         try:
-            result = self._llama.create_completion(**kwargs)
+            with self._busy:
+                result = self._llama.create_completion(**kwargs)
         except ValueError as exc:  # e.g. the prompt exceeds the context window
             raise PermanentError(f"local model rejected the request: {exc}") from None
         choice = result["choices"][0]

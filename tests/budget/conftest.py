@@ -1,0 +1,3 @@
+from __future__ import annotations
+
+from fakeprovider.plugin import fake_provider  # noqa: F401
