@@ -207,3 +207,34 @@ def test_slices_then_merge_then_build_land_within_the_bounds(
     assert result.exit_code == 0, result.output + result.stderr
     manifest = assert_lands(run, 30_000)
     assert manifest["reserve"]["totals"]["documents"] > 0  # 2.5x answers: the plan overshoots
+
+
+def test_the_report_shows_each_genres_target_kept_reserve_and_drop_rate(
+    fake_provider: FakeProvider, tmp_path: Path
+) -> None:
+    """report.json's budget section agrees with the manifest and the ledger's targets, and
+    report.html carries it: a user reads the landing there, not in the ledger."""
+    fake_provider.responder = scaled(0.5, junk=0.2)  # a fifth of answers are junk: drops
+    run = tmp_path / "run"
+    assert build(fake_provider, run, 30_000).exit_code == 0
+    result = CliRunner().invoke(main, ["report", str(run)])
+    assert result.exit_code == 0, result.output + result.stderr
+    figures = json.loads((run / "report.json").read_text())["budget"]
+    manifest = json.loads((run / "manifest.json").read_text())
+    targets = json.loads(ledger_rows(run, "SELECT value FROM meta WHERE key='targets'")[0][0])
+    assert figures["asked"] == 30_000
+    assert figures["kept"] == manifest["totals"]["tokens"]
+    assert figures["reserve"] == manifest["reserve"]["totals"]["tokens"]
+    assert figures["kept_to_asked"] == round(manifest["totals"]["tokens"] / 30_000, 4)
+    assert figures["waves"] >= 0
+    assert set(figures["genres"]) >= set(targets)
+    for genre, target in targets.items():
+        row = figures["genres"][genre]
+        held = manifest["by_genre"].get(genre, {"tokens": 0})["tokens"]
+        kept_back = manifest["reserve"]["by_genre"].get(genre, {"tokens": 0})["tokens"]
+        assert (row["target"], row["kept"], row["reserve"]) == (target, held, kept_back)
+        assert row["drop_rate"] is None or 0.0 <= row["drop_rate"] < 1.0
+    # The junk answers were measured as drops in at least one genre.
+    assert any((row["drop_rate"] or 0.0) > 0 for row in figures["genres"].values())
+    html = (run / "report.html").read_text()
+    assert "measured drop rate" in html and f"{figures['kept']:,}" in html
