@@ -12,6 +12,8 @@ responder (`FakeProvider.anthropic_message`), so usage and cache fields are the
 same as immediate calls. Results come back shuffled: clients must map them by
 custom_id. `expire_next = n`: the next n batches expire as a whole instead of
 being processed (the real API expires what it has not processed in 24 hours).
+`forget_next = n`: the next n batches are forgotten right after create (the API then
+answers 404 for them, as for a batch deleted or lost on the provider's side).
 """
 
 from __future__ import annotations
@@ -88,6 +90,7 @@ class FakeBatches:
         self.provider = provider
         self.delay = 0.05
         self.expire_next = 0
+        self.forget_next = 0
         self.shuffle = True
         self.rng = random.Random(0)
         self._lock = threading.Lock()
@@ -170,8 +173,14 @@ class FakeBatches:
                     "bytes": len(json.dumps(body)),
                 }
             )
-        batch.task = asyncio.get_running_loop().create_task(self._process(batch))
-        return web.json_response(self._view(request, batch))
+        view = self._view(request, batch)
+        with self._lock:
+            forget, self.forget_next = self.forget_next > 0, max(0, self.forget_next - 1)
+            if forget:
+                del self._batches[batch.id]
+        if not forget:
+            batch.task = asyncio.get_running_loop().create_task(self._process(batch))
+        return web.json_response(view)
 
     async def _retrieve(self, request: web.Request) -> web.Response:
         batch = self._batches.get(request.match_info["id"])

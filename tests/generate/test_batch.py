@@ -157,6 +157,23 @@ def test_errored_and_expired_results_are_retried_in_a_later_batch(
     assert ledger_rows(run, "SELECT COUNT(*) FROM attempts WHERE outcome='retry'")[0][0] == 3
 
 
+def test_a_batch_the_api_no_longer_knows_is_sent_again(
+    fake_spec: Callable[..., Path], fake_provider: FakeProvider
+) -> None:
+    """A batch that answers 404 when polled (deleted or lost on the provider's side) is
+    recorded as lost and its requests go out in a later batch: nothing is left undone,
+    nothing is answered twice."""
+    spec = _batch_spec(fake_spec)
+    fake_provider.batches.forget_next = 1
+    code, err = _generate(spec)
+    assert code == 0, err
+    _assert_all_done_once(spec, fake_provider)
+    run = spec.parent / "run"
+    assert ledger_rows(run, "SELECT COUNT(*) FROM batches WHERE status='orphaned'") == [(1,)]
+    lost = ledger_rows(run, "SELECT COUNT(*) FROM batch_requests WHERE result='lost'")[0][0]
+    assert lost == len(fake_provider.batches.created[0]["custom_ids"]) > 0
+
+
 def test_whole_batch_expiry_is_retried(
     fake_spec: Callable[..., Path], fake_provider: FakeProvider
 ) -> None:

@@ -157,6 +157,28 @@ def test_errored_and_expired_pool_requests_are_sent_again(
     assert statuses == [("done",)]
 
 
+def test_a_pool_batch_the_api_no_longer_knows_is_sent_again(
+    retold: RetoldLog,
+    fake_provider: FakeProvider,
+    fake_spec: Callable[..., Path],
+    tmp_path: Path,
+) -> None:
+    """The first pool round's batch answers 404 when polled (lost on the provider's side):
+    its requests go out again in a later round and the pool ends as it would have."""
+    spec = _spec(fake_spec, tmp_path, "anthropic")
+    code, out = _generate(spec, tmp_path / "clean", "--batch")
+    assert code == 0, out[-2000:]
+    clean = _pool_ideas(tmp_path / "clean")
+
+    fake_provider.batches.forget_next = 1
+    run = tmp_path / "lost"
+    code, out = _generate(spec, run, "--batch")
+    assert code == 0, out[-2000:]
+    assert _pool_ideas(run) == clean
+    assert ledger_rows(run, "SELECT COUNT(*) FROM batches WHERE status='orphaned'") == [(1,)]
+    assert ledger_rows(run, "SELECT DISTINCT status FROM jobs") == [("done",)]
+
+
 def test_max_cost_stops_the_batch_pool_and_a_re_run_goes_on(
     retold: RetoldLog,
     fake_provider: FakeProvider,

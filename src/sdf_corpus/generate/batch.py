@@ -33,7 +33,6 @@ from dataclasses import dataclass, field
 
 from sdf_corpus.errors import (
     AmbiguousCreateError,
-    PermanentError,
     ProviderError,
 )
 from sdf_corpus.generate.backends.anthropic_batches import BatchEntry, BatchResult
@@ -43,6 +42,7 @@ from sdf_corpus.generate.batch_clients import (
     create_batch,
     make_batch_clients,
     make_breakers,
+    poll_batch,
     result_error,
     retry_error,
 )
@@ -228,22 +228,13 @@ class BatchSubmitter:
         ended = False
         for batch in flight:
             assert batch.id is not None
-            if batch.status != "ended":
-                try:
-                    status = await self.clients[self._target_of(batch)].retrieve(batch.id)
-                except PermanentError as exc:
-                    if exc.status != 404:
-                        raise
-                    self._say(f"batch {batch.id} is gone (404); its requests will be retried")
-                    self.book.orphan_lost(batch.seq)
-                    ended = True
-                    continue
-                except ProviderError:
-                    continue  # transient: poll again later
-                if status.processing_status != "ended":
-                    continue
-                self.book.set_status(batch.seq, "ended")
-            await self._collect(batch)
+            state = await poll_batch(self.book, self.clients[self._target_of(batch)], batch)
+            if state == "waiting":
+                continue
+            if state == "lost":
+                self._say(f"batch {batch.id} is gone (404); its requests will be retried")
+            else:
+                await self._collect(batch)
             ended = True
         return ended
 

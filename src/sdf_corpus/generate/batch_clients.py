@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from sdf_corpus.errors import (
     AmbiguousCreateError,
@@ -35,6 +35,7 @@ __all__ = [
     "create_batch",
     "make_batch_clients",
     "make_breakers",
+    "poll_batch",
     "result_error",
     "retry_error",
 ]
@@ -221,3 +222,27 @@ async def adopt_orphan(book: BatchBook, client: BatchAPI, row: BatchRow) -> str 
     best = min(fits, key=lambda b: abs(b.created_at - row.created_at))
     book.attach(row.seq, best.id)
     return best.id
+
+
+async def poll_batch(
+    book: BatchBook, client: BatchAPI, batch: BatchRow
+) -> Literal["ended", "lost", "waiting"]:
+    """Where a submitted batch stands, recorded in the ledger: "ended" (its results can be
+    read), "lost" (the API says 404: the batch is gone, its requests go again) or
+    "waiting" (still processing, or the poll failed in passing: poll again later)."""
+    assert batch.id is not None
+    if batch.status == "ended":
+        return "ended"
+    try:
+        status = await client.retrieve(batch.id)
+    except PermanentError as exc:
+        if exc.status != 404:
+            raise
+        book.orphan_lost(batch.seq)
+        return "lost"
+    except ProviderError:
+        return "waiting"
+    if status.processing_status != "ended":
+        return "waiting"
+    book.set_status(batch.seq, "ended")
+    return "ended"

@@ -28,7 +28,6 @@ from dataclasses import dataclass
 
 from sdf_corpus.errors import (
     AmbiguousCreateError,
-    PermanentError,
     ProviderError,
     ProviderStoppedError,
 )
@@ -38,6 +37,7 @@ from sdf_corpus.generate.batch_clients import (
     adopt_orphan,
     create_batch,
     make_breakers,
+    poll_batch,
     result_error,
     retry_error,
 )
@@ -290,23 +290,14 @@ class PoolBatches:
         for batch in flight:
             assert batch.id is not None
             client = self.clients[self._target_of(batch)]
-            if batch.status != "ended":
-                try:
-                    status = await client.retrieve(batch.id)
-                except PermanentError as exc:
-                    if exc.status != 404:
-                        raise
-                    self.say(f"idea pool: batch {batch.id} is gone (404); its requests go again")
-                    self.book.orphan_lost(batch.seq)
-                    self._retry_lost(batch.seq)
-                    ended = True
-                    continue
-                except ProviderError:
-                    continue  # transient: poll again later
-                if status.processing_status != "ended":
-                    continue
-                self.book.set_status(batch.seq, "ended")
-            await self._collect(batch, client)
+            state = await poll_batch(self.book, client, batch)
+            if state == "waiting":
+                continue
+            if state == "lost":
+                self.say(f"idea pool: batch {batch.id} is gone (404); its requests go again")
+                self._retry_lost(batch.seq)
+            else:
+                await self._collect(batch, client)
             ended = True
         return ended
 
