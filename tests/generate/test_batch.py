@@ -29,7 +29,7 @@ from sdf_corpus.spec.load import load_corpus
 from sdf_corpus.store import BatchBook
 
 from .conftest import DUMMY_KEY, ledger_rows
-from .test_generate import _planned_requests
+from .test_generate import _assert_done_once, _planned_requests
 
 
 @pytest.fixture
@@ -76,15 +76,7 @@ def _submitted(fake: FakeProvider) -> list[str]:
 
 
 def _assert_all_done_once(spec: Path, fake: FakeProvider) -> None:
-    jobs, planned = _planned_requests(spec)
-    run = spec.parent / "run"
-    assert ledger_rows(run, "SELECT status, COUNT(*) FROM jobs GROUP BY status") == [("done", jobs)]
-    total, distinct = ledger_rows(
-        run, "SELECT COUNT(*), COUNT(DISTINCT job_id||'/'||stage) FROM outputs"
-    )[0]
-    assert total == distinct == planned
-    submitted = _submitted(fake)
-    assert len(submitted) == len(set(submitted)), "a custom_id was submitted twice"
+    _assert_done_once(spec, _submitted(fake))
 
 
 @pytest.mark.parametrize("limits", [{"max_requests": 3}, {"max_bytes": 70_000}])

@@ -33,6 +33,19 @@ def _planned_requests(spec: Path) -> tuple[int, int]:
     return sum(counts.values()), sum(n * per[g] for g, n in counts.items())
 
 
+def _assert_done_once(spec: Path, submitted: list[str]) -> None:
+    """Every planned job done and every planned request answered exactly once; no
+    custom id among `submitted` (what a batch fake was sent) sent twice."""
+    jobs, planned = _planned_requests(spec)
+    run = spec.parent / "run"
+    assert ledger_rows(run, "SELECT status, COUNT(*) FROM jobs GROUP BY status") == [("done", jobs)]
+    total, distinct = ledger_rows(
+        run, "SELECT COUNT(*), COUNT(DISTINCT job_id||'/'||stage) FROM outputs"
+    )[0]
+    assert total == distinct == planned
+    assert len(submitted) == len(set(submitted)), "a custom_id was submitted twice"
+
+
 def _generate(spec: Path, *args: str) -> tuple[int, str, str]:
     result = CliRunner().invoke(main, ["generate", str(spec), "--no-progress", *args])
     return result.exit_code, result.stdout, result.stderr

@@ -24,7 +24,7 @@ from sdf_corpus.pricing.prices import OPENAI_PRICES, cost_usd
 
 from .conftest import DUMMY_KEY, ledger_rows
 from .test_batch import _tag, _tagging, realistic
-from .test_generate import _planned_requests
+from .test_generate import _assert_done_once, _planned_requests
 
 FAST_POLL = {"poll_initial": 0.02, "poll_max": 0.1}
 MODEL = "openai/gpt-5.4-mini"
@@ -49,15 +49,7 @@ def _submitted(fake: FakeProvider) -> list[str]:
 
 
 def _assert_all_done_once(spec: Path, fake: FakeProvider, *, killed: bool = False) -> None:
-    jobs, planned = _planned_requests(spec)
-    run = spec.parent / "run"
-    assert ledger_rows(run, "SELECT status, COUNT(*) FROM jobs GROUP BY status") == [("done", jobs)]
-    total, distinct = ledger_rows(
-        run, "SELECT COUNT(*), COUNT(DISTINCT job_id||'/'||stage) FROM outputs"
-    )[0]
-    assert total == distinct == planned
-    submitted = _submitted(fake)
-    assert len(submitted) == len(set(submitted)), "a custom_id was submitted twice"
+    _assert_done_once(spec, _submitted(fake))
     # No junk: every uploaded, output and error file was deleted once collected. A kill
     # between an upload and its create can leave that one input file, which no batch
     # refers to (storage, never a request: the re-run uploads its own); nothing else.
