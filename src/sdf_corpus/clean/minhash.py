@@ -37,8 +37,10 @@ __all__ = [
     "SCHEME",
     "MinHasher",
     "affine32_permutations",
+    "distinct_hashes",
     "exact_jaccard",
     "shingle_hashes_reference",
+    "sorted_jaccard",
 ]
 
 SCHEME = "affine32"
@@ -233,7 +235,7 @@ def shingle_hashes_reference(text: str, ngram: int) -> list[int]:
     return out
 
 
-def _distinct(raw: bytes) -> U32:
+def distinct_hashes(raw: bytes) -> U32:
     """Sorted distinct values of a shingle-hash buffer (np.unique without its overhead,
     which is most of its cost at a few hundred values)."""
     x = np.sort(np.frombuffer(raw, dtype=np.uint32))
@@ -249,7 +251,11 @@ def exact_jaccard(a: bytes, b: bytes) -> float:
     """Jaccard similarity of two shingle sets from `signatures_and_sets`."""
     if not a or not b:
         return 1.0 if a == b else 0.0
-    x, y = _distinct(a), _distinct(b)
+    return sorted_jaccard(distinct_hashes(a), distinct_hashes(b))
+
+
+def sorted_jaccard(x: U32, y: U32) -> float:
+    """Jaccard similarity of two non-empty sorted arrays of distinct hashes."""
     at = np.searchsorted(y, x)
     np.minimum(at, y.size - 1, out=at)
     inter = int(np.count_nonzero(y[at] == x))

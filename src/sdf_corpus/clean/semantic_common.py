@@ -22,9 +22,10 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from sdf_corpus.clean.minhash import U32, distinct_hashes, sorted_jaccard
+
 __all__ = ["GenreWordCounts", "Mask", "content_overlap"]
 
-U32 = npt.NDArray[np.uint32]
 Mask = npt.NDArray[np.bool_]
 
 _BITS = 19
@@ -75,11 +76,10 @@ def content_overlap(a: bytes, b: bytes, common: Mask) -> float:
     x, y = _uncommon(a, common), _uncommon(b, common)
     if x.size == 0 or y.size == 0:
         return 0.0
-    inter = np.intersect1d(x, y, assume_unique=True).size
-    return inter / (x.size + y.size - inter)
+    return sorted_jaccard(x, y)
 
 
 def _uncommon(words: bytes, common: Mask) -> U32:
-    x: U32 = np.unique(np.frombuffer(words, dtype=np.uint32))
+    x = distinct_hashes(words)
     out: U32 = x[~common[x & _MASK]]
     return out
