@@ -10,48 +10,81 @@ static model's mean token row (`Embedder.word_vectors`), looked up once per dist
 of a chunk. The word set (the same words, as 32-bit hashes) is the second signal: the
 step merges two texts only when both agree (docs/clean.md).
 
-The words are found without a Python string per word: a text becomes bytes with every
-byte that cannot be part of a word turned into a space (sentence ends into a mark that
-stays attached to the word before it), and Arrow's dictionary encoding numbers the words
-of the whole chunk in C (`filters.chunk`). Only distinct words become strings.
+The words are the filters' words (`filters.base.words`: lower-cased letters, one inner
+apostrophe kept), and they are not found again: the stop-word, loop and repetition
+filters have numbered them for the chunk (`filters.chunk.word_chunk`, which hands back a
+selection of that chunk for the documents they kept). What the filters' words lack is
+their case and where sentences end; both are read from one array of character classes
+of the original texts (`_classes`: a byte per character, from a 256-entry table for
+ASCII texts, from a per-code-point table for the others), at the same word positions.
+Then every step is over the whole chunk: one sort of (text, word) keys counts each text's
+words, one sparse-times-dense product builds every vector, one sort of (text, hash) keys
+builds every word set.
 """
 
 from __future__ import annotations
 
+import functools
+import itertools
+import re
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import pyarrow as pa
-import pyarrow.compute as pc
+from scipy import sparse
+from threadpoolctl import ThreadpoolController
 
-from sdf_corpus.clean.filters.chunk import word_hashes
+from sdf_corpus.clean.filters.chunk import WordChunk, word_chunk
 from sdf_corpus.embed import Embedder
 
 __all__ = ["F32", "content_features"]
 
 F32 = npt.NDArray[np.float32]
 I64 = npt.NDArray[np.int64]
+U8 = npt.NDArray[np.uint8]
+Bool = npt.NDArray[np.bool_]
 
-_END = 1  # the byte that marks a sentence end
+# Character classes. A word is a run of letters (classes from _LOWER up), two runs joined
+# by one apostrophe as `filters.base.words` joins them.
+_OTHER, _END, _DOT, _APOS, _LOWER, _UPPER, _UNCASED = range(7)
+_SENTENCE_ENDS = "!?;\n"  # and the dots: ".:" end sentences, and join dotted tokens
+_LETTER = re.compile(r"[^\W\d_]")  # the filters' letters (`filters.base._WORD`)
 _DENSE_KEYS = 1 << 23  # (texts x distinct words) up to which keys are counted in a table
-_SENTENCE_ENDS = b".!?;:\n"
+_DENSE_FILL = 8  # (texts x used words) per (text, word) up to which vectors use BLAS
 
 
-def _byte_table() -> bytes:
-    """Letters, apostrophes and every non-ASCII byte (letters of other scripts, curly
-    quotes) stay; sentence ends become the end mark; anything else becomes a space."""
-    table = bytearray(b" " * 256)
-    for b in range(256):
-        if b >= 0x80 or chr(b).isalpha() or chr(b) == "'":
-            table[b] = b
-    for b in _SENTENCE_ENDS:
-        table[b] = _END
-    return bytes(table)
+def _class_of(c: str) -> int:
+    if _LETTER.match(c):
+        if c.isupper():
+            return _UPPER
+        return _LOWER if c.islower() or c.istitle() else _UNCASED  # cased but not upper
+    if c in ".:":
+        return _DOT
+    if c in _SENTENCE_ENDS:
+        return _END
+    return _APOS if c == "'" else _OTHER
 
 
-_TABLE = _byte_table()
-_STRIP = "'\u2018\u2019\u201c\u201d\u00ab\u00bb\u2014\u2013\u2026\u00a0\x01"
+_ASCII = bytes(_class_of(chr(b)) if b < 0x80 else _OTHER for b in range(256))
+
+
+@functools.cache
+def _unicode_classes() -> U8:
+    """The class of every code point, built once per process (~0.1 s), when the first
+    text that is not ASCII comes."""
+    everything = "".join(map(chr, range(0x110000)))
+    table = np.frombuffer(everything[:0x80].encode("ascii").translate(_ASCII), np.uint8)
+    table = np.concatenate([table, np.zeros(0x110000 - 0x80, np.uint8)])
+    for m in re.finditer(r"[^\W\d_]+", everything[0x80:]):
+        for i, c in enumerate(m.group(), start=0x80 + m.start()):
+            table[i] = _class_of(c)
+    return table
+
+
+@functools.cache
+def _blas() -> ThreadpoolController:
+    return ThreadpoolController()  # finding the BLAS libraries once per process
 
 
 def content_features(texts: Sequence[str], embedder: Embedder) -> tuple[F32, list[bytes]]:
@@ -61,97 +94,168 @@ def content_features(texts: Sequence[str], embedder: Embedder) -> tuple[F32, lis
     vectors = np.zeros((n, embedder.dim), dtype=np.float32)
     if n == 0:
         return vectors, []
-    doc, token, raw_words = _tokens(texts)
-    if not raw_words:
+    chunk = word_chunk(texts)
+    if chunk.ids.size == 0:
         return vectors, [b""] * n
-    lower, cap, ends, kept_words = _classify(raw_words)
-    word = lower[token]
-    initial = np.ones(token.size, dtype=bool)  # each text's first word, and after an end
-    initial[1:] = ends[token[:-1]] | (doc[1:] != doc[:-1])
-    real = word >= 0  # bare sentence marks are not words
-    doc, word, cap_at, initial = doc[real], word[real], cap[token[real]], initial[real]
-    keys, counts, name = _per_doc_words(doc, word, cap_at, initial, len(kept_words))
-    keys, counts = keys[~name], counts[~name]
-    key_doc = keys // max(len(kept_words), 1)
-    key_word = keys % max(len(kept_words), 1)
-    table = embedder.word_vectors(kept_words)
-    hashes = (word_hashes(kept_words) & np.uint64(0xFFFFFFFF)).astype(np.uint32)
-    bounds = np.searchsorted(key_doc, np.arange(n + 1))
-    weights = (1.0 + np.log(counts)).astype(np.float32)
-    sets: list[bytes] = []
-    for i in range(n):
-        lo, hi = int(bounds[i]), int(bounds[i + 1])
-        ids = key_word[lo:hi]
-        if hi > lo:
-            vectors[i] = weights[lo:hi] @ table[ids]
-        sets.append(
-            np.sort(hashes[ids]).tobytes()
-        )  # distinct words: distinct hashes, but for a rare collision
+    cap, initial, dotted = _positions(texts, chunk)
+    # Words numbered in the order of their hashes: a text's distinct words then come
+    # out of the counting below with their hashes sorted, as its word set needs.
+    hashes = (chunk.vocab_hashes() & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+    by_hash = np.argsort(hashes, kind="stable")
+    rank = np.empty_like(by_hash)
+    rank[by_hash] = np.arange(by_hash.size)
+    width = by_hash.size
+    key = chunk.doc_of() * width + rank[chunk.ids]
+    if dotted.any():
+        key, cap, initial = key[~dotted], cap[~dotted], initial[~dotted]
+    keys, counts = _text_words(key, n * width, cap, initial)
+    rows, word = keys // width, by_hash[keys % width]
+    bounds = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=n), out=bounds[1:])
+    _add_rows(vectors, rows, word, (1.0 + np.log(counts)).astype(np.float32), chunk, embedder)
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     np.divide(vectors, norms, out=vectors, where=norms > 0)
-    return vectors, sets
+    flat = hashes[word].tobytes()
+    at = (bounds * 4).tolist()
+    return vectors, [flat[lo:hi] for lo, hi in itertools.pairwise(at)]
 
 
-def _tokens(texts: Sequence[str]) -> tuple[I64, I64, list[str]]:
-    """Per word position: its text and its raw token's id; and the distinct raw tokens."""
-    pieces = [t.encode("utf-8", "replace").translate(_TABLE) for t in texts]
-    data = np.frombuffer(b" ".join(pieces), dtype=np.uint8)
-    in_word = np.zeros(data.size + 2, dtype=bool)
-    np.not_equal(data, ord(" "), out=in_word[1:-1])
-    edges = np.flatnonzero(in_word[1:] != in_word[:-1])
-    starts, ends = edges[::2], edges[1::2]
-    if starts.size == 0:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64), []
-    offsets = np.zeros(starts.size + 1, dtype=np.int64)
-    np.cumsum(ends - starts, out=offsets[1:])
-    letters = np.compress(in_word[1:-1], data)
-    flat = pa.Array.from_buffers(
-        pa.large_binary(), starts.size, [None, pa.py_buffer(offsets), pa.py_buffer(letters)]
-    )
-    encoded = pc.dictionary_encode(flat)
-    token = np.frombuffer(encoded.indices.buffers()[1], dtype=np.int32, count=len(flat))
+def _add_rows(
+    out: F32, rows: I64, word: I64, weights: F32, chunk: WordChunk, embedder: Embedder
+) -> None:
+    """out[row] += weight x the word's model row, for every (row, word, weight): one
+    sparse-times-dense product, or a dense one when most (row, word) cells are filled
+    (a chunk of few distinct words: BLAS is then faster than the sparse loop)."""
+    used = np.zeros(len(chunk.vocab.words), dtype=bool)
+    used[word] = True
+    used_ids = np.flatnonzero(used)
+    column = np.cumsum(used) - 1  # vocabulary id -> its column among the used words
+    words = chunk.vocab.words
+    table = embedder.word_vectors([words[i] for i in used_ids.tolist()])
+    shape = (out.shape[0], used_ids.size)
+    if shape[0] * shape[1] <= _DENSE_FILL * rows.size:
+        dense = np.zeros(shape, dtype=np.float32)
+        dense[rows, column[word]] = weights
+        # One BLAS thread: the clean workers already fill every core, and OpenBLAS's
+        # own threads on a busy machine made this product 6x slower.
+        with _blas().limit(limits=1, user_api="blas"):
+            np.matmul(dense, table, out=out)
+    else:
+        bounds = np.zeros(shape[0] + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=shape[0]), out=bounds[1:])
+        out[:] = sparse.csr_array((weights, column[word], bounds), shape=shape) @ table
+
+
+def _text_words(key: I64, space: int, cap: Bool, initial: Bool) -> tuple[I64, I64]:
+    """The distinct keys (text x width + word) in order and their counts, names left
+    out: a word the text never writes uncapitalised, capitalised at least once in
+    mid-sentence. Counted in a dense table of the key space when it is not too large
+    (numpy's sort is the slow part otherwise)."""
+    inverse: npt.NDArray[np.integer[Any]]
+    if space <= _DENSE_KEYS:
+        seen = np.zeros(space, dtype=bool)
+        seen[key] = True
+        keys = np.flatnonzero(seen)
+        index = np.empty(space, dtype=np.int32)  # only the keys' cells are written and read
+        index[keys] = np.arange(keys.size, dtype=np.int32)
+        inverse = index[key]
+    else:
+        keys, inverse = np.unique(key, return_inverse=True)
+    counts = np.bincount(inverse, minlength=keys.size)
+    mid = inverse[cap & ~initial]
+    if mid.size == 0:
+        return keys, counts
+    capitalised = np.bincount(inverse[cap], minlength=keys.size)
+    name = np.zeros(keys.size, dtype=bool)
+    name[mid] = True
+    name &= capitalised == counts  # every use capitalised
+    return keys[~name], counts[~name]
+
+
+def _positions(texts: Sequence[str], chunk: WordChunk) -> tuple[Bool, Bool, Bool]:
+    """Per word position of the chunk: whether the word is capitalised (first letter
+    upper case, not all upper case: MRI is not); whether it opens its text or follows a
+    sentence end; and whether it is part of a dotted token (U.S., e.g., clean.md,
+    example.com: not a word of the prose, and its pieces would be common ones)."""
+    classes, firsts = _classes(texts)
+    starts, ends = _word_spans(classes)
+    offsets = np.searchsorted(starts, firsts)
+    cap = _capitalised(classes, starts, ends)
+    initial = np.zeros(starts.size + 1, dtype=bool)
+    initial[np.searchsorted(starts, np.flatnonzero((classes == _END) | (classes == _DOT)))] = True
+    initial[offsets[:-1]] = True
+    initial = initial[:-1]
+    # the texts end with two _OTHER, so ends + 1 and starts - 2 stay in the array
+    dotted = (classes[ends] == _DOT) & (classes[ends + 1] >= _LOWER)
+    dotted |= (classes[starts - 1] == _DOT) & (classes[starts - 2] >= _LOWER)
+    mine, theirs = np.diff(offsets), chunk.counts
+    if np.array_equal(mine, theirs):
+        return cap, initial, dotted
+    # A text whose lower-casing changes its words (a Turkish dotted I becomes two
+    # characters): its words are counted, but none of them is taken for a name.
+    same = mine == theirs
+    to, of = np.repeat(same, theirs), np.repeat(same, mine)
+    flags = []
+    for flag, default in ((cap, False), (initial, True), (dotted, False)):
+        aligned = np.full(chunk.ids.size, default)
+        aligned[to] = flag[of]
+        flags.append(aligned)
+    return flags[0], flags[1], flags[2]
+
+
+def _classes(texts: Sequence[str]) -> tuple[U8, I64]:
+    """The class of every character of the texts laid end to end (one _OTHER between
+    two texts), and where each text starts (then the end)."""
+    pieces = [
+        t.encode("ascii").translate(_ASCII)
+        if t.isascii()
+        else _unicode_classes()[
+            np.frombuffer(t.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        ].tobytes()
+        for t in texts
+    ]
     firsts = np.zeros(len(pieces) + 1, dtype=np.int64)
     np.cumsum(np.fromiter(map(len, pieces), np.int64, len(pieces)) + 1, out=firsts[1:])
-    doc = np.searchsorted(firsts, starts, side="right") - 1
-    raw = [b.decode("utf-8", "replace") for b in encoded.dictionary.to_pylist()]
-    return doc.astype(np.int64), token.astype(np.int64), raw
+    return np.frombuffer(b"\0".join([*pieces, b"\0"]), dtype=np.uint8), firsts
 
 
-def _classify(
-    raw_words: list[str],
-) -> tuple[I64, npt.NDArray[np.bool_], npt.NDArray[np.bool_], list[str]]:
-    """Per distinct raw token: its lower-case word's id (-1: no word), whether it is
-    capitalised (an all-capitals word such as MRI is not), whether a sentence ends
-    after it; and the distinct lower-case words."""
-    ids: dict[str, int] = {}
-    lower = np.full(len(raw_words), -1, dtype=np.int64)
-    cap = np.zeros(len(raw_words), dtype=bool)
-    ends = np.zeros(len(raw_words), dtype=bool)
-    for i, raw in enumerate(raw_words):
-        ends[i] = "\x01" in raw
-        w = raw.replace("\x01", "").strip(_STRIP)
-        if not w or not any(c.isalpha() for c in w):
-            continue
-        cap[i] = w[0].isupper() and not w.isupper()
-        lower[i] = ids.setdefault(w.lower(), len(ids))
-    return lower, cap, ends, list(ids)
+def _word_spans(classes: U8) -> tuple[I64, I64]:
+    """Where each word starts and ends: runs of letters, two runs with one apostrophe
+    between them one word, as the filters' pattern pairs them (rock'n'roll: rock'n, roll)."""
+    letter = np.zeros(classes.size + 2, dtype=bool)
+    np.greater_equal(classes, _LOWER, out=letter[1:-1])
+    edges = np.flatnonzero(letter[1:] != letter[:-1])
+    starts, ends = edges[::2], edges[1::2]
+    if starts.size < 2:
+        return starts, ends
+    joined = (starts[1:] - ends[:-1] == 1) & (classes[ends[:-1]] == _APOS)
+    if not joined.any():
+        return starts, ends
+    # In a chain of runs joined by apostrophes, runs 0-1, 2-3, ... pair up.
+    index = np.arange(starts.size)
+    after_join = np.zeros(starts.size, dtype=bool)
+    after_join[1:] = joined
+    chain_start = np.maximum.accumulate(np.where(after_join, 0, index))
+    opens = (index - chain_start) % 2 == 0
+    takes_next = np.zeros(starts.size, dtype=bool)
+    takes_next[:-1] = joined
+    takes_next &= opens
+    word_ends = np.where(takes_next, ends[np.minimum(index + 1, starts.size - 1)], ends)
+    return starts[opens], word_ends[opens]
 
 
-def _per_doc_words(
-    doc: I64, word: I64, cap: npt.NDArray[np.bool_], initial: npt.NDArray[np.bool_], n_words: int
-) -> tuple[I64, I64, npt.NDArray[np.bool_]]:
-    """Distinct (text, word) keys in order, their counts, and which are names: never in
-    lower case in that text, and capitalised at least once in mid-sentence."""
-    width = max(n_words, 1)
-    key = doc * width + word
-    space = (int(doc[-1]) + 1) * width if doc.size else 0
-    if space <= _DENSE_KEYS:  # counting in a dense table: no sort (np.unique sorts)
-        counts_all = np.bincount(key, minlength=space)
-        keys = np.flatnonzero(counts_all)
-        lower_uses = np.bincount(key[~cap], minlength=space)[keys]
-        mid_caps = np.bincount(key[cap & ~initial], minlength=space)[keys]
-        return keys, counts_all[keys], (lower_uses == 0) & (mid_caps > 0)
-    keys, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
-    lower_uses = np.bincount(inverse, weights=~cap, minlength=keys.size)
-    mid_caps = np.bincount(inverse, weights=cap & ~initial, minlength=keys.size)
-    return keys, counts, (lower_uses == 0) & (mid_caps > 0)
+def _capitalised(classes: U8, starts: I64, ends: I64) -> Bool:
+    """First letter upper case and some letter not upper case. Almost every such word
+    shows it in its second character; the others (I, MRI, O'Brien) are checked whole."""
+    upper = classes[starts] == _UPPER
+    second = classes[starts + 1] == _LOWER  # the texts end with two _OTHER
+    cap: Bool = upper & second
+    rest = np.flatnonzero(upper & ~second & (ends - starts > 1))
+    if rest.size:
+        lens = ends[rest] - starts[rest]
+        begin = np.zeros(rest.size, dtype=np.int64)
+        np.cumsum(lens[:-1], out=begin[1:])
+        inside = np.arange(int(lens.sum())) - np.repeat(begin - starts[rest], lens)
+        lower = classes[inside] == _LOWER
+        cap[rest] = np.logical_or.reduceat(lower, begin)
+    return cap

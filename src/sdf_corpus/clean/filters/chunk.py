@@ -108,9 +108,14 @@ class WordChunk:
 
     def word_hashes(self) -> U64:
         """`word_hashes` of every word position, computed once per distinct word."""
+        return self.vocab_hashes()[self.ids]
+
+    def vocab_hashes(self) -> U64:
+        """`word_hashes` of every distinct word (`vocab.words`), computed once for the
+        chunk and its selections (decontamination and the semantic step both ask)."""
         if self.vocab.hashes is None:
             self.vocab.hashes = word_hashes(self.vocab.words)
-        return self.vocab.hashes[self.ids]
+        return self.vocab.hashes
 
     def select(self, keep: Sequence[int]) -> WordChunk:
         """The chunk restricted to texts `keep` (ascending), sharing the vocabulary."""
