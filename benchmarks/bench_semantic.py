@@ -17,6 +17,17 @@ stories are kept apart; beside it, what one threshold on `Embedder.embed()` cosi
 settings around the defaults on every set: how they were chosen (docs/clean.md).
 
     .venv/bin/python benchmarks/bench_semantic.py [--sweep]
+
+`--features N [JSONL...]`: only the clean workers' part of the step, `content_features`,
+against the implementation it replaced (`_semantic_words_v1.py`, its own tokenisation) in
+the same run, CPU seconds and words per second over N documents: bench_scale's corpus
+(the given shards, e.g. /tmp/scale350/raw-0000*.jsonl, else generated with its seed), in
+chunks as the workers cut them, each chunk first through the filters as in `clean` (not
+timed; they number the words the new path reuses). Also without the filters' chunk (as
+when the word filters are switched off), and on real prose windows with a larger
+vocabulary per chunk (Python's own documentation and this repository's prose).
+
+    .venv/bin/python benchmarks/bench_semantic.py --features 20480 /tmp/scale350/raw-00000.jsonl
 """
 
 from __future__ import annotations
@@ -24,9 +35,11 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import random
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -35,16 +48,19 @@ import pyarrow.parquet as pq
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine
 from _corpus import jsonl_corpus
+from _semantic_words_v1 import content_features as content_features_v1
 
 from sdf_corpus.clean.config import CleanConfig, SemanticConfig
+from sdf_corpus.clean.filters.chunk import word_chunk
 from sdf_corpus.clean.neighbours import nearest
 from sdf_corpus.clean.pipeline import clean
 from sdf_corpus.clean.semantic import background_rank
 from sdf_corpus.clean.semantic_common import GenreWordCounts, content_overlap
 from sdf_corpus.clean.semantic_words import content_features
 from sdf_corpus.clean.tokens import ApproxCounter
+from sdf_corpus.clean.workers import CHUNK_DOCS, Preparer
 from sdf_corpus.document import Document
-from sdf_corpus.embed import load_embedder
+from sdf_corpus.embed import Embedder, load_embedder
 from semantic_calibration import LONG, SHORT, calibration_documents, repo_prose_pieces, score
 
 
@@ -70,6 +86,71 @@ def throughput(n_docs: int) -> None:
     ours, theirs, best = rates.values()
     print(f"  ratio: {ours / theirs:.1f}x ({ours / best:.1f}x against the sorted batches)")
     _common_words_cost(content_features(texts, embedder)[1], tokens, ours)
+
+
+def features(n_docs: int, paths: list[Path]) -> None:
+    """content_features against its first implementation, same documents, same run."""
+    if paths:
+        lines = itertools.islice(itertools.chain.from_iterable(p.open() for p in paths), n_docs)
+    else:  # bench_scale's corpus: its generator and seed
+        lines = itertools.islice(jsonl_corpus(None, seed=11, words=None), n_docs)
+    docs = [Document(id=str(i), text=json.loads(line)["text"]) for i, line in enumerate(lines)]
+    chunks = [docs[i : i + CHUNK_DOCS] for i in range(0, len(docs), CHUNK_DOCS)]
+    preparer = Preparer(CleanConfig.model_validate({"semantic": {"enabled": False}}), None)
+    kept = []
+    for chunk in chunks:  # the filters, as a clean worker runs them before the step
+        out, _ = preparer.prepare(chunk)
+        kept.append([p.doc.text for p in out if p.drop is None])
+    print(f"  bench_scale corpus: {len(docs):,} documents, {sum(map(len, kept)):,} kept")
+    _compare(kept)
+    print("  real prose windows (Python's documentation and this repository's docs):")
+    _compare(_prose_windows(len(docs) // 4))
+
+
+def _compare(chunks: list[list[str]]) -> None:
+    """CPU seconds of each implementation over the chunks, each with its own embedder
+    (the word-to-token-ids cache is per embedder) and its cache warm, interleaved chunk
+    by chunk so that the load of a shared machine falls on both alike."""
+    model = load_embedder()._model
+    words = sum(len(t.split()) for chunk in chunks for t in chunk)
+    new = lambda texts: content_features(texts, mine)  # noqa: E731
+    mine, theirs, cold_emb = Embedder(model), Embedder(model), Embedder(model)
+    paths: dict[str, Callable[[Sequence[str]], object]] = {
+        "before (own tokenisation)": lambda texts: content_features_v1(texts, theirs),
+        "now, after the filters": new,
+        "now, without the filters' chunk": lambda texts: content_features(texts, cold_emb),
+    }
+    cpu = dict.fromkeys(paths, 0.0)
+    for timed in (False, True):  # first a pass that fills the embedders' caches, as a
+        for chunk in chunks:  # long-running worker's are
+            for name, fn in paths.items():
+                word_chunk(["(another chunk)"] if "without" in name else chunk)
+                t = time.process_time()
+                fn(chunk)
+                cpu[name] += (time.process_time() - t) * timed
+    before = cpu["before (own tokenisation)"]
+    for name, seconds in cpu.items():
+        print(
+            f"    {name:<33} {seconds:6.2f} CPU s  {words / seconds / 1e6:5.1f}M words/s  "
+            f"{before / seconds:4.2f}x"
+        )
+
+
+def _prose_windows(n: int) -> list[list[str]]:
+    """n windows of 300-1,000 words from real English prose, in chunks: each chunk holds
+    most of the sources' 11k distinct words, as a chunk of a real corpus would."""
+    import pydoc_data.topics
+
+    source = " ".join(
+        [*pydoc_data.topics.topics.values(), *(d.text for d in repo_prose_pieces())]
+    ).split(" ")
+    rng = random.Random(1)
+    texts = []
+    for _ in range(n):
+        length = rng.randint(300, 1000)
+        start = rng.randrange(len(source) - length)
+        texts.append(" ".join(source[start : start + length]))
+    return [texts[i : i + CHUNK_DOCS] for i in range(0, n, CHUNK_DOCS)]
 
 
 def _common_words_cost(sets: list[bytes], tokens: int, vectors_rate: float) -> None:
@@ -245,8 +326,19 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--docs", type=int, default=2000, help="documents for the throughput test")
     ap.add_argument("--sweep", action="store_true", help="also the settings around the defaults")
+    ap.add_argument(
+        "--features",
+        type=int,
+        metavar="N",
+        help="only content_features before and now, on N documents of bench_scale's corpus",
+    )
+    ap.add_argument("shards", nargs="*", type=Path, help="--features: JSONL shards to read")
     args = ap.parse_args()
     print(f"machine: {machine()}")
+    if args.features:
+        print("content_features, CPU seconds in one process (ratio: before / now):")
+        features(args.features, args.shards)
+        return
     print("throughput (one process):")
     throughput(args.docs)
     print("calibration on real prose (tests/data/semantic_calibration):")

@@ -19,12 +19,14 @@ wordllama's own `embed()` does ~460k tokens/s on one core, too slow for 350M tok
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from scipy import sparse
 
 from sdf_corpus.errors import InputError
 
@@ -57,22 +59,18 @@ class Embedder:
         """Per word, the mean of its tokens' rows as the model tokenises it after a space
         (its rows inside running text), not normalised; a word with no token gets zeros.
         Token ids are remembered per word (up to `_MAX_WORDS`, then forgotten at once)."""
-        out = np.zeros((len(words), self.dim), dtype=np.float32)
         if not words:
-            return out
+            return np.zeros((0, self.dim), dtype=np.float32)
         pieces = self._token_ids(words)
         lens = np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces))
-        flat = np.fromiter((t for p in pieces for t in p), dtype=np.int64, count=int(lens.sum()))
-        # Token j of every word that has one, added row-block by row-block: a word has a
-        # few tokens, so this is a few gathers (np.add.reduceat over rows is 10x slower).
-        starts = np.zeros(len(pieces), dtype=np.int64)
-        np.cumsum(lens[:-1], out=starts[1:])
-        for j in range(int(lens.max(initial=0))):
-            has = np.flatnonzero(lens > j)
-            out[has] += self._table[flat[starts[has] + j]]
-        nonzero = lens > 0
-        out[nonzero] /= lens[nonzero, None].astype(np.float32)
-        return out
+        flat = np.fromiter(itertools.chain.from_iterable(pieces), np.int64, int(lens.sum()))
+        bounds = np.zeros(len(pieces) + 1, dtype=np.int64)
+        np.cumsum(lens, out=bounds[1:])
+        # One sparse product: row i holds 1/len at word i's tokens (a word has a few, and
+        # numpy's per-position gathers, or np.add.reduceat over rows, cost more).
+        share = np.repeat(1.0 / np.maximum(lens, 1), lens).astype(np.float32)
+        mean = sparse.csr_array((share, flat, bounds), shape=(len(pieces), self._table.shape[0]))
+        return np.asarray(mean @ self._table, dtype=np.float32)
 
     def _token_ids(self, words: Sequence[str]) -> list[tuple[int, ...]]:
         known = self._pieces

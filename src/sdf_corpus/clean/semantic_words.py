@@ -28,6 +28,7 @@ import functools
 import itertools
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -50,7 +51,7 @@ Bool = npt.NDArray[np.bool_]
 _OTHER, _END, _DOT, _APOS, _LOWER, _UPPER, _UNCASED = range(7)
 _SENTENCE_ENDS = "!?;\n"  # and the dots: ".:" end sentences, and join dotted tokens
 _LETTER = re.compile(r"[^\W\d_]")  # the filters' letters (`filters.base._WORD`)
-_DENSE_KEYS = 1 << 23  # (texts x distinct words) up to which keys are counted in a table
+_DENSE_KEYS = 4  # key space per word position up to which every key gets a counter
 _DENSE_FILL = 8  # (texts x used words) per (text, word) up to which vectors use BLAS
 
 
@@ -97,7 +98,7 @@ def content_features(texts: Sequence[str], embedder: Embedder) -> tuple[F32, lis
     chunk = word_chunk(texts)
     if chunk.ids.size == 0:
         return vectors, [b""] * n
-    cap, initial, dotted = _positions(texts, chunk)
+    marked = _positions(texts, chunk)
     # Words numbered in the order of their hashes: a text's distinct words then come
     # out of the counting below with their hashes sorted, as its word set needs.
     hashes = (chunk.vocab_hashes() & np.uint64(0xFFFFFFFF)).astype(np.uint32)
@@ -105,10 +106,8 @@ def content_features(texts: Sequence[str], embedder: Embedder) -> tuple[F32, lis
     rank = np.empty_like(by_hash)
     rank[by_hash] = np.arange(by_hash.size)
     width = by_hash.size
-    key = chunk.doc_of() * width + rank[chunk.ids]
-    if dotted.any():
-        key, cap, initial = key[~dotted], cap[~dotted], initial[~dotted]
-    keys, counts = _text_words(key, n * width, cap, initial)
+    base = np.repeat(np.arange(0, n * width, width, dtype=np.int64), chunk.counts)
+    keys, counts = _text_words(base + rank[chunk.ids], n * width, marked)
     rows, word = keys // width, by_hash[keys % width]
     bounds = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(rows, minlength=n), out=bounds[1:])
@@ -146,61 +145,83 @@ def _add_rows(
         out[:] = sparse.csr_array((weights, column[word], bounds), shape=shape) @ table
 
 
-def _text_words(key: I64, space: int, cap: Bool, initial: Bool) -> tuple[I64, I64]:
-    """The distinct keys (text x width + word) in order and their counts, names left
-    out: a word the text never writes uncapitalised, capitalised at least once in
-    mid-sentence. Counted in a dense table of the key space when it is not too large
-    (numpy's sort is the slow part otherwise)."""
-    inverse: npt.NDArray[np.integer[Any]]
-    if space <= _DENSE_KEYS:
+def _text_words(key: I64, space: int, marked: _Marked) -> tuple[I64, I64]:
+    """The distinct keys (text x width + word) in order and their counts, dotted words
+    and names left out: a name is a word the text never writes uncapitalised, and
+    capitalised at least once in mid-sentence. Counted in a table of the whole key
+    space when it is small (few distinct words), else of the keys present (numpy's
+    sort, as np.unique would use, is the slow way)."""
+    slot: npt.NDArray[np.integer[Any]]
+    if space <= _DENSE_KEYS * key.size:
+        keys = np.arange(space)
+        slot = key  # a position's counter: its key
+    else:
         seen = np.zeros(space, dtype=bool)
         seen[key] = True
         keys = np.flatnonzero(seen)
         index = np.empty(space, dtype=np.int32)  # only the keys' cells are written and read
         index[keys] = np.arange(keys.size, dtype=np.int32)
-        inverse = index[key]
-    else:
-        keys, inverse = np.unique(key, return_inverse=True)
-    counts = np.bincount(inverse, minlength=keys.size)
-    mid = inverse[cap & ~initial]
-    if mid.size == 0:
-        return keys, counts
-    capitalised = np.bincount(inverse[cap], minlength=keys.size)
-    name = np.zeros(keys.size, dtype=bool)
-    name[mid] = True
-    name &= capitalised == counts  # every use capitalised
-    return keys[~name], counts[~name]
+        slot = index[key]
+    counts = np.bincount(slot, minlength=keys.size)
+    if marked.dotted.size:
+        np.subtract.at(counts, slot[marked.dotted], 1)
+    if marked.mid.size:
+        capitalised = np.bincount(slot[marked.capitalised], minlength=counts.size)
+        name = slot[marked.mid]
+        counts[name[capitalised[name] == counts[name]]] = 0  # every use capitalised
+    present = np.flatnonzero(counts)
+    return keys[present], counts[present]
 
 
-def _positions(texts: Sequence[str], chunk: WordChunk) -> tuple[Bool, Bool, Bool]:
-    """Per word position of the chunk: whether the word is capitalised (first letter
-    upper case, not all upper case: MRI is not); whether it opens its text or follows a
-    sentence end; and whether it is part of a dotted token (U.S., e.g., clean.md,
-    example.com: not a word of the prose, and its pieces would be common ones)."""
+@dataclass(frozen=True)
+class _Marked:
+    """Word positions of a chunk (ascending): the capitalised ones (first letter upper
+    case, not all upper case: MRI is not), those of them in mid-sentence (not opening a
+    text nor following a sentence end), and those of a dotted token (U.S., e.g.,
+    clean.md, example.com: not words of the prose, and their pieces would be common
+    ones). Capitalised and mid hold no dotted position."""
+
+    capitalised: I64
+    mid: I64
+    dotted: I64
+
+
+def _positions(texts: Sequence[str], chunk: WordChunk) -> _Marked:
+    """The chunk's marked word positions, read from the texts' character classes."""
     classes, firsts = _classes(texts)
     starts, ends = _word_spans(classes)
     offsets = np.searchsorted(starts, firsts)
-    cap = _capitalised(classes, starts, ends)
-    initial = np.zeros(starts.size + 1, dtype=bool)
-    initial[np.searchsorted(starts, np.flatnonzero((classes == _END) | (classes == _DOT)))] = True
-    initial[offsets[:-1]] = True
-    initial = initial[:-1]
-    # the texts end with two _OTHER, so ends + 1 and starts - 2 stay in the array
-    dotted = (classes[ends] == _DOT) & (classes[ends + 1] >= _LOWER)
-    dotted |= (classes[starts - 1] == _DOT) & (classes[starts - 2] >= _LOWER)
+    marks = np.flatnonzero((classes == _END) | (classes == _DOT))
+    dots = marks[classes[marks] == _DOT]
+    # a dot with a letter on each side: the words it joins are dotted
+    dots = dots[(classes[dots - 1] >= _LOWER) & (classes[dots + 1] >= _LOWER)]
+    dotted = np.union1d(np.searchsorted(ends, dots), np.searchsorted(starts, dots + 1))
+    capitalised = np.setdiff1d(_capitalised(classes, starts, ends), dotted, assume_unique=True)
+    mid = capitalised[~_initial(marks, starts, ends, offsets, capitalised)]
     mine, theirs = np.diff(offsets), chunk.counts
     if np.array_equal(mine, theirs):
-        return cap, initial, dotted
+        return _Marked(capitalised, mid, dotted)
     # A text whose lower-casing changes its words (a Turkish dotted I becomes two
-    # characters): its words are counted, but none of them is taken for a name.
+    # characters): its words are counted, but none is taken for a name or dotted.
     same = mine == theirs
-    to, of = np.repeat(same, theirs), np.repeat(same, mine)
-    flags = []
-    for flag, default in ((cap, False), (initial, True), (dotted, False)):
-        aligned = np.full(chunk.ids.size, default)
-        aligned[to] = flag[of]
-        flags.append(aligned)
-    return flags[0], flags[1], flags[2]
+    shift = chunk.offsets[:-1] - offsets[:-1]
+
+    def moved(at: I64) -> I64:
+        text = np.searchsorted(offsets, at, side="right") - 1
+        keep = same[text]
+        out: I64 = at[keep] + shift[text[keep]]
+        return out
+
+    return _Marked(moved(capitalised), moved(mid), moved(dotted))
+
+
+def _initial(marks: I64, starts: I64, ends: I64, offsets: I64, at: I64) -> Bool:
+    """Whether each word `at` opens its text or has a sentence end (`marks`) between it
+    and the word before."""
+    before = np.where(at > 0, ends[at - 1], 0)
+    initial = np.searchsorted(marks, starts[at]) > np.searchsorted(marks, before)
+    initial |= np.isin(at, offsets)  # a text's first word
+    return initial
 
 
 def _classes(texts: Sequence[str]) -> tuple[U8, I64]:
@@ -244,18 +265,20 @@ def _word_spans(classes: U8) -> tuple[I64, I64]:
     return starts[opens], word_ends[opens]
 
 
-def _capitalised(classes: U8, starts: I64, ends: I64) -> Bool:
-    """First letter upper case and some letter not upper case. Almost every such word
-    shows it in its second character; the others (I, MRI, O'Brien) are checked whole."""
-    upper = classes[starts] == _UPPER
-    second = classes[starts + 1] == _LOWER  # the texts end with two _OTHER
-    cap: Bool = upper & second
-    rest = np.flatnonzero(upper & ~second & (ends - starts > 1))
+def _capitalised(classes: U8, starts: I64, ends: I64) -> I64:
+    """The words whose first letter is upper case and some letter is not. Almost every
+    such word shows it in its second character; the others (I, MRI, O'Brien) are
+    checked whole."""
+    upper = np.flatnonzero(classes[starts] == _UPPER)
+    second = classes[starts[upper] + 1] == _LOWER  # the texts end with two _OTHER
+    rest = upper[~second & (ends[upper] - starts[upper] > 1)]
     if rest.size:
         lens = ends[rest] - starts[rest]
         begin = np.zeros(rest.size, dtype=np.int64)
         np.cumsum(lens[:-1], out=begin[1:])
         inside = np.arange(int(lens.sum())) - np.repeat(begin - starts[rest], lens)
-        lower = classes[inside] == _LOWER
-        cap[rest] = np.logical_or.reduceat(lower, begin)
-    return cap
+        second[np.searchsorted(upper, rest)] = np.logical_or.reduceat(
+            classes[inside] == _LOWER, begin
+        )
+    capitalised: I64 = upper[second]
+    return capitalised

@@ -1,4 +1,7 @@
-"""What the semantic step compares: per text, a name-insensitive vector and its word set.
+"""The semantic step's text features as they were before they reused the filters' words
+(commit e742237): kept only as `bench_semantic.py --features`'s baseline.
+
+What the semantic step compares: per text, a name-insensitive vector and its word set.
 
 A retelling changes the names and the word order and keeps what happens. So a text's
 vector is built from its words with the names left out: a capitalised word that the text
@@ -74,7 +77,7 @@ def content_features(texts: Sequence[str], embedder: Embedder) -> tuple[F32, lis
     keys, counts = keys[~name], counts[~name]
     key_doc = keys // max(len(kept_words), 1)
     key_word = keys % max(len(kept_words), 1)
-    table = embedder.word_vectors(kept_words)
+    table = _word_vectors_v1(embedder, kept_words)
     hashes = (word_hashes(kept_words) & np.uint64(0xFFFFFFFF)).astype(np.uint32)
     bounds = np.searchsorted(key_doc, np.arange(n + 1))
     weights = (1.0 + np.log(counts)).astype(np.float32)
@@ -155,3 +158,22 @@ def _per_doc_words(
     lower_uses = np.bincount(inverse, weights=~cap, minlength=keys.size)
     mid_caps = np.bincount(inverse, weights=cap & ~initial, minlength=keys.size)
     return keys, counts, (lower_uses == 0) & (mid_caps > 0)
+
+
+def _word_vectors_v1(embedder: Embedder, words: list[str]) -> F32:
+    """`Embedder.word_vectors` as it was then: per-position gathers (the token ids
+    from the embedder's own cache, as then)."""
+    out = np.zeros((len(words), embedder.dim), dtype=np.float32)
+    if not words:
+        return out
+    pieces = embedder._token_ids(words)
+    lens = np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces))
+    flat = np.fromiter((t for p in pieces for t in p), dtype=np.int64, count=int(lens.sum()))
+    starts = np.zeros(len(pieces), dtype=np.int64)
+    np.cumsum(lens[:-1], out=starts[1:])
+    for j in range(int(lens.max(initial=0))):
+        has = np.flatnonzero(lens > j)
+        out[has] += embedder._table[flat[starts[has] + j]]
+    nonzero = lens > 0
+    out[nonzero] /= lens[nonzero, None].astype(np.float32)
+    return out
