@@ -31,6 +31,12 @@ def corpus() -> tuple[list[Document], dict[str, tuple[str, str]]]:
         )
         for i in range(40)
     ]
+    # The generator draws every text from one pool of words, all of them common in a
+    # genre; a story has words of its own, which is what the semantic step compares.
+    docs[3].text += (
+        " The lighthouse keeper mended a brass telescope, a torn sail and the harbour"
+        " bell, then rowed past the seals to the lantern gallery."
+    )
     expected: dict[str, tuple[str, str]] = {}
 
     def plant(doc_id: str, text: str, stage: str, reason: str, **kw: Any) -> None:

@@ -30,6 +30,7 @@ from multiprocessing.pool import AsyncResult, Pool
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from sdf_corpus.clean.config import CleanConfig
 from sdf_corpus.clean.eval_index import EvalIndex
@@ -187,7 +188,7 @@ def _init_worker(
 _Row = tuple[
     int, int, str | None, dict[str, Any], tuple[str, str, Any] | None, bytes, bytes | None, bytes
 ]
-_Slim = tuple[list[_Row], U32 | None, F32 | None, CleanStats]
+_Slim = tuple[list[_Row], U32 | None, npt.NDArray[np.float16] | None, CleanStats]
 
 
 def _prepare_in_worker(docs: list[Document]) -> _Slim:
@@ -218,7 +219,9 @@ def _prepare_in_worker(docs: list[Document]) -> _Slim:
     return (
         rows,
         np.stack(signed) if signed else None,
-        np.stack(embedded) if embedded else None,
+        # float16: what the semantic step holds them as (`SemanticDedup`), so half the
+        # bytes to pickle and the same values there (float32 -> 16 -> 32 -> 16 is exact)
+        np.stack(embedded).astype(np.float16) if embedded else None,
         stats,
     )
 
@@ -228,7 +231,7 @@ def _unslim(docs: list[Document], slim: _Slim) -> tuple[list[Prepared], CleanSta
     rows, sigs, vectors, stats = slim
     out: list[Prepared] = []
     signed = iter(sigs if sigs is not None else ())
-    embedded = iter(vectors if vectors is not None else ())
+    embedded = iter(vectors.astype(np.float32) if vectors is not None else ())
     for doc, (input_tokens, n_tokens, text, quality, drop, digest, shingles, words) in zip(
         docs, rows, strict=True
     ):
