@@ -11,15 +11,22 @@ of a chunk. The word set (the same words, as 32-bit hashes) is the second signal
 step merges two texts only when both agree (docs/clean.md).
 
 The words are the filters' words (`filters.base.words`: lower-cased letters, one inner
-apostrophe kept), and they are not found again: the stop-word, loop and repetition
-filters have numbered them for the chunk (`filters.chunk.word_chunk`, which hands back a
-selection of that chunk for the documents they kept). What the filters' words lack is
-their case and where sentences end; both are read from one array of character classes
-of the original texts (`_classes`: a byte per character, from a 256-entry table for
-ASCII texts, from a per-code-point table for the others), at the same word positions.
-Then every step is over the whole chunk: one sort of (text, word) keys counts each text's
-words, one sparse-times-dense product builds every vector, one sort of (text, hash) keys
-builds every word set.
+apostrophe kept) and they are not found again: the stop-word, loop and repetition filters
+have numbered them for the chunk (`filters.chunk.word_chunk` hands back a selection of that
+chunk for the documents they kept). A dotted token (U.S., e.g., clean.md, example.com) is
+left out: its pieces are not words of the prose and would be common ones. What the
+filters' words lack, their case and where sentences end, is read from one array of
+character classes of the original texts at the same word positions (`_classes`: a byte
+per character, from a 256-entry table for ASCII texts, from a per-code-point table for the
+others). Every later step is over the whole chunk: the (text, word) keys are counted in
+one table, numbered so that each text's words come out in the order of their hashes (its
+word set is then sorted already), and one sparse-times-dense product (dense when the chunk
+has few distinct words) builds every vector.
+
+The first implementation tokenised the texts a second time (another Arrow dictionary
+encoding, a Python call per distinct token) and glued a paragraph's last word to the next
+one's first (`evening.\n\nHowever` was one word); it is kept as the baseline of
+`benchmarks/bench_semantic.py --features`, which measured this one 2.5-3x faster.
 """
 
 from __future__ import annotations
