@@ -115,41 +115,41 @@ def content_features(texts: Sequence[str], embedder: Embedder) -> tuple[F32, lis
     width = by_hash.size
     base = np.repeat(np.arange(0, n * width, width, dtype=np.int64), chunk.counts)
     keys, counts = _text_words(base + rank[chunk.ids], n * width, marked)
-    rows, word = keys // width, by_hash[keys % width]
     bounds = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows, minlength=n), out=bounds[1:])
-    _add_rows(vectors, rows, word, (1.0 + np.log(counts)).astype(np.float32), chunk, embedder)
+    np.cumsum(np.bincount(keys // width, minlength=n), out=bounds[1:])
+    ordered = [chunk.vocab.words[i] for i in by_hash.tolist()]  # the words by rank
+    _add_rows(vectors, keys, (1.0 + np.log(counts)).astype(np.float32), bounds, ordered, embedder)
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     np.divide(vectors, norms, out=vectors, where=norms > 0)
-    flat = hashes[word].tobytes()
+    flat = hashes[by_hash[keys % width]].tobytes()
     at = (bounds * 4).tolist()
     return vectors, [flat[lo:hi] for lo, hi in itertools.pairwise(at)]
 
 
 def _add_rows(
-    out: F32, rows: I64, word: I64, weights: F32, chunk: WordChunk, embedder: Embedder
+    out: F32, keys: I64, weights: F32, bounds: I64, words: list[str], embedder: Embedder
 ) -> None:
-    """out[row] += weight x the word's model row, for every (row, word, weight): one
-    sparse-times-dense product, or a dense one when most (row, word) cells are filled
-    (a chunk of few distinct words: BLAS is then faster than the sparse loop)."""
-    used = np.zeros(len(chunk.vocab.words), dtype=bool)
-    used[word] = True
-    used_ids = np.flatnonzero(used)
-    column = np.cumsum(used) - 1  # vocabulary id -> its column among the used words
-    words = chunk.vocab.words
-    table = embedder.word_vectors([words[i] for i in used_ids.tolist()])
-    shape = (out.shape[0], used_ids.size)
-    if shape[0] * shape[1] <= _DENSE_FILL * rows.size:
-        dense = np.zeros(shape, dtype=np.float32)
-        dense[rows, column[word]] = weights
+    """out[row] = the sum of weight x model row of each key's word (key: row x width +
+    the word's index in `words`): one dense BLAS product when the chunk has few distinct
+    words, else one sparse product over the words the texts use."""
+    n, width = out.shape[0], len(words)
+    if n * width <= _DENSE_FILL * keys.size:
+        dense = np.zeros(n * width, dtype=np.float32)
+        dense[keys] = weights
+        table = embedder.word_vectors(words)
         # One BLAS thread: the clean workers already fill every core, and OpenBLAS's
         # own threads on a busy machine made this product 6x slower.
         with _blas().limit(limits=1, user_api="blas"):
-            np.matmul(dense, table, out=out)
-    else:
-        bounds = np.zeros(shape[0] + 1, dtype=np.int64)
-        np.cumsum(np.bincount(rows, minlength=shape[0]), out=bounds[1:])
-        out[:] = sparse.csr_array((weights, column[word], bounds), shape=shape) @ table
+            np.matmul(dense.reshape(n, width), table, out=out)
+        return
+    ranks = keys % width
+    used = np.zeros(width, dtype=bool)
+    used[ranks] = True
+    used_ranks = np.flatnonzero(used)
+    column = np.cumsum(used) - 1  # word index -> its column among the used words
+    table = embedder.word_vectors([words[i] for i in used_ranks.tolist()])
+    product = sparse.csr_array((weights, column[ranks], bounds), shape=(n, used_ranks.size))
+    out[:] = product @ table
 
 
 def _text_words(key: I64, space: int, marked: _Marked) -> tuple[I64, I64]:
@@ -159,9 +159,9 @@ def _text_words(key: I64, space: int, marked: _Marked) -> tuple[I64, I64]:
     space when it is small (few distinct words), else of the keys present (numpy's
     sort, as np.unique would use, is the slow way)."""
     slot: npt.NDArray[np.integer[Any]]
+    keys: I64 | None = None  # None: every key has a counter (keys[i] == i)
     if space <= _DENSE_KEYS * key.size:
-        keys = np.arange(space)
-        slot = key  # a position's counter: its key
+        slot = key
     else:
         seen = np.zeros(space, dtype=bool)
         seen[key] = True
@@ -169,7 +169,7 @@ def _text_words(key: I64, space: int, marked: _Marked) -> tuple[I64, I64]:
         index = np.empty(space, dtype=np.int32)  # only the keys' cells are written and read
         index[keys] = np.arange(keys.size, dtype=np.int32)
         slot = index[key]
-    counts = np.bincount(slot, minlength=keys.size)
+    counts = np.bincount(slot, minlength=space if keys is None else keys.size)
     if marked.dotted.size:
         np.subtract.at(counts, slot[marked.dotted], 1)
     if marked.mid.size:
@@ -177,7 +177,7 @@ def _text_words(key: I64, space: int, marked: _Marked) -> tuple[I64, I64]:
         name = slot[marked.mid]
         counts[name[capitalised[name] == counts[name]]] = 0  # every use capitalised
     present = np.flatnonzero(counts)
-    return keys[present], counts[present]
+    return (present if keys is None else keys[present]), counts[present]
 
 
 @dataclass(frozen=True)
@@ -203,7 +203,9 @@ def _positions(texts: Sequence[str], chunk: WordChunk) -> _Marked:
     # a dot with a letter on each side: the words it joins are dotted
     dots = dots[(classes[dots - 1] >= _LOWER) & (classes[dots + 1] >= _LOWER)]
     dotted = np.union1d(np.searchsorted(ends, dots), np.searchsorted(starts, dots + 1))
-    capitalised = np.setdiff1d(_capitalised(classes, starts, ends), dotted, assume_unique=True)
+    capitalised = _capitalised(classes, starts, ends)
+    if dotted.size:
+        capitalised = np.setdiff1d(capitalised, dotted, assume_unique=True)
     mid = capitalised[~_initial(marks, starts, ends, offsets, capitalised)]
     mine, theirs = np.diff(offsets), chunk.counts
     if np.array_equal(mine, theirs):
@@ -227,7 +229,9 @@ def _initial(marks: I64, starts: I64, ends: I64, offsets: I64, at: I64) -> Bool:
     and the word before."""
     before = np.where(at > 0, ends[at - 1], 0)
     initial = np.searchsorted(marks, starts[at]) > np.searchsorted(marks, before)
-    initial |= np.isin(at, offsets)  # a text's first word
+    first = np.zeros(starts.size + 1, dtype=bool)
+    first[offsets] = True  # a text's first word (or, for a text without words, the next's)
+    initial |= first[at]
     return initial
 
 
