@@ -73,6 +73,7 @@ def throughput(n_docs: int) -> None:
     embedder = load_embedder()
     content_features(texts[:64], embedder)  # warm: token ids of the common words
     rates = {}
+    word_chunk(texts)  # numbered as clean's filters number them before the step
     for name, fn in (
         ("content_features (clean's path)", lambda: content_features(texts, embedder)),
         ("Embedder.embed (wordllama)", lambda: embedder.embed(texts)),

@@ -26,7 +26,7 @@ has few distinct words) builds every vector.
 The first implementation tokenised the texts a second time (another Arrow dictionary
 encoding, a Python call per distinct token) and glued a paragraph's last word to the next
 one's first (`evening.\n\nHowever` was one word); it is kept as the baseline of
-`benchmarks/bench_semantic.py --features`, which measured this one 2.5-3x faster.
+`benchmarks/bench_semantic.py --features`, which measured this one 2.2-2.9x faster.
 """
 
 from __future__ import annotations
