@@ -94,3 +94,17 @@ def test_workers_send_vectors_that_hold_the_same(semantic: bool) -> None:
             assert b.vector.dtype == np.float32
             assert np.array_equal(a.vector.astype(np.float16), b.vector.astype(np.float16))
             assert a.words == b.words
+
+
+def test_every_way_of_counting_gives_the_same_features(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sdf_corpus.clean import semantic_words
+
+    texts = [d.text for d in calibration_documents()[0]]
+    want = content_features(texts, load_embedder())
+    for dense, table, fill in ((10**9, 1 << 23, 8), (0, 1 << 23, 0), (0, 0, 10**9)):
+        monkeypatch.setattr(semantic_words, "_DENSE_KEYS", dense)
+        monkeypatch.setattr(semantic_words, "_TABLE_KEYS", table)
+        monkeypatch.setattr(semantic_words, "_DENSE_FILL", fill)
+        got = content_features(texts, load_embedder())
+        assert got[1] == want[1]
+        assert np.allclose(got[0], want[0], atol=1e-6)

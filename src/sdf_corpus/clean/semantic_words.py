@@ -59,6 +59,7 @@ _OTHER, _END, _DOT, _APOS, _LOWER, _UPPER, _UNCASED = range(7)
 _SENTENCE_ENDS = "!?;\n"  # and the dots: ".:" end sentences, and join dotted tokens
 _LETTER = re.compile(r"[^\W\d_]")  # the filters' letters (`filters.base._WORD`)
 _DENSE_KEYS = 4  # key space per word position up to which every key gets a counter
+_TABLE_KEYS = 1 << 23  # key space up to which the keys present are found in a table
 _DENSE_FILL = 8  # (texts x used words) per (text, word) up to which vectors use BLAS
 
 
@@ -162,6 +163,8 @@ def _text_words(key: I64, space: int, marked: _Marked) -> tuple[I64, I64]:
     keys: I64 | None = None  # None: every key has a counter (keys[i] == i)
     if space <= _DENSE_KEYS * key.size:
         slot = key
+    elif space > _TABLE_KEYS:  # a chunk of very many distinct words: bounded memory
+        keys, slot = np.unique(key, return_inverse=True)
     else:
         seen = np.zeros(space, dtype=bool)
         seen[key] = True
