@@ -115,23 +115,25 @@ def scan(
 
 def _scan_block(x: F16, block: Block, visit: Visitor, settle: Settle | None) -> None:
     rows, cols = block
-    base = x[cols].astype(np.float32)
     if settle is not None:
-        rows = _unsettled(x, rows, cols, base, settle)
+        rows = _unsettled(x, rows, cols, settle)
+    if rows.size == 0:
+        return
+    base = x[cols].astype(np.float32)
     for part in _pieces(rows, cols.size):
         s = _product(x[part], base)
         _not_own(s, part, cols)
         visit(part, cols, s)
 
 
-def _unsettled(x: F16, rows: I64, cols: I64, base: F32, settle: Settle) -> I64:
+def _unsettled(x: F16, rows: I64, cols: I64, settle: Settle) -> I64:
     """The rows that need their full row of similarities; the others go to `settled`
     with their lower bound (the `k`-th largest over the sample, -inf where the sample
     holds fewer than `k` other rows)."""
     if cols.size < _SETTLE_MIN_COLS or settle.k >= _SAMPLE_COLS:
         return rows
-    pick = np.linspace(0, cols.size - 1, _SAMPLE_COLS).astype(np.int64)  # distinct columns
-    sample, sub = cols[pick], base[pick]
+    sample = cols[np.linspace(0, cols.size - 1, _SAMPLE_COLS).astype(np.int64)]  # distinct
+    sub = x[sample].astype(np.float32)
     lower = np.empty(rows.size, dtype=np.float32)
     at = _SAMPLE_COLS - settle.k
     for lo in range(0, rows.size, _CELLS // _SAMPLE_COLS):
@@ -150,7 +152,8 @@ def _product(a: F16, base: F32) -> F32:
     gemv, whose sums round unlike gemm's, and a row's similarities must be the same
     whichever rows share its product (the first pass changes which do)."""
     if a.shape[0] == 1:
-        return (np.repeat(a, 2, axis=0).astype(np.float32) @ base.T)[:1]
+        a = np.repeat(a, 2, axis=0)
+        return (a.astype(np.float32) @ base.T)[:1]
     return a.astype(np.float32) @ base.T
 
 
