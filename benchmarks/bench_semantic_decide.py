@@ -187,11 +187,12 @@ def _prune_compare(step: SemanticDedup) -> None:
     """decide() on 2 threads with and without the first pass, in the same run."""
     full = in_child(lambda: _counted(step, prune=False))
     pruned = in_child(lambda: _counted(step, prune=True))
-    print(f"\n{'decide(), 2 threads':24} {'wall s':>7} {'CPU s':>7} {'plan CPU s':>10} settled")
+    head = f"{'wall s':>7} {'CPU s':>7} {'plan CPU s':>10} {'+peak MiB':>9} settled"
+    print(f"\n{'decide(), 2 threads':24} {head}")
     for name, r in (("full scan", full), ("exact first pass", pruned)):
         print(
             f"{name:24} {r['wall']:>7.2f} {r['cpu']:>7.2f} {r['plan_cpu']:>10.2f} "
-            f"{r['settled'] / len(step):>6.1%}"
+            f"{r['peak_mib']:>9.0f} {r['settled'] / len(step):>6.1%}"
         )
     same = "identical" if pruned["drops"] == full["drops"] else "DIFFERENT"
     print(f"drops: {len(full['drops'])} without, {len(pruned['drops'])} with the pass ({same})")

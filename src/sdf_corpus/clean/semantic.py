@@ -322,8 +322,8 @@ def _ceiling(x: npt.NDArray[np.float16]) -> float:
     """Above any cosine of two rows of `x` as the search computes it: the largest squared
     norm, plus the float32 product's rounding (at most dim x 2^-24 of it) and `_SLACK`."""
     most = 0.0
-    for lo in range(0, x.shape[0], 1 << 16):
-        part = x[lo : lo + (1 << 16)].astype(np.float64)
+    for lo in range(0, x.shape[0], 4096):  # 8 MiB of float64 at a time
+        part = x[lo : lo + 4096].astype(np.float64)
         most = max(most, float(np.einsum("ij,ij->i", part, part).max()))
     dim = int(x.shape[1])
     return most * (1 + dim / 4_194_304) + _SLACK  # 4 x dim x 2^-24
