@@ -17,17 +17,20 @@ calibrated on real prose, short and long):
 - their distinct words (names left out), less the words common in the genre
   (`semantic_common`), overlap by `min_word_overlap` (Jaccard).
 
-Order: the decision needs every document of a genre, so the documents that reach this
-step are held in unlinked temporary files (memory holds per document its float16 vector,
-its 16-byte digest and three file offsets; not its text, id or words) and decided when
-the input ends. Within a genre they are visited in a canonical order, and each is dropped
-if it repeats a document kept before it in that order; so the kept set does not depend on
-the input order or the number of workers. The order is the plan's for generated documents
+Order: the decision needs every document of a genre, so it is made when the input ends.
+Meanwhile the clean stage writes each document to its shard as it comes, and this step
+keeps what it needs per document: in memory its float16 vector, its 16-byte digest and
+file offsets; in unlinked temporary files its words, its id and a pickled copy, read back
+only for the documents it drops (their rejected/ row is the whole document). Those few
+are then taken out of the shards they went to (`ShardWriter.remove`), so the shards hold
+the kept documents in input order, as without this step, and writing them overlaps with
+the workers' part of the stage instead of waiting for the decision. Within a genre the
+documents are visited in a canonical order, and each is dropped if it repeats a document
+kept before it in that order; so the kept set does not depend on the input order or the
+number of workers. The order is the plan's for generated documents
 (`Document.plan_position`: the earliest of two repeats is kept, as exact and MinHash
 dedup do, so the budget's cut in plan order is stable), then normalised-text digest and
-id for text that has no plan position. The
-held documents are then released in input order: shards come out in the same order as
-without this step.
+id for text that has no plan position.
 
 Search: one scan of each genre (`clean.neighbours`: exact up to `exact_max_docs`, an
 inverted-file search beyond) that keeps, per block of similarities, each document's
@@ -115,12 +118,6 @@ class _Spill:
             return bytes(self._buf[start - self._flushed : end - self._flushed])
         return os.pread(self._file.fileno(), end - start, start)
 
-    def __iter__(self) -> Iterator[bytes]:
-        self._flush()
-        self._file.seek(0)
-        for i in range(len(self)):
-            yield self._file.read(self._starts[i + 1] - self._starts[i])
-
     def close(self) -> None:
         self._file.close()
 
@@ -141,7 +138,7 @@ _MAX_THREADS = 4
 
 
 class SemanticDedup:
-    """Holds the documents that passed exact and near dedup; `release` decides."""
+    """Holds the documents that passed exact and near dedup; `decide` decides."""
 
     def __init__(self, cfg: SemanticConfig, threads: int = 1) -> None:
         self.cfg = cfg
@@ -179,11 +176,13 @@ class SemanticDedup:
             self._blocks.append(np.stack(self._rows).astype(np.float16))
             self._rows = []
 
-    def release(self) -> Iterator[tuple[Document, SemanticMatch | None]]:
-        """Every held document in the order held, with the kept document it repeats."""
-        matches = self.decide()
-        for i, data in enumerate(self._docs):
-            yield pickle.loads(data), matches.get(i)
+    def document(self, i: int) -> Document:
+        """The document held at position `i`, as it was held."""
+        return pickle.loads(self._docs.get(i))  # type: ignore[no-any-return]
+
+    def held_id(self, i: int) -> str:
+        """The id of the document held at position `i`."""
+        return self._ids.get(i).decode("utf-8")
 
     def decide(self) -> dict[int, SemanticMatch]:
         """Held position -> its match, for every document this step drops."""
