@@ -12,7 +12,16 @@ of that one process (so each starts from the same held state), decides them:
 Reported: wall, CPU (the child's), peak RSS above the held state's, and whether the
 drops are the same.
 
+With `--prune-compare`, only the step's `decide()` on 2 threads, with the scan's exact
+first pass (`semantic.PRUNE`) and without it, in the same run: CPU, the share of
+documents it settled, the inverted file's planning (k-means and assignment) CPU, and
+whether the drops are identical. `--from DIR` holds the first N documents of a
+bench_scale corpus already written (DIR/raw-*.jsonl; exact copies of a text skipped, as
+exact dedup would) instead of generating them.
+
     PYTHONPATH=src .venv/bin/python benchmarks/bench_semantic_decide.py --docs 36000
+    PYTHONPATH=src .venv/bin/python benchmarks/bench_semantic_decide.py --docs 80000 \
+        --from /tmp/scale350 --prune-compare
 """
 
 from __future__ import annotations
@@ -23,7 +32,7 @@ import os
 import resource
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine
 from _corpus import jsonl_corpus
 
-from sdf_corpus.clean import semantic
+from sdf_corpus.clean import neighbours, semantic
 from sdf_corpus.clean.config import SemanticConfig
 from sdf_corpus.clean.neighbours import nearest
 from sdf_corpus.clean.semantic import SemanticDedup, background_rank
@@ -44,10 +53,11 @@ from sdf_corpus.document import Document
 from sdf_corpus.embed import load_embedder
 
 
-def held_step(n_docs: int, threads: int) -> SemanticDedup:
+def held_step(n_docs: int, threads: int, source: Path | None = None) -> SemanticDedup:
     step = SemanticDedup(SemanticConfig(), threads)
     embedder = load_embedder()
-    rows = [json.loads(line) for line in jsonl_corpus(n_docs, words=None)]
+    lines = _read(source, n_docs) if source else jsonl_corpus(n_docs, words=None)
+    rows = [json.loads(line) for line in lines]
     for lo in range(0, len(rows), 256):
         chunk = rows[lo : lo + 256]
         vectors, sets = content_features([r["text"] for r in chunk], embedder)
@@ -55,6 +65,20 @@ def held_step(n_docs: int, threads: int) -> SemanticDedup:
             doc = Document(id=r["id"], text=r["text"], genre=r["genre"])
             step.hold(doc, v, w, xxhash.xxh3_128_digest(r["text"].encode()))
     return step
+
+
+def _read(source: Path, n_docs: int) -> Iterator[str]:
+    """The first `n_docs` distinct texts of a bench_scale corpus's raw files."""
+    seen: set[bytes] = set()
+    for path in sorted(source.glob("raw-*.jsonl")):
+        with path.open() as f:
+            for line in f:
+                key = xxhash.xxh3_128_digest(json.loads(line)["text"].encode())
+                if key not in seen:
+                    seen.add(key)
+                    yield line
+                    if len(seen) >= n_docs:
+                        return
 
 
 def baseline(step: SemanticDedup) -> dict[int, str]:
@@ -92,6 +116,9 @@ def decided(step: SemanticDedup) -> dict[int, str]:
     return {i: m[0] for i, m in step.decide().items()}
 
 
+_EXTRA: dict[str, float] = {}  # figures a child adds to its report
+
+
 def in_child(fn: Callable[[], dict[int, str]]) -> dict[str, Any]:
     """Run `fn` in a forked child; its wall, CPU, peak RSS over its start, result."""
     read, write = os.pipe()
@@ -105,7 +132,8 @@ def in_child(fn: Callable[[], dict[int, str]]) -> dict[str, Any]:
         wall = time.perf_counter() - t
         peak = _status_mib("VmHWM") - start
         with os.fdopen(write, "w") as f:
-            json.dump({"wall": wall, "peak_mib": peak, "drops": sorted(result.items())}, f)
+            report = {"wall": wall, "peak_mib": peak, "drops": sorted(result.items())}
+            json.dump({**report, **_EXTRA}, f)
         os._exit(0)
     os.close(write)
     with os.fdopen(read) as f:
@@ -124,12 +152,18 @@ def _status_mib(field: str) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--docs", type=int, default=36_000)
+    ap.add_argument("--from", dest="source", type=Path, help="a bench_scale --data-dir")
+    ap.add_argument("--prune-compare", action="store_true")
     args = ap.parse_args()
     print(f"machine: {machine()}")
     t = time.process_time()
-    step = held_step(args.docs, 1)
+    step = held_step(args.docs, 1, args.source)
     print(f"held {len(step):,} documents ({time.process_time() - t:.1f} CPU s to embed)")
     print(f"self peak so far {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+    if args.prune_compare:
+        _prune_compare(step)
+        step.close()
+        return
     runs: dict[str, Callable[[], dict[int, str]]] = {
         "baseline (neighbour lists)": lambda: baseline(step),
         "decide(), 1 thread": lambda: _threads(step, 1),
@@ -147,6 +181,49 @@ def main() -> None:
             f"{base['cpu'] / r['cpu']:>10.2f}x {len(r['drops'])} ({same})"
         )
     step.close()
+
+
+def _prune_compare(step: SemanticDedup) -> None:
+    """decide() on 2 threads with and without the first pass, in the same run."""
+    full = in_child(lambda: _counted(step, prune=False))
+    pruned = in_child(lambda: _counted(step, prune=True))
+    head = f"{'wall s':>7} {'CPU s':>7} {'plan CPU s':>10} {'+peak MiB':>9} settled"
+    print(f"\n{'decide(), 2 threads':24} {head}")
+    for name, r in (("full scan", full), ("exact first pass", pruned)):
+        print(
+            f"{name:24} {r['wall']:>7.2f} {r['cpu']:>7.2f} {r['plan_cpu']:>10.2f} "
+            f"{r['peak_mib']:>9.0f} {r['settled'] / len(step):>6.1%}"
+        )
+    same = "identical" if pruned["drops"] == full["drops"] else "DIFFERENT"
+    print(f"drops: {len(full['drops'])} without, {len(pruned['drops'])} with the pass ({same})")
+    scan_full, scan_pruned = (r["cpu"] - r["plan_cpu"] for r in (full, pruned))
+    print(f"CPU: {full['cpu'] / pruned['cpu']:.2f}x less in all, {scan_full / scan_pruned:.2f}x")
+    print("less outside the inverted file's planning (k-means + assignment)")
+
+
+def _counted(step: SemanticDedup, prune: bool) -> dict[int, str]:
+    """decide() on 2 threads; notes the rows settled and the planning's CPU."""
+    step.threads = 2
+    semantic.PRUNE = prune
+    _EXTRA.update(settled=0, plan_cpu=0.0)
+    plan, settle = semantic.plan_blocks, semantic.Settle
+
+    def planned(x: Any, exact_max: int) -> list[neighbours.Block]:
+        t = time.process_time()
+        blocks = plan(x, exact_max)
+        _EXTRA["plan_cpu"] += time.process_time() - t
+        return blocks
+
+    def counting(k: int, floor: float, then: Callable[[Any, Any], None]) -> neighbours.Settle:
+        def count(rows: Any, lower: Any) -> None:
+            _EXTRA["settled"] += rows.size
+            then(rows, lower)
+
+        return settle(k, floor, count)
+
+    semantic.plan_blocks = planned  # type: ignore[assignment]
+    semantic.Settle = counting  # type: ignore[assignment,misc]
+    return decided(step)
 
 
 def _threads(

@@ -4,6 +4,7 @@ the verdicts depend on neither the input order nor the workers."""
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import random
 from pathlib import Path
@@ -77,6 +78,50 @@ def test_rejected_row_names_the_document_repeated(tmp_path: Path) -> None:
     by_stage = stats["dropped"]["by_stage"]["semantic_dedup"]["semantic_duplicate"]
     assert by_stage["docs"] == len(_verdicts(rejected))
     assert json.loads((tmp_path / "manifest.json").read_text())["semantic"]["enabled"] is True
+
+
+@pytest.mark.parametrize("shard", [{}, {"row_group_rows": 1, "target_mb": 1e-6}])
+def test_dropped_documents_leave_the_shards_and_reach_rejected_whole(
+    tmp_path: Path, shard: dict[str, Any]
+) -> None:
+    # Kept documents are written as they come and the drops taken out afterwards: with
+    # tiny shards (one row group each) whole shards empty out and the rest are renumbered.
+    docs, _ = calibration_documents()
+    docs = [
+        dataclasses.replace(d, attributes={"draw": i, "tone": "calm"}, principle_id=f"p{i % 4}")
+        for i, d in enumerate(docs)
+    ]
+    kept, rejected = _run(tmp_path, docs, shard=shard)
+    dropped = _verdicts(rejected)
+    assert dropped and kept == {d.id for d in docs} - set(dropped)
+    by_id = {d.id: d for d in docs}
+    for row in rejected:  # the whole document, as rejected/ writes any drop
+        doc = by_id[row["id"]]
+        assert row["attributes"] == {"draw": doc.attributes["draw"], "tone": "calm"}
+        assert row["text"] == doc.text and row["principle_id"] == doc.principle_id
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    files = sorted(p.name for p in (tmp_path / "shards").glob("*.parquet"))
+    assert files == [f"shard-{i:05d}.parquet" for i in range(len(files))]
+    assert [s["file"] for s in manifest["shards"]] == files
+    if shard:
+        assert len(files) == len(kept)  # one per kept document: the emptied ones are gone
+    ids_in_order: list[str] = []
+    for entry in manifest["shards"]:
+        path = tmp_path / "shards" / entry["file"]
+        table = pq.read_table(path, columns=["id", "n_tokens", "genre", "principle_id"])
+        assert entry["rows"] == table.num_rows > 0
+        assert entry["tokens"] == sum(table.column("n_tokens").to_pylist())
+        assert entry["bytes"] == path.stat().st_size
+        assert entry["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+        ids_in_order += table.column("id").to_pylist()
+    assert ids_in_order == [d.id for d in docs if d.id in kept]  # input order kept
+    assert manifest["totals"]["documents"] == len(kept)
+    principles = {by_id[i].principle_id for i in kept}
+    assert set(manifest["by_principle"]) == principles
+    assert sum(v["docs"] for v in manifest["by_principle"].values()) == len(kept)
+    stats = json.loads((tmp_path / "clean_stats.json").read_text())
+    assert stats["kept"]["docs"] == len(kept)
+    assert stats["kept"]["tokens"] == manifest["totals"]["tokens"]
 
 
 def test_verdicts_do_not_depend_on_input_order(tmp_path: Path) -> None:

@@ -147,16 +147,19 @@ def test_inverted_file_search_drops_what_the_exact_one_drops() -> None:
     assert _step(held, SemanticConfig(exact_max_docs=0), threads=2) == exact
 
 
-def test_held_documents_come_back_in_input_order() -> None:
+def test_held_documents_come_back_whole_by_position() -> None:
     held = _corpus(60, 9)
     step = SemanticDedup(SemanticConfig(), 1)
     for doc, vector, words, digest in held:
         step.hold(doc, vector, words, digest)
-    released = list(step.release())
+    matches = step.decide()
+    back = [step.document(i) for i in range(len(held))]
+    ids = [step.held_id(i) for i in range(len(held))]
     step.close()
-    assert [d.id for d, _ in released] == [h[0].id for h in held]
+    assert back == [h[0] for h in held]
+    assert ids == [h[0].id for h in held]
     expected = _reference(held, SemanticConfig())
-    assert {d.id: m for d, m in released if m is not None} == expected
+    assert {held[i][0].id: m for i, m in matches.items()} == expected
 
 
 def _scene(extra: list[tuple[str, str, npt.NDArray[np.float32], list[int]]]) -> list[Held]:

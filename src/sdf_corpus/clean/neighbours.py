@@ -14,6 +14,18 @@ partitions release the GIL); the semantic step keeps from each block only what i
 (a background per row and the few pairs that can merge), not a neighbour list per row.
 `nearest` is the plain neighbour list, for tests and small inputs.
 
+A first pass (`Settle`, asked for by the semantic step) spares most rows of a genre whose
+documents are all alike their full row of similarities. A row's `k`-th largest
+similarity over an evenly spaced sample of its block's columns (`_SAMPLE_COLS`, itself
+left out) is a lower bound on its `k`-th largest over all of them; a row whose bound is
+above the caller's `floor` is handed to `Settle.settled` with that bound and is not
+visited, the others are. Settled rows stay columns of the block, so what the visited rows
+see does not change. A row's similarities must then not depend on which other rows share
+its product: `_product` never hands numpy a single row (it would use gemv, whose sums
+round otherwise), and the pass runs only on blocks of at least `_SETTLE_MIN_COLS`
+columns, where OpenBLAS computes every entry of a product the same whatever its other
+rows (checked in tests/clean/test_semantic_prune.py; smaller blocks cost little anyway).
+
 Why not an HNSW index: usearch's index is the same every run only when built on one
 thread, and on one thread it took 420 s for 100,000 vectors of a genre whose documents
 are all alike (benchmarks/RESULTS.md), where this search takes seconds.
@@ -23,12 +35,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 from threadpoolctl import threadpool_limits
 
-__all__ = ["Block", "nearest", "plan_blocks", "scan", "top_values"]
+__all__ = ["Block", "Settle", "nearest", "plan_blocks", "scan", "top_values"]
 
 F32 = npt.NDArray[np.float32]
 F16 = npt.NDArray[np.float16]
@@ -41,6 +54,19 @@ _CELLS = 1 << 21  # similarities per product (8 MiB of float32): bounds each thr
 _LIST = 600  # mean documents per inverted list
 _SAMPLE = 64  # k-means sample: this many documents per centroid
 _ROUNDS = 8  # k-means rounds
+_SAMPLE_COLS = 256  # columns of a block the first pass compares each row with
+_SETTLE_MIN_COLS = 1024  # blocks narrower than this get no first pass
+
+
+@dataclass(frozen=True)
+class Settle:
+    """The first pass: a row whose `k`-th largest similarity over a sample of its
+    block's columns is above `floor` goes to `settled(rows, those similarities)`, not to
+    the visitor."""
+
+    k: int
+    floor: float
+    settled: Callable[[I64, F32], None]
 
 
 def plan_blocks(
@@ -67,32 +93,75 @@ def plan_blocks(
     return blocks
 
 
-def scan(x: F16, blocks: list[Block], visit: Visitor, threads: int = 1) -> None:
-    """Call `visit(rows, cols, similarities)` for every block, in pieces of rows small
-    enough that one product holds at most `_CELLS` similarities. `visit` may run on
-    several threads at once, each on its own rows."""
+def scan(
+    x: F16, blocks: list[Block], visit: Visitor, threads: int = 1, settle: Settle | None = None
+) -> None:
+    """Call `visit(rows, cols, similarities)` for every block (less the rows `settle`
+    settles, if given), in pieces of rows small enough that one product holds at most
+    `_CELLS` similarities. `visit` and `settle.settled` may run on several threads at
+    once, each on its own rows."""
     # One BLAS thread per product: OpenBLAS's own threads spin while they wait, which
     # cost ~1.8x the CPU of single-threaded products here; the threads below use the
     # cores for the products and the partitions alike.
     with threadpool_limits(limits=1, user_api="blas"):
         if threads <= 1:
             for block in blocks:
-                _scan_block(x, block, visit)
+                _scan_block(x, block, visit, settle)
             return
         with ThreadPoolExecutor(threads) as pool:
-            for _ in pool.map(lambda b: _scan_block(x, b, visit), blocks):
+            for _ in pool.map(lambda b: _scan_block(x, b, visit, settle), blocks):
                 pass
 
 
-def _scan_block(x: F16, block: Block, visit: Visitor) -> None:
+def _scan_block(x: F16, block: Block, visit: Visitor, settle: Settle | None) -> None:
     rows, cols = block
+    if settle is not None:
+        rows = _unsettled(x, rows, cols, settle)
+    if rows.size == 0:
+        return
     base = x[cols].astype(np.float32)
     for part in _pieces(rows, cols.size):
-        s = x[part].astype(np.float32) @ base.T
-        own = np.minimum(np.searchsorted(cols, part), cols.size - 1)
-        mine = cols[own] == part
-        s[np.flatnonzero(mine), own[mine]] = -np.inf  # a row is not its own neighbour
+        s = _product(x[part], base)
+        _not_own(s, part, cols)
         visit(part, cols, s)
+
+
+def _unsettled(x: F16, rows: I64, cols: I64, settle: Settle) -> I64:
+    """The rows that need their full row of similarities; the others go to `settled`
+    with their lower bound (the `k`-th largest over the sample, -inf where the sample
+    holds fewer than `k` other rows)."""
+    if cols.size < _SETTLE_MIN_COLS or settle.k >= _SAMPLE_COLS:
+        return rows
+    sample = cols[np.linspace(0, cols.size - 1, _SAMPLE_COLS).astype(np.int64)]  # distinct
+    sub = x[sample].astype(np.float32)
+    lower = np.empty(rows.size, dtype=np.float32)
+    at = _SAMPLE_COLS - settle.k
+    for lo in range(0, rows.size, _CELLS // _SAMPLE_COLS):
+        part = rows[lo : lo + _CELLS // _SAMPLE_COLS]
+        s = _product(x[part], sub)
+        _not_own(s, part, sample)
+        lower[lo : lo + part.size] = np.partition(s, at, axis=1)[:, at]
+    done = lower > settle.floor
+    if done.any():
+        settle.settled(rows[done], lower[done])
+    return rows[~done]
+
+
+def _product(a: F16, base: F32) -> F32:
+    """`a @ base.T` in float32. A single row is computed as two: numpy hands one row to
+    gemv, whose sums round unlike gemm's, and a row's similarities must be the same
+    whichever rows share its product (the first pass changes which do)."""
+    if a.shape[0] == 1:
+        a = np.repeat(a, 2, axis=0)
+        return (a.astype(np.float32) @ base.T)[:1]
+    return a.astype(np.float32) @ base.T
+
+
+def _not_own(s: F32, part: I64, cols: I64) -> None:
+    """A row is not its own neighbour: its own column, if among `cols`, goes to -inf."""
+    own = np.minimum(np.searchsorted(cols, part), cols.size - 1)
+    mine = cols[own] == part
+    s[np.flatnonzero(mine), own[mine]] = -np.inf
 
 
 def _pieces(rows: I64, width: int) -> Iterator[I64]:

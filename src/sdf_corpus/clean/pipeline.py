@@ -8,10 +8,11 @@ first document in input order is kept. The per-document work (token count,
 filters, digest, MinHash signature) runs in `clean.workers`, in a pool of
 `config.workers` processes over chunks; this module consumes the chunks in
 input order, so the outputs are the same for any number of workers. The
-semantic step (`clean.semantic`) holds what passes near dedup in a temporary
-file and decides when the input ends: it compares each document with its whole
-genre, in an order of its own, so its verdicts depend on neither the input
-order nor the workers.
+semantic step (`clean.semantic`) compares each document with its whole genre,
+in an order of its own, so it decides only when the input ends: what passes
+near dedup is written to its shard at once, and the few documents the step
+drops are taken out of the shards afterwards. Its verdicts depend on neither
+the input order nor the workers.
 Everything is written to a staging folder inside `out_dir` and swapped into
 place at the end, so a failed or interrupted run leaves the previous outputs
 untouched and a re-run leaves no stale shards.
@@ -30,7 +31,7 @@ from tqdm import tqdm
 
 from sdf_corpus.clean.config import CleanConfig
 from sdf_corpus.clean.dedup import ExactDedup, NearDedup
-from sdf_corpus.clean.semantic import SemanticDedup
+from sdf_corpus.clean.semantic import SemanticDedup, SemanticMatch
 from sdf_corpus.clean.startup import skip_pandas_probe
 from sdf_corpus.clean.stats import CleanStats
 from sdf_corpus.clean.tokens import make_counter
@@ -102,6 +103,7 @@ class _Run:
         self.exact = ExactDedup()
         self.near = NearDedup(config.dedup)
         self.semantic: SemanticDedup | None = None
+        self.semantic_drops: dict[int, SemanticMatch] = {}
         if config.semantic.enabled:
             from sdf_corpus.embed import load_embedder
 
@@ -141,7 +143,7 @@ class _Run:
             bar.set_postfix(tokens=self.stats.input_tokens, kept=self.stats.kept_docs)
         self._flush_batch()  # near dedup decides in batches: the last one settles `kept`
         self.near.close()  # its index is done with: the semantic step's memory replaces it
-        self._release_held()
+        self._decide_held()
         bar.set_postfix(tokens=self.stats.input_tokens, kept=self.stats.kept_docs)
         bar.close()
 
@@ -197,23 +199,35 @@ class _Run:
             if match is not None:
                 detail = {"jaccard": round(match[1], 4)}
                 self._reject(item.doc, "near_dedup", "near_duplicate", detail, match[0])
-            elif self.semantic is not None:
-                assert item.vector is not None, "the semantic step needs every vector"
-                self.semantic.hold(item.doc, item.vector, item.words, item.digest)
             else:
+                if self.semantic is not None:  # written now; taken out again if it drops
+                    assert item.vector is not None, "the semantic step needs every vector"
+                    self.semantic.hold(item.doc, item.vector, item.words, item.digest)
                 self._keep(item.doc)
         self.stats.timings["write"] += time.perf_counter() - t
 
-    def _release_held(self) -> None:
-        """The semantic step's verdicts, and its held documents to shards or rejected/."""
+    def _decide_held(self) -> None:
+        """The semantic step's verdicts: which written documents it drops."""
         if self.semantic is None:
             return
         t = time.perf_counter()
-        for doc, match in self.semantic.release():
-            if match is None:
-                self._keep(doc)
-            else:
-                self._reject(doc, "semantic_dedup", "semantic_duplicate", match[1], match[0])
+        self.semantic_drops = self.semantic.decide()
+        self.stats.timings["semantic_dedup"] += time.perf_counter() - t
+
+    def _remove_dropped(self) -> None:
+        """The semantic step's drops out of the closed shards, the counts and into
+        rejected/ (in the order they were held, which is input order)."""
+        if self.semantic is None or not self.semantic_drops:
+            return
+        assert self.shards is not None
+        t = time.perf_counter()
+        held = sorted(self.semantic_drops)
+        self.shards.remove({self.semantic.held_id(i) for i in held})
+        for i in held:
+            doc = self.semantic.document(i)
+            self._unkeep(doc)
+            kept_id, detail = self.semantic_drops[i]
+            self._reject(doc, "semantic_dedup", "semantic_duplicate", detail, kept_id)
         self.stats.timings["semantic_dedup"] += time.perf_counter() - t
 
     def _keep(self, doc: Document) -> None:
@@ -227,6 +241,19 @@ class _Run:
             counts = table.setdefault(key, Counter())
             counts["docs"] += 1
             counts["tokens"] += doc.n_tokens
+
+    def _unkeep(self, doc: Document) -> None:
+        """`_keep` undone, for a document taken out of the shards again."""
+        self.stats.kept_docs -= 1
+        self.stats.kept_tokens -= doc.n_tokens
+        for table, key in ((self.by_genre, doc.genre), (self.by_principle, doc.principle_id)):
+            counts = table.get(key) if key else None
+            if counts is None:
+                continue
+            counts["docs"] -= 1
+            counts["tokens"] -= doc.n_tokens
+            if counts["docs"] == 0:
+                del table[key]  # as if it had never been kept
 
     def _reject(
         self,
@@ -243,7 +270,11 @@ class _Run:
     def close(self) -> list[ShardInfo]:
         assert self.shards is not None and self.rejected is not None
         t = time.perf_counter()
-        shards = self.shards.close()
+        self.shards.close()
+        self.stats.timings["write"] += time.perf_counter() - t
+        self._remove_dropped()
+        t = time.perf_counter()
+        shards = self.shards.shards
         self.rejected.close()
         self.stats.timings["write"] += time.perf_counter() - t
         self.stats.cluster_sizes = self.near.cluster_sizes()

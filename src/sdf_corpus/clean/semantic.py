@@ -17,17 +17,20 @@ calibrated on real prose, short and long):
 - their distinct words (names left out), less the words common in the genre
   (`semantic_common`), overlap by `min_word_overlap` (Jaccard).
 
-Order: the decision needs every document of a genre, so the documents that reach this
-step are held in unlinked temporary files (memory holds per document its float16 vector,
-its 16-byte digest and three file offsets; not its text, id or words) and decided when
-the input ends. Within a genre they are visited in a canonical order, and each is dropped
-if it repeats a document kept before it in that order; so the kept set does not depend on
-the input order or the number of workers. The order is the plan's for generated documents
+Order: the decision needs every document of a genre, so it is made when the input ends.
+Meanwhile the clean stage writes each document to its shard as it comes, and this step
+keeps what it needs per document: in memory its float16 vector, its 16-byte digest and
+file offsets; in unlinked temporary files its words, its id and a pickled copy, read back
+only for the documents it drops (their rejected/ row is the whole document). Those few
+are then taken out of the shards they went to (`ShardWriter.remove`), so the shards hold
+the kept documents in input order, as without this step, and writing them overlaps with
+the workers' part of the stage instead of waiting for the decision. Within a genre the
+documents are visited in a canonical order, and each is dropped if it repeats a document
+kept before it in that order; so the kept set does not depend on the input order or the
+number of workers. The order is the plan's for generated documents
 (`Document.plan_position`: the earliest of two repeats is kept, as exact and MinHash
 dedup do, so the budget's cut in plan order is stable), then normalised-text digest and
-id for text that has no plan position. The
-held documents are then released in input order: shards come out in the same order as
-without this step.
+id for text that has no plan position.
 
 Search: one scan of each genre (`clean.neighbours`: exact up to `exact_max_docs`, an
 inverted-file search beyond) that keeps, per block of similarities, each document's
@@ -38,6 +41,20 @@ word overlap is then read from disk for those few pairs only, against the genre'
 words (counted as documents are held, `GenreWordCounts`). A genre is one slice of the
 canonical order, so another per-genre statistic is one more pass over `_sets` for the
 genre's members before its search (`_decide_group`).
+
+Pruning, exact: no cosine the search computes exceeds the genre's largest squared norm
+(the vectors are float16-rounded unit vectors) plus a slack for float32 rounding, its
+*ceiling*; a pair merges only if its cosine beats both documents' backgrounds by
+`margin`. So a document whose background is above ceiling - margin is in no pair that
+merges. The scan's first pass (`neighbours.Settle`) bounds each background from below by
+the same rank over a sample of the block's columns; a document whose bound clears that
+floor is *settled*: no full row of similarities, no pairs, and its bound stands in for
+its background, which still rejects every pair with it in `_greedy` (nothing else reads
+the background). Settled documents remain columns, so every other document's background
+is unchanged, and the drops are the same with the pass (`PRUNE`) on or off
+(tests/clean/test_semantic_prune.py). Where a genre's documents are all alike (bench_scale:
+backgrounds around 0.95) most documents are settled; where they are spread, few are, and
+the pass costs about a tenth of the full scan.
 """
 
 from __future__ import annotations
@@ -54,7 +71,7 @@ import numpy as np
 import numpy.typing as npt
 
 from sdf_corpus.clean.config import SemanticConfig
-from sdf_corpus.clean.neighbours import plan_blocks, scan, top_values
+from sdf_corpus.clean.neighbours import Settle, plan_blocks, scan, top_values
 from sdf_corpus.clean.semantic_common import GenreWordCounts, Mask, content_overlap
 from sdf_corpus.document import Document
 
@@ -65,6 +82,9 @@ I64 = npt.NDArray[np.int64]
 SemanticMatch = tuple[str, dict[str, float]]  # (id of the kept document, detail)
 
 _FLUSH = 1 << 20
+PRUNE = True  # the scan's exact first pass (module docstring); tests compare it off
+_SLACK = 1e-3  # above any float32 rounding of a cosine of 256-term vectors (~1e-5)
+_LOOSE = np.float32(1e-5)  # a per-row candidate limit is loosened by this, then rechecked
 
 
 class _Spill:
@@ -98,12 +118,6 @@ class _Spill:
             return bytes(self._buf[start - self._flushed : end - self._flushed])
         return os.pread(self._file.fileno(), end - start, start)
 
-    def __iter__(self) -> Iterator[bytes]:
-        self._flush()
-        self._file.seek(0)
-        for i in range(len(self)):
-            yield self._file.read(self._starts[i + 1] - self._starts[i])
-
     def close(self) -> None:
         self._file.close()
 
@@ -124,7 +138,7 @@ _MAX_THREADS = 4
 
 
 class SemanticDedup:
-    """Holds the documents that passed exact and near dedup; `release` decides."""
+    """Holds the documents that passed exact and near dedup; `decide` decides."""
 
     def __init__(self, cfg: SemanticConfig, threads: int = 1) -> None:
         self.cfg = cfg
@@ -162,11 +176,13 @@ class SemanticDedup:
             self._blocks.append(np.stack(self._rows).astype(np.float16))
             self._rows = []
 
-    def release(self) -> Iterator[tuple[Document, SemanticMatch | None]]:
-        """Every held document in the order held, with the kept document it repeats."""
-        matches = self.decide()
-        for i, data in enumerate(self._docs):
-            yield pickle.loads(data), matches.get(i)
+    def document(self, i: int) -> Document:
+        """The document held at position `i`, as it was held."""
+        return pickle.loads(self._docs.get(i))  # type: ignore[no-any-return]
+
+    def held_id(self, i: int) -> str:
+        """The id of the document held at position `i`."""
+        return self._ids.get(i).decode("utf-8")
 
     def decide(self) -> dict[int, SemanticMatch]:
         """Held position -> its match, for every document this step drops."""
@@ -222,9 +238,10 @@ class SemanticDedup:
         return self._greedy(members, background, pairs, common)
 
     def _search(self, vectors: npt.NDArray[np.float16], k: int) -> tuple[F32, _Pairs]:
-        """Every row's background, and the pairs (a row and an earlier row among its `k`
-        nearest) whose cosine passes the threshold and the margin over the later row's
-        background; the margin over the earlier row's background is checked after."""
+        """Every row's background (a settled row's lower bound), and the pairs (a row and
+        an earlier row among its `k` nearest) whose cosine passes the threshold and the
+        margin over the later row's background; the margin over the earlier row's
+        background is checked after."""
         cfg = self.cfg
         background = np.full(vectors.shape[0], -np.inf, dtype=np.float32)
         found: list[tuple[I64, I64, F32]] = []
@@ -232,14 +249,16 @@ class SemanticDedup:
         def visit(rows: I64, cols: I64, s: F32) -> None:
             bg = _background(top_values(s, k))
             background[rows] = bg
-            mask = (s >= cfg.threshold) & (s - bg[:, None] >= cfg.margin)
-            mask &= cols[None, :] < rows[:, None]
-            r, c = np.nonzero(mask)
+            r, c = _candidates(s, bg, rows, cols, cfg.threshold, cfg.margin)
             if r.size:
                 r, c = _within_rank(s, bg, r, c, k)
                 found.append((rows[r], cols[c], s[r, c]))
 
-        scan(vectors, plan_blocks(vectors, cfg.exact_max_docs), visit, self.threads)
+        def settled(rows: I64, lower: F32) -> None:
+            background[rows] = lower
+
+        settle = Settle(k, _ceiling(vectors) - cfg.margin, settled) if PRUNE else None
+        scan(vectors, plan_blocks(vectors, cfg.exact_max_docs), visit, self.threads, settle)
         if not found:
             empty = np.zeros(0, dtype=np.int64)
             return background, _Pairs(empty, empty, np.zeros(0, dtype=np.float32))
@@ -296,6 +315,30 @@ def _background(top: F32) -> F32:
     """A document's background from its nearest documents' cosines (largest first): the
     last, at the background rank."""
     return np.ascontiguousarray(top[:, -1])
+
+
+def _ceiling(x: npt.NDArray[np.float16]) -> float:
+    """Above any cosine of two rows of `x` as the search computes it: the largest squared
+    norm, plus the float32 product's rounding (at most dim x 2^-24 of it) and `_SLACK`."""
+    most = 0.0
+    for lo in range(0, x.shape[0], 4096):  # 8 MiB of float64 at a time
+        part = x[lo : lo + 4096].astype(np.float64)
+        most = max(most, float(np.einsum("ij,ij->i", part, part).max()))
+    dim = int(x.shape[1])
+    return most * (1 + dim / 4_194_304) + _SLACK  # 4 x dim x 2^-24
+
+
+def _candidates(
+    s: F32, bg: F32, rows: I64, cols: I64, threshold: float, margin: float
+) -> tuple[I64, I64]:
+    """Cells (row, column) of an earlier column whose cosine reaches `threshold` and
+    beats the row's background by `margin`: one comparison per cell with a per-row limit
+    loosened by `_LOOSE`, then the exact float32 tests on the few cells it lets through."""
+    limit = np.maximum(np.float32(threshold), bg + np.float32(margin)) - _LOOSE
+    r, c = np.nonzero(s >= limit[:, None])
+    v = s[r, c]
+    ok = (v >= threshold) & (v - bg[r] >= margin) & (cols[c] < rows[r])
+    return r[ok], c[ok]
 
 
 def _within_rank(s: F32, bg: F32, r: I64, c: I64, k: int) -> tuple[I64, I64]:

@@ -4,6 +4,11 @@ Shards are zstd Parquet files filled row group by row group until their size
 on disk reaches the target; each is written under a temporary name and
 renamed when complete (`runfolder.AtomicFile`), so a reader never sees a
 half-written shard. Rejected rows are `runfolder.RejectWriter`'s.
+
+The semantic step decides only when the input has ended, so its documents are
+written as they come and the few it drops are taken out afterwards (`remove`):
+only the shards that hold one are rewritten, batch by batch. Everything happens
+in the clean stage's staging folder, so nothing half-done is ever published.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from sdf_corpus.clean.config import ShardConfig
@@ -99,6 +105,50 @@ class ShardWriter:
         self._writer = None
         final = self._file.commit()
         info = self.shards[-1]
+        info.bytes = final.stat().st_size
+        info.sha256 = sha256_file(final)
+
+    def remove(self, ids: set[str]) -> None:
+        """Take the documents `ids` out of the closed shards: each shard that holds one
+        is rewritten without it (row groups as written), and a shard left empty is
+        removed, the ones after it renumbered so the names stay contiguous."""
+        if not ids:
+            return
+        drop = pa.array(sorted(ids), type=pa.string())
+        kept: list[ShardInfo] = []
+        for info in self.shards:
+            path = self.directory / info.file
+            if pc.any(pc.is_in(pq.read_table(path, columns=["id"])["id"], drop)).as_py():
+                self._rewrite(path, info, drop)
+            if info.rows:
+                kept.append(info)
+            else:
+                path.unlink()
+        for index, info in enumerate(kept):
+            name = shard_file_name(index)
+            if info.file != name:
+                (self.directory / info.file).rename(self.directory / name)
+                info.file = name
+        self.shards = kept
+
+    def _rewrite(self, path: Path, info: ShardInfo, drop: pa.Array) -> None:
+        source = pq.ParquetFile(path)
+        target = AtomicFile(path)
+        info.rows = info.tokens = 0
+        with pq.ParquetWriter(
+            target.tmp,
+            source.schema_arrow,
+            compression="zstd",
+            compression_level=self.cfg.compression_level,
+        ) as writer:
+            for batch in source.iter_batches(batch_size=self.cfg.row_group_rows):
+                batch = batch.filter(pc.invert(pc.is_in(batch.column("id"), drop)))
+                if batch.num_rows:
+                    writer.write_table(pa.Table.from_batches([batch]))
+                    info.rows += batch.num_rows
+                    info.tokens += int(pc.sum(batch.column("n_tokens")).as_py() or 0)
+        source.close()
+        final = target.commit()
         info.bytes = final.stat().st_size
         info.sha256 = sha256_file(final)
 
