@@ -22,9 +22,9 @@ How hard this is for a semantic dedup step (`python benchmarks/retold_separation
 - plain `embed`: tellings of one plot cosine median 0.61-0.92 (min 0.36); different plots
   median 0.29-0.41, up to 0.67-0.70 where two plots share a trade or a place. The issue's
   real prose: retellings median 0.63 (0.33-0.89), same-setting stories up to 0.56;
-- name-free word vectors (`clean/semantic_words.py`): tellings >= 0.91, different plots
-  median 0.53-0.56, at most 0.74; distinct-word overlap (Jaccard) tellings >= 0.53,
-  different plots median 0.23-0.29, at most 0.43. For scale, 700-word pieces of different
+- name-free word vectors (`clean/semantic_words.py`): tellings >= 0.90, different plots
+  median 0.53-0.58, at most 0.75; distinct-word overlap (Jaccard) tellings >= 0.60,
+  different plots median 0.26-0.33, at most 0.48. For scale, 700-word pieces of different
   files of this repository's docs: cosine median 0.57 (max 0.80), overlap median 0.17.
 """
 

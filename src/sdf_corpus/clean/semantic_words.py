@@ -80,7 +80,7 @@ _ASCII = bytes(_class_of(chr(b)) if b < 0x80 else _OTHER for b in range(256))
 
 @functools.cache
 def _unicode_classes() -> U8:
-    """The class of every code point, built once per process (~0.1 s), when the first
+    """The class of every code point, built once per process (~0.2 s), when the first
     text that is not ASCII comes."""
     everything = "".join(map(chr, range(0x110000)))
     table = np.frombuffer(everything[:0x80].encode("ascii").translate(_ASCII), np.uint8)
