@@ -118,8 +118,8 @@ def content_features(texts: Sequence[str], embedder: Embedder) -> tuple[F32, lis
     keys, counts = _text_words(base + rank[chunk.ids], n * width, marked)
     bounds = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(keys // width, minlength=n), out=bounds[1:])
-    ordered = [chunk.vocab.words[i] for i in by_hash.tolist()]  # the words by rank
-    _add_rows(vectors, keys, (1.0 + np.log(counts)).astype(np.float32), bounds, ordered, embedder)
+    weights = (1.0 + np.log(counts)).astype(np.float32)
+    _add_rows(vectors, keys, weights, bounds, _Ranked(chunk.vocab.words, by_hash), embedder)
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     np.divide(vectors, norms, out=vectors, where=norms > 0)
     flat = hashes[by_hash[keys % width]].tobytes()
@@ -127,17 +127,29 @@ def content_features(texts: Sequence[str], embedder: Embedder) -> tuple[F32, lis
     return vectors, [flat[lo:hi] for lo, hi in itertools.pairwise(at)]
 
 
+@dataclass(frozen=True)
+class _Ranked:
+    """The chunk's words numbered in the order of their hashes: word `by_hash[r]` of
+    `words` has rank r."""
+
+    words: list[str]
+    by_hash: I64
+
+    def __getitem__(self, ranks: I64) -> list[str]:
+        return [self.words[i] for i in self.by_hash[ranks].tolist()]
+
+
 def _add_rows(
-    out: F32, keys: I64, weights: F32, bounds: I64, words: list[str], embedder: Embedder
+    out: F32, keys: I64, weights: F32, bounds: I64, ranked: _Ranked, embedder: Embedder
 ) -> None:
     """out[row] = the sum of weight x model row of each key's word (key: row x width +
-    the word's index in `words`): one dense BLAS product when the chunk has few distinct
-    words, else one sparse product over the words the texts use."""
-    n, width = out.shape[0], len(words)
+    the word's rank): one dense BLAS product when the chunk has few distinct words, else
+    one sparse product over the words the texts use."""
+    n, width = out.shape[0], ranked.by_hash.size
     if n * width <= _DENSE_FILL * keys.size:
         dense = np.zeros(n * width, dtype=np.float32)
         dense[keys] = weights
-        table = embedder.word_vectors(words)
+        table = embedder.word_vectors(ranked[np.arange(width)])
         # One BLAS thread: the clean workers already fill every core, and OpenBLAS's
         # own threads on a busy machine made this product 6x slower.
         with _blas().limit(limits=1, user_api="blas"):
@@ -148,7 +160,7 @@ def _add_rows(
     used[ranks] = True
     used_ranks = np.flatnonzero(used)
     column = np.cumsum(used) - 1  # word index -> its column among the used words
-    table = embedder.word_vectors([words[i] for i in used_ranks.tolist()])
+    table = embedder.word_vectors(ranked[used_ranks])
     product = sparse.csr_array((weights, column[ranks], bounds), shape=(n, used_ranks.size))
     out[:] = product @ table
 
