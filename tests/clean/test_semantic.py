@@ -88,23 +88,31 @@ def test_dropped_documents_leave_the_shards_and_reach_rejected_whole(
     # tiny shards (one row group each) whole shards empty out and the rest are renumbered.
     docs, _ = calibration_documents()
     docs = [
-        dataclasses.replace(d, attributes={"draw": i, "tone": "calm"}, principle_id=f"p{i % 4}")
+        dataclasses.replace(
+            d,
+            attributes={"draw": i, "tone": "calm"},
+            principle_id=f"p{i % 4}",
+            quality={"judge": {"score": i % 5}},
+            metadata={"rank": i},
+        )
         for i, d in enumerate(docs)
     ]
-    kept, rejected = _run(tmp_path, docs, shard=shard)
-    dropped = _verdicts(rejected)
-    assert dropped and kept == {d.id for d in docs} - set(dropped)
-    by_id = {d.id: d for d in docs}
+    dropped = _verdicts(_run(tmp_path / "first", docs)[1])
+    # user text may repeat an id: an unrelated document under a dropped one's id stays
+    twin = Document(id=sorted(dropped)[0], text=english(77, 200), genre="other")
+    kept, rejected = _run(tmp_path, [*docs, twin], shard=shard)
+    assert _verdicts(rejected) == dropped
+    assert kept == {d.id for d in docs} - set(dropped) | {twin.id}
+    by_id = {d.id: (i, d) for i, d in enumerate(docs)}
     for row in rejected:  # the whole document, as rejected/ writes any drop
-        doc = by_id[row["id"]]
-        assert row["attributes"] == {"draw": doc.attributes["draw"], "tone": "calm"}
+        i, doc = by_id[row["id"]]
+        assert row["attributes"] == {"draw": i, "tone": "calm"}
+        assert row["quality"] == {"judge": {"score": i % 5}} and row["rank"] == i
         assert row["text"] == doc.text and row["principle_id"] == doc.principle_id
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     files = sorted(p.name for p in (tmp_path / "shards").glob("*.parquet"))
     assert files == [f"shard-{i:05d}.parquet" for i in range(len(files))]
     assert [s["file"] for s in manifest["shards"]] == files
-    if shard:
-        assert len(files) == len(kept)  # one per kept document: the emptied ones are gone
     ids_in_order: list[str] = []
     for entry in manifest["shards"]:
         path = tmp_path / "shards" / entry["file"]
@@ -114,13 +122,16 @@ def test_dropped_documents_leave_the_shards_and_reach_rejected_whole(
         assert entry["bytes"] == path.stat().st_size
         assert entry["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
         ids_in_order += table.column("id").to_pylist()
-    assert ids_in_order == [d.id for d in docs if d.id in kept]  # input order kept
-    assert manifest["totals"]["documents"] == len(kept)
-    principles = {by_id[i].principle_id for i in kept}
+    assert ids_in_order == [d.id for d in docs if d.id not in dropped] + [twin.id]
+    assert manifest["totals"]["documents"] == len(ids_in_order)
+    if shard:
+        assert len(files) == len(ids_in_order)  # one per kept document: emptied ones gone
+    principles = {by_id[i][1].principle_id for i in kept - {twin.id}}
     assert set(manifest["by_principle"]) == principles
-    assert sum(v["docs"] for v in manifest["by_principle"].values()) == len(kept)
+    assert sum(v["docs"] for v in manifest["by_principle"].values()) == len(kept) - 1
+    assert manifest["by_genre"]["other"]["docs"] == 1
     stats = json.loads((tmp_path / "clean_stats.json").read_text())
-    assert stats["kept"]["docs"] == len(kept)
+    assert stats["kept"]["docs"] == len(ids_in_order)
     assert stats["kept"]["tokens"] == manifest["totals"]["tokens"]
 
 

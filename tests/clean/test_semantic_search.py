@@ -153,7 +153,7 @@ def test_held_documents_come_back_whole_by_position() -> None:
     for doc, vector, words, digest in held:
         step.hold(doc, vector, words, digest)
     matches = step.decide()
-    back = [step.document(i) for i in range(len(held))]
+    back = [step.document(i, held[i][0].to_row()) for i in range(len(held))]
     ids = [step.held_id(i) for i in range(len(held))]
     step.close()
     assert back == [h[0] for h in held]

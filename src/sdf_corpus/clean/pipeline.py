@@ -221,10 +221,11 @@ class _Run:
             return
         assert self.shards is not None
         t = time.perf_counter()
-        held = sorted(self.semantic_drops)
-        self.shards.remove({self.semantic.held_id(i) for i in held})
-        for i in held:
-            doc = self.semantic.document(i)
+        held = sorted(self.semantic_drops)  # held positions are shard row positions
+        rows = self.shards.remove(held)
+        for i, row in zip(held, rows, strict=True):
+            doc = self.semantic.document(i, row)
+            assert doc.id == self.semantic.held_id(i), "shard rows out of step with held ones"
             self._unkeep(doc)
             kept_id, detail = self.semantic_drops[i]
             self._reject(doc, "semantic_dedup", "semantic_duplicate", detail, kept_id)

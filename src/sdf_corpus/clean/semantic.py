@@ -20,9 +20,10 @@ calibrated on real prose, short and long):
 Order: the decision needs every document of a genre, so it is made when the input ends.
 Meanwhile the clean stage writes each document to its shard as it comes, and this step
 keeps what it needs per document: in memory its float16 vector, its 16-byte digest and
-file offsets; in unlinked temporary files its words, its id and a pickled copy, read back
-only for the documents it drops (their rejected/ row is the whole document). Those few
-are then taken out of the shards they went to (`ShardWriter.remove`), so the shards hold
+file offsets; in unlinked temporary files its words, its id and the fields its shard row
+cannot give back exactly (pickled; not the text), read back only for the documents it
+drops, whose rejected/ row is the whole document. Those few are then taken out of the
+shards they went to (`ShardWriter.remove`, by position), so the shards hold
 the kept documents in input order, as without this step, and writing them overlaps with
 the workers' part of the stage instead of waiting for the decision. Within a genre the
 documents are visited in a canonical order, and each is dropped if it repeats a document
@@ -59,6 +60,7 @@ the pass costs about a tenth of the full scan.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import os
 import pickle
@@ -66,6 +68,7 @@ import tempfile
 from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -131,6 +134,15 @@ class _Pairs:
     cosine: F32
 
 
+# A held document's fields that its shard row gives back exactly (`Document.to_row`);
+# the step keeps the rest itself, pickled (the nested ones are stored as text there, and
+# `truncated`, `metadata` and `plan_position` are not columns), not the text again.
+_FROM_SHARD = (
+    "id", "text", "genre", "format", "principle_id", "persona_id", "model", "backend",
+    "n_tokens", "created_at",
+)  # fmt: skip
+_REST = tuple(f.name for f in dataclasses.fields(Document) if f.name not in _FROM_SHARD)
+
 _DIGEST = 16  # bytes of the normalised-text digest (xxh3-128, clean/normalize.py)
 # Each search thread holds a block's columns and a few 8 MiB arrays (~50-70 MiB): more
 # threads than this would grow the peak with the machine's core count.
@@ -159,7 +171,8 @@ class SemanticDedup:
 
     def hold(self, doc: Document, vector: F32, words: bytes, digest: bytes) -> None:
         assert len(digest) == _DIGEST, "the semantic step orders by the 16-byte text digest"
-        self._docs.add(pickle.dumps(doc, protocol=pickle.HIGHEST_PROTOCOL))
+        rest = tuple(getattr(doc, k) for k in _REST)
+        self._docs.add(pickle.dumps(rest, protocol=pickle.HIGHEST_PROTOCOL))
         self._sets.add(words)
         self._ids.add(doc.id.encode("utf-8"))
         self._rows.append(vector)
@@ -176,9 +189,11 @@ class SemanticDedup:
             self._blocks.append(np.stack(self._rows).astype(np.float16))
             self._rows = []
 
-    def document(self, i: int) -> Document:
-        """The document held at position `i`, as it was held."""
-        return pickle.loads(self._docs.get(i))  # type: ignore[no-any-return]
+    def document(self, i: int, row: dict[str, Any]) -> Document:
+        """The document held at position `i`, whole, from its shard row and what the
+        step kept of it (`_REST`)."""
+        rest = pickle.loads(self._docs.get(i))
+        return Document(**{k: row[k] for k in _FROM_SHARD}, **dict(zip(_REST, rest, strict=True)))
 
     def held_id(self, i: int) -> str:
         """The id of the document held at position `i`."""

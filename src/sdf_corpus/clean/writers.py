@@ -13,10 +13,13 @@ in the clean stage's staging folder, so nothing half-done is ever published.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -29,6 +32,7 @@ from sdf_corpus.shards import SHARD_SCHEMA
 __all__ = ["BASE_SCHEMA", "ShardInfo", "ShardWriter"]
 
 BASE_SCHEMA = SHARD_SCHEMA  # documented in docs/schema.md
+I64 = npt.NDArray[np.int64]
 
 
 @dataclass
@@ -108,18 +112,23 @@ class ShardWriter:
         info.bytes = final.stat().st_size
         info.sha256 = sha256_file(final)
 
-    def remove(self, ids: set[str]) -> None:
-        """Take the documents `ids` out of the closed shards: each shard that holds one
-        is rewritten without it (row groups as written), and a shard left empty is
-        removed, the ones after it renumbered so the names stay contiguous."""
-        if not ids:
-            return
-        drop = pa.array(sorted(ids), type=pa.string())
+    def remove(self, rows: Sequence[int]) -> list[dict[str, Any]]:
+        """Take the rows at these positions (ascending, counted over all shards in the
+        order written) out of the closed shards, and return them as shard rows. Each
+        shard that holds one is rewritten without it (row groups as written); a shard
+        left empty is removed and the ones after it renumbered, so the names stay
+        contiguous. By position, not id: user text may repeat an id."""
+        at = np.asarray(rows, dtype=np.int64)
+        removed: list[dict[str, Any]] = []
         kept: list[ShardInfo] = []
+        start = 0
         for info in self.shards:
+            end = start + info.rows
+            lo, hi = np.searchsorted(at, [start, end])
             path = self.directory / info.file
-            if pc.any(pc.is_in(pq.read_table(path, columns=["id"])["id"], drop)).as_py():
-                self._rewrite(path, info, drop)
+            if hi > lo:
+                removed += self._rewrite(path, info, at[lo:hi] - start)
+            start = end
             if info.rows:
                 kept.append(info)
             else:
@@ -130,11 +139,15 @@ class ShardWriter:
                 (self.directory / info.file).rename(self.directory / name)
                 info.file = name
         self.shards = kept
+        return removed
 
-    def _rewrite(self, path: Path, info: ShardInfo, drop: pa.Array) -> None:
+    def _rewrite(self, path: Path, info: ShardInfo, rows: I64) -> list[dict[str, Any]]:
+        """The shard without the rows at these local positions; returns them."""
         source = pq.ParquetFile(path)
         target = AtomicFile(path)
+        removed: list[dict[str, Any]] = []
         info.rows = info.tokens = 0
+        start = 0
         with pq.ParquetWriter(
             target.tmp,
             source.schema_arrow,
@@ -142,7 +155,13 @@ class ShardWriter:
             compression_level=self.cfg.compression_level,
         ) as writer:
             for batch in source.iter_batches(batch_size=self.cfg.row_group_rows):
-                batch = batch.filter(pc.invert(pc.is_in(batch.column("id"), drop)))
+                keep = np.ones(batch.num_rows, dtype=bool)
+                lo, hi = np.searchsorted(rows, [start, start + batch.num_rows])
+                keep[rows[lo:hi] - start] = False
+                start += batch.num_rows
+                if hi > lo:
+                    removed += batch.filter(pa.array(~keep)).to_pylist()
+                    batch = batch.filter(pa.array(keep))
                 if batch.num_rows:
                     writer.write_table(pa.Table.from_batches([batch]))
                     info.rows += batch.num_rows
@@ -151,6 +170,7 @@ class ShardWriter:
         final = target.commit()
         info.bytes = final.stat().st_size
         info.sha256 = sha256_file(final)
+        return removed
 
     @staticmethod
     def _infer_schema(rows: list[dict[str, Any]]) -> pa.Schema:
