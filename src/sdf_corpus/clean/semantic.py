@@ -158,7 +158,7 @@ class SemanticDedup:
         self._docs = _Spill("sdf-semantic-docs-")
         self._sets = _Spill("sdf-semantic-words-")
         self._ids = _Spill("sdf-semantic-ids-")
-        self._rows: list[F32] = []
+        self._rows: list[F32 | npt.NDArray[np.float16]] = []
         self._blocks: list[npt.NDArray[np.float16]] = []
         self._groups: dict[str, int] = {}
         self._group = array("i")
@@ -169,7 +169,9 @@ class SemanticDedup:
     def __len__(self) -> int:
         return len(self._docs)
 
-    def hold(self, doc: Document, vector: F32, words: bytes, digest: bytes) -> None:
+    def hold(
+        self, doc: Document, vector: F32 | npt.NDArray[np.float16], words: bytes, digest: bytes
+    ) -> None:
         assert len(digest) == _DIGEST, "the semantic step orders by the 16-byte text digest"
         rest = tuple(getattr(doc, k) for k in _REST)
         self._docs.add(pickle.dumps(rest, protocol=pickle.HIGHEST_PROTOCOL))
@@ -186,7 +188,7 @@ class SemanticDedup:
 
     def _stack(self) -> None:
         if self._rows:
-            self._blocks.append(np.stack(self._rows).astype(np.float16))
+            self._blocks.append(np.stack(self._rows).astype(np.float16, copy=False))
             self._rows = []
 
     def document(self, i: int, row: dict[str, Any]) -> Document:

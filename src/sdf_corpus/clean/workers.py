@@ -48,6 +48,7 @@ from sdf_corpus.embed import Embedder, load_embedder
 __all__ = ["CHUNK_DOCS", "Prepared", "Preparer", "prepare_chunks", "resolve_workers"]
 
 CHUNK_DOCS = 256
+F16 = npt.NDArray[np.float16]
 # A chunk also ends at this many characters: the chunk-wide filters hold a few
 # integer arrays per word of the chunk, and long documents would otherwise make
 # a 256-document chunk (and its pickles) hundreds of megabytes.
@@ -64,7 +65,9 @@ class Prepared:
     digest: bytes = b""
     signature: U32 | None = None
     shingles: bytes | None = None  # shingle hashes, for exact verification of candidates
-    vector: F32 | None = None  # the semantic step's unit vector (clean/semantic_words.py)
+    # The semantic step's unit vector (clean/semantic_words.py): float32 when computed in
+    # this process, float16 from a worker; the step holds float16 either way.
+    vector: F32 | F16 | None = None
     words: bytes = b""  # ... and its word hashes
 
 
@@ -188,7 +191,7 @@ def _init_worker(
 _Row = tuple[
     int, int, str | None, dict[str, Any], tuple[str, str, Any] | None, bytes, bytes | None, bytes
 ]
-_Slim = tuple[list[_Row], U32 | None, npt.NDArray[np.float16] | None, CleanStats]
+_Slim = tuple[list[_Row], U32 | None, F16 | None, CleanStats]
 
 
 def _prepare_in_worker(docs: list[Document]) -> _Slim:
@@ -231,7 +234,7 @@ def _unslim(docs: list[Document], slim: _Slim) -> tuple[list[Prepared], CleanSta
     rows, sigs, vectors, stats = slim
     out: list[Prepared] = []
     signed = iter(sigs if sigs is not None else ())
-    embedded = iter(vectors.astype(np.float32) if vectors is not None else ())
+    embedded = iter(vectors if vectors is not None else ())
     for doc, (input_tokens, n_tokens, text, quality, drop, digest, shingles, words) in zip(
         docs, rows, strict=True
     ):
