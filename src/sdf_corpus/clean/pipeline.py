@@ -195,15 +195,21 @@ class _Run:
             matches = self.near.process_signatures(ids, sigs, [p.shingles for p in batch])
             self.stats.timings["near_dedup"] += time.perf_counter() - t
         t = time.perf_counter()
+        passed: list[Prepared] = []
         for item, match in zip(batch, matches, strict=False):
             if match is not None:
                 detail = {"jaccard": round(match[1], 4)}
                 self._reject(item.doc, "near_dedup", "near_duplicate", detail, match[0])
             else:
-                if self.semantic is not None:  # written now; taken out again if it drops
-                    assert item.vector is not None, "the semantic step needs every vector"
-                    self.semantic.hold(item.doc, item.vector, item.words, item.digest)
-                self._keep(item.doc)
+                passed.append(item)
+        if self.semantic is not None:  # held and written in one order: taken out if dropped
+            vectors = [p.vector for p in passed if p.vector is not None]
+            assert len(vectors) == len(passed), "the semantic step needs every vector"
+            docs = [p.doc for p in passed]
+            words = [p.words for p in passed]
+            self.semantic.hold_many(docs, vectors, words, [p.digest for p in passed])
+        for item in passed:
+            self._keep(item.doc)
         self.stats.timings["write"] += time.perf_counter() - t
 
     def _decide_held(self) -> None:

@@ -66,7 +66,7 @@ import os
 import pickle
 import tempfile
 from array import array
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,9 +103,12 @@ class _Spill:
     def __len__(self) -> int:
         return len(self._starts) - 1
 
-    def add(self, data: bytes) -> None:
-        self._buf += data
-        self._starts.append(self._starts[-1] + len(data))
+    def add(self, records: Sequence[bytes]) -> None:
+        """Append `records`, in order."""
+        self._buf += b"".join(records)
+        ends = itertools.accumulate(map(len, records), initial=self._starts[-1])
+        next(ends)  # the initial value: the end of the record before, already held
+        self._starts.extend(ends)
         if len(self._buf) >= _FLUSH:
             self._flush()
 
@@ -172,19 +175,31 @@ class SemanticDedup:
     def hold(
         self, doc: Document, vector: F32 | npt.NDArray[np.float16], words: bytes, digest: bytes
     ) -> None:
-        assert len(digest) == _DIGEST, "the semantic step orders by the 16-byte text digest"
-        rest = tuple(getattr(doc, k) for k in _REST)
-        self._docs.add(pickle.dumps(rest, protocol=pickle.HIGHEST_PROTOCOL))
+        """Hold one document (`hold_many` of one)."""
+        self.hold_many([doc], [vector], [words], [digest])
+
+    def hold_many(
+        self,
+        docs: Sequence[Document],
+        vectors: Sequence[F32 | npt.NDArray[np.float16]],
+        words: Sequence[bytes],
+        digests: Sequence[bytes],
+    ) -> None:
+        """Hold documents, in order (a batch at a time: the clean stage calls this for
+        every document that passes near dedup, so its per-call cost counts)."""
+        assert all(len(d) == _DIGEST for d in digests), "ordered by the 16-byte digest"
+        rests = [tuple(getattr(doc, k) for k in _REST) for doc in docs]
+        self._docs.add([pickle.dumps(rest, protocol=pickle.HIGHEST_PROTOCOL) for rest in rests])
         self._sets.add(words)
-        self._ids.add(doc.id.encode("utf-8"))
-        self._rows.append(vector)
+        self._ids.add([doc.id.encode("utf-8") for doc in docs])
+        self._rows.extend(vectors)
         if len(self._rows) >= 4096:
             self._stack()
-        group = self._groups.setdefault(doc.genre or "", len(self._groups))
-        self._group.append(group)
-        self._counts.add(group, words)
-        self._digests += digest
-        self._positions.append(-1 if doc.plan_position is None else doc.plan_position)
+        groups = [self._groups.setdefault(doc.genre or "", len(self._groups)) for doc in docs]
+        self._group.extend(groups)
+        self._counts.add_many(groups, words)
+        self._digests += b"".join(digests)
+        self._positions.extend(-1 if d.plan_position is None else d.plan_position for d in docs)
 
     def _stack(self) -> None:
         if self._rows:

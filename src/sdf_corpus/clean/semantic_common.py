@@ -19,6 +19,8 @@ among half a million counters it touches about 1 word in 1,700.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import numpy.typing as npt
 
@@ -43,10 +45,19 @@ class GenreWordCounts:
 
     def add(self, group: int, words: bytes) -> None:
         """One document's distinct word hashes (uint32 bytes)."""
-        if not words:
-            return
-        self._pending.setdefault(group, []).append(np.frombuffer(words, dtype=np.uint32))
-        self._size += len(words) // 4
+        self.add_many([group], [words])
+
+    def add_many(self, groups: Sequence[int], words: Sequence[bytes]) -> None:
+        """Documents' genres and distinct word hashes (uint32 bytes each). A count is a
+        sum over documents, so one genre's documents are counted as one buffer."""
+        joined: dict[int, list[bytes]] = {}
+        for group, ws in zip(groups, words, strict=True):
+            joined.setdefault(group, []).append(ws)
+        for group, parts in joined.items():
+            data = b"".join(parts)
+            if data:
+                self._pending.setdefault(group, []).append(np.frombuffer(data, dtype=np.uint32))
+                self._size += len(data) // 4
         if self._size >= _PENDING:
             self._flush()
 
