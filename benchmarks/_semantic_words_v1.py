@@ -1,22 +1,9 @@
 """The semantic step's text features as they were before they reused the filters' words
-(commit e742237): kept only as `bench_semantic.py --features`'s baseline.
-
-What the semantic step compares: per text, a name-insensitive vector and its word set.
-
-A retelling changes the names and the word order and keeps what happens. So a text's
-vector is built from its words with the names left out: a capitalised word that the text
-never writes in lower case and uses at least once in mid-sentence (Tamsin, Okafor, Dana)
-is a name; a capitalised word only ever seen at the start of a sentence (The, When) is
-not. Each remaining word counts `1 + log(count)` times, so a word repeated through a text
-(the narrator's pronoun, a recurring noun) does not outweigh the rest; its row is the
-static model's mean token row (`Embedder.word_vectors`), looked up once per distinct word
-of a chunk. The word set (the same words, as 32-bit hashes) is the second signal: the
-step merges two texts only when both agree (docs/clean.md).
-
-The words are found without a Python string per word: a text becomes bytes with every
-byte that cannot be part of a word turned into a space (sentence ends into a mark that
-stays attached to the word before it), and Arrow's dictionary encoding numbers the words
-of the whole chunk in C (`filters.chunk`). Only distinct words become strings.
+(commit e742237): kept only as `bench_semantic.py --features`'s baseline. What they are
+is `sdf_corpus.clean.semantic_words`'s docstring; this version found its own words: a
+text became bytes with every byte that cannot be part of a word turned into a space
+(sentence ends into a mark that stays attached to the word before it), and Arrow's
+dictionary encoding numbered the words of the whole chunk in C.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from sdf_corpus.clean.config import SemanticConfig
 from sdf_corpus.clean.semantic import SemanticDedup, background_rank
 from sdf_corpus.document import Document
 
-from .test_semantic_search import Held
+from .test_semantic_search import Held, _step
 from .test_semantic_search import _corpus as _spread
 
 F32 = npt.NDArray[np.float32]
@@ -77,14 +77,7 @@ def _drops(
 
     monkeypatch.setattr(semantic, "PRUNE", prune)
     monkeypatch.setattr(semantic, "Settle", counting)
-    step = SemanticDedup(cfg, threads)
-    try:
-        for doc, vector, words, digest in held:
-            step.hold(doc, vector, words, digest)
-        matches = step.decide()
-    finally:
-        step.close()
-    return {held[i][0].id: m for i, m in matches.items()}, settled[0]
+    return _step(held, cfg, threads), settled[0]
 
 
 @pytest.mark.parametrize("search", ["exact", "inverted"])
