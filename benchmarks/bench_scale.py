@@ -11,11 +11,13 @@ Goal: 100M tokens in under 15 minutes and under 4 GiB on 2 cores.
 
     .venv/bin/python benchmarks/bench_scale.py                    # 10M, 30M, 100M
     .venv/bin/python benchmarks/bench_scale.py --tokens 10M 30M   # smaller
-    .venv/bin/python benchmarks/bench_scale.py --tokens 350M --semantic-compare
+    .venv/bin/python benchmarks/bench_scale.py --tokens 350M --semantic-compare --repeat 3
 
 `--semantic-compare` runs clean twice per point, `--no-semantic` then `--semantic`, and
 prints what the semantic step adds to wall time, CPU and peak memory (goal at 350M
-tokens: at most +20 % wall time and +600 MiB).
+tokens: at most +20 % wall time and +600 MiB). On this machine two runs of the same
+command differ by up to ±15 % in wall time (and in CPU time), so `--repeat N` alternates
+N pairs and prints the median of their ratios.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -95,6 +98,13 @@ def main() -> None:
         action="store_true",
         help="per point, clean without and with the semantic step (same run)",
     )
+    ap.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="with --semantic-compare: this many (without, with) pairs per point, "
+        "alternating; the median of the pairs' ratios is printed too",
+    )
     args = ap.parse_args()
     points = sorted(parse_tokens(t) for t in args.tokens)
     print(f"machine: {machine()}")
@@ -119,7 +129,7 @@ def main() -> None:
         modes = [["--no-semantic"], ["--semantic"]] if args.semantic_compare else [[]]
         for point in points:
             shards, docs = plan[point]
-            for mode in modes:
+            for mode in modes * max(1, args.repeat):
                 out = tmp / f"out-{point}"
                 cmd = [PYTHON, "-m", "sdf_corpus", "clean", *map(str, shards), "--out", str(out)]
                 m = run_measured([*cmd, "--no-progress", *sets, *mode])
@@ -164,7 +174,7 @@ def print_semantic(rows: list[tuple[int, int, dict[str, Any], Any]]) -> None:
         f"{'1-drop rewrite wall/CPU s':>25} {'wall +% with it':>15}"
     )
     for (_, _, stats, off), (_, _, on_stats, on) in zip(rows[::2], rows[1::2], strict=True):
-        dropped = on_stats["dropped"]["by_stage"].get("semantic_dedup", {})
+        dropped = _dropped(on_stats)
         wall, cpu = on_stats["rewrite_s"]
         # A run that dropped something paid its rewrites already; one that dropped
         # nothing would pay this much for a single drop.
@@ -177,12 +187,30 @@ def print_semantic(rows: list[tuple[int, int, dict[str, Any], Any]]) -> None:
             f"{100 * ((on.wall_s + extra) / off.wall_s - 1):>15.1f}  "
             f"dropped: {json.dumps(dropped)}"
         )
+    pairs = list(zip(rows[::2], rows[1::2], strict=True))
+    if len(pairs) > 1:
+        wall = statistics.median(100 * (on[3].wall_s / off[3].wall_s - 1) for off, on in pairs)
+        cpu = statistics.median(100 * (on[3].cpu_s / off[3].cpu_s - 1) for off, on in pairs)
+        with_rewrite = statistics.median(
+            100 * ((on[3].wall_s + (0.0 if _dropped(on[2]) else on[2]["rewrite_s"][0]))
+                   / off[3].wall_s - 1)
+            for off, on in pairs
+        )  # fmt: skip
+        print(
+            f"median of {len(pairs)} pairs: wall {wall:+.1f} %, CPU {cpu:+.1f} %, "
+            f"wall with one drop's rewrite {with_rewrite:+.1f} %"
+        )
     print(
         "(goal at 350M tokens: wall +20 % or less, peak RSS +600 MiB or less. The step "
         "writes documents as they come and rewrites each shard that holds a drop: the "
         "rewrite column times taking one row out of this run's largest shard, and the last "
         "column adds it when the run itself dropped nothing)"
     )
+
+
+def _dropped(stats: dict[str, Any]) -> dict[str, Any]:
+    found: dict[str, Any] = stats["dropped"]["by_stage"].get("semantic_dedup", {})
+    return found
 
 
 def rewrite_cost(out: Path) -> tuple[float, float]:
