@@ -232,7 +232,7 @@ class _Run:
         for i, row in zip(held, rows, strict=True):
             doc = self.semantic.document(i, row)
             assert doc.id == self.semantic.held_id(i), "shard rows out of step with held ones"
-            self._unkeep(doc)
+            self._tally(doc, -1)
             kept_id, detail = self.semantic_drops[i]
             self._reject(doc, "semantic_dedup", "semantic_duplicate", detail, kept_id)
         self.stats.timings["semantic_dedup"] += time.perf_counter() - t
@@ -240,27 +240,22 @@ class _Run:
     def _keep(self, doc: Document) -> None:
         assert self.shards is not None
         self.shards.write(doc)
-        self.stats.kept_docs += 1
-        self.stats.kept_tokens += doc.n_tokens
+        self._tally(doc, 1)
+
+    def _tally(self, doc: Document, sign: int) -> None:
+        """Count a kept document in (`sign` 1) or, taken out of the shards again, out
+        (-1) of the totals and of its genre's and principle's; an entry left with no
+        document goes, as if it had never been kept."""
+        self.stats.kept_docs += sign
+        self.stats.kept_tokens += sign * doc.n_tokens
         for table, key in ((self.by_genre, doc.genre), (self.by_principle, doc.principle_id)):
             if not key:  # user text without a genre/principle: counted in totals only
                 continue
             counts = table.setdefault(key, Counter())
-            counts["docs"] += 1
-            counts["tokens"] += doc.n_tokens
-
-    def _unkeep(self, doc: Document) -> None:
-        """`_keep` undone, for a document taken out of the shards again."""
-        self.stats.kept_docs -= 1
-        self.stats.kept_tokens -= doc.n_tokens
-        for table, key in ((self.by_genre, doc.genre), (self.by_principle, doc.principle_id)):
-            counts = table.get(key) if key else None
-            if counts is None:
-                continue
-            counts["docs"] -= 1
-            counts["tokens"] -= doc.n_tokens
-            if counts["docs"] == 0:
-                del table[key]  # as if it had never been kept
+            counts["docs"] += sign
+            counts["tokens"] += sign * doc.n_tokens
+            if not counts["docs"]:
+                del table[key]
 
     def _reject(
         self,

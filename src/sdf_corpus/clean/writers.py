@@ -45,6 +45,11 @@ class ShardInfo:
     bytes: int = 0
     sha256: str = ""
 
+    def measure(self, path: Path) -> None:
+        """Size and checksum of the finished shard file."""
+        self.bytes = path.stat().st_size
+        self.sha256 = sha256_file(path)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "file": self.file,
@@ -89,12 +94,7 @@ class ShardWriter:
             info = ShardInfo(file=shard_file_name(len(self.shards)))
             self.shards.append(info)
             self._file = AtomicFile(self.directory / info.file)
-            self._writer = pq.ParquetWriter(
-                self._file.tmp,
-                self._schema,
-                compression="zstd",
-                compression_level=self.cfg.compression_level,
-            )
+            self._writer = self._parquet_writer(self._file.tmp, self._schema)
         self._writer.write_table(table)
         info = self.shards[-1]
         info.rows += table.num_rows
@@ -109,10 +109,7 @@ class ShardWriter:
             return
         self._writer.close()
         self._writer = None
-        final = self._file.commit()
-        info = self.shards[-1]
-        info.bytes = final.stat().st_size
-        info.sha256 = sha256_file(final)
+        self.shards[-1].measure(self._file.commit())
 
     def remove(self, rows: Sequence[int]) -> list[dict[str, Any]]:
         """Take the rows at these positions (ascending, counted over all shards in the
@@ -145,17 +142,14 @@ class ShardWriter:
 
     def _rewrite(self, path: Path, info: ShardInfo, rows: I64) -> list[dict[str, Any]]:
         """The shard without the rows at these local positions; returns them."""
-        source = pq.ParquetFile(path)
         target = AtomicFile(path)
         removed: list[dict[str, Any]] = []
         info.rows = info.tokens = 0
         start = 0
-        with pq.ParquetWriter(
-            target.tmp,
-            source.schema_arrow,
-            compression="zstd",
-            compression_level=self.cfg.compression_level,
-        ) as writer:
+        with (
+            pq.ParquetFile(path) as source,
+            self._parquet_writer(target.tmp, source.schema_arrow) as writer,
+        ):
             for batch in _read_ahead(source, self.cfg.row_group_rows):
                 keep = np.ones(batch.num_rows, dtype=bool)
                 lo, hi = np.searchsorted(rows, [start, start + batch.num_rows])
@@ -168,11 +162,14 @@ class ShardWriter:
                     writer.write_table(pa.Table.from_batches([batch]))
                     info.rows += batch.num_rows
                     info.tokens += int(pc.sum(batch.column("n_tokens")).as_py() or 0)
-        source.close()
-        final = target.commit()
-        info.bytes = final.stat().st_size
-        info.sha256 = sha256_file(final)
+        info.measure(target.commit())
         return removed
+
+    def _parquet_writer(self, path: Path, schema: pa.Schema) -> pq.ParquetWriter:
+        """A shard's writer: a rewritten shard is encoded as it was first written."""
+        return pq.ParquetWriter(
+            path, schema, compression="zstd", compression_level=self.cfg.compression_level
+        )
 
     @staticmethod
     def _infer_schema(rows: list[dict[str, Any]]) -> pa.Schema:

@@ -44,7 +44,6 @@ from sdf_corpus.runfolder import (
     RunFolder,
     publish,
     read_json_or_empty,
-    sha256_file,
     shard_file_name,
     staged_folder,
     write_text_atomic,
@@ -222,7 +221,7 @@ def _shards(buckets: Path, shards: Path, n: int, cfg: ShardConfig) -> list[Shard
         path = shards / info.file
         pq.write_table(table, path, compression="zstd", compression_level=cfg.compression_level)
         info.rows, info.tokens = table.num_rows, int(pc.sum(table["n_tokens"]).as_py())
-        info.bytes, info.sha256 = path.stat().st_size, sha256_file(path)
+        info.measure(path)
         infos.append(info)
         (buckets / f"{b:05d}.parquet").unlink()
     return infos
